@@ -1,0 +1,130 @@
+//! Policies that do not learn: random, greedy and kale.
+
+use env::SlateEnv;
+use rand::Rng;
+use recsim_core::{stream, SimRng};
+use serde::{Deserialize, Serialize};
+
+use crate::{Agent, AgentError};
+
+/// The fixed policies of the reference tutorial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BaselineKind {
+    /// Each slate position uniform over the candidates, repeats allowed
+    /// (`MultiDiscrete.sample()`).
+    Random,
+    /// The highest myopic score first (for LTS: the most clickbait), then the next.
+    Greedy,
+    /// The lowest myopic score first (for LTS: the least clickbait).
+    Kale,
+}
+
+impl BaselineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BaselineKind::Random => "random",
+            BaselineKind::Greedy => "greedy",
+            BaselineKind::Kale => "kale",
+        }
+    }
+}
+
+/// A fixed policy with its own random stream.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    kind: BaselineKind,
+    rng: SimRng,
+    scores: Vec<f64>,
+    order: Vec<usize>,
+}
+
+impl Baseline {
+    pub fn new(kind: BaselineKind, seed: u64) -> Self {
+        Self {
+            kind,
+            // Stream 3: disjoint from the environment's three streams of the same seed.
+            rng: stream(seed, 3),
+            scores: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+}
+
+/// Writes the indices of the `slate.len()` best `scores` into `slate`, best first; ties
+/// keep the lower index first. `order` is scratch space.
+pub fn top_k(scores: &[f64], order: &mut Vec<usize>, slate: &mut [usize]) {
+    order.clear();
+    order.extend(0..scores.len());
+    let k = slate.len().min(scores.len());
+    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    if k < order.len() {
+        order.select_nth_unstable_by(k, by_score);
+    }
+    order[..k].sort_unstable_by(by_score);
+    slate[..k].copy_from_slice(&order[..k]);
+}
+
+impl Agent for Baseline {
+    fn algorithm(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    fn act(&mut self, env: &dyn SlateEnv, _explore: bool, slate: &mut [usize]) {
+        let n = env.layout().num_candidates;
+        match self.kind {
+            BaselineKind::Random => {
+                for slot in slate.iter_mut() {
+                    *slot = self.rng.random_range(0..n);
+                }
+            }
+            BaselineKind::Greedy | BaselineKind::Kale => {
+                self.scores.resize(n, 0.0);
+                env.myopic_scores(&mut self.scores);
+                if self.kind == BaselineKind::Kale {
+                    self.scores.iter_mut().for_each(|s| *s = -*s);
+                }
+                top_k(&self.scores, &mut self.order, slate);
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} policy (no learned parameters)", self.kind.name())
+    }
+
+    fn save(&self) -> Vec<u8> {
+        bincode::serde::encode_to_vec((self.kind, &self.rng), bincode::config::standard())
+            .expect("baseline state serialises")
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
+        let ((kind, rng), _): ((BaselineKind, SimRng), usize) =
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+                .map_err(|e| AgentError::State(e.to_string()))?;
+        if kind != self.kind {
+            return Err(AgentError::State(format!(
+                "saved policy is {}, not {}",
+                kind.name(),
+                self.kind.name()
+            )));
+        }
+        self.rng = rng;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_orders_best_first_with_stable_ties() {
+        let mut order = Vec::new();
+        let mut slate = [0; 3];
+        top_k(&[0.2, 0.9, 0.5, 0.9, 0.1], &mut order, &mut slate);
+        assert_eq!(slate, [1, 3, 2]);
+        let mut one = [0; 1];
+        top_k(&[0.3], &mut order, &mut one);
+        assert_eq!(one, [0]);
+    }
+}

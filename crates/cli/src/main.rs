@@ -1,0 +1,87 @@
+//! `rlrec`: RecSim's environments and RLlib's recommender agents on the command line.
+
+mod args;
+mod commands;
+mod plot;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use args::{EnvArgs, PolicyArg};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rlrec",
+    version,
+    about = "Reinforcement learning for recommender systems: RecSim's simulated users and RLlib's agents, in Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the environment: spaces, one reset observation and one step.
+    Env {
+        #[command(flatten)]
+        env: EnvArgs,
+    },
+    /// Play one episode with a fixed policy.
+    Episode {
+        #[arg(long, value_enum)]
+        policy: PolicyArg,
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Write a PNG of the per-step rewards with their trend line.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<std::path::PathBuf>,
+        /// Print the episode as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mean return of a fixed policy over many episodes.
+    Baseline {
+        #[arg(long, value_enum)]
+        policy: PolicyArg,
+        #[arg(long, default_value_t = 500)]
+        episodes: usize,
+        #[command(flatten)]
+        env: EnvArgs,
+        /// Write `<policy>_baseline.txt` and `<policy>_baseline.json` into this folder.
+        #[arg(long, value_name = "DIR")]
+        save: Option<std::path::PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Env { env } => commands::show_env(&env),
+        Command::Episode {
+            policy,
+            env,
+            plot,
+            json,
+        } => commands::episode(policy, &env, plot.as_deref(), json),
+        Command::Baseline {
+            policy,
+            episodes,
+            env,
+            save,
+            json,
+        } => commands::baseline(policy, episodes, &env, save.as_deref(), json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

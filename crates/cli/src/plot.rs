@@ -1,0 +1,103 @@
+//! PNG figures, in one consistent style.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use plotters::style::register_font;
+use plotters::style::FontStyle;
+
+const SIZE: (u32, u32) = (900, 560);
+const FONT: &str = "sans-serif";
+
+fn fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font travels inside the binary, so plots need no system fonts.
+        let _ = register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Least-squares line `a + b·x` through the points.
+pub fn linear_fit(xs: &[f64], ys: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let b = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (my - b * mx, b)
+}
+
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let pad = ((hi - lo) * 0.08).max(1e-6);
+    (lo - pad)..(hi + pad)
+}
+
+/// Per-step rewards of one episode as a scatter with its fitted linear trend.
+pub fn episode_rewards(path: &Path, title: &str, rewards: &[f64]) -> Result<()> {
+    fonts();
+    let xs: Vec<f64> = (1..=rewards.len()).map(|t| t as f64).collect();
+    let (a, b) = linear_fit(&xs, rewards);
+    let lo = rewards.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = rewards.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..(rewards.len() as f64 + 1.0), padded(lo, hi))
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("reward (engagement)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .label_style((FONT, 16))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .draw_series(
+            xs.iter()
+                .zip(rewards)
+                .map(|(&x, &y)| Circle::new((x, y), 3, BLUE.mix(0.7).filled())),
+        )
+        .map_err(|e| anyhow!("{e}"))?
+        .label("reward per step")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
+    let end = rewards.len() as f64;
+    chart
+        .draw_series(LineSeries::new(
+            [(1.0, a + b), (end, a + b * end)],
+            RED.stroke_width(2),
+        ))
+        .map_err(|e| anyhow!("{e}"))?
+        .label(format!("trend: {b:+.3} per step"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 16))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_fit_recovers_a_line() {
+        let xs = [1.0, 2.0, 3.0, 4.0];
+        let ys: Vec<f64> = xs.iter().map(|x| 2.0 - 0.5 * x).collect();
+        let (a, b) = linear_fit(&xs, &ys);
+        assert!((a - 2.0).abs() < 1e-12 && (b + 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,68 @@
+use std::fmt::Debug;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{ConfigError, Params, SimRng};
+
+/// One RecSim environment's simulated world: the nodes of its dynamic Bayesian network.
+///
+/// The method names follow RecSim's (`sample_document`, `sample_user`,
+/// `simulate_response`, `update_state`, `is_terminal`), so each model reads against the
+/// specification. An [`crate::Environment`] calls them in RecSim's order of events.
+pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
+    type Params: Params;
+    /// A document's latent and observed properties.
+    type Doc: Copy + Debug + Send + Sync + Serialize + DeserializeOwned;
+    /// The user's latent state.
+    type User: Clone + Debug + Send + Sync + Serialize + DeserializeOwned;
+    /// One slate position's response.
+    type Response: Copy + Debug + Default + PartialEq + Send + Sync + Serialize + DeserializeOwned;
+
+    const NAME: &'static str;
+    /// Length of one document's observation vector.
+    const DOC_DIM: usize;
+    /// Length of the user observation; 0 where the user state is hidden.
+    const USER_OBS_DIM: usize;
+    /// Length of the true user features that the user-features wrapper reveals.
+    const USER_FEATURE_DIM: usize;
+
+    /// Builds the model from a parameter set, validating it first.
+    fn from_params(params: Self::Params) -> Result<Self, ConfigError>;
+    fn params(&self) -> &Self::Params;
+
+    /// The document sampler: one document from the document stream.
+    fn sample_document(&self, rng: &mut SimRng) -> Self::Doc;
+    /// The user sampler: one fresh user from the user stream.
+    fn sample_user(&self, rng: &mut SimRng) -> Self::User;
+    /// The choice and response model: fills one response per slate position.
+    fn simulate_response(
+        &self,
+        user: &Self::User,
+        slate: &[Self::Doc],
+        rng: &mut SimRng,
+        responses: &mut [Self::Response],
+    );
+    /// The transition, given the responses.
+    fn update_state(
+        &self,
+        user: &mut Self::User,
+        slate: &[Self::Doc],
+        responses: &[Self::Response],
+        rng: &mut SimRng,
+    );
+    fn is_terminal(&self, user: &Self::User) -> bool;
+    /// Reward aggregation over one step's responses (from the raw, unclipped responses).
+    fn reward(&self, responses: &[Self::Response]) -> f64;
+    fn is_click(response: &Self::Response) -> bool;
+
+    /// The document as the agent sees it, `DOC_DIM` values.
+    fn doc_observation(&self, doc: &Self::Doc, out: &mut [f32]);
+    /// The user as the agent sees it, `USER_OBS_DIM` values.
+    fn user_observation(&self, user: &Self::User, out: &mut [f32]);
+    /// The true user state the user-features wrapper adds, `USER_FEATURE_DIM` values.
+    fn user_features(&self, user: &Self::User, out: &mut [f32]);
+    /// The response as observed (clipped to its space where RecSim clips it).
+    fn response_observation(&self, response: &Self::Response) -> Self::Response;
+    /// The one-step score a greedy policy ranks documents by, from observations only.
+    fn myopic_score(user_obs: &[f32], doc_obs: &[f32]) -> f64;
+}
