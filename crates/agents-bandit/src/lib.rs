@@ -2,8 +2,10 @@
 //! baseline policies (random, greedy, kale) and the linear contextual bandits.
 
 mod baseline;
+mod linear;
 
-pub use baseline::{Baseline, BaselineKind};
+pub use baseline::{top_k, Baseline, BaselineKind};
+pub use linear::{Exploration, LinTsConfig, LinUcbConfig, LinearBandit};
 
 use env::{Layout, SlateEnv, Transition};
 use thiserror::Error;
@@ -29,8 +31,8 @@ pub trait Agent: Send {
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]);
     /// Learns from one step: the slate shown, its transition, and the environment after it.
     fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
-    /// Learner statistics for the iteration results.
-    fn stats(&self) -> Vec<(&'static str, f64)> {
+    /// Learner statistics for the iteration results; per-iteration figures restart.
+    fn stats(&mut self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
     /// A human-readable summary of the learned parameters.

@@ -2,26 +2,27 @@
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use trainer::{EnvKind, Scenario, Wrappers};
+use trainer::{EnvKind, Scenario};
 
-/// The environment options every command takes (`ENV` in the design's contract).
-#[derive(Debug, Clone, Args)]
+/// The environment options every command takes (`ENV` in the design's contract). Each one
+/// given overrides the scenario it applies to (the default, or a `--config` file's).
+#[derive(Debug, Clone, Default, Args)]
 pub struct EnvArgs {
-    /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults).
-    #[arg(long, default_value = "strong-lts", value_parser = parse_env)]
-    pub env: EnvKind,
-    /// Candidate documents per step (N).
-    #[arg(long, default_value_t = 20)]
-    pub num_candidates: usize,
-    /// Documents per slate (K).
-    #[arg(long, default_value_t = 2)]
-    pub slate_size: usize,
-    /// Draw a fresh candidate set at every reset and step.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub resample_documents: bool,
-    /// Seed of every random stream.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Environment: strong-lts (the tutorial's) or lts (RecSim's defaults) [default: strong-lts].
+    #[arg(long, value_parser = parse_env)]
+    pub env: Option<EnvKind>,
+    /// Candidate documents per step (N) [default: 20].
+    #[arg(long)]
+    pub num_candidates: Option<usize>,
+    /// Documents per slate (K) [default: 2].
+    #[arg(long)]
+    pub slate_size: Option<usize>,
+    /// Draw a fresh candidate set at every reset and step [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub resample_documents: Option<bool>,
+    /// Seed of every random stream [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, f64)>,
@@ -52,21 +53,38 @@ fn parse_set(s: &str) -> Result<(String, f64), String> {
 }
 
 impl EnvArgs {
-    /// The scenario these options describe, validated.
+    /// Applies the options given to `base`. A changed environment drops the base's
+    /// parameter overrides, which belong to the old one.
+    pub fn apply(&self, mut base: Scenario) -> Scenario {
+        if let Some(env) = self.env {
+            if env != base.env {
+                base.params.clear();
+            }
+            base.env = env;
+        }
+        if let Some(n) = self.num_candidates {
+            base.num_candidates = n;
+        }
+        if let Some(k) = self.slate_size {
+            base.slate_size = k;
+        }
+        if let Some(r) = self.resample_documents {
+            base.resample_documents = r;
+        }
+        if let Some(s) = self.seed {
+            base.seed = s;
+        }
+        base.params.extend(self.set.iter().cloned());
+        let w = &mut base.wrappers;
+        w.user_observation |= self.user_observation;
+        w.bandit_observation |= self.bandit_observation;
+        w.discrete_action |= self.discrete_action;
+        base
+    }
+
+    /// The default scenario with these options, validated.
     pub fn scenario(&self) -> Result<Scenario> {
-        let scenario = Scenario {
-            env: self.env,
-            num_candidates: self.num_candidates,
-            slate_size: self.slate_size,
-            resample_documents: self.resample_documents,
-            seed: self.seed,
-            params: self.set.clone(),
-            wrappers: Wrappers {
-                user_observation: self.user_observation,
-                bandit_observation: self.bandit_observation,
-                discrete_action: self.discrete_action,
-            },
-        };
+        let scenario = self.apply(Scenario::default());
         scenario.validate().map_err(|e| anyhow!(e))?;
         Ok(scenario)
     }

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod plot;
 mod progress;
+mod train;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train an agent, with checkpoints, a training curve and a final evaluation.
+    Train(train::TrainArgs),
+    /// Show what a trained policy recommends, or evaluate it.
+    Inference(train::InferenceArgs),
+    /// Summarise a checkpoint: algorithm, configuration, learned parameters.
+    Inspect {
+        /// A checkpoint folder, or a run folder (its latest checkpoint).
+        #[arg(long, value_name = "DIR")]
+        checkpoint: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,6 +87,9 @@ fn main() -> ExitCode {
             save,
             json,
         } => commands::baseline(policy, episodes, &env, save.as_deref(), json),
+        Command::Train(args) => train::train(&args),
+        Command::Inference(args) => train::inference(&args),
+        Command::Inspect { checkpoint } => train::inspect(&checkpoint),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

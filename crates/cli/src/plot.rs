@@ -89,6 +89,77 @@ pub fn episode_rewards(path: &Path, title: &str, rewards: &[f64]) -> Result<()> 
     Ok(())
 }
 
+/// A horizontal reference line on a training curve.
+pub struct Reference {
+    pub label: String,
+    pub value: f64,
+    pub color: RGBColor,
+}
+
+/// `episode_reward_mean` over iterations, with reference lines (random baseline, optimum).
+pub fn training_curve(
+    path: &Path,
+    title: &str,
+    points: &[(f64, f64)],
+    references: &[Reference],
+) -> Result<()> {
+    fonts();
+    let values = points
+        .iter()
+        .map(|p| p.1)
+        .chain(references.iter().map(|r| r.value));
+    let lo = values.clone().fold(f64::INFINITY, f64::min);
+    let hi = values.fold(f64::NEG_INFINITY, f64::max);
+    let x_max = points.last().map_or(1.0, |p| p.0).max(1.0);
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.0..x_max, padded(lo, hi))
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("training iteration")
+        .y_desc("episode_reward_mean (last 100 episodes)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .label_style((FONT, 16))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            BLUE.stroke_width(2),
+        ))
+        .map_err(|e| anyhow!("{e}"))?
+        .label("episode_reward_mean")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    for r in references {
+        let color = r.color;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, r.value), (x_max, r.value)],
+                color.stroke_width(2),
+            ))
+            .map_err(|e| anyhow!("{e}"))?
+            .label(format!("{} ({:.1})", r.label, r.value))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 16))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,12 @@
 //! One object-safe view of any wrapped RecSim environment, for agents and the trainer.
 
 use recsim_core::Model;
+use serde::{Deserialize, Serialize};
 
 use crate::{encode_action, Env, EnvError, RecSimObs, Simulator, Space};
 
 /// The shape of a slate problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
     pub num_candidates: usize,
     pub slate_size: usize,

@@ -33,6 +33,14 @@ impl EnvKind {
         }
     }
 
+    /// Whether the user state is hidden from the agent (the user-features wrapper then
+    /// reveals it).
+    pub fn has_hidden_user(self) -> bool {
+        match self {
+            EnvKind::StrongLts | EnvKind::Lts => true,
+        }
+    }
+
     /// The model's parameters before any `--set`.
     pub fn default_params(self) -> Vec<(&'static str, f64)> {
         match self {
@@ -121,6 +129,15 @@ impl Scenario {
             EnvKind::Lts => LtsParams::default(),
         };
         base.with_overrides(&self.params).map(Some)
+    }
+
+    /// The length of every episode, where the model fixes it.
+    pub fn max_episode_steps(&self) -> Option<usize> {
+        match self.env {
+            EnvKind::StrongLts | EnvKind::Lts => {
+                self.lts_params().ok().flatten().map(|p| p.horizon())
+            }
+        }
     }
 
     /// Checks everything without building.

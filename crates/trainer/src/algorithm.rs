@@ -1,0 +1,255 @@
+//! RLlib's `Algorithm`: `train()` runs one iteration of experience and learning and reports
+//! RLlib's metrics.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use agents_bandit::{Agent, AgentError, Baseline, BaselineKind, Exploration, LinearBandit};
+use env::{EnvError, Layout, SlateEnv};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::checkpoint::CheckpointError;
+use crate::{evaluate, Algo, Summary, TrainConfig};
+
+/// RLlib smooths episode metrics over the last 100 finished episodes.
+pub const SMOOTHING_WINDOW: usize = 100;
+
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("{algo} is not available in this build: {why}")]
+    Unavailable {
+        algo: &'static str,
+        why: &'static str,
+    },
+}
+
+/// One iteration's results, under RLlib's names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterationResult {
+    pub training_iteration: u64,
+    pub timesteps_total: u64,
+    pub episodes_total: u64,
+    pub episodes_this_iter: u64,
+    /// Over the last 100 finished episodes; absent until one has finished.
+    pub episode_reward_mean: Option<f64>,
+    pub episode_reward_min: Option<f64>,
+    pub episode_reward_max: Option<f64>,
+    pub episode_len_mean: Option<f64>,
+    pub time_this_iter_s: f64,
+    pub time_total_s: f64,
+    /// The learner's own statistics.
+    pub learner: BTreeMap<String, f64>,
+}
+
+/// The loop's counters and the smoothing window: part of every checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoopState {
+    pub iteration: u64,
+    pub timesteps_total: u64,
+    pub episodes_total: u64,
+    /// The unfinished episode's return and length so far.
+    pub episode_return: f64,
+    pub episode_len: usize,
+    /// `(return, length)` of the last finished episodes, oldest first.
+    pub window: VecDeque<(f64, usize)>,
+    pub time_total_s: f64,
+    pub started: bool,
+}
+
+/// An agent, its training environment and the loop state.
+pub struct Algorithm {
+    config: TrainConfig,
+    env: Box<dyn SlateEnv>,
+    agent: Box<dyn Agent>,
+    state: LoopState,
+    slate: Vec<usize>,
+}
+
+/// Builds the agent a configuration names, for an environment of `layout`.
+pub fn build_agent(config: &TrainConfig, layout: Layout) -> Result<Box<dyn Agent>, TrainError> {
+    let seed = config.env.seed;
+    Ok(match config.algo {
+        Algo::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
+        Algo::Greedy => Box::new(Baseline::new(BaselineKind::Greedy, seed)),
+        Algo::Linucb => Box::new(LinearBandit::new(
+            Exploration::Ucb(config.linucb),
+            layout,
+            seed,
+        )?),
+        Algo::Lints => Box::new(LinearBandit::new(
+            Exploration::Thompson(config.lints),
+            layout,
+            seed,
+        )?),
+        Algo::Slateq => crate::slateq_agent(config, layout)?,
+    })
+}
+
+impl Algorithm {
+    /// A fresh run.
+    pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
+        config.validate().map_err(TrainError::Config)?;
+        let env = config
+            .env
+            .build()
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        let layout = env.layout();
+        let agent = build_agent(&config, layout)?;
+        Ok(Self {
+            slate: vec![0; layout.slate_size],
+            config,
+            env,
+            agent,
+            state: LoopState::default(),
+        })
+    }
+
+    /// A run restored from saved parts (see [`crate::checkpoint`]).
+    pub(crate) fn restore(
+        config: TrainConfig,
+        state: LoopState,
+        env_state: &[u8],
+        agent_state: &[u8],
+    ) -> Result<Self, TrainError> {
+        let mut algo = Self::new(config)?;
+        algo.env.restore(env_state)?;
+        algo.agent.load(agent_state)?;
+        algo.state = state;
+        Ok(algo)
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Changes the iteration count the run stops at (for a resumed run).
+    pub fn set_iterations(&mut self, iterations: u64) {
+        self.config.iterations = iterations;
+    }
+
+    pub fn state(&self) -> &LoopState {
+        &self.state
+    }
+
+    pub fn agent(&self) -> &dyn Agent {
+        self.agent.as_ref()
+    }
+
+    pub(crate) fn env(&self) -> &dyn SlateEnv {
+        self.env.as_ref()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state.iteration >= self.config.iterations
+    }
+
+    /// One iteration: a fixed number of environment steps, learning after each.
+    pub fn train(&mut self) -> Result<IterationResult, TrainError> {
+        let start = Instant::now();
+        let s = &mut self.state;
+        if !s.started {
+            self.env.start(None);
+            s.started = true;
+        }
+        let episodes_before = s.episodes_total;
+        for _ in 0..self.config.iteration_steps() {
+            self.agent.act(self.env.as_ref(), true, &mut self.slate);
+            let t = self.env.recommend(&self.slate)?;
+            self.agent.observe(&self.slate, &t, self.env.as_ref());
+            s.timesteps_total += 1;
+            s.episode_return += t.reward;
+            s.episode_len += 1;
+            if t.done() {
+                if s.window.len() == SMOOTHING_WINDOW {
+                    s.window.pop_front();
+                }
+                s.window.push_back((s.episode_return, s.episode_len));
+                s.episodes_total += 1;
+                s.episode_return = 0.0;
+                s.episode_len = 0;
+                self.env.start(None);
+            }
+        }
+        s.iteration += 1;
+        let elapsed = start.elapsed().as_secs_f64();
+        s.time_total_s += elapsed;
+        let n = s.window.len() as f64;
+        let returns = s.window.iter().map(|w| w.0);
+        let (mean, min, max, len) = if s.window.is_empty() {
+            (None, None, None, None)
+        } else {
+            (
+                Some(returns.clone().sum::<f64>() / n),
+                Some(returns.clone().fold(f64::INFINITY, f64::min)),
+                Some(returns.fold(f64::NEG_INFINITY, f64::max)),
+                Some(s.window.iter().map(|w| w.1 as f64).sum::<f64>() / n),
+            )
+        };
+        let learner = self
+            .agent
+            .stats()
+            .into_iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Ok(IterationResult {
+            training_iteration: s.iteration,
+            timesteps_total: s.timesteps_total,
+            episodes_total: s.episodes_total,
+            episodes_this_iter: s.episodes_total - episodes_before,
+            episode_reward_mean: mean,
+            episode_reward_min: min,
+            episode_reward_max: max,
+            episode_len_mean: len,
+            time_this_iter_s: elapsed,
+            time_total_s: s.time_total_s,
+            learner,
+        })
+    }
+
+    /// Evaluates a copy of the current policy without exploration on the evaluation
+    /// stream; training state is untouched.
+    pub fn evaluate(
+        &self,
+        episodes: usize,
+        progress: impl FnMut(usize),
+    ) -> Result<Summary, TrainError> {
+        evaluate_policy(
+            &self.config,
+            self.agent.save().as_slice(),
+            episodes,
+            progress,
+        )
+    }
+}
+
+/// Evaluates a saved agent of `config` over `episodes` episodes of the evaluation stream.
+pub fn evaluate_policy(
+    config: &TrainConfig,
+    agent_state: &[u8],
+    episodes: usize,
+    progress: impl FnMut(usize),
+) -> Result<Summary, TrainError> {
+    let mut env = config
+        .eval_scenario()
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let mut agent = build_agent(config, env.layout())?;
+    agent.load(agent_state)?;
+    Ok(evaluate(
+        env.as_mut(),
+        agent.as_mut(),
+        episodes,
+        false,
+        progress,
+    )?)
+}
