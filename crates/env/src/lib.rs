@@ -16,7 +16,7 @@ pub use wrappers::{
     decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction, UserObservation,
 };
 
-use recsim_core::StepError;
+use recsim_core::{KnownChoice, StepError};
 use thiserror::Error;
 
 /// What went wrong in an environment call. The environment is left unchanged.
@@ -69,6 +69,8 @@ pub trait Simulator {
     /// Length of the true user feature vector.
     fn user_feature_dim(&self) -> usize;
     fn write_user_features(&self, out: &mut [f32]);
+    /// The model's choice model, as far as observations reveal it.
+    fn known_choice(&self) -> KnownChoice;
     /// The complete state, random streams included.
     fn save_state(&self) -> Vec<u8>;
     /// Restores what [`Simulator::save_state`] wrote; on error nothing changes.

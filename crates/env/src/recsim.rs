@@ -1,6 +1,6 @@
 //! The RecSim→gym adapter, with documents keyed by position as RLlib's wrapper does.
 
-use recsim_core::{ConfigError, EnvConfig, Environment, Model};
+use recsim_core::{ConfigError, EnvConfig, Environment, KnownChoice, Model};
 
 use crate::{Env, EnvError, Simulator, Space, Step, StepInfo};
 
@@ -148,6 +148,10 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
 
     fn write_user_features(&self, out: &mut [f32]) {
         self.sim.model().user_features(self.sim.user(), out);
+    }
+
+    fn known_choice(&self) -> KnownChoice {
+        self.sim.model().known_choice()
     }
 
     fn save_state(&self) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! One object-safe view of any wrapped RecSim environment, for agents and the trainer.
 
-use recsim_core::Model;
+use recsim_core::{KnownChoice, Model};
 use serde::{Deserialize, Serialize};
 
 use crate::{encode_action, Env, EnvError, RecSimObs, Simulator, Space};
@@ -88,6 +88,8 @@ pub trait SlateEnv: Send {
     fn user(&self) -> &[f32];
     fn items(&self) -> &[f32];
     fn myopic_scores(&self, out: &mut [f64]);
+    /// [`Simulator::known_choice`].
+    fn known_choice(&self) -> KnownChoice;
     /// [`Simulator::save_state`].
     fn snapshot(&self) -> Vec<u8>;
     /// [`Simulator::load_state`].
@@ -144,6 +146,9 @@ where
     }
     fn myopic_scores(&self, out: &mut [f64]) {
         self.observation().myopic_scores(out)
+    }
+    fn known_choice(&self) -> KnownChoice {
+        Simulator::known_choice(self)
     }
     fn snapshot(&self) -> Vec<u8> {
         self.save_state()

@@ -231,6 +231,9 @@ macro_rules! forward_simulator {
             fn write_user_features(&self, out: &mut [f32]) {
                 self.inner.write_user_features(out)
             }
+            fn known_choice(&self) -> recsim_core::KnownChoice {
+                self.inner.known_choice()
+            }
             fn save_state(&self) -> Vec<u8> {
                 self.inner.save_state()
             }

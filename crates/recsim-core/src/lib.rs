@@ -6,6 +6,7 @@
 //! and reward aggregation. An [`Environment`] holds a model together with the candidate
 //! set and the random streams, and steps it exactly in RecSim's order of events.
 
+mod choice;
 mod environment;
 mod error;
 pub mod lts;
@@ -13,6 +14,7 @@ mod model;
 mod params;
 mod rng;
 
+pub use choice::KnownChoice;
 pub use environment::{EnvConfig, Environment, Outcome};
 pub use error::{ConfigError, StepError};
 pub use lts::{LongTermSatisfaction, LtsParams};

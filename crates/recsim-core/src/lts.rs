@@ -5,7 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::params::{check_min, check_range};
-use crate::{sigmoid, ConfigError, Model, Params, SimRng};
+use crate::{sigmoid, ConfigError, KnownChoice, Model, Params, SimRng};
 
 /// The user parameters of RecSim's `LTSStaticUserSampler`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -258,6 +258,10 @@ impl Model for LongTermSatisfaction {
     fn myopic_score(_user_obs: &[f32], doc_obs: &[f32]) -> f64 {
         // Expected engagement rises with clickbait at any satisfaction (μ_c > μ_k).
         f64::from(doc_obs[0])
+    }
+
+    fn known_choice(&self) -> KnownChoice {
+        KnownChoice::FirstPosition
     }
 }
 

@@ -2,7 +2,7 @@ use std::fmt::Debug;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{ConfigError, Params, SimRng};
+use crate::{ConfigError, KnownChoice, Params, SimRng};
 
 /// One RecSim environment's simulated world: the nodes of its dynamic Bayesian network.
 ///
@@ -65,4 +65,8 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     fn response_observation(&self, response: &Self::Response) -> Self::Response;
     /// The one-step score a greedy policy ranks documents by, from observations only.
     fn myopic_score(user_obs: &[f32], doc_obs: &[f32]) -> f64;
+    /// The choice model as far as an agent can compute it from observations.
+    fn known_choice(&self) -> KnownChoice {
+        KnownChoice::Unknown
+    }
 }
