@@ -3,7 +3,7 @@
 
 mod baseline;
 
-pub use baseline::{Baseline, BaselineKind};
+pub use baseline::{top_k, Baseline, BaselineKind};
 
 use env::{Layout, SlateEnv, Transition};
 use thiserror::Error;
@@ -27,6 +27,9 @@ pub trait Agent: Send {
     /// Fills `slate` (one candidate position per slot) for the environment's current
     /// observation; `explore` is false for evaluation.
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]);
+    /// Called when an episode has just started, before its first [`Agent::act`], for
+    /// agents that keep per-episode state.
+    fn begin_episode(&mut self) {}
     /// Learns from one step: the slate shown, its transition, and the environment after it.
     fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
     /// Learner statistics for the iteration results.
