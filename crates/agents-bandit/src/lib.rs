@@ -29,6 +29,9 @@ pub trait Agent: Send {
     /// Fills `slate` (one candidate position per slot) for the environment's current
     /// observation; `explore` is false for evaluation.
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]);
+    /// Called when an episode has just started, before its first [`Agent::act`], for
+    /// agents that keep per-episode state.
+    fn begin_episode(&mut self) {}
     /// Learns from one step: the slate shown, its transition, and the environment after it.
     fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
     /// Learner statistics for the iteration results; per-iteration figures restart.

@@ -295,7 +295,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
     }
     let steps = args.steps.unwrap_or(5);
     let mut env = ckpt.config.eval_scenario().build()?;
-    let mut agent = build_agent(&ckpt.config, env.layout())?;
+    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
     agent.load(&ckpt.agent_state)?;
     let layout = env.layout();
     let mut slate = vec![0; layout.slate_size];
@@ -304,6 +304,9 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
     for step in 0..steps {
         let user = env.user().to_vec();
         let items = env.items().to_vec();
+        if step == 0 {
+            agent.begin_episode();
+        }
         agent.act(env.as_ref(), false, &mut slate);
         let t = env.recommend(&slate)?;
         let row = |i: usize| items[i * layout.doc_dim..(i + 1) * layout.doc_dim].to_vec();
@@ -336,6 +339,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         }
         if t.done() {
             env.start(None);
+            agent.begin_episode();
         }
     }
     if args.json {
@@ -355,8 +359,7 @@ pub fn inspect(checkpoint: &Path) -> Result<()> {
         ckpt.state.time_total_s
     );
     let env = ckpt.config.env.build()?;
-    let layout = env.layout();
-    let mut agent = build_agent(&ckpt.config, layout)?;
+    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
     agent.load(&ckpt.agent_state)?;
     println!("\npolicy:\n{}", agent.describe());
     println!("\nconfiguration:\n{}", ckpt.config.to_toml());

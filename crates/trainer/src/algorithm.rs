@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use agents_bandit::{Agent, AgentError, Baseline, BaselineKind, Exploration, LinearBandit};
-use env::{EnvError, Layout, SlateEnv};
+use env::{EnvError, SlateEnv};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -74,9 +74,10 @@ pub struct Algorithm {
     slate: Vec<usize>,
 }
 
-/// Builds the agent a configuration names, for an environment of `layout`.
-pub fn build_agent(config: &TrainConfig, layout: Layout) -> Result<Box<dyn Agent>, TrainError> {
+/// Builds the agent a configuration names, for `env`.
+pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
     let seed = config.env.seed;
+    let layout = env.layout();
     Ok(match config.algo {
         Algo::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
         Algo::Greedy => Box::new(Baseline::new(BaselineKind::Greedy, seed)),
@@ -90,7 +91,7 @@ pub fn build_agent(config: &TrainConfig, layout: Layout) -> Result<Box<dyn Agent
             layout,
             seed,
         )?),
-        Algo::Slateq => crate::slateq_agent(config, layout)?,
+        Algo::Slateq => crate::slateq_agent(config, env)?,
     })
 }
 
@@ -102,10 +103,9 @@ impl Algorithm {
             .env
             .build()
             .map_err(|e| TrainError::Config(e.to_string()))?;
-        let layout = env.layout();
-        let agent = build_agent(&config, layout)?;
+        let agent = build_agent(&config, env.as_ref())?;
         Ok(Self {
-            slate: vec![0; layout.slate_size],
+            slate: vec![0; env.layout().slate_size],
             config,
             env,
             agent,
@@ -158,6 +158,7 @@ impl Algorithm {
         let s = &mut self.state;
         if !s.started {
             self.env.start(None);
+            self.agent.begin_episode();
             s.started = true;
         }
         let episodes_before = s.episodes_total;
@@ -177,6 +178,7 @@ impl Algorithm {
                 s.episode_return = 0.0;
                 s.episode_len = 0;
                 self.env.start(None);
+                self.agent.begin_episode();
             }
         }
         s.iteration += 1;
@@ -243,7 +245,7 @@ pub fn evaluate_policy(
         .eval_scenario()
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))?;
-    let mut agent = build_agent(config, env.layout())?;
+    let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
     Ok(evaluate(
         env.as_mut(),

@@ -102,6 +102,9 @@ pub struct TrainConfig {
     pub linucb: LinUcbConfig,
     #[serde(default)]
     pub lints: LinTsConfig,
+    #[cfg(feature = "slateq")]
+    #[serde(default)]
+    pub slateq: agents_slateq::SlateQConfig,
 }
 
 fn default_checkpoint_every() -> u64 {
@@ -133,6 +136,8 @@ impl TrainConfig {
             env,
             linucb: LinUcbConfig::default(),
             lints: LinTsConfig::default(),
+            #[cfg(feature = "slateq")]
+            slateq: Default::default(),
         }
     }
 
@@ -173,6 +178,8 @@ impl TrainConfig {
         }
         self.linucb.validate().map_err(|e| e.to_string())?;
         self.lints.validate().map_err(|e| e.to_string())?;
+        #[cfg(feature = "slateq")]
+        self.slateq.validate().map_err(|e| e.to_string())?;
         Ok(())
     }
 }

@@ -60,6 +60,7 @@ fn play(
     mut on_step: impl FnMut(&[usize], &Transition),
 ) -> Result<usize, EnvError> {
     env.start(None);
+    agent.begin_episode();
     let mut slate = vec![0; env.layout().slate_size];
     let mut len = 0;
     loop {

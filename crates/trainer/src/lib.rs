@@ -1,10 +1,11 @@
 //! Running agents in environments: scenarios, episodes, baselines, the training loop,
-//! evaluation and checkpoints.
+//! evaluation, checkpoints and the long-term-satisfaction planner.
 
 mod algorithm;
 pub mod checkpoint;
 mod config;
 mod episode;
+mod planner;
 mod scenario;
 mod stats;
 
@@ -15,14 +16,26 @@ pub use algorithm::{
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
 pub use episode::{evaluate, play_episode, record_episode, Episode, StepRecord};
+pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
 pub use scenario::{EnvKind, Scenario, Wrappers};
 pub use stats::Summary;
 
 use agents_bandit::Agent;
-use env::Layout;
+use env::SlateEnv;
 
-/// SlateQ lives in `agents-slateq`, which needs libtorch; this build has no SlateQ.
-fn slateq_agent(_config: &TrainConfig, _layout: Layout) -> Result<Box<dyn Agent>, TrainError> {
+/// SlateQ lives in `agents-slateq`, which needs libtorch.
+#[cfg(feature = "slateq")]
+fn slateq_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
+    Ok(Box::new(agents_slateq::SlateQ::new(
+        config.slateq.clone(),
+        env.layout(),
+        env.known_choice(),
+        config.env.seed,
+    )?))
+}
+
+#[cfg(not(feature = "slateq"))]
+fn slateq_agent(_config: &TrainConfig, _env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
     Err(TrainError::Unavailable {
         algo: "slateq",
         why: "rlrec was built without the `slateq` feature (libtorch)",
