@@ -7,7 +7,8 @@ use trainer::{EnvKind, Scenario, Wrappers};
 /// The environment options every command takes (`ENV` in the design's contract).
 #[derive(Debug, Clone, Args)]
 pub struct EnvArgs {
-    /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults).
+    /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults),
+    /// interest-evolution, interest-exploration (RLlib uses 10 candidates for these two).
     #[arg(long, default_value = "strong-lts", value_parser = parse_env)]
     pub env: EnvKind,
     /// Candidate documents per step (N).
@@ -31,9 +32,14 @@ pub struct EnvArgs {
     /// Observe only the N×d document feature matrix (RLlib's bandit wrapper).
     #[arg(long)]
     pub bandit_observation: bool,
-    /// Add the user's true state to the observation (LTS: satisfaction).
+    /// Add the user's true state to the observation (LTS: satisfaction; interest
+    /// evolution: remaining budget; interest exploration: topic affinities).
     #[arg(long)]
     pub user_observation: bool,
+    /// Cut every episode after this many steps, as truncated (interest-exploration, which
+    /// never ends by itself, defaults to 100).
+    #[arg(long, value_name = "STEPS")]
+    pub horizon: Option<usize>,
 }
 
 fn parse_env(s: &str) -> Result<EnvKind, String> {
@@ -66,6 +72,7 @@ impl EnvArgs {
                 bandit_observation: self.bandit_observation,
                 discrete_action: self.discrete_action,
             },
+            max_episode_steps: self.horizon,
         };
         scenario.validate().map_err(|e| anyhow!(e))?;
         Ok(scenario)
@@ -77,8 +84,9 @@ impl EnvArgs {
 pub enum PolicyArg {
     /// Each slate position uniform over the candidates.
     Random,
-    /// Highest clickbait first.
+    /// Highest myopic score first (LTS: clickbait; interest evolution: the user's
+    /// interest in the video's cluster; interest exploration: quality).
     Greedy,
-    /// Lowest clickbait first.
+    /// Lowest myopic score first (LTS: the least clickbait).
     Kale,
 }
