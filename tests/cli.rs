@@ -66,8 +66,106 @@ fn baseline_saves_the_tutorial_files() {
 }
 
 #[test]
+fn env_shows_the_interest_environments() {
+    let out = rlrec(&[
+        "env",
+        "--env",
+        "interest-evolution",
+        "--num-candidates",
+        "10",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("action space: MultiDiscrete([10 10])"),
+        "{text}"
+    );
+    assert!(text.contains("'user': Box(-1.0, 1.0, (20,), float32)"));
+    assert!(text.contains("watch_time: "), "responses are shown: {text}");
+    let out = rlrec(&[
+        "env",
+        "--env",
+        "interest-exploration",
+        "--num-candidates",
+        "10",
+        "--bandit-observation",
+        "--discrete-action",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("horizon 100"), "{text}");
+    assert!(text.contains("observation space: Dict('item': Box(0.0, inf, (10, 3), float32))"));
+    assert!(text.contains("action space: Discrete(100)"));
+    assert!(text.contains("cluster_id: "));
+}
+
+#[test]
+fn interest_environments_report_recsims_metrics() {
+    let e = rlrec_json(&[
+        "episode",
+        "--policy",
+        "greedy",
+        "--env",
+        "interest-evolution",
+        "--num-candidates",
+        "10",
+        "--json",
+    ]);
+    let steps = e["steps"].as_array().unwrap();
+    let clicks = steps.iter().filter(|s| !s["clicked"].is_null()).count();
+    assert!(steps
+        .iter()
+        .all(|s| s["clicked"].is_null() == s["clicked_quality"].is_null()));
+    let m = &e["metrics"];
+    assert_eq!(m["impression"].as_u64(), Some(steps.len() as u64));
+    assert_eq!(m["click"].as_u64(), Some(clicks as u64));
+    // LTS has no metrics, and its episode JSON is as it was.
+    let lts = rlrec_json(&["episode", "--policy", "random", "--json"]);
+    assert!(lts.get("metrics").is_none());
+    assert!(lts["steps"][0].get("clicked_quality").is_none());
+
+    // Every wrapper works with interest evolution; a horizon cuts its episodes.
+    let s = rlrec_json(&[
+        "baseline",
+        "--policy",
+        "greedy",
+        "--episodes",
+        "20",
+        "--env",
+        "interest-evolution",
+        "--num-candidates",
+        "10",
+        "--user-observation",
+        "--bandit-observation",
+        "--discrete-action",
+        "--horizon",
+        "30",
+        "--json",
+    ]);
+    assert!(s["mean_length"].as_f64().unwrap() <= 30.0);
+    assert!(s["metrics"]["CTR"].as_f64().unwrap() > 0.0);
+    let text = String::from_utf8(
+        rlrec(&[
+            "baseline",
+            "--policy",
+            "random",
+            "--episodes",
+            "10",
+            "--env",
+            "interest-exploration",
+            "--user-observation",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("CTR") && text.contains("by cluster: 0: "),
+        "{text}"
+    );
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &["baseline", "--policy", "random", "--set", "bogus=1"],
             "unknown parameter `bogus`",
@@ -110,9 +208,50 @@ fn bad_input_is_a_clear_error() {
             &["baseline", "--policy", "random", "--episodes", "0"],
             "at least 1",
         ),
+        (
+            &["baseline", "--policy", "random", "--horizon", "0"],
+            "horizon",
+        ),
     ];
     for (args, message) in cases {
         let stderr = rlrec_fails(args);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bad_interest_parameters_are_clear_errors() {
+    let iev = [
+        "baseline",
+        "--policy",
+        "random",
+        "--env",
+        "interest-evolution",
+    ];
+    let ie = [
+        "baseline",
+        "--policy",
+        "random",
+        "--env",
+        "interest-exploration",
+    ];
+    let cases: [(&[&str], &str, &str); 7] = [
+        (
+            &iev,
+            "sensitivity=0.1",
+            "unknown parameter `sensitivity` for interest evolution",
+        ),
+        (&iev, "step_penalty=-1", "step_penalty"),
+        (&iev, "no_click_mass=nan", "no_click_mass"),
+        (&iev, "min_normalizer=0", "min_normalizer"),
+        (&iev, "time_budget=inf", "time_budget"),
+        (&ie, "topic_0_probability=2", "topic_0_probability"),
+        (&ie, "topic_1_quality_stddev=-0.1", "topic_1_quality_stddev"),
+    ];
+    for (base, set, message) in cases {
+        let mut args = base.to_vec();
+        args.extend(["--set", set]);
+        let stderr = rlrec_fails(&args);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }

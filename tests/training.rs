@@ -294,7 +294,15 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
         .spawn()
         .unwrap();
     let mut kills = 0;
-    for delay_ms in [150u64, 37, 61, 89, 23, 113, 47] {
+    // The first checkpoint must exist before the first kill (start-up loads libtorch).
+    let pointer = run.join("checkpoint_path.txt");
+    for _ in 0..200 {
+        if pointer.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for delay_ms in [150u64, 337, 461, 289, 523, 413, 347] {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         child.kill().unwrap();
         child.wait().unwrap();

@@ -167,7 +167,12 @@ impl LogitChoice {
     /// The parameters, for `describe`.
     pub fn summary(&self) -> String {
         let v = crate::net::to_vec(&self.params.theta);
-        let fmt = |xs: &[f32]| xs.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ");
+        let fmt = |xs: &[f32]| {
+            xs.iter()
+                .map(|x| format!("{x:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let (u, d) = (self.user_dim, self.doc_dim);
         format!(
             "conditional logit: W ({u}×{d}) = [{}], a = [{}], no-click b = {:.3}, c = [{}]",
@@ -185,7 +190,6 @@ pub fn logit_weights(s: &Tensor, s0: &Tensor) -> Tensor {
         .to_kind(Kind::Float)
         .exp()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -206,7 +210,14 @@ mod tests {
         let w = [5.0, 0.1, 1.0, 1.0, 1.0];
         let mut slate = [0; 2];
         let mut order = Vec::new();
-        best_slate(ChoiceRule::Weights, SlateOptimizer::Greedy, &q, &w, &mut slate, &mut order);
+        best_slate(
+            ChoiceRule::Weights,
+            SlateOptimizer::Greedy,
+            &q,
+            &w,
+            &mut slate,
+            &mut order,
+        );
         // Exhaustive search over pairs agrees.
         let mut best = (f32::NEG_INFINITY, [0, 0]);
         for a in 0..4 {
@@ -220,9 +231,23 @@ mod tests {
         let v = slate_value(ChoiceRule::Weights, &q, &w, &slate);
         assert!((v - best.0).abs() < 1e-6, "{slate:?} vs {:?}", best.1);
         assert!(q[slate[0]] >= q[slate[1]]);
-        best_slate(ChoiceRule::FirstPosition, SlateOptimizer::Greedy, &q, &w, &mut slate, &mut order);
+        best_slate(
+            ChoiceRule::FirstPosition,
+            SlateOptimizer::Greedy,
+            &q,
+            &w,
+            &mut slate,
+            &mut order,
+        );
         assert_eq!(slate, [1, 3]);
-        best_slate(ChoiceRule::Weights, SlateOptimizer::TopK, &q, &w, &mut slate, &mut order);
+        best_slate(
+            ChoiceRule::Weights,
+            SlateOptimizer::TopK,
+            &q,
+            &w,
+            &mut slate,
+            &mut order,
+        );
         assert_eq!(slate, [3, 0], "w·q = 5, 0.4, 2, 3 → {{0, 3}}, ordered by q");
     }
 }

@@ -113,15 +113,24 @@ impl SlateQConfig {
         finite_pos("slateq.lr", self.lr)?;
         finite_pos("slateq.huber_delta", self.huber_delta)?;
         if !(0.0..1.0).contains(&self.gamma) {
-            return Err(invalid("slateq.gamma", format!("{} must be in [0, 1)", self.gamma)));
+            return Err(invalid(
+                "slateq.gamma",
+                format!("{} must be in [0, 1)", self.gamma),
+            ));
         }
-        for (name, v) in [("slateq.epsilon_start", self.epsilon_start), ("slateq.epsilon_end", self.epsilon_end)] {
+        for (name, v) in [
+            ("slateq.epsilon_start", self.epsilon_start),
+            ("slateq.epsilon_end", self.epsilon_end),
+        ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(invalid(name, format!("{v} must be in [0, 1]")));
             }
         }
         if !(self.grad_clip.is_finite() && self.grad_clip >= 0.0) {
-            return Err(invalid("slateq.grad_clip", "must be finite and non-negative"));
+            return Err(invalid(
+                "slateq.grad_clip",
+                "must be finite and non-negative",
+            ));
         }
         for (name, v) in [
             ("slateq.batch_size", self.batch_size),
@@ -135,7 +144,10 @@ impl SlateQConfig {
             }
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(invalid("slateq.hidden", "needs at least one layer, none of width 0"));
+            return Err(invalid(
+                "slateq.hidden",
+                "needs at least one layer, none of width 0",
+            ));
         }
         self.device()?;
         Ok(())
@@ -248,7 +260,7 @@ impl Moments {
 struct Saved {
     config: SlateQConfig,
     layout: Layout,
-    rule: ChoiceRule,
+    known: KnownChoice,
     online: SavedParams,
     target: Vec<f32>,
     choice: Option<SavedParams>,
@@ -275,6 +287,7 @@ pub struct SlateQ {
     config: SlateQConfig,
     layout: Layout,
     device: Device,
+    known: KnownChoice,
     rule: ChoiceRule,
     mlp: Mlp,
     online: Params,
@@ -296,23 +309,33 @@ pub struct SlateQ {
 impl SlateQ {
     /// Builds an untrained agent for `layout`, with the environment's choice model where
     /// it is known and the configuration asks for it.
-    pub fn new(config: SlateQConfig, layout: Layout, known: KnownChoice, seed: u64) -> Result<Self, AgentError> {
+    pub fn new(
+        config: SlateQConfig,
+        layout: Layout,
+        known: KnownChoice,
+        seed: u64,
+    ) -> Result<Self, AgentError> {
         config.validate()?;
         let device = config.device()?;
         if device == Device::Cpu {
             tch::set_num_threads(config.threads as i32);
         }
-        let rule = match (config.choice_model, known) {
-            (ChoiceModelKind::Auto | ChoiceModelKind::Known, KnownChoice::FirstPosition) => ChoiceRule::FirstPosition,
+        let known = match (config.choice_model, known) {
+            (ChoiceModelKind::Learned, _) => KnownChoice::Unknown,
             (ChoiceModelKind::Known, KnownChoice::Unknown) => {
                 return Err(invalid(
                     "slateq.choice_model",
                     "`known` needs an environment whose choice model the observations reveal; use `learned`",
                 ))
             }
-            _ => ChoiceRule::Weights,
+            (_, known) => known,
         };
-        let choice = (rule == ChoiceRule::Weights).then(|| LogitChoice::new(layout.user_dim, layout.doc_dim, device));
+        let rule = match known {
+            KnownChoice::FirstPosition => ChoiceRule::FirstPosition,
+            KnownChoice::Proportional { .. } | KnownChoice::Unknown => ChoiceRule::Weights,
+        };
+        let choice = (known == KnownChoice::Unknown)
+            .then(|| LogitChoice::new(layout.user_dim, layout.doc_dim, device));
         // Stream 5 of the seed: disjoint from the environment's (0–2) and baselines' (3–4).
         let mut rng = stream(seed, 5);
         let mlp = Mlp::new(layout.user_dim + layout.doc_dim + 1, &config.hidden);
@@ -324,6 +347,7 @@ impl SlateQ {
             config,
             layout,
             device,
+            known,
             rule,
             mlp,
             online,
@@ -352,7 +376,9 @@ impl SlateQ {
     }
 
     fn norm(&self) -> Normalizer {
-        self.norm.clone().unwrap_or_else(|| Normalizer::identity(&self.layout))
+        self.norm
+            .clone()
+            .unwrap_or_else(|| Normalizer::identity(&self.layout))
     }
 
     /// Standardised `(user [B, u], items [B, N, d])` of flat states `[B, S]`.
@@ -366,7 +392,10 @@ impl SlateQ {
         let b = states.size()[0];
         let t = |v: &[f32]| Tensor::from_slice(v).to_device(self.device);
         let user = (states.narrow(1, 0, u as i64) - t(&norm.user_mean)) / t(&norm.user_sd);
-        let items = (states.narrow(1, u as i64, (n * d) as i64).view([b, n as i64, d as i64]) - t(&norm.doc_mean))
+        let items = (states
+            .narrow(1, u as i64, (n * d) as i64)
+            .view([b, n as i64, d as i64])
+            - t(&norm.doc_mean))
             / t(&norm.doc_sd);
         (user, items)
     }
@@ -380,21 +409,66 @@ impl SlateQ {
         let u = user.size()[1];
         let opts = (Kind::Float, self.device);
         let user_rows = user.unsqueeze(1);
-        let cand = Tensor::cat(&[user_rows.expand([b, n, u], false), items.shallow_clone(), Tensor::zeros([b, n, 1], opts)], 2);
-        let null = Tensor::cat(&[user_rows, Tensor::zeros([b, 1, d], opts), Tensor::ones([b, 1, 1], opts)], 2);
+        let cand = Tensor::cat(
+            &[
+                user_rows.expand([b, n, u], false),
+                items.shallow_clone(),
+                Tensor::zeros([b, n, 1], opts),
+            ],
+            2,
+        );
+        let null = Tensor::cat(
+            &[
+                user_rows,
+                Tensor::zeros([b, 1, d], opts),
+                Tensor::ones([b, 1, 1], opts),
+            ],
+            2,
+        );
         self.mlp.forward(theta, &Tensor::cat(&[cand, null], 1))
     }
 
-    /// Choice weights `[B, N + 1]` for the `Weights` rule.
-    fn choice_weights(&self, user: &Tensor, items: &Tensor) -> Option<Tensor> {
-        self.choice.as_ref().map(|c| {
+    /// Choice weights, `N + 1` per state (candidates, then no click), for the `Weights`
+    /// rule: the learned logit's from the standardised features, or the known
+    /// proportional model's from the raw observations. Empty for `FirstPosition`.
+    fn choice_weights(&self, raw: &[f32], user: &Tensor, items: &Tensor) -> Vec<f32> {
+        if let Some(c) = &self.choice {
             let (s, s0) = c.scores(user, items);
-            choice::logit_weights(&s, &s0)
-        })
+            return to_vec(&choice::logit_weights(&s, &s0));
+        }
+        let KnownChoice::Proportional {
+            no_click_mass,
+            min_normalizer,
+        } = self.known
+        else {
+            return Vec::new();
+        };
+        let Layout {
+            user_dim: u,
+            doc_dim: d,
+            num_candidates: n,
+            ..
+        } = self.layout;
+        let mut w = Vec::with_capacity(raw.len() / (u + n * d) * (n + 1));
+        for state in raw.chunks_exact(u + n * d) {
+            let (user, items) = state.split_at(u);
+            for doc in items.chunks_exact(d) {
+                let score: f64 = user
+                    .iter()
+                    .zip(doc)
+                    .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                    .sum();
+                w.push((score - min_normalizer).max(0.0) as f32);
+            }
+            w.push((no_click_mass - min_normalizer) as f32);
+        }
+        w
     }
 
     fn tensor(&self, flat: &[f32], rows: usize) -> Tensor {
-        Tensor::from_slice(flat).view([rows as i64, -1]).to_device(self.device)
+        Tensor::from_slice(flat)
+            .view([rows as i64, -1])
+            .to_device(self.device)
     }
 
     /// One gradient step on a replay minibatch (and one on the choice model if learned).
@@ -402,7 +476,8 @@ impl SlateQ {
         let b = self.config.batch_size;
         let n = self.layout.num_candidates;
         let k = self.layout.slate_size;
-        self.replay.sample_indices(b, &mut self.rng, &mut self.indices);
+        self.replay
+            .sample_indices(b, &mut self.rng, &mut self.indices);
         let (mut states, mut nexts) = (Vec::new(), Vec::new());
         let (mut slates, mut chosen, mut slots) = (Vec::new(), Vec::new(), Vec::new());
         let (mut rewards, mut live) = (Vec::new(), Vec::new());
@@ -422,7 +497,9 @@ impl SlateQ {
         let (next_user, next_items) = self.split(&self.tensor(&nexts, b), &norm);
 
         if let Some(c) = self.choice.as_mut() {
-            let slate_t = Tensor::from_slice(&slates).view([b as i64, k as i64]).to_device(self.device);
+            let slate_t = Tensor::from_slice(&slates)
+                .view([b as i64, k as i64])
+                .to_device(self.device);
             let slot_t = Tensor::from_slice(&slots).to_device(self.device);
             let loss = c.loss(&user, &items, &slate_t, &slot_t);
             loss.backward();
@@ -437,29 +514,48 @@ impl SlateQ {
             } else {
                 q_target.clone()
             };
-            let w = self
-                .choice_weights(&next_user, &next_items)
-                .map_or_else(Vec::new, |t| to_vec(&t));
+            let w = self.choice_weights(&nexts, &next_user, &next_items);
             let mut slate = vec![0; k];
             (0..b)
                 .map(|j| {
                     let row = j * (n + 1)..(j + 1) * (n + 1);
-                    let wj = if w.is_empty() { &[][..] } else { &w[row.clone()] };
-                    best_slate(self.rule, self.config.slate_optimizer, &q_select[row.clone()], wj, &mut slate, &mut self.order);
+                    let wj = if w.is_empty() {
+                        &[][..]
+                    } else {
+                        &w[row.clone()]
+                    };
+                    best_slate(
+                        self.rule,
+                        self.config.slate_optimizer,
+                        &q_select[row.clone()],
+                        wj,
+                        &mut slate,
+                        &mut self.order,
+                    );
                     slate_value(self.rule, &q_target[row], wj, &slate)
                 })
                 .collect::<Vec<f32>>()
         });
         let gamma = self.config.gamma as f32;
-        let targets: Vec<f32> = (0..b).map(|j| rewards[j] + gamma * live[j] * next_value[j]).collect();
+        let targets: Vec<f32> = (0..b)
+            .map(|j| rewards[j] + gamma * live[j] * next_value[j])
+            .collect();
         let target_t = Tensor::from_slice(&targets).to_device(self.device);
-        let chosen_t = Tensor::from_slice(&chosen).view([b as i64, 1]).to_device(self.device);
-        let q = self.item_values(&self.online.theta, &user, &items).gather(1, &chosen_t, false).squeeze_dim(1);
+        let chosen_t = Tensor::from_slice(&chosen)
+            .view([b as i64, 1])
+            .to_device(self.device);
+        let q = self
+            .item_values(&self.online.theta, &user, &items)
+            .gather(1, &chosen_t, false)
+            .squeeze_dim(1);
         let loss = q.huber_loss(&target_t, Reduction::Mean, self.config.huber_delta);
         loss.backward();
         let grad_norm = self.online.adam_step(self.config.lr, self.config.grad_clip);
         self.grad_steps += 1;
-        if self.grad_steps % self.config.target_update_every as u64 == 0 {
+        if self
+            .grad_steps
+            .is_multiple_of(self.config.target_update_every as u64)
+        {
             self.target = self.online.snapshot();
         }
         self.stats.loss += loss.double_value(&[]);
@@ -505,10 +601,17 @@ impl Agent for SlateQ {
         let (q, w) = tch::no_grad(|| {
             let (user, items) = self.split(&self.tensor(&self.shown, 1), &norm);
             let q = to_vec(&self.item_values(&self.online.theta, &user, &items));
-            let w = self.choice_weights(&user, &items).map_or_else(Vec::new, |t| to_vec(&t));
+            let w = self.choice_weights(&self.shown, &user, &items);
             (q, w)
         });
-        best_slate(self.rule, self.config.slate_optimizer, &q, &w, slate, &mut self.order);
+        best_slate(
+            self.rule,
+            self.config.slate_optimizer,
+            &q,
+            &w,
+            slate,
+            &mut self.order,
+        );
     }
 
     fn observe(&mut self, slate: &[usize], t: &Transition, next: &dyn SlateEnv) {
@@ -516,20 +619,41 @@ impl Agent for SlateQ {
         self.next.extend_from_slice(next.user());
         self.next.extend_from_slice(next.items());
         let terminal = t.terminated && !self.config.bootstrap_at_episode_end;
-        self.replay.push(&self.shown, slate, t.clicked, t.reward, terminal, &self.next);
+        self.replay.push(
+            &self.shown,
+            slate,
+            t.clicked,
+            t.reward,
+            terminal,
+            &self.next,
+        );
         self.env_steps += 1;
         let starts = self.config.learning_starts as u64;
         if self.env_steps == starts.max(1) {
-            self.norm = Some(Normalizer::measure(&self.replay, &self.layout, self.config.center_rewards));
+            self.norm = Some(Normalizer::measure(
+                &self.replay,
+                &self.layout,
+                self.config.center_rewards,
+            ));
         }
-        if self.env_steps >= starts && self.env_steps % self.config.train_every as u64 == 0 {
+        if self.env_steps >= starts
+            && self
+                .env_steps
+                .is_multiple_of(self.config.train_every as u64)
+        {
             self.learn();
         }
     }
 
     fn stats(&mut self) -> Vec<(&'static str, f64)> {
         let s = std::mem::take(&mut self.stats);
-        let per = |v: f64| if s.count > 0 { v / s.count as f64 } else { f64::NAN };
+        let per = |v: f64| {
+            if s.count > 0 {
+                v / s.count as f64
+            } else {
+                f64::NAN
+            }
+        };
         let mut out = vec![
             ("epsilon", self.epsilon()),
             ("grad_steps", self.grad_steps as f64),
@@ -546,10 +670,13 @@ impl Agent for SlateQ {
 
     fn describe(&self) -> String {
         let norm = self.norm();
-        let choice = match (&self.choice, self.rule) {
+        let choice = match (&self.choice, self.known) {
             (Some(c), _) => c.summary(),
-            (None, ChoiceRule::FirstPosition) => "the environment's own: the user always consumes slate position 0".into(),
-            (None, ChoiceRule::Weights) => "none".into(),
+            (None, KnownChoice::FirstPosition) => "the environment's own: the user always consumes slate position 0".into(),
+            (None, KnownChoice::Proportional { no_click_mass, min_normalizer }) => format!(
+                "the environment's own: multinomial proportional on ⟨user, doc⟩ (no-click mass {no_click_mass}, min normaliser {min_normalizer})"
+            ),
+            (None, KnownChoice::Unknown) => "none".into(),
         };
         format!(
             "slateq on {device:?}\n  item value network Q̄(user, doc, no-click flag): {layers}\n  parameters: {params}\n  choice model: {choice}\n  slate optimiser: {opt:?}\n  normalisation: user mean {um:?} sd {us:?}; doc mean {dm:?} sd {ds:?}; reward mean {rm:.4} sd {rs:.4}\n  environment steps {steps}, gradient steps {grads}, replay {replay}/{cap}, epsilon {eps:.3}",
@@ -575,7 +702,7 @@ impl Agent for SlateQ {
         let saved = Saved {
             config: self.config.clone(),
             layout: self.layout,
-            rule: self.rule,
+            known: self.known,
             online: self.online.save(),
             target: to_vec(&self.target),
             choice: self.choice.as_ref().map(|c| c.params.save()),
@@ -586,21 +713,29 @@ impl Agent for SlateQ {
             grad_steps: self.grad_steps,
             stats: self.stats.clone(),
         };
-        bincode::serde::encode_to_vec(&saved, bincode::config::standard()).expect("SlateQ state serialises")
+        bincode::serde::encode_to_vec(&saved, bincode::config::standard())
+            .expect("SlateQ state serialises")
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
-        let (saved, _): (Saved, usize) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-            .map_err(|e| AgentError::State(format!("not a SlateQ state: {e}")))?;
+        let (saved, _): (Saved, usize) =
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+                .map_err(|e| AgentError::State(format!("not a SlateQ state: {e}")))?;
         agents_bandit::check_layout(&self.layout, &saved.layout)?;
-        if saved.online.theta.len() != self.online.len() || saved.rule != self.rule {
-            return Err(AgentError::State("the saved network or choice model has another shape".into()));
+        if saved.online.theta.len() != self.online.len() || saved.known != self.known {
+            return Err(AgentError::State(
+                "the saved network or choice model has another shape".into(),
+            ));
         }
         self.online = Params::load(&saved.online, self.device);
         self.target = Tensor::from_slice(&saved.target).to_device(self.device);
-        self.choice = saved
-            .choice
-            .map(|p| LogitChoice::from_params(Params::load(&p, self.device), self.layout.user_dim, self.layout.doc_dim));
+        self.choice = saved.choice.map(|p| {
+            LogitChoice::from_params(
+                Params::load(&p, self.device),
+                self.layout.user_dim,
+                self.layout.doc_dim,
+            )
+        });
         self.replay = saved.replay;
         self.norm = saved.norm;
         self.rng = saved.rng;

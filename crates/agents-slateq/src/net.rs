@@ -80,7 +80,9 @@ const EPS: f64 = 1e-8;
 
 impl Params {
     pub fn new(values: &[f32], device: Device) -> Self {
-        let theta = Tensor::from_slice(values).to_device(device).set_requires_grad(true);
+        let theta = Tensor::from_slice(values)
+            .to_device(device)
+            .set_requires_grad(true);
         Self {
             m: theta.zeros_like().detach(),
             v: theta.zeros_like().detach(),
@@ -101,7 +103,7 @@ impl Params {
         tch::no_grad(|| {
             let mut g = grad.shallow_clone();
             if clip > 0.0 && norm > clip {
-                g = g * (clip / norm);
+                g *= clip / norm;
             }
             self.step += 1;
             let t = self.step as i32;
@@ -110,7 +112,10 @@ impl Params {
             let m_hat = &self.m / (1.0 - BETA1.powi(t));
             let v_hat = &self.v / (1.0 - BETA2.powi(t));
             let update = m_hat / (v_hat.sqrt() + EPS) * lr;
-            let _ = self.theta.f_sub_(&update).expect("in-place parameter update");
+            let _ = self
+                .theta
+                .f_sub_(&update)
+                .expect("in-place parameter update");
         });
         self.theta.zero_grad();
         norm
@@ -187,7 +192,10 @@ mod tests {
             loss.backward();
             p.adam_step(1e-2, 10.0);
         }
-        let loss = (mlp.forward(&p.theta, &x) - &y).square().mean(Kind::Float).double_value(&[]);
+        let loss = (mlp.forward(&p.theta, &x) - &y)
+            .square()
+            .mean(Kind::Float)
+            .double_value(&[]);
         assert!(loss < 1e-3, "loss {loss}");
         let saved = p.save();
         let q = Params::load(&saved, Device::Cpu);

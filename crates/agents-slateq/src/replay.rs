@@ -50,12 +50,9 @@ impl Replay {
         }
     }
 
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -120,7 +117,14 @@ mod tests {
     fn overwrites_the_oldest_when_full() {
         let mut r = Replay::new(2, 1, 1);
         for t in 0..3 {
-            r.push(&[t as f32], &[t], Some(0), t as f64, false, &[t as f32 + 0.5]);
+            r.push(
+                &[t as f32],
+                &[t],
+                Some(0),
+                t as f64,
+                false,
+                &[t as f32 + 0.5],
+            );
         }
         assert_eq!(r.len(), 2);
         assert_eq!(r.get(0).state, &[2.0]);

@@ -8,7 +8,8 @@ use trainer::{EnvKind, Scenario};
 /// given overrides the scenario it applies to (the default, or a `--config` file's).
 #[derive(Debug, Clone, Default, Args)]
 pub struct EnvArgs {
-    /// Environment: strong-lts (the tutorial's) or lts (RecSim's defaults) [default: strong-lts].
+    /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults), interest-evolution,
+    /// interest-exploration (RLlib uses 10 candidates for these two) [default: strong-lts].
     #[arg(long, value_parser = parse_env)]
     pub env: Option<EnvKind>,
     /// Candidate documents per step (N) [default: 20].
@@ -32,9 +33,14 @@ pub struct EnvArgs {
     /// Observe only the N×d document feature matrix (RLlib's bandit wrapper).
     #[arg(long)]
     pub bandit_observation: bool,
-    /// Add the user's true state to the observation (LTS: satisfaction).
+    /// Add the user's true state to the observation (LTS: satisfaction; interest
+    /// evolution: remaining budget; interest exploration: topic affinities).
     #[arg(long)]
     pub user_observation: bool,
+    /// Cut every episode after this many steps, as truncated (interest-exploration, which
+    /// never ends by itself, defaults to 100).
+    #[arg(long, value_name = "STEPS")]
+    pub horizon: Option<usize>,
 }
 
 fn parse_env(s: &str) -> Result<EnvKind, String> {
@@ -74,6 +80,9 @@ impl EnvArgs {
         if let Some(s) = self.seed {
             base.seed = s;
         }
+        if let Some(h) = self.horizon {
+            base.max_episode_steps = Some(h);
+        }
         base.params.extend(self.set.iter().cloned());
         let w = &mut base.wrappers;
         w.user_observation |= self.user_observation;
@@ -95,8 +104,9 @@ impl EnvArgs {
 pub enum PolicyArg {
     /// Each slate position uniform over the candidates.
     Random,
-    /// Highest clickbait first.
+    /// Highest myopic score first (LTS: clickbait; interest evolution: the user's
+    /// interest in the video's cluster; interest exploration: quality).
     Greedy,
-    /// Lowest clickbait first.
+    /// Lowest myopic score first (LTS: the least clickbait).
     Kale,
 }

@@ -5,8 +5,11 @@ use std::path::Path;
 
 use agents_bandit::{Agent, Baseline, BaselineKind};
 use anyhow::{Context, Result};
-use env::Env;
-use trainer::{evaluate, record_episode, Summary};
+use env::{Env, ModelSpaces, RecSimEnv, Value};
+use serde::Serialize;
+use trainer::{
+    evaluate_with, record_episode, ModelVisitor, Scenario, Summary, VideoMetrics, VideoReport,
+};
 
 use crate::args::{EnvArgs, PolicyArg};
 use crate::{plot, progress};
@@ -32,8 +35,12 @@ fn policy_name(policy: PolicyArg) -> &'static str {
 pub fn show_env(args: &EnvArgs) -> Result<()> {
     let scenario = args.scenario()?;
     let wrapped = scenario.build()?;
+    let horizon = match scenario.horizon()? {
+        Some(steps) => format!(", horizon {steps}"),
+        None => String::new(),
+    };
     println!(
-        "environment: {} ({} candidates, slate of {}, resample_documents={}, seed {})",
+        "environment: {} ({} candidates, slate of {}, resample_documents={}, seed {}{horizon})",
         scenario.env,
         scenario.num_candidates,
         scenario.slate_size,
@@ -43,36 +50,61 @@ pub fn show_env(args: &EnvArgs) -> Result<()> {
     let (observation_space, action_space) = wrapped.spaces();
     println!("observation space: {observation_space}");
     println!("action space: {action_space}");
-    for resample in [scenario.resample_documents, !scenario.resample_documents] {
-        let mut s = scenario.clone();
-        s.resample_documents = resample;
-        let mut lts = s.build_lts()?;
-        println!("\n== resample_documents={resample} ==");
-        lts.reset(None);
-        print_obs("reset observation", &lts);
-        let slate: Vec<usize> = (0..s.slate_size).collect();
-        let step = lts.step(&slate)?;
-        let reward = step.reward;
-        print_obs(&format!("after step with slate {slate:?}"), &lts);
-        let responses: Vec<String> = lts
-            .observation()
-            .response
-            .iter()
-            .map(|r| {
-                format!(
-                    "{{click: {}, engagement: {:.3}}}",
-                    u8::from(r.click),
-                    r.engagement
-                )
-            })
-            .collect();
-        println!("  response: ({})", responses.join(", "));
-        println!("  reward: {reward:.3}");
-    }
-    Ok(())
+    scenario.visit(ShowSteps)?
 }
 
-fn print_obs<M: env::ModelSpaces>(title: &str, env: &env::RecSimEnv<M>) {
+/// A reset and one step of the unwrapped environment, with and without resampling.
+struct ShowSteps;
+
+impl ModelVisitor for ShowSteps {
+    type Output = Result<()>;
+
+    fn visit<M: ModelSpaces>(self, model: M, scenario: &Scenario) -> Result<()> {
+        for resample in [scenario.resample_documents, !scenario.resample_documents] {
+            let mut config = scenario.env_config();
+            config.resample_documents = resample;
+            let mut env = RecSimEnv::new(model.clone(), config)?;
+            println!("\n== resample_documents={resample} ==");
+            env.reset(None);
+            print_obs("reset observation", &env);
+            let slate: Vec<usize> = (0..scenario.slate_size).collect();
+            let reward = env.step(&slate)?.reward;
+            print_obs(&format!("after step with slate {slate:?}"), &env);
+            let responses: Vec<String> = env
+                .observation()
+                .response
+                .iter()
+                .map(|r| format_value(&M::response_value(r)))
+                .collect();
+            println!("  response: ({})", responses.join(", "));
+            println!("  reward: {reward:.3}");
+        }
+        Ok(())
+    }
+}
+
+/// A gym value as Python prints a dict of scalars, three decimals for reals.
+fn format_value(value: &Value) -> String {
+    let list = |items: Vec<String>| items.join(", ");
+    match value {
+        Value::Int(n) => n.to_string(),
+        Value::Ints(ns) => format!("{ns:?}"),
+        Value::Array(xs) if xs.len() == 1 => format!("{:.3}", xs[0]),
+        Value::Array(xs) => format!("[{}]", list(xs.iter().map(|x| format!("{x:.3}")).collect())),
+        Value::Dict(entries) => format!(
+            "{{{}}}",
+            list(
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", format_value(v)))
+                    .collect()
+            )
+        ),
+        Value::Tuple(items) => format!("({})", list(items.iter().map(format_value).collect())),
+    }
+}
+
+fn print_obs<M: ModelSpaces>(title: &str, env: &RecSimEnv<M>) {
     let obs = env.observation();
     let sim = env.simulator();
     println!("{title}:");
@@ -94,6 +126,12 @@ pub fn episode(
     let mut env = scenario.build()?;
     let mut agent = fixed_policy(policy, scenario.seed);
     let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
+    let metrics = scenario.video_metrics().map(|mut m| {
+        for step in &episode.steps {
+            m.record(step.clicked_quality.zip(step.clicked_cluster));
+        }
+        m.report()
+    });
     if let Some(path) = plot_path {
         let rewards: Vec<f64> = episode.steps.iter().map(|s| s.reward).collect();
         let title = format!(
@@ -106,7 +144,7 @@ pub fn episode(
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if json {
-        println!("{}", serde_json::to_string(&episode)?);
+        println!("{}", with_metrics(&episode, metrics.as_ref())?);
     } else {
         println!(
             "{} policy, {}: {} steps, total reward {:.3}",
@@ -115,6 +153,9 @@ pub fn episode(
             episode.steps.len(),
             episode.total_reward
         );
+        if let Some(report) = &metrics {
+            print_metrics(report);
+        }
         if let Some(path) = plot_path {
             println!("plot written to {}", path.display());
         }
@@ -135,20 +176,61 @@ pub fn baseline(
     let mut env = scenario.build()?;
     let mut agent = fixed_policy(policy, scenario.seed);
     let bar = progress::bar(episodes as u64, "episodes", json);
-    let summary = evaluate(env.as_mut(), agent.as_mut(), episodes, false, |i| {
-        bar.set_position(i as u64)
-    })?;
+    let mut metrics = scenario.video_metrics();
+    let summary = evaluate_with(
+        env.as_mut(),
+        agent.as_mut(),
+        episodes,
+        false,
+        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
+        |i| bar.set_position(i as u64),
+    )?;
     bar.finish_and_clear();
+    let report = metrics.as_ref().map(VideoMetrics::report);
+    let object = with_metrics(&summary, report.as_ref())?;
     let name = policy_name(policy);
     if let Some(dir) = save {
-        save_baseline(dir, name, &summary)?;
+        save_baseline(dir, name, &summary, &object)?;
     }
     if json {
-        println!("{}", serde_json::to_string(&summary)?);
+        println!("{object}");
     } else {
         print_summary(&format!("{name} policy on {}", scenario.env), &summary);
+        if let Some(report) = &report {
+            print_metrics(report);
+        }
     }
     Ok(())
+}
+
+/// `value` as a JSON object, with RecSim's video-cluster metrics under `metrics` where
+/// the environment has them.
+fn with_metrics(
+    value: &impl Serialize,
+    metrics: Option<&VideoReport>,
+) -> Result<serde_json::Value> {
+    let mut object = serde_json::to_value(value)?;
+    if let (Some(report), Some(fields)) = (metrics, object.as_object_mut()) {
+        fields.insert("metrics".into(), serde_json::to_value(report)?);
+    }
+    Ok(object)
+}
+
+fn print_metrics(r: &VideoReport) {
+    let quality = r
+        .average_quality
+        .map_or("none".to_string(), |q| format!("{q:.3}"));
+    println!(
+        "  CTR {:.3}, average clicked quality {quality}, no-click fraction {:.3} ({} steps)",
+        r.ctr, r.no_click_fraction, r.impressions
+    );
+    let clusters: Vec<String> = r
+        .cluster_watch_fractions
+        .iter()
+        .enumerate()
+        .map(|(k, f)| format!("{k}: {f:.3}"))
+        .collect();
+    println!("  clicks per step by cluster: {}", clusters.join(", "));
 }
 
 pub fn print_summary(title: &str, s: &Summary) {
@@ -163,13 +245,19 @@ pub fn print_summary(title: &str, s: &Summary) {
     );
 }
 
-fn save_baseline(dir: &Path, name: &str, summary: &Summary) -> Result<()> {
+/// The tutorial's `<name>_baseline.txt` (the mean) and the printed JSON object.
+fn save_baseline(
+    dir: &Path,
+    name: &str,
+    summary: &Summary,
+    object: &serde_json::Value,
+) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let txt = dir.join(format!("{name}_baseline.txt"));
     fs::write(&txt, format!("{}\n", summary.mean))
         .with_context(|| format!("writing {}", txt.display()))?;
     let json = dir.join(format!("{name}_baseline.json"));
-    fs::write(&json, serde_json::to_string_pretty(summary)?)
+    fs::write(&json, serde_json::to_string_pretty(object)?)
         .with_context(|| format!("writing {}", json.display()))?;
     Ok(())
 }

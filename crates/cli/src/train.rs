@@ -60,6 +60,7 @@ impl TrainArgs {
             || e.slate_size.is_some()
             || e.resample_documents.is_some()
             || e.seed.is_some()
+            || e.horizon.is_some()
             || !e.set.is_empty()
             || e.discrete_action
             || e.bandit_observation

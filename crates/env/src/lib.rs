@@ -13,7 +13,8 @@ pub use recsim::{ModelSpaces, RecSimEnv, RecSimObs};
 pub use slate::{Layout, SlateEnv, SlateObs, Transition};
 pub use space::{Space, Value};
 pub use wrappers::{
-    decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction, UserObservation,
+    decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction, TimeLimit,
+    UserObservation,
 };
 
 use recsim_core::{KnownChoice, StepError};
@@ -35,6 +36,11 @@ pub enum EnvError {
 pub struct StepInfo {
     /// The slate position the user clicked, if any.
     pub clicked: Option<usize>,
+    /// The clicked document's quality, where the model has one (the video-cluster
+    /// metrics of interest evolution and exploration).
+    pub clicked_quality: Option<f64>,
+    /// The clicked document's cluster, where the model has one.
+    pub clicked_cluster: Option<usize>,
 }
 
 /// The result of [`Env::step`]: the observation is lent by the environment.

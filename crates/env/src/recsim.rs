@@ -2,13 +2,26 @@
 
 use recsim_core::{ConfigError, EnvConfig, Environment, KnownChoice, Model};
 
-use crate::{Env, EnvError, Simulator, Space, Step, StepInfo};
+use crate::{Env, EnvError, Simulator, Space, Step, StepInfo, Value};
 
 /// The gym spaces of a model's user, document and response observations.
 pub trait ModelSpaces: Model {
     fn user_space() -> Space;
+    /// RecSim's document space; [`Model::doc_observation`] is its flat encoding.
     fn doc_space() -> Space;
     fn response_space() -> Space;
+    /// An observed response as a point of [`ModelSpaces::response_space`].
+    fn response_value(response: &Self::Response) -> Value;
+    /// Bounds of the flat document features, as the bandit observation's `item` matrix
+    /// declares them: RLlib's `[−1, 1]` unless a model's features lie elsewhere.
+    fn item_bounds() -> (f64, f64) {
+        (-1.0, 1.0)
+    }
+    /// Bounds of the user observation together with the true user features the
+    /// user-observation wrapper adds.
+    fn user_bounds() -> (f64, f64) {
+        (-1.0, 1.0)
+    }
 }
 
 /// One observation: `{user, doc: positions 0..N, response: K responses}`.
@@ -132,6 +145,8 @@ impl<M: ModelSpaces> Env for RecSimEnv<M> {
             truncated: false,
             info: StepInfo {
                 clicked: outcome.clicked,
+                clicked_quality: outcome.clicked_quality,
+                clicked_cluster: outcome.clicked_cluster,
             },
         })
     }
@@ -178,9 +193,10 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
 }
 
 mod lts_spaces {
+    use recsim_core::lts::LtsResponse;
     use recsim_core::LongTermSatisfaction;
 
-    use crate::{ModelSpaces, Space};
+    use crate::{ModelSpaces, Space, Value};
 
     impl ModelSpaces for LongTermSatisfaction {
         fn user_space() -> Space {
@@ -194,6 +210,90 @@ mod lts_spaces {
                 ("click", Space::Discrete(2)),
                 ("engagement", Space::boxed(0.0, 100.0, &[])),
             ])
+        }
+        fn response_value(r: &LtsResponse) -> Value {
+            Value::Dict(vec![
+                ("click".into(), Value::Int(r.click.into())),
+                ("engagement".into(), Value::Array(vec![r.engagement])),
+            ])
+        }
+    }
+}
+
+mod interest_evolution_spaces {
+    use recsim_core::interest_evolution::{IevResponse, NUM_CLUSTERS};
+    use recsim_core::InterestEvolution;
+
+    use crate::{ModelSpaces, Space, Value};
+
+    impl ModelSpaces for InterestEvolution {
+        fn user_space() -> Space {
+            Space::boxed(-1.0, 1.0, &[NUM_CLUSTERS])
+        }
+        fn doc_space() -> Space {
+            Space::boxed(-1.0, 1.0, &[NUM_CLUSTERS])
+        }
+        fn response_space() -> Space {
+            // gym's Dict sorts the keys of RecSim's plain dict.
+            Space::dict(vec![
+                ("click", Space::Discrete(2)),
+                ("cluster_id", Space::Discrete(NUM_CLUSTERS as u64)),
+                ("liked", Space::Discrete(2)),
+                ("quality", Space::boxed(-100.0, 100.0, &[])),
+                ("watch_time", Space::boxed(0.0, 100.0, &[])),
+            ])
+        }
+        fn response_value(r: &IevResponse) -> Value {
+            Value::Dict(vec![
+                ("click".into(), Value::Int(r.click.into())),
+                ("cluster_id".into(), Value::Int(r.cluster_id as u64)),
+                ("liked".into(), Value::Int(r.liked.into())),
+                ("quality".into(), Value::Array(vec![r.quality])),
+                ("watch_time".into(), Value::Array(vec![r.watch_time])),
+            ])
+        }
+    }
+}
+
+mod interest_exploration_spaces {
+    use recsim_core::interest_exploration::{IeResponse, NUM_TOPICS};
+    use recsim_core::InterestExploration;
+
+    use crate::{ModelSpaces, Space, Value};
+
+    impl ModelSpaces for InterestExploration {
+        fn user_space() -> Space {
+            Space::boxed(0.0, f64::INFINITY, &[0])
+        }
+        fn doc_space() -> Space {
+            Space::dict(vec![
+                ("cluster_id", Space::Discrete(NUM_TOPICS as u64)),
+                ("quality", Space::boxed(0.0, f64::INFINITY, &[])),
+            ])
+        }
+        fn response_space() -> Space {
+            Space::dict(vec![
+                ("click", Space::Discrete(2)),
+                ("cluster_id", Space::Discrete(NUM_TOPICS as u64)),
+                ("quality", Space::boxed(0.0, f64::INFINITY, &[])),
+            ])
+        }
+        fn response_value(r: &IeResponse) -> Value {
+            Value::Dict(vec![
+                ("click".into(), Value::Int(r.click.into())),
+                ("cluster_id".into(), Value::Int(r.cluster_id as u64)),
+                ("quality".into(), Value::Array(vec![r.quality])),
+            ])
+        }
+        /// The flat encoding `[onehot(cluster_id), quality]`: one-hots and a positive
+        /// quality. (RLlib's bandit wrapper refuses IE's Dict documents; rlrec flattens
+        /// them.)
+        fn item_bounds() -> (f64, f64) {
+            (0.0, f64::INFINITY)
+        }
+        /// The true user features are the positive topic affinities.
+        fn user_bounds() -> (f64, f64) {
+            (0.0, f64::INFINITY)
         }
     }
 }

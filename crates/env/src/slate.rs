@@ -61,12 +61,16 @@ impl SlateAction for u64 {
 }
 
 /// A step's scalar results.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Transition {
     pub reward: f64,
     pub terminated: bool,
     pub truncated: bool,
     pub clicked: Option<usize>,
+    /// [`crate::StepInfo::clicked_quality`].
+    pub clicked_quality: Option<f64>,
+    /// [`crate::StepInfo::clicked_cluster`].
+    pub clicked_cluster: Option<usize>,
 }
 
 impl Transition {
@@ -135,6 +139,8 @@ where
                 terminated: s.terminated,
                 truncated: s.truncated,
                 clicked: s.info.clicked,
+                clicked_quality: s.info.clicked_quality,
+                clicked_cluster: s.info.clicked_cluster,
             })
         })
     }

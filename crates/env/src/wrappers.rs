@@ -1,11 +1,13 @@
 //! RLlib's RecSim wrappers (spec Appendix A): `MultiDiscrete`→`Discrete` actions, the
-//! bandit observation, and the user-features observation the tutorial's SlateQ needs.
+//! bandit observation, and the user-features observation the tutorial's SlateQ needs;
+//! and gymnasium's time limit, for interest exploration, which never ends by itself.
 
 use std::marker::PhantomData;
+use std::num::NonZeroUsize;
 
 use recsim_core::{Model, StepError};
 
-use crate::{Env, EnvError, RecSimObs, Simulator, SlateObs, Space, Step};
+use crate::{Env, EnvError, ModelSpaces, RecSimObs, Simulator, SlateObs, Space, Step};
 
 /// Encodes a slate as RLlib's `Discrete(N^K)` action: little-endian in base `N`
 /// (`a = s_0 + s_1·N + s_2·N² + …`).
@@ -103,13 +105,14 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>>> BanditObservation<E, M> {
     }
 }
 
-impl<M: Model, E: Env<Obs = RecSimObs<M>>> Env for BanditObservation<E, M> {
+impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>>> Env for BanditObservation<E, M> {
     type Obs = BanditObs<M>;
     type Act = E::Act;
 
     fn observation_space(&self) -> Space {
         let n = self.obs.item.len() / M::DOC_DIM;
-        Space::dict(vec![("item", Space::boxed(-1.0, 1.0, &[n, M::DOC_DIM]))])
+        let (low, high) = M::item_bounds();
+        Space::dict(vec![("item", Space::boxed(low, high, &[n, M::DOC_DIM]))])
     }
 
     fn action_space(&self) -> Space {
@@ -139,8 +142,10 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>>> Env for BanditObservation<E, M> {
     }
 }
 
-/// Adds the user's true state (for long-term satisfaction, the satisfaction) after the
-/// user observation. An oracle view: RecSim hides this state from agents.
+/// Adds the user's true state after the user observation ([`Model::user_features`]: for
+/// long-term satisfaction the satisfaction, for interest evolution the remaining budget,
+/// for interest exploration the topic affinities). An oracle view: RecSim hides this
+/// state from agents.
 #[derive(Debug, Clone)]
 pub struct UserObservation<E, M: Model> {
     inner: E,
@@ -173,7 +178,7 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> UserObservation<E, M> {
     }
 }
 
-impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObservation<E, M> {
+impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObservation<E, M> {
     type Obs = RecSimObs<M>;
     type Act = E::Act;
 
@@ -181,8 +186,8 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObservation<E
         let mut space = self.inner.observation_space();
         if let Space::Dict(entries) = &mut space {
             let dim = self.obs.user.len();
-            // Satisfaction and interests both live in [0, 1] or [−1, 1].
-            let user = Space::boxed(-1.0, 1.0, &[dim]);
+            let (low, high) = M::user_bounds();
+            let user = Space::boxed(low, high, &[dim]);
             for (key, sub) in entries.iter_mut() {
                 if key == "user" {
                     *sub = user.clone();
@@ -218,6 +223,109 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObservation<E
 
     fn observation(&self) -> &RecSimObs<M> {
         &self.obs
+    }
+}
+
+/// Ends an episode as truncated once it has run `max_episode_steps` steps, as gymnasium's
+/// `TimeLimit` does (`truncated = elapsed ≥ max_episode_steps`); the model's own
+/// `terminated` passes through unchanged. A step after the cut is refused until `reset`.
+///
+/// The step count is part of the saved state, so a checkpoint resumes the episode at the
+/// same point of its horizon.
+#[derive(Debug, Clone)]
+pub struct TimeLimit<E> {
+    inner: E,
+    max_episode_steps: usize,
+    elapsed: usize,
+}
+
+impl<E: Env> TimeLimit<E> {
+    pub fn new(inner: E, max_episode_steps: NonZeroUsize) -> Self {
+        Self {
+            inner,
+            max_episode_steps: max_episode_steps.get(),
+            elapsed: 0,
+        }
+    }
+
+    pub fn max_episode_steps(&self) -> usize {
+        self.max_episode_steps
+    }
+
+    /// Steps taken since the last `reset`.
+    pub fn elapsed_steps(&self) -> usize {
+        self.elapsed
+    }
+}
+
+impl<E: Env> Env for TimeLimit<E> {
+    type Obs = E::Obs;
+    type Act = E::Act;
+
+    fn observation_space(&self) -> Space {
+        self.inner.observation_space()
+    }
+
+    fn action_space(&self) -> Space {
+        self.inner.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> &E::Obs {
+        self.elapsed = 0;
+        self.inner.reset(seed)
+    }
+
+    fn step(&mut self, action: &E::Act) -> Result<Step<'_, E::Obs>, EnvError> {
+        if self.elapsed >= self.max_episode_steps {
+            return Err(StepError::EpisodeOver.into());
+        }
+        let step = self.inner.step(action)?;
+        self.elapsed += 1;
+        Ok(Step {
+            truncated: step.truncated || self.elapsed >= self.max_episode_steps,
+            ..step
+        })
+    }
+
+    fn observation(&self) -> &E::Obs {
+        self.inner.observation()
+    }
+}
+
+/// The step count follows the wrapped state, as 8 little-endian bytes.
+impl<E: Env + Simulator> Simulator for TimeLimit<E> {
+    fn user_feature_dim(&self) -> usize {
+        self.inner.user_feature_dim()
+    }
+
+    fn write_user_features(&self, out: &mut [f32]) {
+        self.inner.write_user_features(out)
+    }
+
+    fn known_choice(&self) -> recsim_core::KnownChoice {
+        self.inner.known_choice()
+    }
+
+    fn save_state(&self) -> Vec<u8> {
+        let mut bytes = self.inner.save_state();
+        bytes.extend_from_slice(&(self.elapsed as u64).to_le_bytes());
+        bytes
+    }
+
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
+        let (inner, count) = bytes
+            .split_last_chunk::<8>()
+            .ok_or_else(|| EnvError::State("no time-limit step count in the state".into()))?;
+        let elapsed = u64::from_le_bytes(*count);
+        if elapsed > self.max_episode_steps as u64 {
+            return Err(EnvError::State(format!(
+                "the saved episode has run {elapsed} steps, past this time limit of {}",
+                self.max_episode_steps
+            )));
+        }
+        self.inner.load_state(inner)?;
+        self.elapsed = elapsed as usize;
+        Ok(())
     }
 }
 
@@ -265,7 +373,7 @@ macro_rules! inner_access {
     )+};
 }
 
-inner_access!(DiscreteAction<E>, BanditObservation<E, M>);
+inner_access!(DiscreteAction<E>, BanditObservation<E, M>, TimeLimit<E>);
 
 impl<E, M: Model> UserObservation<E, M> {
     pub fn inner(&self) -> &E {

@@ -1,8 +1,13 @@
+use std::num::NonZeroUsize;
+
 use env::{
-    decode_action, encode_action, BanditObservation, DiscreteAction, Env, EnvError, RecSimEnv,
-    Simulator, SlateEnv, Space, UserObservation,
+    decode_action, encode_action, BanditObservation, DiscreteAction, Env, EnvError, ModelSpaces,
+    RecSimEnv, Simulator, SlateEnv, Space, TimeLimit, UserObservation,
 };
-use recsim_core::{EnvConfig, LongTermSatisfaction, LtsParams, Model, StepError};
+use recsim_core::{
+    EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
+    LtsParams, Model, StepError,
+};
 
 fn lts(n: usize, k: usize) -> RecSimEnv<LongTermSatisfaction> {
     let model = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
@@ -13,6 +18,26 @@ fn lts(n: usize, k: usize) -> RecSimEnv<LongTermSatisfaction> {
         seed: 4,
     };
     RecSimEnv::new(model, config).unwrap()
+}
+
+fn config(n: usize, k: usize) -> EnvConfig {
+    EnvConfig {
+        num_candidates: n,
+        slate_size: k,
+        resample_documents: true,
+        seed: 4,
+    }
+}
+
+fn iev(n: usize, k: usize) -> RecSimEnv<InterestEvolution> {
+    let model = InterestEvolution::from_params(IevParams::default()).unwrap();
+    RecSimEnv::new(model, config(n, k)).unwrap()
+}
+
+fn ie(n: usize, k: usize, horizon: usize) -> TimeLimit<RecSimEnv<InterestExploration>> {
+    let model = InterestExploration::from_params(IeParams::default()).unwrap();
+    let env = RecSimEnv::new(model, config(n, k)).unwrap();
+    TimeLimit::new(env, NonZeroUsize::new(horizon).unwrap())
 }
 
 #[test]
@@ -158,4 +183,206 @@ fn state_round_trips_exactly() {
         lts(12, 2).load_state(&saved).is_err(),
         "another layout is refused"
     );
+}
+
+#[test]
+fn interest_evolution_spaces_and_observations() {
+    let mut env = iev(10, 2);
+    let space = env.observation_space().to_string();
+    assert!(
+        space.contains("'0': Box(-1.0, 1.0, (20,), float32)"),
+        "{space}"
+    );
+    assert!(space.contains("'user': Box(-1.0, 1.0, (20,), float32)"));
+    assert!(space.contains("'cluster_id': Discrete(20), 'liked': Discrete(2)"));
+    let obs = env.reset(None).clone();
+    let user = env.simulator().user();
+    assert_eq!(obs.user, user.interests.map(|x| x as f32));
+    for (i, doc) in env.simulator().candidates().iter().enumerate() {
+        assert_eq!(obs.doc(i).iter().sum::<f32>(), 1.0);
+        assert_eq!(obs.doc(i)[doc.cluster], 1.0);
+    }
+    let response_space = InterestEvolution::response_space();
+    let mut clicks = 0;
+    for _ in 0..200 {
+        let step = env.step(&[0, 1]).unwrap();
+        for r in &step.obs.response {
+            assert!(response_space.contains(&InterestEvolution::response_value(r)));
+        }
+        if let Some(i) = step.info.clicked {
+            clicks += 1;
+            let r = step.obs.response[i];
+            assert_eq!(step.info.clicked_quality, Some(r.quality));
+            assert_eq!(step.info.clicked_cluster, Some(r.cluster_id));
+            assert_eq!(step.reward, r.watch_time);
+        } else {
+            assert_eq!((step.info.clicked_quality, step.reward), (None, 0.0));
+        }
+        if step.terminated {
+            env.reset(None);
+        }
+    }
+    assert!(clicks > 50, "{clicks} clicks in 200 steps");
+}
+
+#[test]
+fn interest_evolution_wrappers() {
+    let mut user = UserObservation::new(iev(10, 2));
+    assert!(user
+        .observation_space()
+        .to_string()
+        .contains("'user': Box(-1.0, 1.0, (21,), float32)"));
+    user.reset(None);
+    user.step(&[0, 1]).unwrap();
+    let budget = user.inner().simulator().user().time_budget / 200.0;
+    assert_eq!(
+        user.observation().user[20],
+        budget as f32,
+        "interests, then the budget"
+    );
+    let bandit = DiscreteAction::new(BanditObservation::new(iev(10, 2)));
+    assert_eq!(
+        bandit.observation_space().to_string(),
+        "Dict('item': Box(-1.0, 1.0, (10, 20), float32))"
+    );
+    assert_eq!(bandit.action_space(), Space::Discrete(100));
+    // Greedy by interest: the myopic score of a document is the interest in its cluster.
+    let mut plain = iev(10, 2);
+    plain.reset(None);
+    let mut scores = [0.0; 10];
+    SlateEnv::myopic_scores(&plain, &mut scores);
+    let interests = plain.simulator().user().interests;
+    for (doc, score) in plain.simulator().candidates().iter().zip(scores) {
+        assert_eq!(score, f64::from(interests[doc.cluster] as f32));
+    }
+}
+
+#[test]
+fn interest_exploration_flattens_documents() {
+    let env = ie(10, 2, 100);
+    let space = env.observation_space().to_string();
+    assert!(
+        space.contains(
+            "'0': Dict('cluster_id': Discrete(2), 'quality': Box(0.0, inf, (), float32))"
+        ),
+        "{space}"
+    );
+    let mut bandit = BanditObservation::new(ie(10, 2, 100));
+    assert_eq!(
+        bandit.observation_space().to_string(),
+        "Dict('item': Box(0.0, inf, (10, 3), float32))"
+    );
+    bandit.reset(None);
+    let docs = bandit.inner().inner().simulator().candidates().to_vec();
+    for (row, doc) in bandit.observation().item.chunks_exact(3).zip(&docs) {
+        let mut expected = [0.0f32; 3];
+        expected[doc.topic] = 1.0;
+        expected[2] = doc.quality as f32;
+        assert_eq!(row, expected);
+    }
+    let mut user = UserObservation::new(ie(10, 2, 100));
+    assert!(user
+        .observation_space()
+        .to_string()
+        .contains("'user': Box(0.0, inf, (2,), float32)"));
+    user.reset(None);
+    let affinity = user.inner().inner().simulator().user().affinity;
+    assert_eq!(user.observation().user, affinity.map(|a| a as f32));
+}
+
+#[test]
+fn time_limit_truncates_and_does_not_terminate() {
+    let mut env = ie(10, 2, 5);
+    assert_eq!(env.step(&[0, 1]).unwrap_err(), EnvError::NotReset);
+    for episode in 0..3 {
+        env.reset(None);
+        for t in 1..=5 {
+            let step = env.step(&[t % 10, 0]).unwrap();
+            assert!(!step.terminated, "interest exploration never terminates");
+            assert_eq!(step.truncated, t == 5, "episode {episode}, step {t}");
+        }
+        assert_eq!(env.elapsed_steps(), 5);
+        assert_eq!(
+            env.step(&[0, 1]).unwrap_err(),
+            EnvError::Step(StepError::EpisodeOver),
+            "a truncated episode needs a reset"
+        );
+    }
+    env.reset(None);
+    assert_eq!(env.elapsed_steps(), 0, "reset restarts the count");
+    // A refused slate does not count.
+    assert!(env.step(&[10, 0]).is_err());
+    assert_eq!(env.elapsed_steps(), 0);
+
+    // The model's own end passes through: StrongLTS ends after 120 steps.
+    let mut longer = TimeLimit::new(lts(5, 2), NonZeroUsize::new(200).unwrap());
+    longer.reset(None);
+    let ends: Vec<_> = (0..120)
+        .map(|_| {
+            let s = longer.step(&[0, 1]).unwrap();
+            (s.terminated, s.truncated)
+        })
+        .collect();
+    assert_eq!(ends[118], (false, false));
+    assert_eq!(ends[119], (true, false));
+    // Both at once when the limit falls on the model's last step, as in gymnasium.
+    let mut both = TimeLimit::new(lts(5, 2), NonZeroUsize::new(120).unwrap());
+    both.reset(None);
+    for _ in 0..119 {
+        both.step(&[0, 1]).unwrap();
+    }
+    let s = both.step(&[0, 1]).unwrap();
+    assert!(s.terminated && s.truncated);
+}
+
+#[test]
+fn time_limit_count_is_saved_and_restored() {
+    let mut env = DiscreteAction::new(ie(10, 2, 8));
+    env.reset(None);
+    for a in [3, 14, 15] {
+        env.step(&a).unwrap();
+    }
+    let saved = env.save_state();
+    let mut copy = DiscreteAction::new(ie(10, 2, 8));
+    copy.load_state(&saved).unwrap();
+    assert_eq!(copy.inner().elapsed_steps(), 3);
+    for t in 4..=8u64 {
+        let (a, b) = (env.step(&t).unwrap(), copy.step(&t).unwrap());
+        assert_eq!((a.reward, a.truncated), (b.reward, b.truncated));
+        assert_eq!(a.truncated, t == 8);
+    }
+    // The count is in the bytes, after the simulator's own.
+    let count = |bytes: &[u8]| bytes[bytes.len() - 8..].to_vec();
+    assert_eq!(count(&saved), 3u64.to_le_bytes());
+    let mut fresh = ie(10, 2, 8);
+    fresh.load_state(&saved).unwrap();
+    fresh.reset(None);
+    assert_eq!(count(&fresh.save_state()), 0u64.to_le_bytes());
+    // A count past the limit, or no count at all, is refused and changes nothing.
+    let mut short = ie(10, 2, 2);
+    short.reset(None);
+    let before = short.save_state();
+    assert!(matches!(short.load_state(&saved), Err(EnvError::State(_))));
+    assert!(short.load_state(&saved[..4]).is_err());
+    assert_eq!(short.save_state(), before);
+}
+
+#[test]
+fn responses_lie_in_their_spaces() {
+    fn check<M: ModelSpaces>(env: &mut impl Env<Obs = env::RecSimObs<M>, Act = [usize]>) {
+        env.reset(None);
+        for t in 0..50 {
+            let step = env.step(&[t % 4, 1]).unwrap();
+            let (terminated, responses) = (step.terminated, step.obs.response.clone());
+            for r in &responses {
+                assert!(M::response_space().contains(&M::response_value(r)), "{r:?}");
+            }
+            if terminated {
+                env.reset(None);
+            }
+        }
+    }
+    check(&mut lts(5, 2));
+    check(&mut iev(5, 2));
+    check(&mut ie(5, 2, 1000));
 }

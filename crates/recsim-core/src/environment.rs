@@ -49,6 +49,11 @@ pub struct Outcome {
     pub done: bool,
     /// The slate position that was clicked, if any.
     pub clicked: Option<usize>,
+    /// The clicked document's quality, where the model has one
+    /// ([`Model::quality_and_cluster`]).
+    pub clicked_quality: Option<f64>,
+    /// The clicked document's cluster, where the model has one.
+    pub clicked_cluster: Option<usize>,
 }
 
 /// RecSim's `SingleUserEnvironment`: a model, its candidate set and its random streams.
@@ -190,6 +195,7 @@ impl<M: Model> Environment<M> {
             .update_state(&mut self.user, &self.slate, responses, noise);
         let reward = self.model.reward(responses);
         let clicked = responses.iter().position(M::is_click);
+        let video = clicked.and_then(|i| M::quality_and_cluster(&responses[i]));
         self.done = self.model.is_terminal(&self.user);
         if self.config.resample_documents {
             self.sample_candidates();
@@ -198,6 +204,8 @@ impl<M: Model> Environment<M> {
             reward,
             done: self.done,
             clicked,
+            clicked_quality: video.map(|(quality, _)| quality),
+            clicked_cluster: video.map(|(_, cluster)| cluster),
         })
     }
 

@@ -24,6 +24,8 @@ pub enum ConfigError {
         value: f64,
         why: &'static str,
     },
+    #[error("the horizon (max_episode_steps) must be at least 1")]
+    ZeroHorizon,
 }
 
 /// A step that was refused; the environment's state is left exactly as it was.
@@ -42,4 +44,23 @@ pub enum StepError {
     ActionOutOfRange { action: u64, n: u64 },
     #[error("the episode is over: call reset() before stepping again")]
     EpisodeOver,
+}
+
+/// Scores a choice model cannot turn into click probabilities.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ChoiceError {
+    #[error("score {score} at slate position {position} is not finite")]
+    NonFiniteScore { position: usize, score: f64 },
+    #[error("score {score} at slate position {position} is below min_normalizer {min_normalizer}: proportional weights must be non-negative")]
+    NegativeWeight {
+        position: usize,
+        score: f64,
+        min_normalizer: f64,
+    },
+    #[error("every weight, the no-click weight included, is zero: no outcome can be drawn")]
+    ZeroWeights,
+    #[error("score_scaling × score = {value} at slate position {position} is not a probability in [0, 1]")]
+    NotAProbability { position: usize, value: f64 },
+    #[error("the probability buffer has {len} entries for a slate of {slate}")]
+    BufferLength { len: usize, slate: usize },
 }

@@ -54,6 +54,12 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     /// Reward aggregation over one step's responses (from the raw, unclipped responses).
     fn reward(&self, responses: &[Self::Response]) -> f64;
     fn is_click(response: &Self::Response) -> bool;
+    /// The quality and cluster of the document a response is about, which RecSim's
+    /// video-cluster metrics count for clicked documents (spec §4); `None` for models
+    /// without them (long-term satisfaction).
+    fn quality_and_cluster(_response: &Self::Response) -> Option<(f64, usize)> {
+        None
+    }
 
     /// The document as the agent sees it, `DOC_DIM` values.
     fn doc_observation(&self, doc: &Self::Doc, out: &mut [f32]);

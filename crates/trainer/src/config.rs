@@ -154,7 +154,7 @@ impl TrainConfig {
         match self.steps_per_iteration {
             0 => self
                 .env
-                .max_episode_steps()
+                .episode_length()
                 .unwrap_or(FALLBACK_STEPS_PER_ITERATION),
             n => n,
         }

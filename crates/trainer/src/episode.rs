@@ -12,6 +12,12 @@ pub struct StepRecord {
     pub slate: Vec<usize>,
     pub reward: f64,
     pub clicked: Option<usize>,
+    /// The clicked document's quality, where the environment has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clicked_quality: Option<f64>,
+    /// The clicked document's cluster, where the environment has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clicked_cluster: Option<usize>,
 }
 
 /// A recorded episode.
@@ -33,6 +39,8 @@ pub fn record_episode(
             slate: slate.to_vec(),
             reward: t.reward,
             clicked: t.clicked,
+            clicked_quality: t.clicked_quality,
+            clicked_cluster: t.clicked_cluster,
         })
     })?;
     let total_reward = steps.iter().map(|s| s.reward).sum();
@@ -48,8 +56,20 @@ pub fn play_episode(
     agent: &mut dyn Agent,
     explore: bool,
 ) -> Result<(f64, usize), EnvError> {
+    play_episode_with(env, agent, explore, |_| {})
+}
+
+fn play_episode_with(
+    env: &mut dyn SlateEnv,
+    agent: &mut dyn Agent,
+    explore: bool,
+    mut on_step: impl FnMut(&Transition),
+) -> Result<(f64, usize), EnvError> {
     let mut total = 0.0;
-    let len = play(env, agent, explore, |_, t| total += t.reward)?;
+    let len = play(env, agent, explore, |_, t| {
+        total += t.reward;
+        on_step(t);
+    })?;
     Ok((total, len))
 }
 
@@ -81,12 +101,25 @@ pub fn evaluate(
     agent: &mut dyn Agent,
     episodes: usize,
     explore: bool,
+    progress: impl FnMut(usize),
+) -> Result<Summary, EnvError> {
+    evaluate_with(env, agent, episodes, explore, |_| {}, progress)
+}
+
+/// [`evaluate`], showing every step's transition to `on_step` as well (for example to
+/// [`crate::VideoMetrics::record_transition`]).
+pub fn evaluate_with(
+    env: &mut dyn SlateEnv,
+    agent: &mut dyn Agent,
+    episodes: usize,
+    explore: bool,
+    mut on_step: impl FnMut(&Transition),
     mut progress: impl FnMut(usize),
 ) -> Result<Summary, EnvError> {
     let mut returns = Vec::with_capacity(episodes);
     let mut lengths = Vec::with_capacity(episodes);
     for i in 0..episodes {
-        let (r, len) = play_episode(env, agent, explore)?;
+        let (r, len) = play_episode_with(env, agent, explore, &mut on_step)?;
         returns.push(r);
         lengths.push(len);
         progress(i + 1);

@@ -1,10 +1,12 @@
 //! Running agents in environments: scenarios, episodes, baselines, the training loop,
-//! evaluation, checkpoints and the long-term-satisfaction planner.
+//! evaluation, checkpoints, RecSim's video-cluster metrics and the long-term-satisfaction
+//! planner.
 
 mod algorithm;
 pub mod checkpoint;
 mod config;
 mod episode;
+mod metrics;
 mod planner;
 mod scenario;
 mod stats;
@@ -15,9 +17,10 @@ pub use algorithm::{
 };
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
-pub use episode::{evaluate, play_episode, record_episode, Episode, StepRecord};
+pub use episode::{evaluate, evaluate_with, play_episode, record_episode, Episode, StepRecord};
+pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
-pub use scenario::{EnvKind, Scenario, Wrappers};
+pub use scenario::{EnvKind, ModelVisitor, Scenario, Wrappers};
 pub use stats::Summary;
 
 use agents_bandit::Agent;

@@ -929,7 +929,7 @@ mod tests {
             reward: 0.0,
             terminated: false,
             truncated: true,
-            clicked: None,
+            ..Transition::default()
         };
         agent.observe(&a, &end, &*env);
         assert_eq!(agent.elapsed, 0);
