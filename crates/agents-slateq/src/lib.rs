@@ -55,12 +55,14 @@ pub struct SlateQConfig {
     pub double_q: bool,
     pub choice_model: ChoiceModelKind,
     pub slate_optimizer: SlateOptimizer,
-    /// Standardise rewards (and features) with statistics of the warm-up steps. Centring
-    /// the reward is right where every episode has the same length.
-    pub center_rewards: bool,
-    /// Treat the end of an episode as a time limit and bootstrap through it: the agent
-    /// cannot see the remaining budget, so it learns stationary values.
-    pub bootstrap_at_episode_end: bool,
+    /// Subtract the warm-up steps' mean reward (rewards and features are always scaled
+    /// by the warm-up statistics). Right where every episode has the same length, so a
+    /// constant shift cannot favour longer or shorter episodes; unset: exactly then.
+    pub center_rewards: Option<bool>,
+    /// Treat the end of an episode as a time limit and bootstrap through it: where every
+    /// episode has the same length the agent cannot see the remaining budget, so it
+    /// learns stationary values; unset: exactly then.
+    pub bootstrap_at_episode_end: Option<bool>,
     /// `cpu` or `cuda`.
     pub device: String,
     /// libtorch threads on the CPU; one is fastest for networks this small.
@@ -86,8 +88,8 @@ impl Default for SlateQConfig {
             double_q: true,
             choice_model: ChoiceModelKind::Auto,
             slate_optimizer: SlateOptimizer::Greedy,
-            center_rewards: true,
-            bootstrap_at_episode_end: true,
+            center_rewards: None,
+            bootstrap_at_episode_end: None,
             device: "cpu".into(),
             threads: 1,
         }
@@ -295,6 +297,8 @@ pub struct SlateQ {
     choice: Option<LogitChoice>,
     replay: Replay,
     norm: Option<Normalizer>,
+    center_rewards: bool,
+    bootstrap_at_end: bool,
     rng: SimRng,
     env_steps: u64,
     grad_steps: u64,
@@ -308,11 +312,13 @@ pub struct SlateQ {
 
 impl SlateQ {
     /// Builds an untrained agent for `layout`, with the environment's choice model where
-    /// it is known and the configuration asks for it.
+    /// it is known and the configuration asks for it. `fixed_length` says whether every
+    /// episode has the same length (it settles the unset reward options).
     pub fn new(
         config: SlateQConfig,
         layout: Layout,
         known: KnownChoice,
+        fixed_length: bool,
         seed: u64,
     ) -> Result<Self, AgentError> {
         config.validate()?;
@@ -341,6 +347,8 @@ impl SlateQ {
         let mlp = Mlp::new(layout.user_dim + layout.doc_dim + 1, &config.hidden);
         let online = Params::new(&mlp.init(&mut rng), device);
         let state_len = layout.user_dim + layout.num_candidates * layout.doc_dim;
+        let center_rewards = config.center_rewards.unwrap_or(fixed_length);
+        let bootstrap_at_end = config.bootstrap_at_episode_end.unwrap_or(fixed_length);
         Ok(Self {
             target: online.snapshot(),
             replay: Replay::new(config.buffer_size, state_len, layout.slate_size),
@@ -353,6 +361,8 @@ impl SlateQ {
             online,
             choice,
             norm: None,
+            center_rewards,
+            bootstrap_at_end,
             rng,
             env_steps: 0,
             grad_steps: 0,
@@ -618,7 +628,7 @@ impl Agent for SlateQ {
         self.next.clear();
         self.next.extend_from_slice(next.user());
         self.next.extend_from_slice(next.items());
-        let terminal = t.terminated && !self.config.bootstrap_at_episode_end;
+        let terminal = t.terminated && !self.bootstrap_at_end;
         self.replay.push(
             &self.shown,
             slate,
@@ -633,7 +643,7 @@ impl Agent for SlateQ {
             self.norm = Some(Normalizer::measure(
                 &self.replay,
                 &self.layout,
-                self.config.center_rewards,
+                self.center_rewards,
             ));
         }
         if self.env_steps >= starts

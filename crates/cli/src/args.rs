@@ -109,4 +109,9 @@ pub enum PolicyArg {
     Greedy,
     /// Lowest myopic score first (LTS: the least clickbait).
     Kale,
+    /// Long-term satisfaction's optimal policy by dynamic programming over the user's
+    /// exposure and the remaining budget. An oracle: it reads the true user state.
+    Optimal,
+    /// The best policy that sees only the satisfaction (no budget). Also an oracle.
+    OptimalStationary,
 }

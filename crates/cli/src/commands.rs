@@ -2,25 +2,42 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use agents_bandit::{Agent, Baseline, BaselineKind};
 use anyhow::{Context, Result};
 use env::{Env, ModelSpaces, RecSimEnv, Value};
 use serde::Serialize;
 use trainer::{
-    evaluate_with, record_episode, ModelVisitor, Scenario, Summary, VideoMetrics, VideoReport,
+    evaluate_with, record_episode, LtsPlanner, ModelVisitor, OptimalPolicy, PolicyKind, Scenario,
+    Summary, VideoMetrics, VideoReport,
 };
 
 use crate::args::{EnvArgs, PolicyArg};
 use crate::{plot, progress};
 
-fn fixed_policy(policy: PolicyArg, seed: u64) -> Box<dyn Agent> {
+/// A fixed policy for `scenario`, with the planner's predicted return for the optimal
+/// ones. The planner is an oracle: it turns on the user-state observation it reads.
+fn fixed_policy(
+    policy: PolicyArg,
+    scenario: &mut Scenario,
+) -> Result<(Box<dyn Agent>, Option<f64>)> {
     let kind = match policy {
         PolicyArg::Random => BaselineKind::Random,
         PolicyArg::Greedy => BaselineKind::Greedy,
         PolicyArg::Kale => BaselineKind::Kale,
+        PolicyArg::Optimal | PolicyArg::OptimalStationary => {
+            scenario.wrappers.user_observation = true;
+            let planner = Arc::new(LtsPlanner::new(scenario)?);
+            let (kind, value) = if policy == PolicyArg::Optimal {
+                (PolicyKind::FiniteHorizon, planner.predicted_value())
+            } else {
+                (PolicyKind::Stationary, planner.stationary_value())
+            };
+            return Ok((Box::new(OptimalPolicy::new(planner, kind)?), Some(value)));
+        }
     };
-    Box::new(Baseline::new(kind, seed))
+    Ok((Box::new(Baseline::new(kind, scenario.seed)), None))
 }
 
 fn policy_name(policy: PolicyArg) -> &'static str {
@@ -28,6 +45,8 @@ fn policy_name(policy: PolicyArg) -> &'static str {
         PolicyArg::Random => "random",
         PolicyArg::Greedy => "greedy",
         PolicyArg::Kale => "kale",
+        PolicyArg::Optimal => "optimal",
+        PolicyArg::OptimalStationary => "optimal-stationary",
     }
 }
 
@@ -122,9 +141,9 @@ pub fn episode(
     plot_path: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    let scenario = args.scenario()?;
+    let mut scenario = args.scenario()?;
+    let (mut agent, _) = fixed_policy(policy, &mut scenario)?;
     let mut env = scenario.build()?;
-    let mut agent = fixed_policy(policy, scenario.seed);
     let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
     let metrics = scenario.video_metrics().map(|mut m| {
         for step in &episode.steps {
@@ -172,9 +191,9 @@ pub fn baseline(
     json: bool,
 ) -> Result<()> {
     anyhow::ensure!(episodes > 0, "--episodes must be at least 1");
-    let scenario = args.scenario()?;
+    let mut scenario = args.scenario()?;
+    let (mut agent, predicted) = fixed_policy(policy, &mut scenario)?;
     let mut env = scenario.build()?;
-    let mut agent = fixed_policy(policy, scenario.seed);
     let bar = progress::bar(episodes as u64, "episodes", json);
     let mut metrics = scenario.video_metrics();
     let summary = evaluate_with(
@@ -187,7 +206,10 @@ pub fn baseline(
     )?;
     bar.finish_and_clear();
     let report = metrics.as_ref().map(VideoMetrics::report);
-    let object = with_metrics(&summary, report.as_ref())?;
+    let mut object = with_metrics(&summary, report.as_ref())?;
+    if let (Some(value), Some(fields)) = (predicted, object.as_object_mut()) {
+        fields.insert("predicted".into(), value.into());
+    }
     let name = policy_name(policy);
     if let Some(dir) = save {
         save_baseline(dir, name, &summary, &object)?;
@@ -196,6 +218,9 @@ pub fn baseline(
         println!("{object}");
     } else {
         print_summary(&format!("{name} policy on {}", scenario.env), &summary);
+        if let Some(value) = predicted {
+            println!("  planner's predicted mean return {value:.2} (an oracle: it reads the user's true state)");
+        }
         if let Some(report) = &report {
             print_metrics(report);
         }
@@ -216,7 +241,7 @@ fn with_metrics(
     Ok(object)
 }
 
-fn print_metrics(r: &VideoReport) {
+pub fn print_metrics(r: &VideoReport) {
     let quality = r
         .average_quality
         .map_or("none".to_string(), |q| format!("{q:.3}"));

@@ -7,12 +7,12 @@ use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 use trainer::{
-    build_agent, evaluate, evaluate_policy, Algo, Algorithm, Checkpoint, RunDir, Summary,
-    TrainConfig,
+    build_agent, evaluate, evaluate_policy, Algo, Algorithm, Checkpoint, Evaluation, LtsPlanner,
+    RunDir, Summary, TrainConfig,
 };
 
 use crate::args::EnvArgs;
-use crate::commands::print_summary;
+use crate::commands::{print_metrics, print_summary};
 use crate::{plot, progress};
 
 /// Options of `rlrec train`.
@@ -45,6 +45,13 @@ pub struct TrainArgs {
     /// Episodes of the final evaluation.
     #[arg(long)]
     pub eval_episodes: Option<usize>,
+    /// Evaluate (without exploration, 100 episodes) every N iterations during training.
+    #[arg(long, value_name = "N")]
+    pub evaluation_interval: Option<u64>,
+    /// SlateQ's device: cpu, or cuda where libtorch sees a GPU.
+    #[cfg(feature = "slateq")]
+    #[arg(long)]
+    pub device: Option<String>,
     #[command(flatten)]
     pub env: EnvArgs,
     /// One JSON line per iteration and a last line naming the checkpoint.
@@ -93,6 +100,13 @@ impl TrainArgs {
         }
         if let Some(n) = self.eval_episodes {
             config.eval_episodes = n;
+        }
+        if let Some(n) = self.evaluation_interval {
+            config.evaluation_interval = n;
+        }
+        #[cfg(feature = "slateq")]
+        if let Some(device) = &self.device {
+            config.slateq.device = device.clone();
         }
         config.validate().map_err(|e| anyhow!(e))?;
         Ok(config)
@@ -179,12 +193,17 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         if json {
             println!("{}", serde_json::to_string(&result)?);
         }
-        if let Some(mean) = result.episode_reward_mean {
-            bar.set_message(format!("reward mean {mean:.1}"));
+        let mut message = result
+            .episode_reward_mean
+            .map(|m| format!("reward mean {m:.1}"))
+            .unwrap_or_default();
+        if let Some(e) = &result.evaluation {
+            message.push_str(&format!(", evaluated {:.1}", e.summary.mean));
         }
+        bar.set_message(message);
         bar.set_position(result.training_iteration);
         let every = config.checkpoint_every;
-        if (every > 0 && result.training_iteration % every == 0) || algorithm.is_done() {
+        if (every > 0 && result.training_iteration.is_multiple_of(every)) || algorithm.is_done() {
             last_checkpoint = Some(run.save(algorithm)?);
         }
     }
@@ -212,7 +231,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         value: random.mean,
         color: plotters::style::RED,
     }];
-    references.extend(optimum_reference(&config));
+    references.extend(optimum_references(&config));
     plot::training_curve(
         &plot_path,
         &format!("{} on {}", config.algo, config.env.env),
@@ -238,12 +257,22 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
                 last.time_total_s
             );
         }
-        print_summary("evaluation (no exploration)", &summary);
+        print_evaluation("evaluation (no exploration)", &summary);
         println!("random baseline: {:.2}", random.mean);
+        for r in optimum_references(&config) {
+            println!("{} (planner, an oracle): {:.2}", r.label, r.value);
+        }
         println!("checkpoint: {}", checkpoint.display());
         println!("training curve: {}", plot_path.display());
     }
     Ok(())
+}
+
+fn print_evaluation(title: &str, e: &Evaluation) {
+    print_summary(title, &e.summary);
+    if let Some(m) = &e.metrics {
+        print_metrics(m);
+    }
 }
 
 /// The random policy's mean return on the training scenario (the plots' red line).
@@ -255,9 +284,23 @@ fn random_baseline(config: &TrainConfig) -> Result<Summary> {
     Ok(evaluate(env.as_mut(), &mut agent, 500, false, |_| ())?)
 }
 
-/// The planner's value as a reference line, where the model has one.
-fn optimum_reference(_config: &TrainConfig) -> Option<plot::Reference> {
-    None
+/// The planner's optimum and its best stationary value, where the model has a planner.
+fn optimum_references(config: &TrainConfig) -> Vec<plot::Reference> {
+    let Ok(planner) = LtsPlanner::new(&config.env) else {
+        return Vec::new();
+    };
+    vec![
+        plot::Reference {
+            label: "optimal planner".into(),
+            value: planner.predicted_value(),
+            color: plotters::style::RGBColor(0, 140, 60),
+        },
+        plot::Reference {
+            label: "best stationary policy".into(),
+            value: planner.stationary_value(),
+            color: plotters::style::RGBColor(230, 120, 0),
+        },
+    ]
 }
 
 /// Options of `rlrec inference`.
@@ -290,7 +333,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         if args.json {
             println!("{}", serde_json::to_string(&summary)?);
         } else {
-            print_summary(&format!("{} policy (no exploration)", ckpt.algo), &summary);
+            print_evaluation(&format!("{} policy (no exploration)", ckpt.algo), &summary);
         }
         return Ok(());
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;
-use crate::{evaluate, Algo, Summary, TrainConfig};
+use crate::{evaluate_with, Algo, Summary, TrainConfig, VideoReport};
 
 /// RLlib smooths episode metrics over the last 100 finished episodes.
 pub const SMOOTHING_WINDOW: usize = 100;
@@ -48,6 +48,23 @@ pub struct IterationResult {
     pub time_total_s: f64,
     /// The learner's own statistics.
     pub learner: BTreeMap<String, f64>,
+    /// RecSim's video-cluster metrics over this iteration's steps, where the environment
+    /// has them (written, not read back).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<VideoReport>,
+    /// The policy evaluated without exploration, every `evaluation_interval` iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+}
+
+/// A policy's returns without exploration, with the video-cluster metrics where the
+/// environment has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    #[serde(flatten)]
+    pub summary: Summary,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<VideoReport>,
 }
 
 /// The loop's counters and the smoothing window: part of every checkpoint.
@@ -162,10 +179,14 @@ impl Algorithm {
             s.started = true;
         }
         let episodes_before = s.episodes_total;
+        let mut metrics = self.config.env.video_metrics();
         for _ in 0..self.config.iteration_steps() {
             self.agent.act(self.env.as_ref(), true, &mut self.slate);
             let t = self.env.recommend(&self.slate)?;
             self.agent.observe(&self.slate, &t, self.env.as_ref());
+            if let Some(m) = metrics.as_mut() {
+                m.record_transition(&t);
+            }
             s.timesteps_total += 1;
             s.episode_return += t.reward;
             s.episode_len += 1;
@@ -182,6 +203,13 @@ impl Algorithm {
             }
         }
         s.iteration += 1;
+        let interval = self.config.evaluation_interval;
+        let evaluation = if interval > 0 && s.iteration.is_multiple_of(interval) {
+            Some(self.evaluate(self.config.evaluation_duration, |_| ())?)
+        } else {
+            None
+        };
+        let s = &mut self.state;
         let elapsed = start.elapsed().as_secs_f64();
         s.time_total_s += elapsed;
         let n = s.window.len() as f64;
@@ -215,6 +243,8 @@ impl Algorithm {
             time_this_iter_s: elapsed,
             time_total_s: s.time_total_s,
             learner,
+            metrics: metrics.map(|m| m.report()),
+            evaluation,
         })
     }
 
@@ -224,7 +254,7 @@ impl Algorithm {
         &self,
         episodes: usize,
         progress: impl FnMut(usize),
-    ) -> Result<Summary, TrainError> {
+    ) -> Result<Evaluation, TrainError> {
         evaluate_policy(
             &self.config,
             self.agent.save().as_slice(),
@@ -240,18 +270,24 @@ pub fn evaluate_policy(
     agent_state: &[u8],
     episodes: usize,
     progress: impl FnMut(usize),
-) -> Result<Summary, TrainError> {
+) -> Result<Evaluation, TrainError> {
     let mut env = config
         .eval_scenario()
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    Ok(evaluate(
+    let mut metrics = config.env.video_metrics();
+    let summary = evaluate_with(
         env.as_mut(),
         agent.as_mut(),
         episodes,
         false,
+        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
         progress,
-    )?)
+    )?;
+    Ok(Evaluation {
+        summary,
+        metrics: metrics.map(|m| m.report()),
+    })
 }

@@ -97,6 +97,13 @@ pub struct TrainConfig {
     /// Episodes of the final evaluation (no exploration, a separate environment stream).
     #[serde(default = "default_eval_episodes")]
     pub eval_episodes: usize,
+    /// Evaluate every this many iterations during training (0 = never), as RLlib's
+    /// `evaluation_interval`; the results join the iteration's.
+    #[serde(default)]
+    pub evaluation_interval: u64,
+    /// Episodes of each evaluation during training.
+    #[serde(default = "default_evaluation_duration")]
+    pub evaluation_duration: usize,
     pub env: Scenario,
     #[serde(default)]
     pub linucb: LinUcbConfig,
@@ -111,9 +118,16 @@ fn default_checkpoint_every() -> u64 {
     10
 }
 
-fn default_eval_episodes() -> usize {
-    200
+fn default_evaluation_duration() -> usize {
+    100
 }
+
+fn default_eval_episodes() -> usize {
+    1000
+}
+
+/// The default SlateQ run: long enough to pass 1180 on the tutorial's scenario.
+pub const SLATEQ_ITERATIONS: u64 = 60;
 
 /// Steps per iteration when episodes have no known length.
 const FALLBACK_STEPS_PER_ITERATION: usize = 1000;
@@ -127,12 +141,19 @@ impl TrainConfig {
     pub fn new(algo: Algo) -> Self {
         let mut env = Scenario::default();
         algo.required_wrappers(&mut env);
+        // SlateQ's iteration is RLlib's DQN default of 1000 environment steps.
+        let (iterations, steps_per_iteration) = match algo {
+            Algo::Slateq => (SLATEQ_ITERATIONS, 1000),
+            _ => (100, 0),
+        };
         Self {
             algo,
-            iterations: 100,
-            steps_per_iteration: 0,
+            iterations,
+            steps_per_iteration,
             checkpoint_every: default_checkpoint_every(),
             eval_episodes: default_eval_episodes(),
+            evaluation_interval: 0,
+            evaluation_duration: default_evaluation_duration(),
             env,
             linucb: LinUcbConfig::default(),
             lints: LinTsConfig::default(),
@@ -173,8 +194,8 @@ impl TrainConfig {
         if self.iterations == 0 {
             return Err("iterations must be at least 1".into());
         }
-        if self.eval_episodes == 0 {
-            return Err("eval_episodes must be at least 1".into());
+        if self.eval_episodes == 0 || self.evaluation_duration == 0 {
+            return Err("eval_episodes and evaluation_duration must be at least 1".into());
         }
         self.linucb.validate().map_err(|e| e.to_string())?;
         self.lints.validate().map_err(|e| e.to_string())?;

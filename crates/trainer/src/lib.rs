@@ -12,7 +12,7 @@ mod scenario;
 mod stats;
 
 pub use algorithm::{
-    build_agent, evaluate_policy, Algorithm, IterationResult, LoopState, TrainError,
+    build_agent, evaluate_policy, Algorithm, Evaluation, IterationResult, LoopState, TrainError,
     SMOOTHING_WINDOW,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
@@ -33,6 +33,7 @@ fn slateq_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agen
         config.slateq.clone(),
         env.layout(),
         env.known_choice(),
+        config.env.episode_length().is_some(),
         config.env.seed,
     )?))
 }
