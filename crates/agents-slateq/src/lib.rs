@@ -29,8 +29,13 @@ use replay::Replay;
 pub struct SlateQConfig {
     /// Hidden layer widths of the item-value network `Q̄(user, doc)`.
     pub hidden: Vec<usize>,
-    /// Adam's learning rate.
+    /// Adam's learning rate at the start.
     pub lr: f64,
+    /// The learning rate falls linearly to `lr_final` over `lr_decay_steps` gradient steps
+    /// (0: constant). Decisions here hang on small differences of value, and annealing the
+    /// step size stops late updates from flipping them.
+    pub lr_final: f64,
+    pub lr_decay_steps: usize,
     /// Discount of future value.
     pub gamma: f64,
     pub batch_size: usize,
@@ -74,6 +79,8 @@ impl Default for SlateQConfig {
         Self {
             hidden: vec![64, 64],
             lr: 1e-3,
+            lr_final: 1e-3,
+            lr_decay_steps: 0,
             gamma: 0.95,
             batch_size: 64,
             buffer_size: 100_000,
@@ -113,6 +120,7 @@ impl SlateQConfig {
             }
         };
         finite_pos("slateq.lr", self.lr)?;
+        finite_pos("slateq.lr_final", self.lr_final)?;
         finite_pos("slateq.huber_delta", self.huber_delta)?;
         if !(0.0..1.0).contains(&self.gamma) {
             return Err(invalid(
@@ -385,6 +393,16 @@ impl SlateQ {
         c.epsilon_start + (c.epsilon_end - c.epsilon_start) * frac
     }
 
+    /// The learning rate of the next gradient step.
+    fn lr(&self) -> f64 {
+        let c = &self.config;
+        if c.lr_decay_steps == 0 {
+            return c.lr;
+        }
+        let frac = (self.grad_steps as f64 / c.lr_decay_steps as f64).min(1.0);
+        c.lr + (c.lr_final - c.lr) * frac
+    }
+
     fn norm(&self) -> Normalizer {
         self.norm
             .clone()
@@ -492,6 +510,7 @@ impl SlateQ {
         let (mut slates, mut chosen, mut slots) = (Vec::new(), Vec::new(), Vec::new());
         let (mut rewards, mut live) = (Vec::new(), Vec::new());
         let norm = self.norm();
+        let lr = self.lr();
         for &i in &self.indices {
             let s = self.replay.get(i);
             states.extend_from_slice(s.state);
@@ -513,7 +532,7 @@ impl SlateQ {
             let slot_t = Tensor::from_slice(&slots).to_device(self.device);
             let loss = c.loss(&user, &items, &slate_t, &slot_t);
             loss.backward();
-            c.params.adam_step(self.config.lr, self.config.grad_clip);
+            c.params.adam_step(lr, self.config.grad_clip);
             self.stats.choice_loss += loss.double_value(&[]);
         }
 
@@ -560,7 +579,7 @@ impl SlateQ {
             .squeeze_dim(1);
         let loss = q.huber_loss(&target_t, Reduction::Mean, self.config.huber_delta);
         loss.backward();
-        let grad_norm = self.online.adam_step(self.config.lr, self.config.grad_clip);
+        let grad_norm = self.online.adam_step(lr, self.config.grad_clip);
         self.grad_steps += 1;
         if self
             .grad_steps
@@ -666,6 +685,7 @@ impl Agent for SlateQ {
         };
         let mut out = vec![
             ("epsilon", self.epsilon()),
+            ("lr", self.lr()),
             ("grad_steps", self.grad_steps as f64),
             ("replay_size", self.replay.len() as f64),
             ("td_loss", per(s.loss)),
