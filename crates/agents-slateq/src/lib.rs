@@ -77,11 +77,11 @@ pub struct SlateQConfig {
 impl Default for SlateQConfig {
     fn default() -> Self {
         Self {
-            hidden: vec![64, 64],
-            lr: 1e-3,
-            lr_final: 1e-3,
-            lr_decay_steps: 0,
-            gamma: 0.95,
+            hidden: vec![32, 32],
+            lr: 3e-4,
+            lr_final: 3e-5,
+            lr_decay_steps: 60_000,
+            gamma: 0.98,
             batch_size: 64,
             buffer_size: 100_000,
             learning_starts: 2_000,

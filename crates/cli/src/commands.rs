@@ -18,7 +18,7 @@ use crate::{plot, progress};
 
 /// A fixed policy for `scenario`, with the planner's predicted return for the optimal
 /// ones. The planner is an oracle: it turns on the user-state observation it reads.
-fn fixed_policy(
+pub fn fixed_policy(
     policy: PolicyArg,
     scenario: &mut Scenario,
 ) -> Result<(Box<dyn Agent>, Option<f64>)> {
@@ -40,7 +40,7 @@ fn fixed_policy(
     Ok((Box::new(Baseline::new(kind, scenario.seed)), None))
 }
 
-fn policy_name(policy: PolicyArg) -> &'static str {
+pub fn policy_name(policy: PolicyArg) -> &'static str {
     match policy {
         PolicyArg::Random => "random",
         PolicyArg::Greedy => "greedy",

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod compare;
 mod plot;
 mod progress;
 mod train;
@@ -62,6 +63,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Show what a trained policy recommends, or evaluate it.
     Inference(train::InferenceArgs),
+    /// Evaluate fixed policies and trained checkpoints side by side, with a chart.
+    Compare(compare::CompareArgs),
     /// Summarise a checkpoint: algorithm, configuration, learned parameters.
     Inspect {
         /// A checkpoint folder, or a run folder (its latest checkpoint).
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::train(&args),
         Command::Inference(args) => train::inference(&args),
         Command::Inspect { checkpoint } => train::inspect(&checkpoint),
+        Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -160,6 +160,90 @@ pub fn training_curve(
     Ok(())
 }
 
+/// One bar of a comparison chart: a mean with its 95% interval.
+pub struct Bar {
+    pub label: String,
+    pub mean: f64,
+    pub ci95: [f64; 2],
+}
+
+/// Mean evaluated return per policy with 95% intervals, the axis zoomed to the bars.
+pub fn comparison_chart(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
+    fonts();
+    let lo = bars.iter().map(|b| b.ci95[0]).fold(f64::INFINITY, f64::min);
+    let hi = bars
+        .iter()
+        .map(|b| b.ci95[1])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let y = padded(lo, hi);
+    let n = bars.len() as f64;
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT, 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(-0.5..(n - 0.5), y.clone())
+        .map_err(|e| anyhow!("{e}"))?;
+    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(bars.len())
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("mean episode return (95% interval)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT, 16))
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    let palette = [
+        RGBColor(90, 120, 200),
+        RGBColor(230, 120, 0),
+        RGBColor(0, 140, 60),
+        RGBColor(200, 60, 60),
+        RGBColor(140, 90, 180),
+        RGBColor(120, 120, 120),
+        RGBColor(40, 160, 170),
+        RGBColor(180, 150, 30),
+    ];
+    for (i, b) in bars.iter().enumerate() {
+        let x = i as f64;
+        let color = palette[i % palette.len()];
+        chart
+            .draw_series([Rectangle::new(
+                [(x - 0.35, y.start), (x + 0.35, b.mean)],
+                color.mix(0.75).filled(),
+            )])
+            .map_err(|e| anyhow!("{e}"))?;
+        let whisker =
+            |v: f64| PathElement::new([(x - 0.12, v), (x + 0.12, v)], BLACK.stroke_width(2));
+        chart
+            .draw_series([
+                PathElement::new([(x, b.ci95[0]), (x, b.ci95[1])], BLACK.stroke_width(2)),
+                whisker(b.ci95[0]),
+                whisker(b.ci95[1]),
+            ])
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .draw_series([Text::new(
+                format!("{:.1}", b.mean),
+                (x - 0.25, b.ci95[1] + (y.end - y.start) * 0.045),
+                (FONT, 16),
+            )])
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

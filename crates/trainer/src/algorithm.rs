@@ -271,13 +271,30 @@ pub fn evaluate_policy(
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    let mut env = config
-        .eval_scenario()
+    evaluate_policy_on(
+        config,
+        agent_state,
+        &config.eval_scenario(),
+        episodes,
+        progress,
+    )
+}
+
+/// Evaluates a saved agent of `config` on `scenario`, which must have the layout the
+/// agent was trained on (the seed, say, may differ).
+pub fn evaluate_policy_on(
+    config: &TrainConfig,
+    agent_state: &[u8],
+    scenario: &crate::Scenario,
+    episodes: usize,
+    progress: impl FnMut(usize),
+) -> Result<Evaluation, TrainError> {
+    let mut env = scenario
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    let mut metrics = config.env.video_metrics();
+    let mut metrics = scenario.video_metrics();
     let summary = evaluate_with(
         env.as_mut(),
         agent.as_mut(),

@@ -12,8 +12,8 @@ mod scenario;
 mod stats;
 
 pub use algorithm::{
-    build_agent, evaluate_policy, Algorithm, Evaluation, IterationResult, LoopState, TrainError,
-    SMOOTHING_WINDOW,
+    build_agent, evaluate_policy, evaluate_policy_on, Algorithm, Evaluation, IterationResult,
+    LoopState, TrainError, SMOOTHING_WINDOW,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
