@@ -3,9 +3,12 @@
 //! * `cargo xtask train [ARGS…]`: install libtorch if needed, build in release mode and run
 //!   `rlrec train --algo slateq [ARGS…]`, the main job.
 //! * `cargo xtask test`: the same set-up, then the whole test suite.
+//! * `cargo xtask plots [--quick]`: every figure in `docs/img/` from real runs (`--quick`:
+//!   tiny runs into `target/plots-quick/`, a smoke test).
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
 
 mod libtorch;
+mod plots;
 
 use std::process::{Command, ExitCode};
 
@@ -22,7 +25,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | plots [--quick] | setup>";
 
 fn run(args: &[String]) -> Result<()> {
     let Some((command, rest)) = args.split_first() else {
@@ -46,12 +49,16 @@ fn run(args: &[String]) -> Result<()> {
             let rlrec = workspace_root()?.join("target/release/rlrec");
             checked(Command::new(rlrec).args(&train))
         }
-        "test" => cargo(&["test", "--workspace", "--release"]),
+        "test" => {
+            cargo(&["test", "--workspace", "--release"])?;
+            plots::plots(true)
+        }
+        "plots" => plots::plots(rest.iter().any(|a| a == "--quick")),
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
 }
 
-fn workspace_root() -> Result<std::path::PathBuf> {
+pub(crate) fn workspace_root() -> Result<std::path::PathBuf> {
     let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     Ok(manifest
         .parent()
@@ -60,7 +67,7 @@ fn workspace_root() -> Result<std::path::PathBuf> {
 }
 
 /// Runs cargo with libtorch set up for `torch-sys`.
-fn cargo(args: &[&str]) -> Result<()> {
+pub(crate) fn cargo(args: &[&str]) -> Result<()> {
     let libtorch = libtorch::ensure()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     checked(
@@ -72,7 +79,7 @@ fn cargo(args: &[&str]) -> Result<()> {
     )
 }
 
-fn checked(command: &mut Command) -> Result<()> {
+pub(crate) fn checked(command: &mut Command) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("starting {:?}", command.get_program()))?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use trainer::{evaluate_policy_on, evaluate_with, Checkpoint, Summary, EVAL_SEED_OFFSET};
+use trainer::{evaluate_policy_on, evaluate_with, Checkpoint, Scenario, Summary, EVAL_SEED_OFFSET};
 
 use crate::args::{EnvArgs, PolicyArg};
 use crate::commands::{fixed_policy, policy_name};
@@ -31,6 +31,25 @@ pub struct CompareArgs {
     pub json: bool,
 }
 
+fn evaluate_fixed(
+    policy: PolicyArg,
+    scenario: &Scenario,
+    episodes: usize,
+    progress: impl FnMut(usize),
+) -> Result<Summary> {
+    let mut s = scenario.clone();
+    let (mut agent, _) = fixed_policy(policy, &mut s)?;
+    let mut env = s.build()?;
+    Ok(evaluate_with(
+        env.as_mut(),
+        agent.as_mut(),
+        episodes,
+        false,
+        |_| {},
+        progress,
+    )?)
+}
+
 /// Every entry is evaluated on the same scenario and seed (common random numbers). The
 /// default seed is the one a run trained with seed 0 evaluates on, so a checkpoint's
 /// figure here matches its final evaluation.
@@ -47,7 +66,11 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let bar = progress::bar(total as u64, "episodes", args.json);
     let mut done = 0u64;
     let mut rows: Vec<(String, Summary)> = Vec::new();
-    for &policy in &args.policy {
+    // Baselines first, then the trained agents, then the planner's oracles.
+    let oracle = |p: &PolicyArg| matches!(p, PolicyArg::Optimal | PolicyArg::OptimalStationary);
+    let (oracles, baselines): (Vec<PolicyArg>, Vec<PolicyArg>) =
+        args.policy.iter().copied().partition(oracle);
+    for &policy in &baselines {
         let mut s = scenario.clone();
         let (mut agent, _) = fixed_policy(policy, &mut s)?;
         let mut env = s.build()?;
@@ -87,6 +110,15 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             })?;
         done += args.episodes as u64;
         rows.push((ckpt.algo.name().to_string(), evaluation.summary));
+    }
+    for &policy in &oracles {
+        rows.push((
+            policy_name(policy).to_string(),
+            evaluate_fixed(policy, &scenario, args.episodes, |i| {
+                bar.set_position(done + i as u64)
+            })?,
+        ));
+        done += args.episodes as u64;
     }
     bar.finish_and_clear();
     if let Some(path) = &args.plot {
