@@ -204,3 +204,23 @@ fn bad_slateq_input_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// SlateQ runs on RecSim's other two worlds: with interest evolution's own (proportional)
+/// choice model, and with a learned conditional logit for interest exploration's hidden
+/// users.
+#[test]
+fn slateq_runs_on_the_interest_worlds() {
+    for (env, choice) in [("interest-evolution", "the environment's own"), ("interest-exploration", "conditional logit")] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let done = train(
+            &run,
+            &["--algo", "slateq", "--env", env, "--num-candidates", "10", "--iterations", "2", "--steps-per-iteration", "2500", "--eval-episodes", "5"],
+        );
+        assert!(done["evaluation"]["metrics"]["CTR"].as_f64().unwrap() > 0.0);
+        let out = common::rlrec(&["inspect", "--checkpoint", run.to_str().unwrap()]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(choice), "{env}: {text}");
+        assert!(text.contains("Linear("), "{text}");
+    }
+}
