@@ -210,12 +210,28 @@ fn bad_slateq_input_is_a_clear_error() {
 /// users.
 #[test]
 fn slateq_runs_on_the_interest_worlds() {
-    for (env, choice) in [("interest-evolution", "the environment's own"), ("interest-exploration", "conditional logit")] {
+    for (env, choice) in [
+        ("interest-evolution", "the environment's own"),
+        ("interest-exploration", "conditional logit"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
         let done = train(
             &run,
-            &["--algo", "slateq", "--env", env, "--num-candidates", "10", "--iterations", "2", "--steps-per-iteration", "2500", "--eval-episodes", "5"],
+            &[
+                "--algo",
+                "slateq",
+                "--env",
+                env,
+                "--num-candidates",
+                "10",
+                "--iterations",
+                "2",
+                "--steps-per-iteration",
+                "2500",
+                "--eval-episodes",
+                "5",
+            ],
         );
         assert!(done["evaluation"]["metrics"]["CTR"].as_f64().unwrap() > 0.0);
         let out = common::rlrec(&["inspect", "--checkpoint", run.to_str().unwrap()]);

@@ -339,13 +339,29 @@ fn bandits_run_on_the_interest_worlds() {
             let dir = tempfile::tempdir().unwrap();
             let done = train(
                 &dir.path().join("run"),
-                &["--algo", algo, "--env", env, "--num-candidates", "10", "--iterations", "3", "--steps-per-iteration", "300", "--eval-episodes", "20"],
+                &[
+                    "--algo",
+                    algo,
+                    "--env",
+                    env,
+                    "--num-candidates",
+                    "10",
+                    "--iterations",
+                    "3",
+                    "--steps-per-iteration",
+                    "300",
+                    "--eval-episodes",
+                    "20",
+                ],
             );
             let ctr = done["evaluation"]["metrics"]["CTR"].as_f64().unwrap();
             assert!(ctr > 0.0 && ctr < 1.0, "{algo} on {env}: CTR {ctr}");
             let line = std::fs::read_to_string(dir.path().join("run/metrics.jsonl")).unwrap();
             let first: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
-            assert!(first["metrics"]["cluster_watch_count_frac/no_click"].is_f64(), "{first}");
+            assert!(
+                first["metrics"]["cluster_watch_count_frac/no_click"].is_f64(),
+                "{first}"
+            );
         }
     }
 }

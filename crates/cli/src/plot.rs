@@ -100,6 +100,7 @@ pub struct Reference {
 pub fn training_curve(
     path: &Path,
     title: &str,
+    x_desc: &str,
     points: &[(f64, f64)],
     references: &[Reference],
 ) -> Result<()> {
@@ -122,7 +123,7 @@ pub fn training_curve(
         .map_err(|e| anyhow!("{e}"))?;
     chart
         .configure_mesh()
-        .x_desc("training iteration")
+        .x_desc(x_desc)
         .y_desc("episode_reward_mean (last 100 episodes)")
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.1}"))

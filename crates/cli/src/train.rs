@@ -235,6 +235,10 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     plot::training_curve(
         &plot_path,
         &format!("{} on {}", config.algo, config.env.env),
+        &format!(
+            "training iteration ({} environment steps each)",
+            config.iteration_steps()
+        ),
         &points,
         &references,
     )
