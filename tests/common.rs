@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 pub fn rlrec(args: &[&str]) -> Output {
@@ -33,4 +34,26 @@ pub fn rlrec_fails(args: &[&str]) -> String {
         "rlrec {args:?} panicked: {stderr}"
     );
     stderr
+}
+
+/// `rlrec train --json --out OUT ARGS…`, returning the last line (checkpoint, evaluation).
+pub fn train(out: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["train", "--json", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    rlrec_json(&all)
+}
+
+/// A run's metrics.jsonl without the wall-clock fields, for comparing runs.
+pub fn metrics_without_times(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut()
+                .unwrap()
+                .retain(|k, _| !k.starts_with("time_"));
+            v
+        })
+        .collect()
 }

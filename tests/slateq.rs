@@ -4,8 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{rlrec_fails, rlrec_json};
-use serde_json::Value;
+use common::{metrics_without_times, rlrec_fails, rlrec_json, train};
 
 /// A small, fast SlateQ configuration for LTS defaults 10/3.
 fn write_config(dir: &Path, extra: &str) -> String {
@@ -41,12 +40,6 @@ target_update_every = 200
     );
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
-}
-
-fn train(out: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["train", "--json", "--out", out.to_str().unwrap()];
-    all.extend_from_slice(args);
-    rlrec_json(&all)
 }
 
 /// On LTS defaults 10/3 greedy beats random by about 166 (1111 vs 945), so a value
@@ -94,20 +87,10 @@ fn slateq_resumes_exactly() {
         "--iterations",
         "20",
     ]);
-    let strip = |run: &Path| -> Vec<Value> {
-        std::fs::read_to_string(run.join("metrics.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let mut v: Value = serde_json::from_str(l).unwrap();
-                v.as_object_mut()
-                    .unwrap()
-                    .retain(|k, _| !k.starts_with("time_"));
-                v
-            })
-            .collect()
-    };
-    let (sa, sb) = (strip(&straight), strip(&split));
+    let (sa, sb) = (
+        metrics_without_times(&straight),
+        metrics_without_times(&split),
+    );
     assert_eq!(sa.len(), 20);
     assert_eq!(sa, sb, "8 + 12 iterations must equal 20 straight");
     assert!(

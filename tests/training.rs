@@ -5,30 +5,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{rlrec, rlrec_fails, rlrec_json};
+use common::{metrics_without_times, rlrec, rlrec_fails, rlrec_json, train};
 use serde_json::Value;
-
-/// Trains and returns the final JSON line (checkpoint and evaluation).
-fn train(out: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["train", "--json", "--out", out.to_str().unwrap()];
-    all.extend_from_slice(args);
-    rlrec_json(&all)
-}
-
-/// metrics.jsonl without the wall-clock fields.
-fn metrics_without_times(run: &Path) -> Vec<Value> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).unwrap();
-            let m = v.as_object_mut().unwrap();
-            m.remove("time_this_iter_s");
-            m.remove("time_total_s");
-            v
-        })
-        .collect()
-}
 
 /// Every file under a folder with its bytes, to show that nothing changed.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use env::{Env, ModelSpaces, RecSimEnv, Value};
 use serde::Serialize;
 use trainer::{
-    evaluate_with, record_episode, LtsPlanner, ModelVisitor, OptimalPolicy, PolicyKind, Scenario,
-    Summary, VideoMetrics, VideoReport,
+    evaluate_on, record_episode, LtsPlanner, ModelVisitor, OptimalPolicy, PolicyKind, Scenario,
+    Summary, VideoReport,
 };
 
 use crate::args::{EnvArgs, PolicyArg};
@@ -195,29 +195,23 @@ pub fn baseline(
     let (mut agent, predicted) = fixed_policy(policy, &mut scenario)?;
     let mut env = scenario.build()?;
     let bar = progress::bar(episodes as u64, "episodes", json);
-    let mut metrics = scenario.video_metrics();
-    let summary = evaluate_with(
-        env.as_mut(),
-        agent.as_mut(),
-        episodes,
-        false,
-        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
-        |i| bar.set_position(i as u64),
-    )?;
+    let evaluation = evaluate_on(&scenario, env.as_mut(), agent.as_mut(), episodes, |i| {
+        bar.set_position(i as u64)
+    })?;
     bar.finish_and_clear();
-    let report = metrics.as_ref().map(VideoMetrics::report);
-    let mut object = with_metrics(&summary, report.as_ref())?;
+    let (summary, report) = (&evaluation.summary, &evaluation.metrics);
+    let mut object = serde_json::to_value(&evaluation)?;
     if let (Some(value), Some(fields)) = (predicted, object.as_object_mut()) {
         fields.insert("predicted".into(), value.into());
     }
     let name = policy_name(policy);
     if let Some(dir) = save {
-        save_baseline(dir, name, &summary, &object)?;
+        save_baseline(dir, name, summary, &object)?;
     }
     if json {
         println!("{object}");
     } else {
-        print_summary(&format!("{name} policy on {}", scenario.env), &summary);
+        print_summary(&format!("{name} policy on {}", scenario.env), summary);
         if let Some(value) = predicted {
             println!("  planner's predicted mean return {value:.2} (an oracle: it reads the user's true state)");
         }

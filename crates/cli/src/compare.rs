@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use trainer::{evaluate_policy_on, evaluate_with, Checkpoint, Scenario, Summary, EVAL_SEED_OFFSET};
+use trainer::{evaluate_on, evaluate_policy_on, Checkpoint, Scenario, Summary, EVAL_SEED_OFFSET};
 
 use crate::args::{EnvArgs, PolicyArg};
 use crate::commands::{fixed_policy, policy_name};
@@ -40,14 +40,7 @@ fn evaluate_fixed(
     let mut s = scenario.clone();
     let (mut agent, _) = fixed_policy(policy, &mut s)?;
     let mut env = s.build()?;
-    Ok(evaluate_with(
-        env.as_mut(),
-        agent.as_mut(),
-        episodes,
-        false,
-        |_| {},
-        progress,
-    )?)
+    Ok(evaluate_on(&s, env.as_mut(), agent.as_mut(), episodes, progress)?.summary)
 }
 
 /// Every entry is evaluated on the same scenario and seed (common random numbers). The
@@ -71,17 +64,9 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let (oracles, baselines): (Vec<PolicyArg>, Vec<PolicyArg>) =
         args.policy.iter().copied().partition(oracle);
     for &policy in &baselines {
-        let mut s = scenario.clone();
-        let (mut agent, _) = fixed_policy(policy, &mut s)?;
-        let mut env = s.build()?;
-        let summary = evaluate_with(
-            env.as_mut(),
-            agent.as_mut(),
-            args.episodes,
-            false,
-            |_| {},
-            |i| bar.set_position(done + i as u64),
-        )?;
+        let summary = evaluate_fixed(policy, &scenario, args.episodes, |i| {
+            bar.set_position(done + i as u64)
+        })?;
         done += args.episodes as u64;
         rows.push((policy_name(policy).to_string(), summary));
     }

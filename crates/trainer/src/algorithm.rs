@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;
-use crate::{evaluate_with, Algo, Summary, TrainConfig, VideoReport};
+use crate::{evaluate_on, Algo, Evaluation, TrainConfig, VideoReport};
 
 /// RLlib smooths episode metrics over the last 100 finished episodes.
 pub const SMOOTHING_WINDOW: usize = 100;
@@ -55,16 +55,6 @@ pub struct IterationResult {
     /// The policy evaluated without exploration, every `evaluation_interval` iterations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<Evaluation>,
-}
-
-/// A policy's returns without exploration, with the video-cluster metrics where the
-/// environment has them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    #[serde(flatten)]
-    pub summary: Summary,
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<VideoReport>,
 }
 
 /// The loop's counters and the smoothing window: part of every checkpoint.
@@ -294,17 +284,11 @@ pub fn evaluate_policy_on(
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    let mut metrics = scenario.video_metrics();
-    let summary = evaluate_with(
+    Ok(evaluate_on(
+        scenario,
         env.as_mut(),
         agent.as_mut(),
         episodes,
-        false,
-        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
         progress,
-    )?;
-    Ok(Evaluation {
-        summary,
-        metrics: metrics.map(|m| m.report()),
-    })
+    )?)
 }

@@ -2,9 +2,9 @@
 
 use agents_bandit::Agent;
 use env::{EnvError, SlateEnv, Transition};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::Summary;
+use crate::{Scenario, Summary, VideoReport};
 
 /// One step of a recorded episode.
 #[derive(Debug, Clone, Serialize)]
@@ -125,4 +125,38 @@ pub fn evaluate_with(
         progress(i + 1);
     }
     Ok(Summary::new(&returns, &lengths))
+}
+
+/// A policy's returns without exploration, with the video-cluster metrics where the
+/// environment has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    #[serde(flatten)]
+    pub summary: Summary,
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<VideoReport>,
+}
+
+/// Evaluates `agent` without exploration over `episodes` episodes of `env` (built from
+/// `scenario`), with the scenario's video-cluster metrics.
+pub fn evaluate_on(
+    scenario: &Scenario,
+    env: &mut dyn SlateEnv,
+    agent: &mut dyn Agent,
+    episodes: usize,
+    progress: impl FnMut(usize),
+) -> Result<Evaluation, EnvError> {
+    let mut metrics = scenario.video_metrics();
+    let summary = evaluate_with(
+        env,
+        agent,
+        episodes,
+        false,
+        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
+        progress,
+    )?;
+    Ok(Evaluation {
+        summary,
+        metrics: metrics.map(|m| m.report()),
+    })
 }

@@ -12,12 +12,15 @@ mod scenario;
 mod stats;
 
 pub use algorithm::{
-    build_agent, evaluate_policy, evaluate_policy_on, Algorithm, Evaluation, IterationResult,
-    LoopState, TrainError, SMOOTHING_WINDOW,
+    build_agent, evaluate_policy, evaluate_policy_on, Algorithm, IterationResult, LoopState,
+    TrainError, SMOOTHING_WINDOW,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
-pub use episode::{evaluate, evaluate_with, play_episode, record_episode, Episode, StepRecord};
+pub use episode::{
+    evaluate, evaluate_on, evaluate_with, play_episode, record_episode, Episode, Evaluation,
+    StepRecord,
+};
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
 pub use scenario::{EnvKind, ModelVisitor, Scenario, Wrappers};
