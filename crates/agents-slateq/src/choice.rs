@@ -76,7 +76,12 @@ pub fn best_slate(
     };
     match (rule, optimizer) {
         (ChoiceRule::FirstPosition, _) => {
-            by(&|i| q[i], order);
+            // Only the best k matter, in order: select them, then sort just those.
+            let key = |a: &usize, b: &usize| q[*b].total_cmp(&q[*a]).then(a.cmp(b));
+            if k < n {
+                order.select_nth_unstable_by(k, key);
+            }
+            order[..k].sort_by(key);
             slate.copy_from_slice(&order[..k]);
         }
         (ChoiceRule::Weights, SlateOptimizer::TopK) => {

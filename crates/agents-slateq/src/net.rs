@@ -48,7 +48,10 @@ impl Mlp {
 
     /// `x: [..., in]` → `[...]`.
     pub fn forward(&self, theta: &Tensor, x: &Tensor) -> Tensor {
-        let mut h = x.shallow_clone();
+        let mut leading = x.size();
+        let input = leading.pop().expect("inputs have a feature dimension");
+        // One 2-D fused `b + h·W` per layer: fewer, larger kernels than batched matmuls.
+        let mut h = x.reshape([-1, input]);
         let mut offset = 0i64;
         let last = self.sizes.len() - 2;
         for (l, (i, o)) in self.layers().enumerate() {
@@ -56,12 +59,12 @@ impl Mlp {
             let w = theta.narrow(0, offset, i * o).view([i, o]);
             let b = theta.narrow(0, offset + i * o, o);
             offset += i * o + o;
-            h = h.matmul(&w) + b;
+            h = b.addmm(&h, &w);
             if l < last {
                 h = h.relu();
             }
         }
-        h.squeeze_dim(-1)
+        h.reshape(leading)
     }
 }
 
