@@ -74,6 +74,8 @@ pub trait Env {
 pub trait Simulator {
     /// Length of the true user feature vector.
     fn user_feature_dim(&self) -> usize;
+    /// The most documents a slate holds (`K`).
+    fn slate_size(&self) -> usize;
     fn write_user_features(&self, out: &mut [f32]);
     /// The model's choice model, as far as observations reveal it.
     fn known_choice(&self) -> KnownChoice;

@@ -161,6 +161,10 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
         M::USER_FEATURE_DIM
     }
 
+    fn slate_size(&self) -> usize {
+        self.sim.config().slate_size
+    }
+
     fn write_user_features(&self, out: &mut [f32]) {
         self.sim.model().user_features(self.sim.user(), out);
     }

@@ -298,6 +298,10 @@ impl<E: Env + Simulator> Simulator for TimeLimit<E> {
         self.inner.user_feature_dim()
     }
 
+    fn slate_size(&self) -> usize {
+        self.inner.slate_size()
+    }
+
     fn write_user_features(&self, out: &mut [f32]) {
         self.inner.write_user_features(out)
     }
@@ -335,6 +339,9 @@ macro_rules! forward_simulator {
         impl<$($p),+> Simulator for $wrapper<$($p),+> where $($bounds)* {
             fn user_feature_dim(&self) -> usize {
                 self.inner.user_feature_dim()
+            }
+            fn slate_size(&self) -> usize {
+                self.inner.slate_size()
             }
             fn write_user_features(&self, out: &mut [f32]) {
                 self.inner.write_user_features(out)

@@ -211,10 +211,11 @@ impl<M: Model> Environment<M> {
 
     fn sample_candidates(&mut self) {
         let rng: &mut SimRng = &mut self.streams.documents;
+        let model = &self.model;
         self.candidates.clear();
-        for _ in 0..self.config.num_candidates {
-            self.candidates.push(self.model.sample_document(rng));
-        }
+        // `extend` from a sized range writes in place without a capacity check per push.
+        self.candidates
+            .extend((0..self.config.num_candidates).map(|_| model.sample_document(rng)));
         self.first_id = self.next_id;
         self.next_id += self.config.num_candidates as u64;
     }

@@ -342,7 +342,9 @@ impl Model for InterestEvolution {
     }
 
     fn doc_observation(&self, doc: &IevDoc, out: &mut [f32]) {
-        out.fill(0.0);
+        // A constant length lets the compiler clear the row inline instead of calling
+        // memset for every document of every step.
+        out[..NUM_CLUSTERS].fill(0.0);
         out[doc.cluster] = 1.0;
     }
 

@@ -234,7 +234,8 @@ impl Model for InterestExploration {
     }
 
     fn doc_observation(&self, doc: &IeDoc, out: &mut [f32]) {
-        out.fill(0.0);
+        // A constant length lets the compiler clear the one-hot inline (no memset call).
+        out[..NUM_TOPICS].fill(0.0);
         out[doc.topic] = 1.0;
         out[NUM_TOPICS] = doc.quality as f32;
     }
