@@ -17,7 +17,10 @@ pub use algorithm::{
 };
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
-pub use episode::{evaluate, evaluate_with, play_episode, record_episode, Episode, StepRecord};
+pub use episode::{
+    evaluate, evaluate_vectorized, evaluate_with, play_episode, record_episode, AgentPolicy,
+    Episode, StepRecord,
+};
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
 pub use scenario::{EnvKind, ModelVisitor, Scenario, Wrappers};
