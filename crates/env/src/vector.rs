@@ -2,16 +2,21 @@
 //! of observations, transitions and end flags, on the calling thread or across cores.
 //!
 //! **Autoreset**: gymnasium's *same-step* convention. When a slot's episode ends, the slot
-//! starts its next episode within the same [`VectorEnv::step`]: the transition reports the
-//! step that ended the episode (its reward, `terminated`, `truncated`), and the slot's
-//! batch observation is already the first one of the next episode. The last observation
-//! of the ended episode is not kept.
+//! starts its next episode within the same step: the transition reports the step that
+//! ended the episode (its reward, `terminated`, `truncated`), and the slot's batch
+//! observation is already the first one of the next episode. The last observation of the
+//! ended episode is not kept.
 //!
 //! **Seeds**: [`VectorEnv::reset`] seeds slot `i` with [`slot_seed`]`(seed, i)`; after that
 //! each slot runs on its own streams, and autoresets continue them. A run is reproducible
 //! bit for bit for a given seed and `B`, whatever the execution (sequential or any number
 //! of threads), because no slot ever reads another's state; a different `B` gives
 //! different (equally valid) figures.
+//!
+//! **Fragments**: [`VectorEnv::rollout`] runs several steps per call, each slot its steps
+//! in a row, as RLlib's rollout workers collect fragments. A slot's trajectory is the same
+//! as with one [`VectorEnv::step_with`] per step, but the threads meet once per fragment
+//! instead of once per step, and a slot's state stays in the core's cache for its steps.
 
 use std::num::NonZeroUsize;
 
@@ -55,7 +60,8 @@ pub enum VectorError {
 pub enum Execution {
     /// One slot after the other on the calling thread.
     Sequential,
-    /// Contiguous groups of slots, one per thread of a pool of this many threads.
+    /// Contiguous groups of slots, one per thread: the calling thread steps the first
+    /// group, a pool of `n − 1` threads the others.
     Parallel(NonZeroUsize),
 }
 
@@ -112,8 +118,8 @@ fn splitmix64(x: u64) -> u64 {
 ///
 /// The batch buffers hold slot `i`'s part at `i × size`: [`VectorEnv::users`] `B × user_dim`,
 /// [`VectorEnv::items`] `B × N × doc_dim`, [`VectorEnv::slates`] `B × K`. They are
-/// allocated once; stepping allocates nothing on the calling thread (the parallel
-/// execution hands the work to its pool).
+/// allocated once (the transitions grow to the longest fragment asked for); the
+/// sequential execution then steps without allocating.
 pub struct VectorEnv {
     envs: Vec<Box<dyn SlateEnv>>,
     layout: Layout,
@@ -122,7 +128,10 @@ pub struct VectorEnv {
     users: Vec<f32>,
     items: Vec<f32>,
     slates: Vec<usize>,
+    /// The last call's transitions, slot-major: slot `i`'s at `i·steps..(i+1)·steps`.
     transitions: Vec<Transition>,
+    /// Steps per slot of the last call.
+    steps: usize,
     /// Slots whose episode has started since their policy last acted.
     fresh: Vec<bool>,
 }
@@ -154,14 +163,14 @@ impl VectorEnv {
             });
         }
         let pool = match execution {
-            Execution::Sequential => None,
-            Execution::Parallel(threads) => Some(
+            Execution::Parallel(threads) if threads.get() > 1 => Some(
                 rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads.get())
+                    .num_threads(threads.get() - 1)
                     .thread_name(|i| format!("rlrec-vector-{i}"))
                     .build()
                     .map_err(|e| VectorError::Threads(e.to_string()))?,
             ),
+            _ => None,
         };
         let b = envs.len();
         Ok(Self {
@@ -169,6 +178,7 @@ impl VectorEnv {
             items: vec![0.0; b * layout.num_candidates * layout.doc_dim],
             slates: vec![0; b * layout.slate_size],
             transitions: vec![Transition::default(); b],
+            steps: 1,
             fresh: vec![true; b],
             envs,
             layout,
@@ -190,7 +200,7 @@ impl VectorEnv {
     pub fn threads(&self) -> usize {
         self.pool
             .as_ref()
-            .map_or(1, rayon::ThreadPool::current_num_threads)
+            .map_or(1, |pool| pool.current_num_threads() + 1)
     }
 
     /// Slot `slot`'s environment, for agents that read one observation at a time.
@@ -208,19 +218,29 @@ impl VectorEnv {
         &self.items
     }
 
-    /// `B × K` slate positions shown at the last step.
+    /// `B × K` slate positions shown at the last step of the last call.
     pub fn slates(&self) -> &[usize] {
         &self.slates
     }
 
-    /// The last step's transition of every slot.
+    /// The transitions of the last call: one per slot after [`VectorEnv::step`] and
+    /// [`VectorEnv::step_with`]; after [`VectorEnv::rollout`] of `steps` steps, slot `i`'s
+    /// in order at `i·steps..(i+1)·steps`.
     pub fn transitions(&self) -> &[Transition] {
         &self.transitions
     }
 
+    /// Steps per slot of the last call (1 after a reset).
+    pub fn fragment_steps(&self) -> usize {
+        self.steps
+    }
+
     /// Starts an episode in every slot, slot `i` seeded with [`slot_seed`]`(seed, i)`.
     pub fn reset(&mut self, seed: u64) {
-        let (ud, id) = self.dims();
+        let (ud, id) = (
+            self.layout.user_dim,
+            self.layout.num_candidates * self.layout.doc_dim,
+        );
         for (i, env) in self.envs.iter_mut().enumerate() {
             env.start(Some(slot_seed(seed, i)));
             observe(
@@ -229,7 +249,9 @@ impl VectorEnv {
                 &mut self.items[i * id..(i + 1) * id],
             );
         }
+        self.transitions.truncate(self.envs.len());
         self.transitions.fill(Transition::default());
+        self.steps = 1;
         self.fresh.fill(true);
         self.started = true;
     }
@@ -264,7 +286,7 @@ impl VectorEnv {
         }
         self.slates.copy_from_slice(slates);
         // A vector of a zero-sized type never allocates.
-        self.step_with(&mut vec![Given; b])
+        self.rollout(&mut vec![Given; b], 1)
     }
 
     /// Lets each slot's policy choose its slate (on the thread that steps the slot), then
@@ -274,6 +296,17 @@ impl VectorEnv {
     /// slate and is unchanged, but other slots may have stepped, so the error leaves the
     /// batch needing a [`VectorEnv::reset`].
     pub fn step_with<P: SlotPolicy>(&mut self, policies: &mut [P]) -> Result<(), VectorError> {
+        self.rollout(policies, 1)
+    }
+
+    /// [`VectorEnv::step_with`] `steps` times, each slot its steps in a row; every
+    /// transition is kept ([`VectorEnv::transitions`]), the observations and slates are the
+    /// last step's. Errors as [`VectorEnv::step_with`].
+    pub fn rollout<P: SlotPolicy>(
+        &mut self,
+        policies: &mut [P],
+        steps: usize,
+    ) -> Result<(), VectorError> {
         if !self.started {
             return Err(VectorError::NotReset);
         }
@@ -283,7 +316,15 @@ impl VectorEnv {
                 slots: self.envs.len(),
             });
         }
-        let (ud, id) = self.dims();
+        self.transitions
+            .resize(self.envs.len() * steps, Transition::default());
+        self.steps = steps;
+        let dims = Dims {
+            user: self.layout.user_dim,
+            items: self.layout.num_candidates * self.layout.doc_dim,
+            slate: self.layout.slate_size,
+            steps,
+        };
         let part = Part {
             first: 0,
             envs: &mut self.envs,
@@ -295,22 +336,13 @@ impl VectorEnv {
             fresh: &mut self.fresh,
         };
         let result = match &self.pool {
-            None => part.step(ud, id),
-            Some(pool) => {
-                let grain = part.envs.len().div_ceil(pool.current_num_threads());
-                pool.install(|| part.step_split(ud, id, grain))
-            }
+            None => part.run(dims),
+            Some(pool) => part.run_parallel(pool, dims),
         };
         if result.is_err() {
             self.started = false;
         }
         result
-    }
-
-    /// Lengths of one slot's user and item features.
-    fn dims(&self) -> (usize, usize) {
-        let l = &self.layout;
-        (l.user_dim, l.num_candidates * l.doc_dim)
     }
 }
 
@@ -318,6 +350,15 @@ impl VectorEnv {
 fn observe(env: &dyn SlateEnv, user: &mut [f32], items: &mut [f32]) {
     user.copy_from_slice(env.user());
     items.copy_from_slice(env.items());
+}
+
+/// Per-slot lengths of the batch buffers, and the steps of the call.
+#[derive(Clone, Copy)]
+struct Dims {
+    user: usize,
+    items: usize,
+    slate: usize,
+    steps: usize,
 }
 
 /// A contiguous range of slots with their policies and their parts of the batch buffers.
@@ -334,60 +375,75 @@ struct Part<'a, P> {
 }
 
 impl<P: SlotPolicy> Part<'_, P> {
-    /// Steps every slot of the part, stopping at the first error.
-    fn step(self, ud: usize, id: usize) -> Result<(), VectorError> {
-        let k = self.slates.len() / self.envs.len();
+    /// Runs every slot of the part for its steps, stopping at the first error.
+    fn run(self, d: Dims) -> Result<(), VectorError> {
         for (i, env) in self.envs.iter_mut().enumerate() {
             let policy = &mut self.policies[i];
-            let slate = &mut self.slates[i * k..(i + 1) * k];
-            if std::mem::take(&mut self.fresh[i]) {
-                policy.episode_started();
+            let slate = &mut self.slates[i * d.slate..(i + 1) * d.slate];
+            let fresh = &mut self.fresh[i];
+            for t in &mut self.transitions[i * d.steps..(i + 1) * d.steps] {
+                if std::mem::take(fresh) {
+                    policy.episode_started();
+                }
+                policy.act(env.as_ref(), slate);
+                *t = env.recommend(slate).map_err(|source| VectorError::Slot {
+                    slot: self.first + i,
+                    source,
+                })?;
+                if t.done() {
+                    env.start(None);
+                    *fresh = true;
+                }
             }
-            policy.act(env.as_ref(), slate);
-            let t = env.recommend(slate).map_err(|source| VectorError::Slot {
-                slot: self.first + i,
-                source,
-            })?;
-            if t.done() {
-                env.start(None);
-                self.fresh[i] = true;
-            }
-            self.transitions[i] = t;
             observe(
                 env.as_ref(),
-                &mut self.users[i * ud..(i + 1) * ud],
-                &mut self.items[i * id..(i + 1) * id],
+                &mut self.users[i * d.user..(i + 1) * d.user],
+                &mut self.items[i * d.items..(i + 1) * d.items],
             );
         }
         Ok(())
     }
 
-    /// Halves the part until it has at most `grain` slots, stepping the halves in
-    /// parallel; the error of the lowest slot wins.
-    fn step_split(self, ud: usize, id: usize, grain: usize) -> Result<(), VectorError>
-    where
-        P: Send,
-    {
-        let len = self.envs.len();
-        if len <= grain {
-            return self.step(ud, id);
-        }
-        let (left, right) = self.split_at(len / 2, ud, id);
-        let (a, b) = rayon::join(
-            || left.step_split(ud, id, grain),
-            || right.step_split(ud, id, grain),
-        );
-        a.and(b)
+    /// Runs the part in one contiguous group per thread: the calling thread runs the
+    /// first group and waits for the pool's. Only the hand-over of the other groups
+    /// crosses threads (`pool.install` would also hand over the caller's share and block
+    /// it). The error of the lowest slot wins.
+    fn run_parallel(self, pool: &rayon::ThreadPool, d: Dims) -> Result<(), VectorError> {
+        let groups = pool.current_num_threads() + 1;
+        let grain = self.envs.len().div_ceil(groups);
+        let mut results: Vec<Result<(), VectorError>> = (0..groups).map(|_| Ok(())).collect();
+        pool.in_place_scope(|scope| {
+            let mut own = None;
+            let mut rest = Some(self);
+            for out in results.iter_mut() {
+                let Some(part) = rest.take() else { break };
+                let group = if part.envs.len() > grain {
+                    let (group, tail) = part.split_at(grain, d);
+                    rest = Some(tail);
+                    group
+                } else {
+                    part
+                };
+                if own.is_none() {
+                    own = Some((group, out));
+                } else {
+                    scope.spawn(move |_| *out = group.run(d));
+                }
+            }
+            if let Some((group, out)) = own {
+                *out = group.run(d);
+            }
+        });
+        results.into_iter().collect()
     }
 
-    fn split_at(self, mid: usize, ud: usize, id: usize) -> (Self, Self) {
-        let k = self.slates.len() / self.envs.len();
+    fn split_at(self, mid: usize, d: Dims) -> (Self, Self) {
         let (envs_a, envs_b) = self.envs.split_at_mut(mid);
         let (policies_a, policies_b) = self.policies.split_at_mut(mid);
-        let (users_a, users_b) = self.users.split_at_mut(mid * ud);
-        let (items_a, items_b) = self.items.split_at_mut(mid * id);
-        let (slates_a, slates_b) = self.slates.split_at_mut(mid * k);
-        let (transitions_a, transitions_b) = self.transitions.split_at_mut(mid);
+        let (users_a, users_b) = self.users.split_at_mut(mid * d.user);
+        let (items_a, items_b) = self.items.split_at_mut(mid * d.items);
+        let (slates_a, slates_b) = self.slates.split_at_mut(mid * d.slate);
+        let (transitions_a, transitions_b) = self.transitions.split_at_mut(mid * d.steps);
         let (fresh_a, fresh_b) = self.fresh.split_at_mut(mid);
         (
             Part {

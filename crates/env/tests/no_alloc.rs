@@ -121,8 +121,8 @@ impl SlotPolicy for Walk {
 /// Builds one environment of a vector.
 type Make<'a> = Box<dyn Fn() -> Box<dyn SlateEnv> + 'a>;
 
-/// Reset, steps with given slates and steps with per-slot policies of a sequential vector
-/// of 8 environments from `make`.
+/// Reset, steps with given slates, steps with per-slot policies and rollouts of a
+/// sequential vector of 8 environments from `make`.
 fn vector_allocates(make: impl Fn() -> Box<dyn SlateEnv>) -> usize {
     let mut v = VectorEnv::new((0..8).map(|_| make()).collect(), Execution::Sequential).unwrap();
     let mut policies: Vec<Walk> = (0..8).map(|t| Walk { t }).collect();
@@ -130,15 +130,20 @@ fn vector_allocates(make: impl Fn() -> Box<dyn SlateEnv>) -> usize {
     let mut ends = 0;
     let before = allocations();
     v.reset(7);
-    for _ in 0..1_000 {
+    let reset = allocations() - before;
+    // Rollouts no longer than the first one reuse its transition buffer.
+    v.rollout(&mut policies, 16).unwrap();
+    let before = allocations();
+    for i in 0..1_000 {
         v.step(&slates).unwrap();
         ends += v.transitions().iter().filter(|t| t.done()).count();
         v.step_with(&mut policies).unwrap();
         ends += v.transitions().iter().filter(|t| t.done()).count();
+        v.rollout(&mut policies, 1 + i % 16).unwrap();
     }
     let allocated = allocations() - before;
     assert!(ends > 16, "episodes ended and restarted");
-    allocated
+    reset + allocated
 }
 
 #[test]

@@ -264,3 +264,39 @@ fn construction_refuses_no_environments_and_mixed_layouts() {
     assert_eq!(Execution::for_slots(4, 3), threads(3));
     assert_eq!(vector(iev, 3, Execution::for_slots(8, 3)).threads(), 3);
 }
+
+#[test]
+fn a_rollout_is_its_steps_one_by_one() {
+    let b = 5;
+    let steps = 23;
+    // Per slot, the transitions of 3 × 23 single steps.
+    let mut single = vector(iev, b, Execution::Sequential);
+    let mut policies = RandomSlates::for_slots(b);
+    single.reset(8);
+    let mut expected = vec![Vec::new(); b];
+    for _ in 0..3 * steps {
+        single.step_with(&mut policies).unwrap();
+        for (slot, t) in single.transitions().iter().enumerate() {
+            expected[slot].push(*t);
+        }
+    }
+    for execution in [Execution::Sequential, threads(2), threads(4)] {
+        let mut v = vector(iev, b, execution);
+        let mut policies = RandomSlates::for_slots(b);
+        v.reset(8);
+        let mut got = vec![Vec::new(); b];
+        for _ in 0..3 {
+            v.rollout(&mut policies, steps).unwrap();
+            assert_eq!(v.transitions().len(), b * steps);
+            assert_eq!(v.fragment_steps(), steps);
+            for (slot, fragment) in v.transitions().chunks(steps).enumerate() {
+                got[slot].extend_from_slice(fragment);
+            }
+        }
+        assert_eq!(got, expected, "{execution:?}");
+        assert_eq!(v.items(), single.items());
+        assert_eq!(v.slates(), single.slates());
+        v.step_with(&mut policies).unwrap();
+        assert_eq!(v.transitions().len(), b, "back to one step per slot");
+    }
+}

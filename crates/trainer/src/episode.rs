@@ -141,6 +141,9 @@ impl SlotPolicy for AgentPolicy {
     }
 }
 
+/// Steps each slot of [`evaluate_vectorized`] runs per hand-over to the threads.
+pub const FRAGMENT_STEPS: usize = 64;
+
 /// [`evaluate_with`] on `num_envs` copies of `scenario` stepped in lockstep, on up to
 /// `threads` threads. Slot `i` is seeded with [`slot_seed`]`(scenario.seed, i)`, and so
 /// is its agent (`make_agent` builds one from a seed), so one slot replays
@@ -150,7 +153,8 @@ impl SlotPolicy for AgentPolicy {
 /// Every slot plays a fixed share of the episodes (`episodes / B`, one more for the first
 /// `episodes % B` slots), chosen before any episode ends: counting the first episodes to
 /// finish would favour short ones. Returns are summarised slot by slot, in order;
-/// `on_step` sees the steps of counted episodes, slot by slot within each lockstep step.
+/// `on_step` sees the steps of counted episodes, slot by slot within each fragment of
+/// [`FRAGMENT_STEPS`] steps.
 pub fn evaluate_vectorized(
     scenario: &Scenario,
     make_agent: impl Fn(u64) -> Box<dyn Agent>,
@@ -182,19 +186,21 @@ pub fn evaluate_vectorized(
     let mut done = 0;
     vector.reset(scenario.seed);
     while done < episodes {
-        vector.step_with(&mut policies)?;
-        for (slot, t) in vector.transitions().iter().enumerate() {
-            if finished[slot].len() == quota(slot) {
-                continue;
-            }
-            on_step(t);
-            let run = &mut running[slot];
-            run.0 += t.reward;
-            run.1 += 1;
-            if t.done() {
-                finished[slot].push(std::mem::take(run));
-                done += 1;
-                progress(done);
+        vector.rollout(&mut policies, FRAGMENT_STEPS)?;
+        for (slot, fragment) in vector.transitions().chunks(FRAGMENT_STEPS).enumerate() {
+            for t in fragment {
+                if finished[slot].len() == quota(slot) {
+                    break;
+                }
+                on_step(t);
+                let run = &mut running[slot];
+                run.0 += t.reward;
+                run.1 += 1;
+                if t.done() {
+                    finished[slot].push(std::mem::take(run));
+                    done += 1;
+                    progress(done);
+                }
             }
         }
     }

@@ -19,7 +19,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
 pub use episode::{
     evaluate, evaluate_vectorized, evaluate_with, play_episode, record_episode, AgentPolicy,
-    Episode, StepRecord,
+    Episode, StepRecord, FRAGMENT_STEPS,
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
