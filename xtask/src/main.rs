@@ -2,9 +2,16 @@
 //!
 //! * `cargo xtask train [ARGS…]`: install libtorch if needed, build in release mode and run
 //!   `rlrec train --algo slateq [ARGS…]`, the main job.
-//! * `cargo xtask test`: the same set-up, then the whole test suite.
+//! * `cargo xtask test`: the same set-up, then the whole test suite and the benchmark's
+//!   smoke run (`bench --quick`).
+//! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
+//!   Python RecSim's (see [`bench`]).
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
+//!
+//! The `xtask` alias builds this program in release mode, because the benchmark measures
+//! the simulator in-process (workspace members get no optimisation in the dev profile).
 
+mod bench;
 mod libtorch;
 
 use std::process::{Command, ExitCode};
@@ -22,7 +29,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | setup>";
+const USAGE: &str =
+    "usage: cargo xtask <train [ARGS…] | test | bench [--quick] [--vs-recsim] | setup>";
 
 fn run(args: &[String]) -> Result<()> {
     let Some((command, rest)) = args.split_first() else {
@@ -46,7 +54,13 @@ fn run(args: &[String]) -> Result<()> {
             let rlrec = workspace_root()?.join("target/release/rlrec");
             checked(Command::new(rlrec).args(&train))
         }
-        "test" => cargo(&["test", "--workspace", "--release"]),
+        "test" => {
+            cargo(&["test", "--workspace", "--release"])?;
+            bench::run(&["--quick".to_string()])
+        }
+        "bench" => bench::run(rest),
+        // A measurement in a child process of the benchmark.
+        "__measure" => bench::child(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
 }
