@@ -56,6 +56,8 @@ fn run(args: &[String]) -> Result<()> {
         }
         "test" => {
             cargo(&["test", "--workspace", "--release"])?;
+            // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
+            cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
             bench::run(&["--quick".to_string()])
         }
         "bench" => bench::run(rest),

@@ -26,12 +26,18 @@ pub fn child(args: &[String]) -> Result<()> {
         }
         "vector" => {
             let scenario = SimScenario::named(arg(1))?;
-            let shape = VectorShape {
-                num_envs: number(2)? as usize,
-                threads: number(3)? as usize,
-                fragment: number(4)? as usize,
-            };
-            vector(scenario, shape, number(5)?, number(6)? as usize)?
+            let (b, fragment) = (number(2)? as usize, number(3)? as usize);
+            let threads = (6..args.len())
+                .map(|i| number(i).map(|t| t as usize))
+                .collect::<Result<Vec<_>>>()?;
+            vector(
+                scenario,
+                b,
+                fragment,
+                &threads,
+                number(4)?,
+                number(5)? as usize,
+            )?
         }
         "linucb" => linucb(number(1)? as u64)?,
         other => bail!("unknown measurement `{other}`"),
@@ -83,46 +89,53 @@ fn simulator(scenario: &SimScenario, seconds: f64, rounds: usize) -> Result<serd
     Ok(json!({ "rounds": rounds }))
 }
 
-/// A vector environment's size, threads and steps per slot per call.
-pub struct VectorShape {
-    pub num_envs: usize,
-    pub threads: usize,
-    /// 1: `step_with`, one lockstep step per call; more: `rollout` fragments.
-    pub fragment: usize,
-}
-
-/// A vector of environments, each with its own random policy, on some threads (1: the
-/// sequential execution).
+/// `b` environments in a vector, each with its own random policy, `fragment` steps per
+/// call (1: `step_with`, more: `rollout`), on each of `threads` thread counts (1: the
+/// sequential execution). The rounds alternate between the thread counts; the result
+/// maps each count to its rounds.
 fn vector(
     scenario: &SimScenario,
-    shape: VectorShape,
+    b: usize,
+    fragment: usize,
+    threads: &[usize],
     seconds: f64,
     rounds: usize,
 ) -> Result<serde_json::Value> {
     let s = scenario.scenario();
-    let b = shape.num_envs;
-    let envs = (0..b).map(|_| s.build()).collect::<Result<Vec<_>, _>>()?;
-    let mut vector = VectorEnv::new(envs, Execution::for_slots(shape.threads, b))?;
-    if vector.threads() != shape.threads {
-        bail!(
-            "asked for {} threads, the vector runs {}",
-            shape.threads,
-            vector.threads()
-        );
+    let mut runs = Vec::new();
+    for &t in threads {
+        let envs = (0..b).map(|_| s.build()).collect::<Result<Vec<_>, _>>()?;
+        let mut vector = VectorEnv::new(envs, Execution::for_slots(t, b))?;
+        if vector.threads() != t {
+            bail!(
+                "asked for {t} threads, the vector runs {}",
+                vector.threads()
+            );
+        }
+        let policies: Vec<AgentPolicy> = (0..b)
+            .map(|i| {
+                let agent: Box<dyn Agent> =
+                    Box::new(Baseline::new(BaselineKind::Random, slot_seed(s.seed, i)));
+                AgentPolicy(agent)
+            })
+            .collect();
+        vector.reset(s.seed);
+        runs.push((vector, policies, Vec::new()));
     }
-    let mut policies: Vec<AgentPolicy> = (0..b)
-        .map(|i| {
-            let agent: Box<dyn Agent> =
-                Box::new(Baseline::new(BaselineKind::Random, slot_seed(s.seed, i)));
-            AgentPolicy(agent)
-        })
+    for _ in 0..rounds {
+        for (vector, policies, results) in &mut runs {
+            results.extend(timed_rounds(seconds, 1, || {
+                vector.rollout(policies, fragment)?;
+                Ok((b * fragment) as u64)
+            })?);
+        }
+    }
+    let by_threads: serde_json::Map<String, serde_json::Value> = threads
+        .iter()
+        .zip(runs)
+        .map(|(t, (_, _, results))| (t.to_string(), json!(results)))
         .collect();
-    vector.reset(s.seed);
-    let rounds = timed_rounds(seconds, rounds, || {
-        vector.rollout(&mut policies, shape.fragment)?;
-        Ok((b * shape.fragment) as u64)
-    })?;
-    Ok(json!({ "rounds": rounds }))
+    Ok(serde_json::Value::Object(by_threads))
 }
 
 /// LinUCB in the tutorial's setting (`rlrec train --algo linucb --seed 123`): the

@@ -168,36 +168,34 @@ pub fn run(args: &[String]) -> Result<()> {
     let criterion = (!quick).then(|| criterion_estimates(&root)).transpose()?;
     let exe = std::env::current_exe().context("locating the xtask binary")?;
 
+    // Rounds alternate between rlrec and RecSim, each in a fresh process, so that both
+    // meet the same spells of interference from other work on the machine.
+    let script = root.join("xtask").join("recsim_bench.py");
     for scenario in &SCENARIOS {
         eprintln!("xtask: timing {} (one core)", scenario.label);
-        let (rounds, peak) = measured(
-            &exe,
-            &[
-                "sim",
-                scenario.name,
-                &plan.sim_seconds.to_string(),
-                &plan.sim_rounds.to_string(),
-            ],
-        )?;
-        let recsim = match &python {
-            Some(python) => {
-                eprintln!("xtask: timing RecSim's {}", scenario.label);
-                let (rounds, peak, versions) = recsim::measure(
-                    python,
-                    &root.join("xtask").join("recsim_bench.py"),
-                    scenario.name,
-                    plan.sim_seconds,
-                    plan.sim_rounds,
-                )?;
+        let (mut rlrec, mut rlrec_peak) = (Vec::new(), 0);
+        let mut recsim: Option<(Vec<f64>, u64)> = None;
+        for _ in 0..plan.sim_rounds {
+            let (rounds, peak) = measured(
+                &exe,
+                &["sim", scenario.name, &plan.sim_seconds.to_string(), "1"],
+            )?;
+            rlrec.extend(rounds);
+            rlrec_peak = rlrec_peak.max(peak);
+            if let Some(python) = &python {
+                let (rounds, peak, versions) =
+                    recsim::measure(python, &script, scenario.name, plan.sim_seconds, 1)?;
+                let (all, max_peak) = recsim.get_or_insert((Vec::new(), 0));
+                all.extend(rounds);
+                *max_peak = (*max_peak).max(peak);
                 report.recsim_versions = Some(versions);
-                Some(RecSimRow {
-                    rate: Rate::of(rounds),
-                    peak_rss_kib: peak,
-                })
             }
-            None => None,
-        };
-        let mut row = SimRow::new(scenario, Rate::of(rounds), peak, recsim);
+        }
+        let recsim = recsim.map(|(rounds, peak)| RecSimRow {
+            rate: Rate::of(rounds),
+            peak_rss_kib: peak,
+        });
+        let mut row = SimRow::new(scenario, Rate::of(rlrec), rlrec_peak, recsim);
         row.criterion_step_ns = criterion
             .as_ref()
             .and_then(|c| c.iter().find(|(name, _)| *name == scenario.name))
@@ -205,29 +203,35 @@ pub fn run(args: &[String]) -> Result<()> {
         report.simulator.push(row);
     }
 
+    // One process per scenario and steps per call; its rounds alternate between the
+    // thread counts, so that the speed-ups compare like with like.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut thread_counts = vec![1, 2, cores];
     thread_counts.retain(|&t| t <= cores);
     thread_counts.dedup();
+    let threads_arg: Vec<String> = thread_counts.iter().map(ToString::to_string).collect();
     for scenario in &SCENARIOS {
         for fragment in [1, FRAGMENT_STEPS] {
+            eprintln!(
+                "xtask: timing {} × {} on {} thread(s), {fragment} step(s) per call",
+                plan.num_envs,
+                scenario.label,
+                threads_arg.join(" and ")
+            );
+            let mut args = vec![
+                "vector".to_string(),
+                scenario.name.to_string(),
+                plan.num_envs.to_string(),
+                fragment.to_string(),
+                plan.vector_seconds.to_string(),
+                plan.vector_rounds.to_string(),
+            ];
+            args.extend(threads_arg.iter().cloned());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (value, peak) = measured_value(&exe, &args)?;
             for &threads in &thread_counts {
-                eprintln!(
-                    "xtask: timing {} × {} on {threads} thread(s), {fragment} step(s) per call",
-                    plan.num_envs, scenario.label
-                );
-                let (rounds, peak) = measured(
-                    &exe,
-                    &[
-                        "vector",
-                        scenario.name,
-                        &plan.num_envs.to_string(),
-                        &threads.to_string(),
-                        &fragment.to_string(),
-                        &plan.vector_seconds.to_string(),
-                        &plan.vector_rounds.to_string(),
-                    ],
-                )?;
+                let rounds = serde_json::from_value(value[threads.to_string()].clone())
+                    .with_context(|| format!("no rounds for {threads} threads"))?;
                 report.vector.push(VectorRow {
                     scenario: scenario.name,
                     num_envs: plan.num_envs,
@@ -283,11 +287,16 @@ fn criterion_estimates(root: &Path) -> Result<Vec<(&'static str, f64)>> {
 
 /// Runs `xtask __measure ARGS…`: the steps per second of every round and the peak RSS.
 fn measured(exe: &Path, args: &[&str]) -> Result<(Vec<f64>, u64)> {
+    let (value, peak) = measured_value(exe, args)?;
+    Ok((serde_json::from_value(value["rounds"].clone())?, peak))
+}
+
+/// Runs `xtask __measure ARGS…`: its JSON result and its peak RSS.
+fn measured_value(exe: &Path, args: &[&str]) -> Result<(serde_json::Value, u64)> {
     let finished = process::run(Command::new(exe).arg("__measure").args(args), |_, _| ())?;
-    let value: serde_json::Value = serde_json::from_str(finished.stdout.trim())
+    let value = serde_json::from_str(finished.stdout.trim())
         .with_context(|| format!("__measure {args:?} printed `{}`", finished.stdout.trim()))?;
-    let rounds = serde_json::from_value(value["rounds"].clone())?;
-    Ok((rounds, finished.peak_rss_kib))
+    Ok((value, finished.peak_rss_kib))
 }
 
 /// `target/bench/benchmarks.json` and `docs/benchmarks.md`; a quick run writes
