@@ -184,6 +184,7 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
                 .map_err(|e| EnvError::State(e.to_string()))?;
         if sim.config().num_candidates != self.sim.config().num_candidates
             || sim.config().slate_size != self.sim.config().slate_size
+            || sim.candidates().len() != sim.config().num_candidates
         {
             return Err(EnvError::State(
                 "the saved environment has a different candidate or slate size".into(),
