@@ -31,13 +31,10 @@ fn scenarios() -> Vec<(&'static str, Box<dyn SlateEnv>)> {
     let horizon = NonZeroUsize::new(100).unwrap();
     vec![
         (
-            "strong-lts 20/2",
+            "strong-lts",
             Box::new(RecSimEnv::new(strong, config(20, 2)).unwrap()),
         ),
-        (
-            "lts 10/3",
-            Box::new(RecSimEnv::new(lts, config(10, 3)).unwrap()),
-        ),
+        ("lts", Box::new(RecSimEnv::new(lts, config(10, 3)).unwrap())),
         (
             "interest-evolution",
             Box::new(RecSimEnv::new(iev, config(10, 2)).unwrap()),

@@ -76,17 +76,19 @@ impl Execution {
     }
 }
 
-/// Chooses the slates of one slot in [`VectorEnv::step_with`], on the thread that steps
-/// the slot.
+/// Chooses the slates of one slot in [`VectorEnv::step_with`] and [`VectorEnv::rollout`],
+/// on the thread that steps the slot.
 pub trait SlotPolicy: Send {
-    /// Called before the first [`SlotPolicy::act`] of every episode of the slot.
+    /// Called before the first [`SlotPolicy::act`] of each episode of the slot (after the
+    /// reset and every autoreset; a [`VectorEnv::step`] with the caller's slates counts as
+    /// the episode's first act).
     fn episode_started(&mut self) {}
     /// Writes a slate of candidate positions for the slot's current observation.
     fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]);
 }
 
 /// The policy of [`VectorEnv::step`]: the caller has written the slates already.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Given;
 
 impl SlotPolicy for Given {

@@ -21,7 +21,7 @@ use trainer::{EnvKind, Scenario, FRAGMENT_STEPS};
 
 pub use measure::child;
 
-use report::{LinUcbRow, Rate, RecSimRow, Report, SimRow, VectorRow};
+use report::{LinUcbRow, PairRow, Rate, RecSimRow, Report, SimRow, VectorRow};
 
 /// A simulator scenario of the throughput table.
 pub struct SimScenario {
@@ -112,12 +112,13 @@ impl Plan {
                 vector_rounds: 1,
                 num_envs: 256,
                 linucb_iterations: 10,
-                // Past the 2,000 warm-up steps, so that gradient steps are timed too.
+                // Past the 2,000 warm-up steps, with an iteration that learns and does not
+                // evaluate, so that the learning speed is timed too.
                 slateq_args: &[
                     "--iterations",
-                    "3",
+                    "4",
                     "--evaluation-interval",
-                    "1",
+                    "2",
                     "--eval-episodes",
                     "10",
                 ],
@@ -128,7 +129,7 @@ impl Plan {
                 sim_seconds: 1.0,
                 sim_rounds: 5,
                 vector_seconds: 1.0,
-                vector_rounds: 3,
+                vector_rounds: 5,
                 num_envs: 256,
                 linucb_iterations: 100,
                 slateq_args: &["--evaluation-interval", "2"],
@@ -241,6 +242,28 @@ pub fn run(args: &[String]) -> Result<()> {
                     peak_rss_kib: peak,
                 });
             }
+        }
+    }
+
+    // The ceiling of the machine itself: two single-environment processes at once.
+    if cores >= 2 {
+        for scenario in &SCENARIOS {
+            eprintln!("xtask: timing two {} processes at once", scenario.label);
+            let mut sums = Vec::new();
+            for _ in 0..plan.vector_rounds {
+                let args = ["sim", scenario.name, &plan.sim_seconds.to_string(), "1"];
+                let (a, b) = std::thread::scope(|s| {
+                    let other = s.spawn(|| measured(&exe, &args));
+                    let own = measured(&exe, &args);
+                    (own, other.join())
+                });
+                let b = b.map_err(|_| anyhow::anyhow!("a measuring thread panicked"))?;
+                sums.push(a?.0.iter().chain(&b?.0).sum());
+            }
+            report.pairs.push(PairRow {
+                scenario: scenario.name,
+                rate: Rate::of(sums),
+            });
         }
     }
 

@@ -91,6 +91,13 @@ pub struct VectorRow {
     pub peak_rss_kib: u64,
 }
 
+/// Two single-environment processes of a scenario at once: the sum of their rates.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairRow {
+    pub scenario: &'static str,
+    pub rate: Rate,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LinUcbRow {
     pub iterations: u64,
@@ -144,6 +151,7 @@ pub struct Report {
     pub machine: Machine,
     pub simulator: Vec<SimRow>,
     pub vector: Vec<VectorRow>,
+    pub pairs: Vec<PairRow>,
     pub linucb: Option<LinUcbRow>,
     pub slateq: Option<SlateQRun>,
     pub recsim_versions: Option<serde_json::Value>,
@@ -166,6 +174,7 @@ impl Report {
             },
             simulator: Vec::new(),
             vector: Vec::new(),
+            pairs: Vec::new(),
             linucb: None,
             slateq: None,
             recsim_versions: None,
@@ -196,6 +205,21 @@ impl Report {
                     .find(|o| o.threads == 1 && o.fragment == r.fragment)
                     .map_or(f64::NAN, |o| o.rate.median);
                 (*r, r.rate.median / one_thread, r.rate.median / single)
+            })
+            .collect()
+    }
+
+    /// The two-process rows with their speed-up over one process.
+    fn pair_rows(&self) -> Vec<(&PairRow, f64)> {
+        self.pairs
+            .iter()
+            .map(|r| {
+                let single = self
+                    .simulator
+                    .iter()
+                    .find(|s| s.scenario == r.scenario)
+                    .map_or(f64::NAN, |s| s.rlrec.median);
+                (r, r.rate.median / single)
             })
             .collect()
     }
@@ -276,6 +300,26 @@ impl Report {
                 }
             }
         }
+        if !self.pairs.is_empty() {
+            let _ = writeln!(
+                w,
+                "\nTwo single-environment processes at once (the machine's own two-core ceiling)"
+            );
+            let _ = writeln!(
+                w,
+                "{:<22} {:>14} {:>14}",
+                "scenario", "steps/s", "× one process"
+            );
+            for (r, scaling) in self.pair_rows() {
+                let _ = writeln!(
+                    w,
+                    "{:<22} {:>14} {:>13.2}×",
+                    r.scenario,
+                    thousands(r.rate.median),
+                    scaling
+                );
+            }
+        }
         if let Some(l) = &self.linucb {
             let _ = writeln!(
                 w,
@@ -300,6 +344,12 @@ impl Report {
                 s.train_s,
                 s.wall_s,
                 mib(s.peak_rss_kib)
+            );
+            let _ = writeln!(
+                w,
+                "  learning iterations without evaluation: {} env steps/s, {} gradient steps/s",
+                s.learning_steps_per_s.map_or("-".into(), thousands),
+                s.learning_grad_steps_per_s.map_or("-".into(), thousands)
             );
             for c in &s.crossings {
                 let _ = writeln!(w, "  {} mean > {}: {}", c.metric, c.level, crossing(c));
@@ -426,6 +476,28 @@ impl Report {
                 }
             }
         }
+        if !self.pairs.is_empty() {
+            let _ = writeln!(
+                w,
+                "\nThe machine's own ceiling: two single-environment processes at once (one round \
+                 each, rounds repeated), the sum of their steps per second over one process \
+                 alone.\n"
+            );
+            let _ = writeln!(w, "| scenario | steps/s, two processes | × one process |");
+            let _ = writeln!(w, "|---|---:|---:|");
+            for (r, scaling) in self.pair_rows() {
+                let label = self
+                    .simulator
+                    .iter()
+                    .find(|s| s.scenario == r.scenario)
+                    .map_or(r.scenario, |s| s.label);
+                let _ = writeln!(
+                    w,
+                    "| {label} | {} | {scaling:.2}× |",
+                    thousands(r.rate.median)
+                );
+            }
+        }
         if let Some(l) = &self.linucb {
             let _ = writeln!(w, "\n## LinUCB training\n");
             let _ = writeln!(
@@ -457,9 +529,10 @@ impl Report {
                 w,
                 "`rlrec train --algo slateq --json {}` on the default scenario (StrongLTS 20/2, \
                  user observation), through the built binary on the CPU. Steps per second are \
-                 over the training iterations' time (`time_total_s`, which includes the \
-                 evaluations every few iterations); wall time is the whole process (start-up, \
-                 checkpoints, final evaluation of 1000 episodes, plot).\n",
+                 over the training iterations' time (`time_total_s`: the warm-up of random \
+                 slates and the evaluations every few iterations included), and, in brackets, \
+                 over the iterations that learned and ran no evaluation; wall time is the whole \
+                 process (start-up, checkpoints, final evaluation, plot).\n",
                 s.args.join(" ")
             );
             let _ = writeln!(
@@ -467,15 +540,19 @@ impl Report {
                 "| iterations | env steps | gradient steps | training s | env steps/s | gradient steps/s | wall s | last training mean | final evaluation | peak RSS |"
             );
             let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let learning =
+                |x: Option<f64>| x.map_or(String::new(), |x| format!(" ({})", thousands(x)));
             let _ = writeln!(
                 w,
-                "| {} | {} | {} | {:.1} | {} | {} | {:.1} | {} | {} | {} |",
+                "| {} | {} | {} | {:.1} | {}{} | {}{} | {:.1} | {} | {} | {} |",
                 s.iterations,
                 thousands(s.timesteps as f64),
                 thousands(s.grad_steps as f64),
                 s.train_s,
                 thousands(s.steps_per_s),
+                learning(s.learning_steps_per_s),
                 thousands(s.grad_steps_per_s),
+                learning(s.learning_grad_steps_per_s),
                 s.wall_s,
                 optional(s.final_training_mean),
                 optional(s.final_evaluation_mean),

@@ -38,6 +38,10 @@ pub struct SlateQRun {
     pub wall_s: f64,
     pub steps_per_s: f64,
     pub grad_steps_per_s: f64,
+    /// The same over the iterations that learned (past the warm-up) and ran no
+    /// evaluation: the training loop's own speed. `None` when there were none.
+    pub learning_steps_per_s: Option<f64>,
+    pub learning_grad_steps_per_s: Option<f64>,
     pub crossings: Vec<Crossing>,
     pub final_training_mean: Option<f64>,
     pub final_evaluation_mean: Option<f64>,
@@ -89,6 +93,17 @@ pub fn measure(rlrec: &Path, out: &Path, args: &[&str]) -> Result<SlateQRun> {
             });
         }
     }
+    let (mut steps, mut grads, mut seconds) = (0, 0, 0.0);
+    for pair in iterations.windows(2) {
+        let (before, v) = (&pair[0].0, &pair[1].0);
+        let learned = int(&v["learner"]["grad_steps"]) - int(&before["learner"]["grad_steps"]);
+        if learned > 0 && v.get("evaluation").is_none() {
+            steps += int(&v["timesteps_total"]) - int(&before["timesteps_total"]);
+            grads += learned;
+            seconds += v["time_this_iter_s"].as_f64().unwrap_or(f64::NAN);
+        }
+    }
+    let learning = |count: u64| (seconds > 0.0).then(|| count as f64 / seconds);
     let summary = lines
         .iter()
         .rev()
@@ -102,6 +117,8 @@ pub fn measure(rlrec: &Path, out: &Path, args: &[&str]) -> Result<SlateQRun> {
         wall_s: finished.wall_s,
         steps_per_s: timesteps as f64 / train_s,
         grad_steps_per_s: grad_steps as f64 / train_s,
+        learning_steps_per_s: learning(steps),
+        learning_grad_steps_per_s: learning(grads),
         crossings,
         final_training_mean: training(last),
         final_evaluation_mean: summary.and_then(|(v, _)| evaluated(v)),
