@@ -255,3 +255,32 @@ fn bad_interest_parameters_are_clear_errors() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn baseline_on_vector_environments_depends_on_seed_and_count() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "baseline",
+            "--policy",
+            "random",
+            "--episodes",
+            "40",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        rlrec_json(&args)
+    };
+    let plain = run(&[]);
+    assert_eq!(
+        run(&["--num-envs", "1"]),
+        plain,
+        "one environment is the default"
+    );
+    let four = run(&["--num-envs", "4"]);
+    assert_eq!(run(&["--num-envs", "4"]), four, "reproducible");
+    assert_ne!(four, plain);
+    assert_eq!(four["episodes"].as_u64(), Some(40));
+    assert_eq!(four["mean_length"].as_f64(), Some(120.0));
+    let stderr = rlrec_fails(&["baseline", "--policy", "random", "--num-envs", "0"]);
+    assert!(stderr.contains("--num-envs must be at least 1"), "{stderr}");
+}

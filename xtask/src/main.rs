@@ -2,11 +2,18 @@
 //!
 //! * `cargo xtask train [ARGS…]`: install libtorch if needed, build in release mode and run
 //!   `rlrec train --algo slateq [ARGS…]`, the main job.
-//! * `cargo xtask test`: the same set-up, then the whole test suite.
+//! * `cargo xtask test`: the same set-up, then the whole test suite and the smoke runs of
+//!   the figures (`plots --quick`) and the benchmark (`bench --quick`).
 //! * `cargo xtask plots [--quick]`: every figure in `docs/img/` from real runs (`--quick`:
 //!   tiny runs into `target/plots-quick/`, a smoke test).
+//! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
+//!   Python RecSim's (see [`bench`]).
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
+//!
+//! The `xtask` alias builds this program in release mode, because the benchmark measures
+//! the simulator in-process (workspace members get no optimisation in the dev profile).
 
+mod bench;
 mod libtorch;
 mod plots;
 
@@ -25,7 +32,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | plots [--quick] | setup>";
+const USAGE: &str =
+    "usage: cargo xtask <train [ARGS…] | test | plots [--quick] | bench [--quick] [--vs-recsim] | setup>";
 
 fn run(args: &[String]) -> Result<()> {
     let Some((command, rest)) = args.split_first() else {
@@ -51,9 +59,15 @@ fn run(args: &[String]) -> Result<()> {
         }
         "test" => {
             cargo(&["test", "--workspace", "--release"])?;
-            plots::plots(true)
+            // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
+            cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
+            plots::plots(true)?;
+            bench::run(&["--quick".to_string()])
         }
         "plots" => plots::plots(rest.iter().any(|a| a == "--quick")),
+        "bench" => bench::run(rest),
+        // A measurement in a child process of the benchmark.
+        "__measure" => bench::child(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
 }

@@ -1,6 +1,7 @@
 //! The commands of the first two labs: look at the environment, play episodes, baselines.
 
 use std::fs;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,19 +10,23 @@ use anyhow::{Context, Result};
 use env::{Env, ModelSpaces, RecSimEnv, Value};
 use serde::Serialize;
 use trainer::{
-    evaluate_on, record_episode, LtsPlanner, ModelVisitor, OptimalPolicy, PolicyKind, Scenario,
-    Summary, VideoReport,
+    evaluate_vectorized, record_episode, Evaluation, LtsPlanner, ModelVisitor, OptimalPolicy,
+    PolicyKind, Scenario, Summary, VideoReport,
 };
 
 use crate::args::{EnvArgs, PolicyArg};
 use crate::{plot, progress};
 
-/// A fixed policy for `scenario`, with the planner's predicted return for the optimal
-/// ones. The planner is an oracle: it turns on the user-state observation it reads.
+/// Builds a fixed policy's agent from a seed.
+pub type MakeAgent = Box<dyn Fn(u64) -> Box<dyn Agent>>;
+
+/// A fixed policy for `scenario`, as a maker of agents (one per seed), with the planner's
+/// predicted return for the optimal ones. The planner is an oracle: it turns on the
+/// user-state observation it reads.
 pub fn fixed_policy(
     policy: PolicyArg,
     scenario: &mut Scenario,
-) -> Result<(Box<dyn Agent>, Option<f64>)> {
+) -> Result<(MakeAgent, Option<f64>)> {
     let kind = match policy {
         PolicyArg::Random => BaselineKind::Random,
         PolicyArg::Greedy => BaselineKind::Greedy,
@@ -34,10 +39,15 @@ pub fn fixed_policy(
             } else {
                 (PolicyKind::Stationary, planner.stationary_value())
             };
-            return Ok((Box::new(OptimalPolicy::new(planner, kind)?), Some(value)));
+            // Deterministic: every seed gets the same policy.
+            let optimal = OptimalPolicy::new(planner, kind)?;
+            return Ok((Box::new(move |_| Box::new(optimal.clone())), Some(value)));
         }
     };
-    Ok((Box::new(Baseline::new(kind, scenario.seed)), None))
+    Ok((
+        Box::new(move |seed| Box::new(Baseline::new(kind, seed))),
+        None,
+    ))
 }
 
 pub fn policy_name(policy: PolicyArg) -> &'static str {
@@ -142,9 +152,9 @@ pub fn episode(
     json: bool,
 ) -> Result<()> {
     let mut scenario = args.scenario()?;
-    let (mut agent, _) = fixed_policy(policy, &mut scenario)?;
+    let (make_agent, _) = fixed_policy(policy, &mut scenario)?;
     let mut env = scenario.build()?;
-    let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
+    let episode = record_episode(env.as_mut(), make_agent(scenario.seed).as_mut(), false)?;
     let metrics = scenario.video_metrics().map(|mut m| {
         for step in &episode.steps {
             m.record(step.clicked_quality.zip(step.clicked_cluster));
@@ -182,23 +192,37 @@ pub fn episode(
     Ok(())
 }
 
-/// Evaluates a fixed policy over many episodes.
+/// Evaluates a fixed policy over many episodes, on `num_envs` environments stepped in
+/// lockstep across the cores.
 pub fn baseline(
     policy: PolicyArg,
     episodes: usize,
+    num_envs: usize,
     args: &EnvArgs,
     save: Option<&Path>,
     json: bool,
 ) -> Result<()> {
     anyhow::ensure!(episodes > 0, "--episodes must be at least 1");
+    anyhow::ensure!(num_envs > 0, "--num-envs must be at least 1");
     let mut scenario = args.scenario()?;
-    let (mut agent, predicted) = fixed_policy(policy, &mut scenario)?;
-    let mut env = scenario.build()?;
+    let (make_agent, predicted) = fixed_policy(policy, &mut scenario)?;
     let bar = progress::bar(episodes as u64, "episodes", json);
-    let evaluation = evaluate_on(&scenario, env.as_mut(), agent.as_mut(), episodes, |i| {
-        bar.set_position(i as u64)
-    })?;
+    let mut metrics = scenario.video_metrics();
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let summary = evaluate_vectorized(
+        &scenario,
+        make_agent,
+        episodes,
+        num_envs,
+        threads,
+        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
+        |i| bar.set_position(i as u64),
+    )?;
     bar.finish_and_clear();
+    let evaluation = Evaluation {
+        summary,
+        metrics: metrics.map(|m| m.report()),
+    };
     let (summary, report) = (&evaluation.summary, &evaluation.metrics);
     let mut object = serde_json::to_value(&evaluation)?;
     if let (Some(value), Some(fields)) = (predicted, object.as_object_mut()) {

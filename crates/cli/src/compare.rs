@@ -38,7 +38,8 @@ fn evaluate_fixed(
     progress: impl FnMut(usize),
 ) -> Result<Summary> {
     let mut s = scenario.clone();
-    let (mut agent, _) = fixed_policy(policy, &mut s)?;
+    let (make_agent, _) = fixed_policy(policy, &mut s)?;
+    let mut agent = make_agent(s.seed);
     let mut env = s.build()?;
     Ok(evaluate_on(&s, env.as_mut(), agent.as_mut(), episodes, progress)?.summary)
 }

@@ -50,6 +50,11 @@ enum Command {
         policy: PolicyArg,
         #[arg(long, default_value_t = 500)]
         episodes: usize,
+        /// Play the episodes on this many environments stepped in lockstep across the
+        /// cores. Environment i is seeded from --seed and i (environment 0 with --seed
+        /// itself), so the figures depend on the seed and on this number, not on the cores.
+        #[arg(long, default_value_t = 1, value_name = "B")]
+        num_envs: usize,
         #[command(flatten)]
         env: EnvArgs,
         /// Write `<policy>_baseline.txt` and `<policy>_baseline.json` into this folder.
@@ -93,10 +98,11 @@ fn main() -> ExitCode {
         Command::Baseline {
             policy,
             episodes,
+            num_envs,
             env,
             save,
             json,
-        } => commands::baseline(policy, episodes, &env, save.as_deref(), json),
+        } => commands::baseline(policy, episodes, num_envs, &env, save.as_deref(), json),
         Command::Train(args) => train::train(&args),
         Command::Inference(args) => train::inference(&args),
         Command::Inspect { checkpoint } => train::inspect(&checkpoint),

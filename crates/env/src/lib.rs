@@ -1,5 +1,6 @@
 //! The gym layer: spaces, an [`Env`] trait with gymnasium's semantics, the RecSim→gym
-//! adapter ([`RecSimEnv`]) and the wrappers RLlib put around RecSim.
+//! adapter ([`RecSimEnv`]), the wrappers RLlib put around RecSim, and vector environments
+//! ([`VectorEnv`]) that step many environments in lockstep, across cores if asked.
 //!
 //! Observations are typed values held by the environment and lent out by reference, so a
 //! step fills buffers allocated once and allocates nothing.
@@ -7,11 +8,13 @@
 mod recsim;
 mod slate;
 mod space;
+mod vector;
 mod wrappers;
 
 pub use recsim::{ModelSpaces, RecSimEnv, RecSimObs};
 pub use slate::{Layout, SlateEnv, SlateObs, Transition};
 pub use space::{Space, Value};
+pub use vector::{slot_seed, Execution, SlotPolicy, VectorEnv, VectorError};
 pub use wrappers::{
     decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction, TimeLimit,
     UserObservation,
@@ -74,6 +77,8 @@ pub trait Env {
 pub trait Simulator {
     /// Length of the true user feature vector.
     fn user_feature_dim(&self) -> usize;
+    /// The most documents a slate holds (`K`).
+    fn slate_size(&self) -> usize;
     fn write_user_features(&self, out: &mut [f32]);
     /// The model's choice model, as far as observations reveal it.
     fn known_choice(&self) -> KnownChoice;

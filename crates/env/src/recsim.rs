@@ -161,6 +161,10 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
         M::USER_FEATURE_DIM
     }
 
+    fn slate_size(&self) -> usize {
+        self.sim.config().slate_size
+    }
+
     fn write_user_features(&self, out: &mut [f32]) {
         self.sim.model().user_features(self.sim.user(), out);
     }
@@ -180,6 +184,7 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
                 .map_err(|e| EnvError::State(e.to_string()))?;
         if sim.config().num_candidates != self.sim.config().num_candidates
             || sim.config().slate_size != self.sim.config().slate_size
+            || sim.candidates().len() != sim.config().num_candidates
         {
             return Err(EnvError::State(
                 "the saved environment has a different candidate or slate size".into(),

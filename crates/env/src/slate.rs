@@ -107,20 +107,13 @@ where
     E::Act: SlateAction,
 {
     fn layout(&self) -> Layout {
+        // From the observation and the simulator, not the action space: agents ask for
+        // the layout every step, and building a space allocates.
         let obs = self.observation();
         let doc_dim = obs.item_dim();
-        let slate_size = match Env::action_space(self) {
-            Space::MultiDiscrete(nvec) => nvec.len(),
-            Space::Discrete(n) => {
-                // Discrete(N^K): recover K from N.
-                let num = obs.items().len() / doc_dim;
-                (1..).find(|&k| (num as u64).pow(k) >= n).unwrap_or(1) as usize
-            }
-            other => unreachable!("slate environments have discrete actions, not {other}"),
-        };
         Layout {
             num_candidates: obs.items().len() / doc_dim,
-            slate_size,
+            slate_size: Simulator::slate_size(self),
             doc_dim,
             user_dim: obs.user().len(),
         }

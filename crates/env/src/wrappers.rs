@@ -11,6 +11,7 @@ use crate::{Env, EnvError, ModelSpaces, RecSimObs, Simulator, SlateObs, Space, S
 
 /// Encodes a slate as RLlib's `Discrete(N^K)` action: little-endian in base `N`
 /// (`a = s_0 + s_1·N + s_2·N² + …`).
+#[inline]
 pub fn encode_action(slate: &[usize], n: usize) -> u64 {
     slate
         .iter()
@@ -19,6 +20,7 @@ pub fn encode_action(slate: &[usize], n: usize) -> u64 {
 }
 
 /// Decodes a `Discrete(N^K)` action into `out` (`K` positions), or refuses it.
+#[inline]
 pub fn decode_action(action: u64, n: usize, out: &mut [usize]) -> Result<(), StepError> {
     let size = (n as u64).checked_pow(out.len() as u32).unwrap_or(u64::MAX);
     if action >= size {
@@ -298,6 +300,10 @@ impl<E: Env + Simulator> Simulator for TimeLimit<E> {
         self.inner.user_feature_dim()
     }
 
+    fn slate_size(&self) -> usize {
+        self.inner.slate_size()
+    }
+
     fn write_user_features(&self, out: &mut [f32]) {
         self.inner.write_user_features(out)
     }
@@ -335,6 +341,9 @@ macro_rules! forward_simulator {
         impl<$($p),+> Simulator for $wrapper<$($p),+> where $($bounds)* {
             fn user_feature_dim(&self) -> usize {
                 self.inner.user_feature_dim()
+            }
+            fn slate_size(&self) -> usize {
+                self.inner.slate_size()
             }
             fn write_user_features(&self, out: &mut [f32]) {
                 self.inner.write_user_features(out)

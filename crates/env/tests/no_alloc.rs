@@ -5,8 +5,8 @@ use std::cell::Cell;
 use std::num::NonZeroUsize;
 
 use env::{
-    BanditObservation, DiscreteAction, Env, ModelSpaces, RecSimEnv, RecSimObs, Simulator, SlateEnv,
-    TimeLimit, UserObservation,
+    BanditObservation, DiscreteAction, Env, Execution, ModelSpaces, RecSimEnv, RecSimObs,
+    Simulator, SlateEnv, SlotPolicy, TimeLimit, UserObservation, VectorEnv,
 };
 use recsim_core::{
     EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
@@ -101,4 +101,83 @@ fn reset_and_step_do_not_allocate() {
     assert_no_allocations::<InterestExploration>(variants(|| {
         TimeLimit::new(RecSimEnv::new(ie.clone(), config).unwrap(), horizon)
     }));
+}
+
+/// Slates that walk through the candidates.
+struct Walk {
+    t: usize,
+}
+
+impl SlotPolicy for Walk {
+    fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]) {
+        let n = env.layout().num_candidates;
+        self.t += 1;
+        for (j, s) in slate.iter_mut().enumerate() {
+            *s = (self.t + 3 * j) % n;
+        }
+    }
+}
+
+/// Builds one environment of a vector.
+type Make<'a> = Box<dyn Fn() -> Box<dyn SlateEnv> + 'a>;
+
+/// Reset, steps with given slates, steps with per-slot policies and rollouts of a
+/// sequential vector of 8 environments from `make`.
+fn vector_allocates(make: impl Fn() -> Box<dyn SlateEnv>) -> usize {
+    let mut v = VectorEnv::new((0..8).map(|_| make()).collect(), Execution::Sequential).unwrap();
+    let mut policies: Vec<Walk> = (0..8).map(|t| Walk { t }).collect();
+    let slates: Vec<usize> = (0..8 * v.layout().slate_size).map(|i| i % 10).collect();
+    let mut ends = 0;
+    let before = allocations();
+    v.reset(7);
+    let reset = allocations() - before;
+    // Rollouts no longer than the first one reuse its transition buffer.
+    v.rollout(&mut policies, 16).unwrap();
+    let before = allocations();
+    for i in 0..1_000 {
+        v.step(&slates).unwrap();
+        ends += v.transitions().iter().filter(|t| t.done()).count();
+        v.step_with(&mut policies).unwrap();
+        ends += v.transitions().iter().filter(|t| t.done()).count();
+        v.rollout(&mut policies, 1 + i % 16).unwrap();
+    }
+    let allocated = allocations() - before;
+    assert!(ends > 16, "episodes ended and restarted");
+    reset + allocated
+}
+
+#[test]
+fn the_sequential_vector_env_does_not_allocate() {
+    let config = EnvConfig {
+        num_candidates: 10,
+        ..EnvConfig::default()
+    };
+    let lts = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
+    let iev = InterestEvolution::from_params(IevParams::default()).unwrap();
+    let ie = InterestExploration::from_params(IeParams::default()).unwrap();
+    let horizon = NonZeroUsize::new(100).unwrap();
+    let cases: [(&str, Make); 3] = [
+        (
+            "long-term satisfaction",
+            Box::new(|| Box::new(RecSimEnv::new(lts.clone(), config).unwrap())),
+        ),
+        (
+            "interest evolution, user features",
+            Box::new(|| {
+                Box::new(UserObservation::new(
+                    RecSimEnv::new(iev.clone(), config).unwrap(),
+                ))
+            }),
+        ),
+        (
+            "interest exploration, bandit view, discrete actions, time limit",
+            Box::new(|| {
+                let env = TimeLimit::new(RecSimEnv::new(ie.clone(), config).unwrap(), horizon);
+                Box::new(DiscreteAction::new(BanditObservation::new(env)))
+            }),
+        ),
+    ];
+    for (name, make) in cases {
+        assert_eq!(vector_allocates(make), 0, "{name} allocated");
+    }
 }

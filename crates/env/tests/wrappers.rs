@@ -386,3 +386,22 @@ fn responses_lie_in_their_spaces() {
     check(&mut iev(5, 2));
     check(&mut ie(5, 2, 1000));
 }
+
+#[test]
+fn interest_evolution_state_round_trips_with_its_cluster_means() {
+    let mut env = iev(10, 2);
+    env.reset(None);
+    env.step(&[1, 2]).unwrap();
+    let mut copy = iev(10, 2);
+    copy.load_state(&env.save_state()).unwrap();
+    assert_eq!(copy.simulator().model(), env.simulator().model());
+    for t in 0..50 {
+        let slate = [t % 10, 3];
+        let (a, b) = (copy.step(&slate), env.step(&slate));
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!((a.reward, a.terminated), (b.reward, b.terminated)),
+            (a, b) => assert_eq!(a.is_err(), b.is_err()),
+        }
+        assert_eq!(copy.observation(), env.observation());
+    }
+}

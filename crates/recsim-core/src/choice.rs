@@ -66,6 +66,7 @@ pub trait ChoiceModel {
     }
 }
 
+#[inline]
 fn finite(position: usize, score: f64) -> Result<f64, ChoiceError> {
     if score.is_finite() {
         Ok(score)
@@ -75,6 +76,7 @@ fn finite(position: usize, score: f64) -> Result<f64, ChoiceError> {
 }
 
 /// `s − min_normalizer`, refused when negative.
+#[inline]
 fn proportional_weight(
     position: usize,
     score: f64,

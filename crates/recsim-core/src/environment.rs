@@ -86,20 +86,21 @@ impl<M: Model> Environment<M> {
         config.validate()?;
         let mut streams = Streams::new(config.seed);
         let user = model.sample_user(&mut streams.users);
-        let mut env = Self {
+        let candidates = (0..config.num_candidates)
+            .map(|_| model.sample_document(&mut streams.documents))
+            .collect();
+        Ok(Self {
             model,
             config,
             streams,
-            candidates: Vec::with_capacity(config.num_candidates),
+            candidates,
             first_id: 0,
-            next_id: 0,
+            next_id: config.num_candidates as u64,
             user,
             done: false,
             slate: Vec::with_capacity(config.slate_size),
             responses: vec![M::Response::default(); config.slate_size],
-        };
-        env.sample_candidates();
-        Ok(env)
+        })
     }
 
     pub fn model(&self) -> &M {
@@ -209,11 +210,12 @@ impl<M: Model> Environment<M> {
         })
     }
 
+    /// Replaces the candidate set. The set holds `N` documents from construction on, so
+    /// they are overwritten in place: cheaper per document than clearing and pushing.
     fn sample_candidates(&mut self) {
         let rng: &mut SimRng = &mut self.streams.documents;
-        self.candidates.clear();
-        for _ in 0..self.config.num_candidates {
-            self.candidates.push(self.model.sample_document(rng));
+        for doc in &mut self.candidates {
+            *doc = self.model.sample_document(rng);
         }
         self.first_id = self.next_id;
         self.next_id += self.config.num_candidates as u64;

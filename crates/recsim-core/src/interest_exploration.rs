@@ -125,16 +125,19 @@ pub struct InterestExploration {
 
 impl InterestExploration {
     /// The click logit of a document: the user's affinity to its topic plus its quality.
+    #[inline]
     pub fn score(user: &IeUser, doc: &IeDoc) -> f64 {
         user.affinity[doc.topic] + doc.quality
     }
 }
 
 /// Index 0 with probability `p0`, else 1, from one uniform (`np.random.choice`).
+#[inline]
 fn two_way(rng: &mut SimRng, p0: f64) -> usize {
     usize::from(rng.random::<f64>() >= p0)
 }
 
+#[inline]
 fn log_normal(rng: &mut SimRng, mean: f64, stddev: f64) -> f64 {
     let z: f64 = StandardNormal.sample(rng);
     (mean + stddev * z).exp()
@@ -165,6 +168,7 @@ impl Model for InterestExploration {
         &self.params
     }
 
+    #[inline]
     fn sample_document(&self, rng: &mut SimRng) -> IeDoc {
         let p = &self.params;
         let topic = two_way(rng, p.topic_0_probability);
@@ -178,6 +182,7 @@ impl Model for InterestExploration {
         }
     }
 
+    #[inline]
     fn sample_user(&self, rng: &mut SimRng) -> IeUser {
         let p = &self.params;
         let user_type = two_way(rng, p.user_type_0_probability);
@@ -191,6 +196,7 @@ impl Model for InterestExploration {
         }
     }
 
+    #[inline]
     fn simulate_response(
         &self,
         user: &IeUser,
@@ -213,46 +219,57 @@ impl Model for InterestExploration {
     }
 
     /// The user is static: RecSim's `update_state` does nothing.
+    #[inline]
     fn update_state(&self, _: &mut IeUser, _: &[IeDoc], _: &[IeResponse], _: &mut SimRng) {}
 
     /// Never: only a time limit ends an episode.
+    #[inline]
     fn is_terminal(&self, _user: &IeUser) -> bool {
         false
     }
 
     /// The number of clicks (`total_clicks_reward`).
+    #[inline]
     fn reward(&self, responses: &[IeResponse]) -> f64 {
         responses.iter().filter(|r| r.click).count() as f64
     }
 
+    #[inline]
     fn is_click(response: &IeResponse) -> bool {
         response.click
     }
 
+    #[inline]
     fn quality_and_cluster(response: &IeResponse) -> Option<(f64, usize)> {
         Some((response.quality, response.cluster_id))
     }
 
+    #[inline]
     fn doc_observation(&self, doc: &IeDoc, out: &mut [f32]) {
-        out.fill(0.0);
+        // A constant length lets the compiler clear the one-hot inline (no memset call).
+        out[..NUM_TOPICS].fill(0.0);
         out[doc.topic] = 1.0;
         out[NUM_TOPICS] = doc.quality as f32;
     }
 
+    #[inline]
     fn user_observation(&self, _user: &IeUser, _out: &mut [f32]) {}
 
+    #[inline]
     fn user_features(&self, user: &IeUser, out: &mut [f32]) {
         for (o, a) in out.iter_mut().zip(&user.affinity) {
             *o = *a as f32;
         }
     }
 
+    #[inline]
     fn response_observation(&self, response: &IeResponse) -> IeResponse {
         *response
     }
 
     /// The document's quality: the part of the click logit an agent can see (the user's
     /// affinity is hidden).
+    #[inline]
     fn myopic_score(_user_obs: &[f32], doc_obs: &[f32]) -> f64 {
         f64::from(doc_obs[NUM_TOPICS])
     }

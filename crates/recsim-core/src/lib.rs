@@ -30,6 +30,7 @@ pub use params::{ParamSet, Params};
 pub use rng::{stream, SimRng, Streams};
 
 /// Logistic sigmoid `1 / (1 + e^{-x})`.
+#[inline]
 pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }

@@ -49,20 +49,24 @@ impl LtsParams {
     }
 
     /// Mean of the log-engagement for clickbait `c` at satisfaction `sat`.
+    #[inline]
     pub fn engagement_loc(&self, c: f64, sat: f64) -> f64 {
         (c * self.choc_mean + (1.0 - c) * self.kale_mean) * sat
     }
 
     /// Standard deviation of the log-engagement for clickbait `c`.
+    #[inline]
     pub fn engagement_scale(&self, c: f64) -> f64 {
         c * self.choc_stddev + (1.0 - c) * self.kale_stddev
     }
 
     /// Net positive exposure after serving clickbait `c`, before the innovation noise.
+    #[inline]
     pub fn next_exposure_mean(&self, npe: f64, c: f64) -> f64 {
         self.memory_discount * npe - 2.0 * (c - 0.5)
     }
 
+    #[inline]
     pub fn satisfaction(&self, npe: f64) -> f64 {
         sigmoid(self.sensitivity * npe)
     }
@@ -172,10 +176,12 @@ impl Model for LongTermSatisfaction {
         &self.params
     }
 
+    #[inline]
     fn sample_document(&self, rng: &mut SimRng) -> f64 {
         rng.random::<f64>()
     }
 
+    #[inline]
     fn sample_user(&self, rng: &mut SimRng) -> LtsUser {
         let u: f64 = rng.random();
         let npe = (u - 0.5) / (1.0 - self.params.memory_discount);
@@ -186,6 +192,7 @@ impl Model for LongTermSatisfaction {
         }
     }
 
+    #[inline]
     fn simulate_response(
         &self,
         user: &LtsUser,
@@ -204,6 +211,7 @@ impl Model for LongTermSatisfaction {
         };
     }
 
+    #[inline]
     fn update_state(
         &self,
         user: &mut LtsUser,
@@ -222,10 +230,12 @@ impl Model for LongTermSatisfaction {
         user.time_budget -= 1.0;
     }
 
+    #[inline]
     fn is_terminal(&self, user: &LtsUser) -> bool {
         user.time_budget <= 0.0
     }
 
+    #[inline]
     fn reward(&self, responses: &[LtsResponse]) -> f64 {
         responses
             .iter()
@@ -234,20 +244,25 @@ impl Model for LongTermSatisfaction {
             .sum()
     }
 
+    #[inline]
     fn is_click(response: &LtsResponse) -> bool {
         response.click
     }
 
+    #[inline]
     fn doc_observation(&self, doc: &f64, out: &mut [f32]) {
         out[0] = *doc as f32;
     }
 
+    #[inline]
     fn user_observation(&self, _user: &LtsUser, _out: &mut [f32]) {}
 
+    #[inline]
     fn user_features(&self, user: &LtsUser, out: &mut [f32]) {
         out[0] = user.satisfaction as f32;
     }
 
+    #[inline]
     fn response_observation(&self, response: &LtsResponse) -> LtsResponse {
         LtsResponse {
             click: response.click,
@@ -255,6 +270,7 @@ impl Model for LongTermSatisfaction {
         }
     }
 
+    #[inline]
     fn myopic_score(_user_obs: &[f32], doc_obs: &[f32]) -> f64 {
         // Expected engagement rises with clickbait at any satisfaction (μ_c > μ_k).
         f64::from(doc_obs[0])

@@ -22,6 +22,8 @@ pub enum TrainError {
     #[error(transparent)]
     Env(#[from] EnvError),
     #[error(transparent)]
+    Vector(#[from] env::VectorError),
+    #[error(transparent)]
     Agent(#[from] AgentError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),

@@ -1,10 +1,11 @@
-//! Running whole episodes: one for display, many for a baseline or an evaluation.
+//! Running whole episodes: one for display, many for a baseline or an evaluation, on one
+//! environment or on a vector of them.
 
 use agents_bandit::Agent;
-use env::{EnvError, SlateEnv, Transition};
+use env::{slot_seed, EnvError, Execution, SlateEnv, SlotPolicy, Transition, VectorEnv};
 use serde::{Deserialize, Serialize};
 
-use crate::{Scenario, Summary, VideoReport};
+use crate::{Scenario, Summary, TrainError, VideoReport};
 
 /// One step of a recorded episode.
 #[derive(Debug, Clone, Serialize)]
@@ -159,4 +160,161 @@ pub fn evaluate_on(
         summary,
         metrics: metrics.map(|m| m.report()),
     })
+}
+
+/// An agent as the policy of one slot of a [`VectorEnv`]: it acts without exploring, and
+/// hears of every episode's start ([`Agent::begin_episode`]).
+pub struct AgentPolicy(pub Box<dyn Agent>);
+
+impl SlotPolicy for AgentPolicy {
+    fn episode_started(&mut self) {
+        self.0.begin_episode();
+    }
+    fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]) {
+        self.0.act(env, false, slate);
+    }
+}
+
+/// Steps each slot of [`evaluate_vectorized`] runs per hand-over to the threads.
+pub const FRAGMENT_STEPS: usize = 64;
+
+/// [`evaluate_with`] on `num_envs` copies of `scenario` stepped in lockstep, on up to
+/// `threads` threads. Slot `i` is seeded with [`slot_seed`]`(scenario.seed, i)`, and so
+/// is its agent (`make_agent` builds one from a seed), so one slot replays
+/// [`evaluate_with`] on `scenario` exactly; the figures depend on the seed and on
+/// `num_envs`, never on `threads`.
+///
+/// Every slot plays a fixed share of the episodes (`episodes / B`, one more for the first
+/// `episodes % B` slots), chosen before any episode ends: counting the first episodes to
+/// finish would favour short ones. Returns are summarised slot by slot, in order;
+/// `on_step` sees the steps of counted episodes, slot by slot within each fragment of
+/// [`FRAGMENT_STEPS`] steps.
+pub fn evaluate_vectorized(
+    scenario: &Scenario,
+    make_agent: impl Fn(u64) -> Box<dyn Agent>,
+    episodes: usize,
+    num_envs: usize,
+    threads: usize,
+    mut on_step: impl FnMut(&Transition),
+    mut progress: impl FnMut(usize),
+) -> Result<Summary, TrainError> {
+    if episodes == 0 || num_envs == 0 {
+        return Err(TrainError::Config(
+            "an evaluation needs at least one episode and one environment".into(),
+        ));
+    }
+    // Slots beyond the episode count would play no counted episode.
+    let b = num_envs.min(episodes);
+    let envs = (0..b)
+        .map(|_| scenario.build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let mut vector = VectorEnv::new(envs, Execution::for_slots(threads, b))?;
+    let mut policies: Vec<AgentPolicy> = (0..b)
+        .map(|i| AgentPolicy(make_agent(slot_seed(scenario.seed, i))))
+        .collect();
+    let quota = |slot: usize| episodes / b + usize::from(slot < episodes % b);
+    let mut finished: Vec<Vec<(f64, usize)>> =
+        (0..b).map(|i| Vec::with_capacity(quota(i))).collect();
+    let mut running = vec![(0.0, 0); b];
+    let mut done = 0;
+    vector.reset(scenario.seed);
+    while done < episodes {
+        vector.rollout(&mut policies, FRAGMENT_STEPS)?;
+        for (slot, fragment) in vector.transitions().chunks(FRAGMENT_STEPS).enumerate() {
+            for t in fragment {
+                if finished[slot].len() == quota(slot) {
+                    break;
+                }
+                on_step(t);
+                let run = &mut running[slot];
+                run.0 += t.reward;
+                run.1 += 1;
+                if t.done() {
+                    finished[slot].push(std::mem::take(run));
+                    done += 1;
+                    progress(done);
+                }
+            }
+        }
+    }
+    let (returns, lengths): (Vec<f64>, Vec<usize>) = finished.into_iter().flatten().unzip();
+    Ok(Summary::new(&returns, &lengths))
+}
+
+#[cfg(test)]
+mod tests {
+    use agents_bandit::{Baseline, BaselineKind};
+
+    use super::*;
+    use crate::EnvKind;
+
+    fn random(seed: u64) -> Box<dyn Agent> {
+        Box::new(Baseline::new(BaselineKind::Random, seed))
+    }
+
+    fn interest_evolution() -> Scenario {
+        Scenario {
+            env: EnvKind::InterestEvolution,
+            num_candidates: 10,
+            seed: 3,
+            ..Scenario::default()
+        }
+    }
+
+    /// The summary and every counted step's transition.
+    fn vectorized(b: usize, threads: usize, episodes: usize) -> (Summary, Vec<Transition>) {
+        let mut steps = Vec::new();
+        let summary = evaluate_vectorized(
+            &interest_evolution(),
+            random,
+            episodes,
+            b,
+            threads,
+            |t| steps.push(*t),
+            |_| (),
+        )
+        .unwrap();
+        (summary, steps)
+    }
+
+    #[test]
+    fn one_slot_replays_the_plain_evaluation() {
+        let scenario = interest_evolution();
+        let mut env = scenario.build().unwrap();
+        let mut steps = Vec::new();
+        let plain = evaluate_with(
+            env.as_mut(),
+            random(scenario.seed).as_mut(),
+            30,
+            false,
+            |t| steps.push(*t),
+            |_| (),
+        )
+        .unwrap();
+        assert_eq!(vectorized(1, 2, 30), (plain, steps));
+    }
+
+    #[test]
+    fn figures_depend_on_the_slots_not_on_the_threads() {
+        let four = vectorized(4, 1, 30);
+        assert_eq!(vectorized(4, 2, 30), four);
+        assert_eq!(vectorized(4, 3, 30), four);
+        assert_ne!(vectorized(5, 2, 30).0, four.0);
+        // 30 episodes on 4 slots: shares of 8, 8, 7 and 7.
+        assert_eq!(four.0.episodes, 30);
+        let length_sum = (four.0.mean_length * 30.0).round() as usize;
+        assert_eq!(four.1.len(), length_sum, "only counted episodes' steps");
+        // More slots than episodes: the extra slots are not built.
+        assert_eq!(vectorized(9, 2, 3), vectorized(3, 2, 3));
+    }
+
+    #[test]
+    fn no_episodes_or_no_environments_is_an_error() {
+        let s = Scenario::default();
+        for (episodes, b) in [(0, 1), (1, 0)] {
+            let r = evaluate_vectorized(&s, random, episodes, b, 1, |_| (), |_| ());
+            assert!(matches!(r, Err(TrainError::Config(_))));
+        }
+    }
 }

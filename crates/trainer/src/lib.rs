@@ -18,8 +18,8 @@ pub use algorithm::{
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
 pub use episode::{
-    evaluate, evaluate_on, evaluate_with, play_episode, record_episode, Episode, Evaluation,
-    StepRecord,
+    evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,
+    AgentPolicy, Episode, Evaluation, StepRecord, FRAGMENT_STEPS,
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};

@@ -1,0 +1,473 @@
+//! Vector environments: `B` independent environments stepped in lockstep, with one batch
+//! of observations, transitions and end flags, on the calling thread or across cores.
+//!
+//! **Autoreset**: gymnasium's *same-step* convention. When a slot's episode ends, the slot
+//! starts its next episode within the same step: the transition reports the step that
+//! ended the episode (its reward, `terminated`, `truncated`), and the slot's batch
+//! observation is already the first one of the next episode. The last observation of the
+//! ended episode is not kept.
+//!
+//! **Seeds**: [`VectorEnv::reset`] seeds slot `i` with [`slot_seed`]`(seed, i)`; after that
+//! each slot runs on its own streams, and autoresets continue them. A run is reproducible
+//! bit for bit for a given seed and `B`, whatever the execution (sequential or any number
+//! of threads), because no slot ever reads another's state; a different `B` gives
+//! different (equally valid) figures.
+//!
+//! **Fragments**: [`VectorEnv::rollout`] runs several steps per call, each slot its steps
+//! in a row, as RLlib's rollout workers collect fragments. A slot's trajectory is the same
+//! as with one [`VectorEnv::step_with`] per step, but the threads meet once per fragment
+//! instead of once per step, and a slot's state stays in the core's cache for its steps.
+
+use std::num::NonZeroUsize;
+
+use thiserror::Error;
+
+use crate::{EnvError, Layout, SlateEnv, Transition};
+
+/// What went wrong in a vector environment call.
+#[derive(Debug, Error)]
+pub enum VectorError {
+    #[error("a vector environment needs at least one environment")]
+    Empty,
+    #[error("environment {slot} has the layout {found:?}, environment 0 {expected:?}")]
+    MixedLayouts {
+        slot: usize,
+        expected: Layout,
+        found: Layout,
+    },
+    #[error("{len} slate positions for {slots} environments with slates of {slate_size}")]
+    SlatesLength {
+        len: usize,
+        slots: usize,
+        slate_size: usize,
+    },
+    #[error("{policies} policies for {slots} environments")]
+    PoliciesLength { policies: usize, slots: usize },
+    #[error("step() called before reset(), or after a failed step")]
+    NotReset,
+    #[error("environment {slot}: {source}")]
+    Slot {
+        slot: usize,
+        #[source]
+        source: EnvError,
+    },
+    #[error("cannot start the worker threads: {0}")]
+    Threads(String),
+}
+
+/// Where the slots of a [`VectorEnv`] are stepped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// One slot after the other on the calling thread.
+    Sequential,
+    /// Contiguous groups of slots, one per thread: the calling thread steps the first
+    /// group, a pool of `n − 1` threads the others.
+    Parallel(NonZeroUsize),
+}
+
+impl Execution {
+    /// Parallel on up to `threads` threads, but never more threads than slots; sequential
+    /// where that leaves one (a pool of one thread only adds hand-over costs).
+    pub fn for_slots(threads: usize, slots: usize) -> Self {
+        match NonZeroUsize::new(threads.min(slots)) {
+            Some(n) if n.get() > 1 => Execution::Parallel(n),
+            _ => Execution::Sequential,
+        }
+    }
+}
+
+/// Chooses the slates of one slot in [`VectorEnv::step_with`] and [`VectorEnv::rollout`],
+/// on the thread that steps the slot.
+pub trait SlotPolicy: Send {
+    /// Called before the first [`SlotPolicy::act`] of each episode of the slot (after the
+    /// reset and every autoreset; a [`VectorEnv::step`] with the caller's slates counts as
+    /// the episode's first act).
+    fn episode_started(&mut self) {}
+    /// Writes a slate of candidate positions for the slot's current observation.
+    fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]);
+}
+
+/// The policy of [`VectorEnv::step`]: the caller has written the slates already.
+#[derive(Clone, Copy)]
+struct Given;
+
+impl SlotPolicy for Given {
+    fn act(&mut self, _env: &dyn SlateEnv, _slate: &mut [usize]) {}
+}
+
+/// The seed of slot `slot` under the vector seed `seed`. Slot 0 keeps `seed`, so a vector
+/// of one environment is the plain environment; the others get a SplitMix64 mix of both,
+/// so that nearby seeds do not share slots (as `seed + slot` would: seed 1's slot 0 would
+/// be seed 0's slot 1).
+pub fn slot_seed(seed: u64, slot: usize) -> u64 {
+    if slot == 0 {
+        seed
+    } else {
+        splitmix64(seed ^ splitmix64(slot as u64))
+    }
+}
+
+/// The output function of SplitMix64 (Steele, Lea and Flood 2014): a bijection of `u64`
+/// that scatters nearby inputs.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// `B` environments of one layout stepped in lockstep.
+///
+/// The batch buffers hold slot `i`'s part at `i × size`: [`VectorEnv::users`] `B × user_dim`,
+/// [`VectorEnv::items`] `B × N × doc_dim`, [`VectorEnv::slates`] `B × K`. They are
+/// allocated once (the transitions grow to the longest fragment asked for); the
+/// sequential execution then steps without allocating.
+pub struct VectorEnv {
+    envs: Vec<Box<dyn SlateEnv>>,
+    layout: Layout,
+    pool: Option<rayon::ThreadPool>,
+    started: bool,
+    users: Vec<f32>,
+    items: Vec<f32>,
+    slates: Vec<usize>,
+    /// The last call's transitions, slot-major: slot `i`'s at `i·steps..(i+1)·steps`.
+    transitions: Vec<Transition>,
+    /// Steps per slot of the last call.
+    steps: usize,
+    /// Slots whose episode has started since their policy last acted.
+    fresh: Vec<bool>,
+}
+
+impl std::fmt::Debug for VectorEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorEnv")
+            .field("num_envs", &self.envs.len())
+            .field("layout", &self.layout)
+            .field("threads", &self.threads())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VectorEnv {
+    /// Takes environments of one layout; the first [`VectorEnv::reset`] seeds them.
+    pub fn new(envs: Vec<Box<dyn SlateEnv>>, execution: Execution) -> Result<Self, VectorError> {
+        let layout = envs.first().ok_or(VectorError::Empty)?.layout();
+        if let Some((slot, found)) = envs
+            .iter()
+            .map(|e| e.layout())
+            .enumerate()
+            .find(|(_, l)| *l != layout)
+        {
+            return Err(VectorError::MixedLayouts {
+                slot,
+                expected: layout,
+                found,
+            });
+        }
+        let pool = match execution {
+            Execution::Parallel(threads) if threads.get() > 1 => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.get() - 1)
+                    .thread_name(|i| format!("rlrec-vector-{i}"))
+                    .build()
+                    .map_err(|e| VectorError::Threads(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let b = envs.len();
+        Ok(Self {
+            users: vec![0.0; b * layout.user_dim],
+            items: vec![0.0; b * layout.num_candidates * layout.doc_dim],
+            slates: vec![0; b * layout.slate_size],
+            transitions: vec![Transition::default(); b],
+            steps: 1,
+            fresh: vec![true; b],
+            envs,
+            layout,
+            pool,
+            started: false,
+        })
+    }
+
+    pub fn num_envs(&self) -> usize {
+        self.envs.len()
+    }
+
+    /// The layout every slot shares.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Threads that step the slots (1 for the sequential execution).
+    pub fn threads(&self) -> usize {
+        self.pool
+            .as_ref()
+            .map_or(1, |pool| pool.current_num_threads() + 1)
+    }
+
+    /// Slot `slot`'s environment, for agents that read one observation at a time.
+    pub fn env(&self, slot: usize) -> Option<&dyn SlateEnv> {
+        self.envs.get(slot).map(AsRef::as_ref)
+    }
+
+    /// `B × user_dim` user features.
+    pub fn users(&self) -> &[f32] {
+        &self.users
+    }
+
+    /// `B × N × doc_dim` candidate features.
+    pub fn items(&self) -> &[f32] {
+        &self.items
+    }
+
+    /// `B × K` slate positions shown at the last step of the last call.
+    pub fn slates(&self) -> &[usize] {
+        &self.slates
+    }
+
+    /// The transitions of the last call: one per slot after [`VectorEnv::step`] and
+    /// [`VectorEnv::step_with`]; after [`VectorEnv::rollout`] of `steps` steps, slot `i`'s
+    /// in order at `i·steps..(i+1)·steps`.
+    pub fn transitions(&self) -> &[Transition] {
+        &self.transitions
+    }
+
+    /// Steps per slot of the last call (1 after a reset).
+    pub fn fragment_steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Starts an episode in every slot, slot `i` seeded with [`slot_seed`]`(seed, i)`.
+    pub fn reset(&mut self, seed: u64) {
+        let (ud, id) = (
+            self.layout.user_dim,
+            self.layout.num_candidates * self.layout.doc_dim,
+        );
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            env.start(Some(slot_seed(seed, i)));
+            observe(
+                env.as_ref(),
+                &mut self.users[i * ud..(i + 1) * ud],
+                &mut self.items[i * id..(i + 1) * id],
+            );
+        }
+        self.transitions.truncate(self.envs.len());
+        self.transitions.fill(Transition::default());
+        self.steps = 1;
+        self.fresh.fill(true);
+        self.started = true;
+    }
+
+    /// Shows slot `i` the slate `slates[i·K..(i+1)·K]` in every slot. Every position is
+    /// checked first: on error nothing has changed.
+    pub fn step(&mut self, slates: &[usize]) -> Result<(), VectorError> {
+        let (b, k, n) = (
+            self.envs.len(),
+            self.layout.slate_size,
+            self.layout.num_candidates,
+        );
+        if slates.len() != b * k {
+            return Err(VectorError::SlatesLength {
+                len: slates.len(),
+                slots: b,
+                slate_size: k,
+            });
+        }
+        if !self.started {
+            return Err(VectorError::NotReset);
+        }
+        if let Some(at) = slates.iter().position(|&p| p >= n) {
+            return Err(VectorError::Slot {
+                slot: at / k,
+                source: recsim_core::StepError::PositionOutOfRange {
+                    position: slates[at],
+                    num_candidates: n,
+                }
+                .into(),
+            });
+        }
+        self.slates.copy_from_slice(slates);
+        // A vector of a zero-sized type never allocates.
+        self.rollout(&mut vec![Given; b], 1)
+    }
+
+    /// Lets each slot's policy choose its slate (on the thread that steps the slot), then
+    /// steps every slot. `policies[i]` serves slot `i`.
+    ///
+    /// A policy that writes an invalid slate is a bug in the policy: its slot refuses the
+    /// slate and is unchanged, but other slots may have stepped, so the error leaves the
+    /// batch needing a [`VectorEnv::reset`].
+    pub fn step_with<P: SlotPolicy>(&mut self, policies: &mut [P]) -> Result<(), VectorError> {
+        self.rollout(policies, 1)
+    }
+
+    /// [`VectorEnv::step_with`] `steps` times, each slot its steps in a row; every
+    /// transition is kept ([`VectorEnv::transitions`]), the observations and slates are the
+    /// last step's. Errors as [`VectorEnv::step_with`].
+    pub fn rollout<P: SlotPolicy>(
+        &mut self,
+        policies: &mut [P],
+        steps: usize,
+    ) -> Result<(), VectorError> {
+        if !self.started {
+            return Err(VectorError::NotReset);
+        }
+        if policies.len() != self.envs.len() {
+            return Err(VectorError::PoliciesLength {
+                policies: policies.len(),
+                slots: self.envs.len(),
+            });
+        }
+        self.transitions
+            .resize(self.envs.len() * steps, Transition::default());
+        self.steps = steps;
+        let dims = Dims {
+            user: self.layout.user_dim,
+            items: self.layout.num_candidates * self.layout.doc_dim,
+            slate: self.layout.slate_size,
+            steps,
+        };
+        let part = Part {
+            first: 0,
+            envs: &mut self.envs,
+            policies,
+            users: &mut self.users,
+            items: &mut self.items,
+            slates: &mut self.slates,
+            transitions: &mut self.transitions,
+            fresh: &mut self.fresh,
+        };
+        let result = match &self.pool {
+            None => part.run(dims),
+            Some(pool) => part.run_parallel(pool, dims),
+        };
+        if result.is_err() {
+            self.started = false;
+        }
+        result
+    }
+}
+
+/// Copies a slot's observation into its part of the batch.
+fn observe(env: &dyn SlateEnv, user: &mut [f32], items: &mut [f32]) {
+    user.copy_from_slice(env.user());
+    items.copy_from_slice(env.items());
+}
+
+/// Per-slot lengths of the batch buffers, and the steps of the call.
+#[derive(Clone, Copy)]
+struct Dims {
+    user: usize,
+    items: usize,
+    slate: usize,
+    steps: usize,
+}
+
+/// A contiguous range of slots with their policies and their parts of the batch buffers.
+struct Part<'a, P> {
+    /// Index of the first slot, for errors.
+    first: usize,
+    envs: &'a mut [Box<dyn SlateEnv>],
+    policies: &'a mut [P],
+    users: &'a mut [f32],
+    items: &'a mut [f32],
+    slates: &'a mut [usize],
+    transitions: &'a mut [Transition],
+    fresh: &'a mut [bool],
+}
+
+impl<P: SlotPolicy> Part<'_, P> {
+    /// Runs every slot of the part for its steps, stopping at the first error.
+    fn run(self, d: Dims) -> Result<(), VectorError> {
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            let policy = &mut self.policies[i];
+            let slate = &mut self.slates[i * d.slate..(i + 1) * d.slate];
+            let fresh = &mut self.fresh[i];
+            for t in &mut self.transitions[i * d.steps..(i + 1) * d.steps] {
+                if std::mem::take(fresh) {
+                    policy.episode_started();
+                }
+                policy.act(env.as_ref(), slate);
+                *t = env.recommend(slate).map_err(|source| VectorError::Slot {
+                    slot: self.first + i,
+                    source,
+                })?;
+                if t.done() {
+                    env.start(None);
+                    *fresh = true;
+                }
+            }
+            observe(
+                env.as_ref(),
+                &mut self.users[i * d.user..(i + 1) * d.user],
+                &mut self.items[i * d.items..(i + 1) * d.items],
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs the part in one contiguous group per thread: the calling thread runs the
+    /// first group and waits for the pool's. Only the hand-over of the other groups
+    /// crosses threads (`pool.install` would also hand over the caller's share and block
+    /// it). The error of the lowest slot wins.
+    fn run_parallel(self, pool: &rayon::ThreadPool, d: Dims) -> Result<(), VectorError> {
+        let groups = pool.current_num_threads() + 1;
+        let grain = self.envs.len().div_ceil(groups);
+        let mut results: Vec<Result<(), VectorError>> = (0..groups).map(|_| Ok(())).collect();
+        pool.in_place_scope(|scope| {
+            let mut own = None;
+            let mut rest = Some(self);
+            for out in results.iter_mut() {
+                let Some(part) = rest.take() else { break };
+                let group = if part.envs.len() > grain {
+                    let (group, tail) = part.split_at(grain, d);
+                    rest = Some(tail);
+                    group
+                } else {
+                    part
+                };
+                if own.is_none() {
+                    own = Some((group, out));
+                } else {
+                    scope.spawn(move |_| *out = group.run(d));
+                }
+            }
+            if let Some((group, out)) = own {
+                *out = group.run(d);
+            }
+        });
+        results.into_iter().collect()
+    }
+
+    fn split_at(self, mid: usize, d: Dims) -> (Self, Self) {
+        let (envs_a, envs_b) = self.envs.split_at_mut(mid);
+        let (policies_a, policies_b) = self.policies.split_at_mut(mid);
+        let (users_a, users_b) = self.users.split_at_mut(mid * d.user);
+        let (items_a, items_b) = self.items.split_at_mut(mid * d.items);
+        let (slates_a, slates_b) = self.slates.split_at_mut(mid * d.slate);
+        let (transitions_a, transitions_b) = self.transitions.split_at_mut(mid * d.steps);
+        let (fresh_a, fresh_b) = self.fresh.split_at_mut(mid);
+        (
+            Part {
+                first: self.first,
+                envs: envs_a,
+                policies: policies_a,
+                users: users_a,
+                items: items_a,
+                slates: slates_a,
+                transitions: transitions_a,
+                fresh: fresh_a,
+            },
+            Part {
+                first: self.first + mid,
+                envs: envs_b,
+                policies: policies_b,
+                users: users_b,
+                items: items_b,
+                slates: slates_b,
+                transitions: transitions_b,
+                fresh: fresh_b,
+            },
+        )
+    }
+}

@@ -1,0 +1,349 @@
+//! `cargo xtask bench [--quick] [--vs-recsim]`: rlrec's speed, side by side with Python
+//! RecSim's.
+//!
+//! Every figure is measured in a child process of its own (see [`process`]): the
+//! simulator and vector-environment throughput and LinUCB's training run in this
+//! (release-built) program as `xtask __measure …`, SlateQ through the built `rlrec`
+//! binary, RecSim through `xtask/recsim_bench.py` in a cache venv. The table is printed
+//! and written as JSON under `target/bench/` and, for a full run, as `docs/benchmarks.md`.
+
+mod measure;
+mod process;
+mod recsim;
+mod report;
+mod slateq;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use trainer::{EnvKind, Scenario, FRAGMENT_STEPS};
+
+pub use measure::child;
+
+use report::{LinUcbRow, PairRow, Rate, RecSimRow, Report, SimRow, VectorRow};
+
+/// A simulator scenario of the throughput table.
+pub struct SimScenario {
+    pub name: &'static str,
+    pub label: &'static str,
+    env: EnvKind,
+    num_candidates: usize,
+    slate_size: usize,
+    /// RecSim's steps per second in `shared/docs/reference-figures.md`.
+    pub recsim_reference: Option<f64>,
+}
+
+pub const SCENARIOS: [SimScenario; 4] = [
+    SimScenario {
+        name: "strong-lts",
+        label: "StrongLTS 20/2",
+        env: EnvKind::StrongLts,
+        num_candidates: 20,
+        slate_size: 2,
+        recsim_reference: Some(27_600.0),
+    },
+    SimScenario {
+        name: "lts",
+        label: "LTS defaults 10/3",
+        env: EnvKind::Lts,
+        num_candidates: 10,
+        slate_size: 3,
+        recsim_reference: None,
+    },
+    SimScenario {
+        name: "interest-evolution",
+        label: "interest evolution 10/2",
+        env: EnvKind::InterestEvolution,
+        num_candidates: 10,
+        slate_size: 2,
+        recsim_reference: Some(15_300.0),
+    },
+    SimScenario {
+        name: "interest-exploration",
+        label: "interest exploration 10/2 (100-step episodes)",
+        env: EnvKind::InterestExploration,
+        num_candidates: 10,
+        slate_size: 2,
+        recsim_reference: Some(9_300.0),
+    },
+];
+
+impl SimScenario {
+    fn named(name: &str) -> Result<&'static SimScenario> {
+        SCENARIOS
+            .iter()
+            .find(|s| s.name == name)
+            .with_context(|| format!("unknown scenario `{name}`"))
+    }
+
+    /// The scenario at seed 0, resampled, with its default horizon.
+    fn scenario(&self) -> Scenario {
+        Scenario {
+            env: self.env,
+            num_candidates: self.num_candidates,
+            slate_size: self.slate_size,
+            ..Scenario::default()
+        }
+    }
+}
+
+/// How long each measurement runs.
+struct Plan {
+    quick: bool,
+    /// Seconds per timed round, and rounds, of the simulator and RecSim timings.
+    sim_seconds: f64,
+    sim_rounds: usize,
+    vector_seconds: f64,
+    vector_rounds: usize,
+    num_envs: usize,
+    linucb_iterations: u64,
+    slateq_args: &'static [&'static str],
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                quick,
+                sim_seconds: 0.1,
+                sim_rounds: 1,
+                vector_seconds: 0.1,
+                vector_rounds: 1,
+                num_envs: 256,
+                linucb_iterations: 10,
+                // Past the 2,000 warm-up steps, with an iteration that learns and does not
+                // evaluate, so that the learning speed is timed too.
+                slateq_args: &[
+                    "--iterations",
+                    "4",
+                    "--evaluation-interval",
+                    "2",
+                    "--eval-episodes",
+                    "10",
+                ],
+            }
+        } else {
+            Self {
+                quick,
+                sim_seconds: 1.0,
+                sim_rounds: 5,
+                vector_seconds: 1.0,
+                vector_rounds: 5,
+                num_envs: 256,
+                linucb_iterations: 100,
+                slateq_args: &["--evaluation-interval", "2"],
+            }
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--vs-recsim]";
+
+pub fn run(args: &[String]) -> Result<()> {
+    let (mut quick, mut vs_recsim) = (false, false);
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--vs-recsim" => vs_recsim = true,
+            other => bail!("unknown option `{other}`; {USAGE}"),
+        }
+    }
+    let plan = Plan::new(quick);
+    let root = crate::workspace_root()?;
+    // Set-up first, so that no build or install runs beside a measurement.
+    crate::cargo(&["build", "--release", "-p", "cli"])?;
+    let python = vs_recsim.then(recsim::ensure_venv).transpose()?;
+    let mut report = Report::new(&root, quick, args);
+
+    // Criterion's micro-benchmarks of the step functions; the smoke run runs each once.
+    eprintln!("xtask: criterion micro-benchmarks (cargo bench -p env --bench step)");
+    let criterion_args: &[&str] = if quick { &["--test"] } else { &[] };
+    crate::cargo(
+        &[
+            &["bench", "-p", "env", "--bench", "step", "--"],
+            criterion_args,
+        ]
+        .concat(),
+    )?;
+    let criterion = (!quick).then(|| criterion_estimates(&root)).transpose()?;
+    let exe = std::env::current_exe().context("locating the xtask binary")?;
+
+    // Rounds alternate between rlrec and RecSim, each in a fresh process, so that both
+    // meet the same spells of interference from other work on the machine.
+    let script = root.join("xtask").join("recsim_bench.py");
+    for scenario in &SCENARIOS {
+        eprintln!("xtask: timing {} (one core)", scenario.label);
+        let (mut rlrec, mut rlrec_peak) = (Vec::new(), 0);
+        let mut recsim: Option<(Vec<f64>, u64)> = None;
+        for _ in 0..plan.sim_rounds {
+            let (rounds, peak) = measured(
+                &exe,
+                &["sim", scenario.name, &plan.sim_seconds.to_string(), "1"],
+            )?;
+            rlrec.extend(rounds);
+            rlrec_peak = rlrec_peak.max(peak);
+            if let Some(python) = &python {
+                let (rounds, peak, versions) =
+                    recsim::measure(python, &script, scenario.name, plan.sim_seconds, 1)?;
+                let (all, max_peak) = recsim.get_or_insert((Vec::new(), 0));
+                all.extend(rounds);
+                *max_peak = (*max_peak).max(peak);
+                report.recsim_versions = Some(versions);
+            }
+        }
+        let recsim = recsim.map(|(rounds, peak)| RecSimRow {
+            rate: Rate::of(rounds),
+            peak_rss_kib: peak,
+        });
+        let mut row = SimRow::new(scenario, Rate::of(rlrec), rlrec_peak, recsim);
+        row.criterion_step_ns = criterion
+            .as_ref()
+            .and_then(|c| c.iter().find(|(name, _)| *name == scenario.name))
+            .map(|(_, ns)| *ns);
+        report.simulator.push(row);
+    }
+
+    // One process per scenario and steps per call; its rounds alternate between the
+    // thread counts, so that the speed-ups compare like with like.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut thread_counts = vec![1, 2, cores];
+    thread_counts.retain(|&t| t <= cores);
+    thread_counts.dedup();
+    let threads_arg: Vec<String> = thread_counts.iter().map(ToString::to_string).collect();
+    for scenario in &SCENARIOS {
+        for fragment in [1, FRAGMENT_STEPS] {
+            eprintln!(
+                "xtask: timing {} × {} on {} thread(s), {fragment} step(s) per call",
+                plan.num_envs,
+                scenario.label,
+                threads_arg.join(" and ")
+            );
+            let mut args = vec![
+                "vector".to_string(),
+                scenario.name.to_string(),
+                plan.num_envs.to_string(),
+                fragment.to_string(),
+                plan.vector_seconds.to_string(),
+                plan.vector_rounds.to_string(),
+            ];
+            args.extend(threads_arg.iter().cloned());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (value, peak) = measured_value(&exe, &args)?;
+            for &threads in &thread_counts {
+                let rounds = serde_json::from_value(value[threads.to_string()].clone())
+                    .with_context(|| format!("no rounds for {threads} threads"))?;
+                report.vector.push(VectorRow {
+                    scenario: scenario.name,
+                    num_envs: plan.num_envs,
+                    fragment,
+                    threads,
+                    rate: Rate::of(rounds),
+                    peak_rss_kib: peak,
+                });
+            }
+        }
+    }
+
+    // The ceiling of the machine itself: two single-environment processes at once.
+    if cores >= 2 {
+        for scenario in &SCENARIOS {
+            eprintln!("xtask: timing two {} processes at once", scenario.label);
+            let mut sums = Vec::new();
+            for _ in 0..plan.vector_rounds {
+                let args = ["sim", scenario.name, &plan.sim_seconds.to_string(), "1"];
+                let (a, b) = std::thread::scope(|s| {
+                    let other = s.spawn(|| measured(&exe, &args));
+                    let own = measured(&exe, &args);
+                    (own, other.join())
+                });
+                let b = b.map_err(|_| anyhow::anyhow!("a measuring thread panicked"))?;
+                sums.push(a?.0.iter().chain(&b?.0).sum());
+            }
+            report.pairs.push(PairRow {
+                scenario: scenario.name,
+                rate: Rate::of(sums),
+            });
+        }
+    }
+
+    eprintln!("xtask: training LinUCB");
+    let finished = process::run(
+        Command::new(&exe).args(["__measure", "linucb", &plan.linucb_iterations.to_string()]),
+        |_, _| (),
+    )?;
+    report.linucb = Some(LinUcbRow::parse(&finished.stdout, finished.peak_rss_kib)?);
+
+    eprintln!("xtask: training SlateQ (rlrec train --algo slateq)");
+    let runs = root.join("target").join("bench").join("slateq-run");
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs)?;
+    }
+    let rlrec = root.join("target").join("release").join("rlrec");
+    report.slateq = Some(slateq::measure(&rlrec, &runs, plan.slateq_args)?);
+    std::fs::remove_dir_all(&runs)?;
+
+    report.finish();
+    print!("{}", report.table());
+    write_outputs(&root, &report, plan.quick)
+}
+
+/// The mean time of each scenario's step in criterion's latest run, ns.
+fn criterion_estimates(root: &Path) -> Result<Vec<(&'static str, f64)>> {
+    SCENARIOS
+        .iter()
+        .map(|s| {
+            let path = root
+                .join("target/criterion/step")
+                .join(s.name)
+                .join("new/estimates.json");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)?;
+            let ns = value["mean"]["point_estimate"]
+                .as_f64()
+                .with_context(|| format!("no mean estimate in {}", path.display()))?;
+            Ok((s.name, ns))
+        })
+        .collect()
+}
+
+/// Runs `xtask __measure ARGS…`: the steps per second of every round and the peak RSS.
+fn measured(exe: &Path, args: &[&str]) -> Result<(Vec<f64>, u64)> {
+    let (value, peak) = measured_value(exe, args)?;
+    Ok((serde_json::from_value(value["rounds"].clone())?, peak))
+}
+
+/// Runs `xtask __measure ARGS…`: its JSON result and its peak RSS.
+fn measured_value(exe: &Path, args: &[&str]) -> Result<(serde_json::Value, u64)> {
+    let finished = process::run(Command::new(exe).arg("__measure").args(args), |_, _| ())?;
+    let value = serde_json::from_str(finished.stdout.trim())
+        .with_context(|| format!("__measure {args:?} printed `{}`", finished.stdout.trim()))?;
+    Ok((value, finished.peak_rss_kib))
+}
+
+/// `target/bench/benchmarks.json` and `docs/benchmarks.md`; a quick run writes
+/// `benchmarks-quick.{json,md}` under `target/bench/` only, leaving the documented
+/// figures alone.
+fn write_outputs(root: &Path, report: &Report, quick: bool) -> Result<()> {
+    let dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let (json, markdown): (PathBuf, PathBuf) = if quick {
+        (
+            dir.join("benchmarks-quick.json"),
+            dir.join("benchmarks-quick.md"),
+        )
+    } else {
+        std::fs::create_dir_all(root.join("docs"))?;
+        (
+            dir.join("benchmarks.json"),
+            root.join("docs").join("benchmarks.md"),
+        )
+    };
+    std::fs::write(&json, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))?;
+    std::fs::write(&markdown, report.markdown())
+        .with_context(|| format!("writing {}", markdown.display()))?;
+    println!("written: {} and {}", json.display(), markdown.display());
+    Ok(())
+}
