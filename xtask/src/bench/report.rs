@@ -567,7 +567,10 @@ impl Report {
             let _ = writeln!(
                 w,
                 "\nWhen the means first passed the tutorial's levels (environment steps, wall \
-                 seconds since the process started):\n"
+                 seconds since the process started). The training mean is over the last 100 \
+                 finished episodes, under exploration; the evaluated mean is each periodic \
+                 evaluation's, 100 episodes without exploration (the final evaluation above \
+                 runs the configuration's `eval_episodes`, 1000 by default):\n"
             );
             let _ = writeln!(w, "| mean | level | reached |");
             let _ = writeln!(w, "|---|---:|---|");
