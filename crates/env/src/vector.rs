@@ -258,8 +258,8 @@ impl VectorEnv {
         self.started = true;
     }
 
-    /// Shows slot `i` the slate `slates[i·K..(i+1)·K]` in every slot. Every position is
-    /// checked first: on error nothing has changed.
+    /// Shows every slot `i` the slate `slates[i·K..(i+1)·K]`. Every position is checked
+    /// first: on error nothing has changed.
     pub fn step(&mut self, slates: &[usize]) -> Result<(), VectorError> {
         let (b, k, n) = (
             self.envs.len(),
