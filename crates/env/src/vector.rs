@@ -258,8 +258,8 @@ impl VectorEnv {
         self.started = true;
     }
 
-    /// Shows slot `i` the slate `slates[i·K..(i+1)·K]` in every slot. Every position is
-    /// checked first: on error nothing has changed.
+    /// Shows every slot `i` the slate `slates[i·K..(i+1)·K]`. Every position is checked
+    /// first: on error nothing has changed.
     pub fn step(&mut self, slates: &[usize]) -> Result<(), VectorError> {
         let (b, k, n) = (
             self.envs.len(),
@@ -382,9 +382,11 @@ impl<P: SlotPolicy> Part<'_, P> {
         for (i, env) in self.envs.iter_mut().enumerate() {
             let policy = &mut self.policies[i];
             let slate = &mut self.slates[i * d.slate..(i + 1) * d.slate];
-            let fresh = &mut self.fresh[i];
+            // A local for the slot's steps: neighbouring slots' flags share a cache line,
+            // which two threads would otherwise pass back and forth at every step.
+            let mut fresh = self.fresh[i];
             for t in &mut self.transitions[i * d.steps..(i + 1) * d.steps] {
-                if std::mem::take(fresh) {
+                if std::mem::take(&mut fresh) {
                     policy.episode_started();
                 }
                 policy.act(env.as_ref(), slate);
@@ -394,9 +396,10 @@ impl<P: SlotPolicy> Part<'_, P> {
                 })?;
                 if t.done() {
                     env.start(None);
-                    *fresh = true;
+                    fresh = true;
                 }
             }
+            self.fresh[i] = fresh;
             observe(
                 env.as_ref(),
                 &mut self.users[i * d.user..(i + 1) * d.user],

@@ -175,8 +175,9 @@ impl SlotPolicy for AgentPolicy {
     }
 }
 
-/// Steps each slot of [`evaluate_vectorized`] runs per hand-over to the threads.
-pub const FRAGMENT_STEPS: usize = 64;
+/// Steps each slot of [`evaluate_vectorized`] runs per hand-over to the threads: enough
+/// to make the hand-over's cost negligible (measured by `cargo xtask bench`).
+pub const FRAGMENT_STEPS: usize = 256;
 
 /// [`evaluate_with`] on `num_envs` copies of `scenario` stepped in lockstep, on up to
 /// `threads` threads. Slot `i` is seeded with [`slot_seed`]`(scenario.seed, i)`, and so

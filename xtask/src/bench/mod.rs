@@ -127,9 +127,9 @@ impl Plan {
             Self {
                 quick,
                 sim_seconds: 1.0,
-                sim_rounds: 5,
-                vector_seconds: 1.0,
-                vector_rounds: 5,
+                sim_rounds: 7,
+                vector_seconds: 0.5,
+                vector_rounds: 7,
                 num_envs: 256,
                 linucb_iterations: 100,
                 slateq_args: &["--evaluation-interval", "2"],
@@ -245,13 +245,15 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
 
-    // The ceiling of the machine itself: two single-environment processes at once.
+    // The ceiling of the machine itself: two single-environment processes at once, each
+    // round right after one process alone.
     if cores >= 2 {
         for scenario in &SCENARIOS {
             eprintln!("xtask: timing two {} processes at once", scenario.label);
-            let mut sums = Vec::new();
+            let args = ["sim", scenario.name, &plan.sim_seconds.to_string(), "1"];
+            let (mut alone, mut sums) = (Vec::new(), Vec::new());
             for _ in 0..plan.vector_rounds {
-                let args = ["sim", scenario.name, &plan.sim_seconds.to_string(), "1"];
+                alone.extend(measured(&exe, &args)?.0);
                 let (a, b) = std::thread::scope(|s| {
                     let other = s.spawn(|| measured(&exe, &args));
                     let own = measured(&exe, &args);
@@ -262,7 +264,8 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             report.pairs.push(PairRow {
                 scenario: scenario.name,
-                rate: Rate::of(sums),
+                alone: Rate::of(alone),
+                both: Rate::of(sums),
             });
         }
     }
