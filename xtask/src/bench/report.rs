@@ -642,7 +642,8 @@ fn cpu_model() -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_string())
 }
 
-/// The short commit id, marked where the working tree has changes.
+/// The short commit id, marked where tracked files have changes (the benchmark writes
+/// its own untracked outputs).
 fn commit(root: &Path) -> String {
     let git = |args: &[&str]| {
         Command::new("git")
@@ -654,7 +655,10 @@ fn commit(root: &Path) -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(id) if git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty()) => {
+        Some(id)
+            if git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty()) =>
+        {
             format!("{id} with uncommitted changes")
         }
         Some(id) => id,
