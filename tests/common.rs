@@ -57,3 +57,34 @@ pub fn metrics_without_times(run: &Path) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// Trains `total` iterations straight in `dir/straight`, and `first` then (resumed) the
+/// rest in `dir/split`; asserts that the two `metrics.jsonl` agree (wall times aside) and
+/// returns both runs' last lines and the straight run's metrics.
+pub fn straight_and_resumed(
+    dir: &Path,
+    args: &[&str],
+    first: u64,
+    total: u64,
+) -> (serde_json::Value, serde_json::Value, Vec<serde_json::Value>) {
+    let (straight, split) = (dir.join("straight"), dir.join("split"));
+    let (first, total) = (first.to_string(), total.to_string());
+    let a = train(&straight, &[args, &["--iterations", &total]].concat());
+    train(&split, &[args, &["--iterations", &first]].concat());
+    let b = rlrec_json(&[
+        "train",
+        "--json",
+        "--resume",
+        "--out",
+        split.to_str().unwrap(),
+        "--iterations",
+        &total,
+    ]);
+    let metrics = metrics_without_times(&straight);
+    assert_eq!(
+        metrics,
+        metrics_without_times(&split),
+        "{first} + rest must equal {total} straight"
+    );
+    (a, b, metrics)
+}

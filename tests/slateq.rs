@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{metrics_without_times, rlrec_fails, rlrec_json, train};
+use common::{rlrec_fails, straight_and_resumed, train};
 
 /// A small, fast SlateQ configuration for LTS defaults 10/3.
 fn write_config(dir: &Path, extra: &str) -> String {
@@ -67,8 +67,7 @@ fn slateq_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
     // Iterations of 100 steps end inside episodes (60 steps each).
     let config = write_config(dir.path(), "");
-    let (straight, split) = (dir.path().join("straight"), dir.path().join("split"));
-    let common = [
+    let args = [
         "--config",
         &config,
         "--steps-per-iteration",
@@ -76,25 +75,10 @@ fn slateq_resumes_exactly() {
         "--eval-episodes",
         "10",
     ];
-    let a = train(&straight, &[&common[..], &["--iterations", "20"]].concat());
-    train(&split, &[&common[..], &["--iterations", "8"]].concat());
-    let b = rlrec_json(&[
-        "train",
-        "--json",
-        "--resume",
-        "--out",
-        split.to_str().unwrap(),
-        "--iterations",
-        "20",
-    ]);
-    let (sa, sb) = (
-        metrics_without_times(&straight),
-        metrics_without_times(&split),
-    );
-    assert_eq!(sa.len(), 20);
-    assert_eq!(sa, sb, "8 + 12 iterations must equal 20 straight");
+    let (a, b, metrics) = straight_and_resumed(dir.path(), &args, 8, 20);
+    assert_eq!(metrics.len(), 20);
     assert!(
-        sa[19]["learner"]["grad_steps"].as_f64().unwrap() > 1000.0,
+        metrics[19]["learner"]["grad_steps"].as_f64().unwrap() > 1000.0,
         "it did learn"
     );
     assert_eq!(a["evaluation"], b["evaluation"]);

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{metrics_without_times, rlrec, rlrec_fails, rlrec_json, train};
+use common::{rlrec, rlrec_fails, rlrec_json, straight_and_resumed, train};
 use serde_json::Value;
 
 /// Every file under a folder with its bytes, to show that nothing changed.
@@ -132,10 +132,9 @@ fn linucb_reaches_greedy_on_default_lts() {
 fn resuming_continues_exactly() {
     for algo in ["linucb", "lints", "random"] {
         let dir = tempfile::tempdir().unwrap();
-        let (straight, split) = (dir.path().join("straight"), dir.path().join("split"));
         // 100 steps an iteration: iterations end inside episodes, so resume must restore a
         // half-played episode, the environment's streams and the smoothing window.
-        let common = [
+        let args = [
             "--algo",
             algo,
             "--steps-per-iteration",
@@ -143,23 +142,8 @@ fn resuming_continues_exactly() {
             "--eval-episodes",
             "20",
         ];
-        let a = train(&straight, &[&common[..], &["--iterations", "100"]].concat());
-        train(&split, &[&common[..], &["--iterations", "40"]].concat());
-        let b = rlrec_json(&[
-            "train",
-            "--json",
-            "--resume",
-            "--out",
-            split.to_str().unwrap(),
-            "--iterations",
-            "100",
-        ]);
-        assert_eq!(
-            metrics_without_times(&straight),
-            metrics_without_times(&split),
-            "{algo}"
-        );
-        assert_eq!(metrics_without_times(&straight).len(), 100);
+        let (a, b, metrics) = straight_and_resumed(dir.path(), &args, 40, 100);
+        assert_eq!(metrics.len(), 100);
         assert_eq!(a["evaluation"], b["evaluation"], "{algo}");
     }
 }
