@@ -95,7 +95,10 @@ fn env_shows_the_interest_environments() {
     assert!(text.contains("horizon 100"), "{text}");
     assert!(text.contains("observation space: Dict('item': Box(0.0, inf, (10, 3), float32))"));
     assert!(text.contains("action space: Discrete(100)"));
-    assert!(text.contains("cluster_id: "));
+    assert!(
+        text.contains("item: [[0.000, 1.000, "),
+        "the bandit view: {text}"
+    );
 }
 
 #[test]

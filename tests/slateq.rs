@@ -21,7 +21,6 @@ num_candidates = 10
 slate_size = 3
 resample_documents = true
 seed = 3
-params = []
 
 [env.wrappers]
 user_observation = true

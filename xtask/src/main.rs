@@ -45,7 +45,7 @@ fn run(args: &[String]) -> Result<()> {
             Ok(())
         }
         "train" => {
-            cargo(&["build", "--release", "-p", "cli"])?;
+            cargo(&["build", "--release", "-p", "cli", "--features", "slateq"])?;
             let mut train = vec!["train".to_string()];
             if !rest
                 .iter()
@@ -58,7 +58,7 @@ fn run(args: &[String]) -> Result<()> {
             checked(Command::new(rlrec).args(&train))
         }
         "test" => {
-            cargo(&["test", "--workspace", "--release"])?;
+            cargo(&["test", "--workspace", "--all-features", "--release"])?;
             // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
             cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
             plots::plots(true)?;

@@ -5,7 +5,7 @@ use rand::Rng;
 use recsim_core::{stream, SimRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{Agent, AgentError};
+use agents::{top_k, Agent, AgentError};
 
 /// The fixed policies of the reference tutorial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,7 @@ pub enum BaselineKind {
 }
 
 impl BaselineKind {
+    /// The policy's command-line name.
     pub fn name(self) -> &'static str {
         match self {
             BaselineKind::Random => "random",
@@ -39,6 +40,7 @@ pub struct Baseline {
 }
 
 impl Baseline {
+    /// The policy, with its own random stream from `seed`.
     pub fn new(kind: BaselineKind, seed: u64) -> Self {
         Self {
             kind,
@@ -48,20 +50,6 @@ impl Baseline {
             order: Vec::new(),
         }
     }
-}
-
-/// Writes the indices of the `slate.len()` best `scores` into `slate`, best first; ties
-/// keep the lower index first. `order` is scratch space.
-pub fn top_k(scores: &[f64], order: &mut Vec<usize>, slate: &mut [usize]) {
-    order.clear();
-    order.extend(0..scores.len());
-    let k = slate.len().min(scores.len());
-    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
-    if k < order.len() {
-        order.select_nth_unstable_by(k, by_score);
-    }
-    order[..k].sort_unstable_by(by_score);
-    slate[..k].copy_from_slice(&order[..k]);
 }
 
 impl Agent for Baseline {
@@ -110,21 +98,5 @@ impl Agent for Baseline {
         }
         self.rng = rng;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn top_k_orders_best_first_with_stable_ties() {
-        let mut order = Vec::new();
-        let mut slate = [0; 3];
-        top_k(&[0.2, 0.9, 0.5, 0.9, 0.1], &mut order, &mut slate);
-        assert_eq!(slate, [1, 3, 2]);
-        let mut one = [0; 1];
-        top_k(&[0.3], &mut order, &mut one);
-        assert_eq!(one, [0]);
     }
 }

@@ -12,80 +12,15 @@ use rand_distr::{Distribution, StandardNormal};
 use recsim_core::{stream, SimRng};
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::top_k;
-use crate::{check_layout, Agent, AgentError};
-
-/// LinUCB's hyperparameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LinUcbConfig {
-    /// Width of the confidence bonus `α·sqrt(xᵀA⁻¹x)`.
-    pub alpha: f64,
-    /// Ridge regularisation: the prior precision `λI`.
-    pub lambda: f64,
-}
-
-impl Default for LinUcbConfig {
-    fn default() -> Self {
-        Self {
-            alpha: 1.0,
-            lambda: 1.0,
-        }
-    }
-}
-
-/// Linear Thompson sampling's hyperparameters.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LinTsConfig {
-    /// Scale `v` of the posterior draw `θ̃ ~ N(θ̂, v²A⁻¹)`.
-    pub noise_scale: f64,
-    /// Ridge regularisation: the prior precision `λI`.
-    pub lambda: f64,
-}
-
-impl Default for LinTsConfig {
-    fn default() -> Self {
-        Self {
-            noise_scale: 1.0,
-            lambda: 1.0,
-        }
-    }
-}
-
-fn check(name: &'static str, value: f64, positive: bool) -> Result<(), AgentError> {
-    let ok = value.is_finite() && if positive { value > 0.0 } else { value >= 0.0 };
-    if ok {
-        Ok(())
-    } else {
-        Err(AgentError::Config {
-            name,
-            why: format!(
-                "{value} must be finite and {}",
-                if positive { "positive" } else { "non-negative" }
-            ),
-        })
-    }
-}
-
-impl LinUcbConfig {
-    pub fn validate(&self) -> Result<(), AgentError> {
-        check("linucb.alpha", self.alpha, false)?;
-        check("linucb.lambda", self.lambda, true)
-    }
-}
-
-impl LinTsConfig {
-    pub fn validate(&self) -> Result<(), AgentError> {
-        check("lints.noise_scale", self.noise_scale, true)?;
-        check("lints.lambda", self.lambda, true)
-    }
-}
+use agents::config::{LinTsConfig, LinUcbConfig};
+use agents::{check_layout, top_k, Agent, AgentError};
 
 /// How a linear bandit explores.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Exploration {
+    /// LinUCB: an upper confidence bound on each candidate's score.
     Ucb(LinUcbConfig),
+    /// Linear Thompson sampling: scores from one posterior draw per step.
     Thompson(LinTsConfig),
 }
 
@@ -118,6 +53,7 @@ pub struct LinearBandit {
 }
 
 impl LinearBandit {
+    /// A bandit for `layout` with the prior `λI`, its random stream from `seed`.
     pub fn new(exploration: Exploration, layout: Layout, seed: u64) -> Result<Self, AgentError> {
         let lambda = match exploration {
             Exploration::Ucb(c) => c.validate().map(|_| c.lambda)?,
@@ -145,6 +81,7 @@ impl LinearBandit {
         })
     }
 
+    /// The posterior mean of the weights.
     pub fn theta(&self) -> &DVector<f64> {
         &self.state.theta
     }
@@ -224,10 +161,10 @@ impl Agent for LinearBandit {
     }
 
     fn observe(&mut self, slate: &[usize], t: &Transition, _next: &dyn SlateEnv) {
-        match t.clicked {
+        match t.click {
             // The reward is credited to the clicked document alone.
-            Some(p) => {
-                self.features(slate[p]);
+            Some(click) => {
+                self.features(slate[click.position]);
                 self.update(t.reward);
             }
             // No click: every document shown earned the step's reward (zero), once each.
@@ -338,19 +275,13 @@ mod tests {
     }
 
     #[test]
-    fn configs_are_validated() {
+    fn a_bandit_is_only_built_from_a_valid_config() {
         let bad_alpha = LinUcbConfig {
             alpha: -1.0,
             ..Default::default()
         };
         let err = LinearBandit::new(Exploration::Ucb(bad_alpha), layout(0, 1), 0).unwrap_err();
         assert!(err.to_string().contains("linucb.alpha"));
-        let bad_scale = LinTsConfig {
-            noise_scale: f64::NAN,
-            ..Default::default()
-        };
-        let err = LinearBandit::new(Exploration::Thompson(bad_scale), layout(0, 1), 0).unwrap_err();
-        assert!(err.to_string().contains("lints.noise_scale"));
         let bad_lambda = LinTsConfig {
             lambda: 0.0,
             ..Default::default()

@@ -1,31 +1,11 @@
 //! The user choice model `P(i | s, A)` and slate optimisation (SlateQ §4–5).
 
+use agents::config::SlateOptimizer;
+use env::Layout;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use crate::net::Params;
-
-/// Which choice model SlateQ uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChoiceModelKind {
-    /// The environment's own where observations reveal it, else learned.
-    Auto,
-    /// The environment's own (an error where it is unknown).
-    Known,
-    /// A conditional logit learned from the observed clicks, as RLlib's SlateQ does.
-    Learned,
-}
-
-/// How slates are built from item values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SlateOptimizer {
-    /// The paper's greedy: add the item that most raises the slate value, K times.
-    Greedy,
-    /// The paper's top-K: the K items with the largest `v(s,i)·Q̄(s,i)`.
-    TopK,
-}
 
 /// The rule the slate value follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +95,37 @@ pub fn best_slate(
     }
 }
 
+/// The known proportional choice model's weights from raw observations, `N + 1` per state
+/// (the candidates, then no click): `max(⟨user, doc⟩ − min_normalizer, 0)` and
+/// `no_click_mass − min_normalizer`, as interest evolution chooses.
+pub fn proportional_weights(
+    states: &[f32],
+    layout: &Layout,
+    no_click_mass: f64,
+    min_normalizer: f64,
+    out: &mut Vec<f32>,
+) {
+    let Layout {
+        user_dim: u,
+        doc_dim: d,
+        num_candidates: n,
+        ..
+    } = *layout;
+    out.clear();
+    for state in states.chunks_exact(u + n * d) {
+        let (user, items) = state.split_at(u);
+        for doc in items.chunks_exact(d) {
+            let score: f64 = user
+                .iter()
+                .zip(doc)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
+            out.push((score - min_normalizer).max(0.0) as f32);
+        }
+        out.push((no_click_mass - min_normalizer) as f32);
+    }
+}
+
 /// A conditional logit over the slate and a no-click option:
 /// `s_i = uᵀWd_i + aᵀd_i`, `s_∅ = b + cᵀu`, `P(i) ∝ e^{s_i}`.
 #[derive(Debug)]
@@ -199,6 +210,21 @@ pub fn logit_weights(s: &Tensor, s0: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proportional_weights_follow_the_scores() {
+        let layout = Layout {
+            num_candidates: 2,
+            slate_size: 1,
+            doc_dim: 2,
+            user_dim: 2,
+        };
+        // User interests (0.5, −1); documents one-hot in cluster 0 and 1.
+        let state = [0.5, -1.0, 1.0, 0.0, 0.0, 1.0];
+        let mut w = Vec::new();
+        proportional_weights(&state, &layout, 1.0, -1.0, &mut w);
+        assert_eq!(w, [1.5, 0.0, 2.0]);
+    }
 
     #[test]
     fn slate_values_follow_the_decomposition() {

@@ -6,102 +6,29 @@
 //! item value `Q̄(s,i)` by TD on the consumed item and builds slates by optimising the
 //! decomposed value under a user choice model.
 
+mod adam;
 mod choice;
 mod net;
+mod normalize;
 mod replay;
+mod schedule;
+mod td;
 
-pub use choice::{best_slate, slate_value, ChoiceModelKind, ChoiceRule, SlateOptimizer};
+pub use choice::{best_slate, slate_value, ChoiceRule};
 
-use agents_bandit::{Agent, AgentError};
+use agents::config::{ChoiceModelKind, SlateQConfig};
+use agents::{check_layout, Agent, AgentError};
 use env::{Layout, SlateEnv, Transition};
 use rand::Rng;
 use recsim_core::{stream, KnownChoice, SimRng};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use choice::LogitChoice;
+use choice::{proportional_weights, LogitChoice};
 use net::{to_vec, Mlp, Params, SavedParams};
+use normalize::Normalizer;
 use replay::Replay;
-
-/// SlateQ's hyperparameters (the `[slateq]` table of a run's config).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SlateQConfig {
-    /// Hidden layer widths of the item-value network `Q̄(user, doc)`.
-    pub hidden: Vec<usize>,
-    /// Adam's learning rate at the start.
-    pub lr: f64,
-    /// The learning rate falls linearly to `lr_final` over `lr_decay_steps` gradient steps
-    /// (0: constant). Decisions here hang on small differences of value, and annealing the
-    /// step size stops late updates from flipping them.
-    pub lr_final: f64,
-    pub lr_decay_steps: usize,
-    /// Discount of future value.
-    pub gamma: f64,
-    pub batch_size: usize,
-    pub buffer_size: usize,
-    /// Environment steps of uniformly random slates before learning starts; the
-    /// feature and reward normalisation is measured on them.
-    pub learning_starts: usize,
-    /// Environment steps between gradient steps.
-    pub train_every: usize,
-    /// Gradient steps between copies of the online network into the target network.
-    pub target_update_every: usize,
-    /// Slate-level ε-greedy: ε falls linearly from `epsilon_start` to `epsilon_end` over
-    /// `epsilon_steps` environment steps after learning starts.
-    pub epsilon_start: f64,
-    pub epsilon_end: f64,
-    pub epsilon_steps: usize,
-    /// Global gradient-norm clip (0 = none).
-    pub grad_clip: f64,
-    /// Huber loss threshold, in normalised reward units.
-    pub huber_delta: f64,
-    /// Choose the next slate with the online network, value it with the target network.
-    pub double_q: bool,
-    pub choice_model: ChoiceModelKind,
-    pub slate_optimizer: SlateOptimizer,
-    /// Subtract the warm-up steps' mean reward (rewards and features are always scaled
-    /// by the warm-up statistics). Right where every episode has the same length, so a
-    /// constant shift cannot favour longer or shorter episodes; unset: exactly then.
-    pub center_rewards: Option<bool>,
-    /// Treat the end of an episode as a time limit and bootstrap through it: where every
-    /// episode has the same length the agent cannot see the remaining budget, so it
-    /// learns stationary values; unset: exactly then.
-    pub bootstrap_at_episode_end: Option<bool>,
-    /// `cpu` or `cuda`.
-    pub device: String,
-    /// libtorch threads on the CPU; one is fastest for networks this small.
-    pub threads: usize,
-}
-
-impl Default for SlateQConfig {
-    fn default() -> Self {
-        Self {
-            hidden: vec![32, 32],
-            lr: 3e-4,
-            lr_final: 3e-5,
-            lr_decay_steps: 60_000,
-            gamma: 0.98,
-            batch_size: 64,
-            buffer_size: 100_000,
-            learning_starts: 2_000,
-            train_every: 1,
-            target_update_every: 1_000,
-            epsilon_start: 1.0,
-            epsilon_end: 0.02,
-            epsilon_steps: 30_000,
-            grad_clip: 10.0,
-            huber_delta: 1.0,
-            double_q: true,
-            choice_model: ChoiceModelKind::Auto,
-            slate_optimizer: SlateOptimizer::Greedy,
-            center_rewards: None,
-            bootstrap_at_episode_end: None,
-            device: "cpu".into(),
-            threads: 1,
-        }
-    }
-}
+use schedule::Linear;
 
 fn invalid(name: &'static str, why: impl Into<String>) -> AgentError {
     AgentError::Config {
@@ -110,160 +37,21 @@ fn invalid(name: &'static str, why: impl Into<String>) -> AgentError {
     }
 }
 
-impl SlateQConfig {
-    pub fn validate(&self) -> Result<(), AgentError> {
-        let finite_pos = |name, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(invalid(name, format!("{v} must be finite and positive")))
-            }
-        };
-        finite_pos("slateq.lr", self.lr)?;
-        finite_pos("slateq.lr_final", self.lr_final)?;
-        finite_pos("slateq.huber_delta", self.huber_delta)?;
-        if !(0.0..1.0).contains(&self.gamma) {
-            return Err(invalid(
-                "slateq.gamma",
-                format!("{} must be in [0, 1)", self.gamma),
-            ));
-        }
-        for (name, v) in [
-            ("slateq.epsilon_start", self.epsilon_start),
-            ("slateq.epsilon_end", self.epsilon_end),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(invalid(name, format!("{v} must be in [0, 1]")));
-            }
-        }
-        if !(self.grad_clip.is_finite() && self.grad_clip >= 0.0) {
-            return Err(invalid(
-                "slateq.grad_clip",
-                "must be finite and non-negative",
-            ));
-        }
-        for (name, v) in [
-            ("slateq.batch_size", self.batch_size),
-            ("slateq.buffer_size", self.buffer_size),
-            ("slateq.train_every", self.train_every),
-            ("slateq.target_update_every", self.target_update_every),
-            ("slateq.threads", self.threads),
-        ] {
-            if v == 0 {
-                return Err(invalid(name, "must be at least 1"));
-            }
-        }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(invalid(
-                "slateq.hidden",
-                "needs at least one layer, none of width 0",
-            ));
-        }
-        self.device()?;
-        Ok(())
-    }
-
-    fn device(&self) -> Result<Device, AgentError> {
-        match self.device.as_str() {
-            "cpu" => Ok(Device::Cpu),
-            "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-            "cuda" => Err(invalid(
-                "slateq.device",
-                "cuda was requested but libtorch sees no CUDA device (a CPU-only libtorch, or no GPU)",
-            )),
-            other => Err(invalid("slateq.device", format!("`{other}`: expected cpu or cuda"))),
-        }
+/// The device a configuration names, if libtorch sees it.
+fn device(config: &SlateQConfig) -> Result<Device, AgentError> {
+    match config.device.as_str() {
+        "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        "cuda" => Err(invalid(
+            "slateq.device",
+            "cuda was requested but libtorch sees no CUDA device (a CPU-only libtorch, or no GPU)",
+        )),
+        _ => Ok(Device::Cpu),
     }
 }
 
-/// Feature and reward standardisation, measured on the warm-up steps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Normalizer {
-    user_mean: Vec<f32>,
-    user_sd: Vec<f32>,
-    doc_mean: Vec<f32>,
-    doc_sd: Vec<f32>,
-    reward_mean: f32,
-    reward_sd: f32,
-}
-
-impl Normalizer {
-    fn identity(layout: &Layout) -> Self {
-        Self {
-            user_mean: vec![0.0; layout.user_dim],
-            user_sd: vec![1.0; layout.user_dim],
-            doc_mean: vec![0.0; layout.doc_dim],
-            doc_sd: vec![1.0; layout.doc_dim],
-            reward_mean: 0.0,
-            reward_sd: 1.0,
-        }
-    }
-
-    fn measure(replay: &Replay, layout: &Layout, center: bool) -> Self {
-        let (u, d) = (layout.user_dim, layout.doc_dim);
-        let mut user = Moments::new(u);
-        let mut doc = Moments::new(d);
-        let mut reward = Moments::new(1);
-        for i in 0..replay.len() {
-            let s = replay.get(i);
-            user.add(&s.state[..u]);
-            for row in s.state[u..].chunks_exact(d) {
-                doc.add(row);
-            }
-            reward.add(&[s.reward]);
-        }
-        let (reward_mean, reward_sd) = reward.finish();
-        let (user_mean, user_sd) = user.finish();
-        let (doc_mean, doc_sd) = doc.finish();
-        Self {
-            user_mean,
-            user_sd,
-            doc_mean,
-            doc_sd,
-            reward_mean: if center { reward_mean[0] } else { 0.0 },
-            reward_sd: reward_sd[0],
-        }
-    }
-}
-
-/// Running sums for per-dimension mean and standard deviation.
-struct Moments {
-    n: f64,
-    sum: Vec<f64>,
-    sq: Vec<f64>,
-}
-
-impl Moments {
-    fn new(dim: usize) -> Self {
-        Self {
-            n: 0.0,
-            sum: vec![0.0; dim],
-            sq: vec![0.0; dim],
-        }
-    }
-
-    fn add(&mut self, x: &[f32]) {
-        self.n += 1.0;
-        for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sq).zip(x) {
-            *s += f64::from(v);
-            *q += f64::from(v) * f64::from(v);
-        }
-    }
-
-    /// Means and standard deviations; a constant dimension keeps unit scale.
-    fn finish(&self) -> (Vec<f32>, Vec<f32>) {
-        let n = self.n.max(1.0);
-        self.sum
-            .iter()
-            .zip(&self.sq)
-            .map(|(s, q)| {
-                let mean = s / n;
-                let sd = (q / n - mean * mean).max(0.0).sqrt();
-                (mean as f32, if sd > 1e-6 { sd as f32 } else { 1.0 })
-            })
-            .unzip()
-    }
-}
+/// The most memory the replay buffer may take: it is held in memory and in every
+/// checkpoint.
+const MAX_REPLAY_BYTES: usize = 8 << 30;
 
 /// Everything a checkpoint holds.
 #[derive(Serialize, Deserialize)]
@@ -330,7 +118,7 @@ impl SlateQ {
         seed: u64,
     ) -> Result<Self, AgentError> {
         config.validate()?;
-        let device = config.device()?;
+        let device = device(&config)?;
         if device == Device::Cpu {
             tch::set_num_threads(config.threads as i32);
         }
@@ -355,8 +143,31 @@ impl SlateQ {
         let mlp = Mlp::new(layout.user_dim + layout.doc_dim + 1, &config.hidden);
         let online = Params::new(&mlp.init(&mut rng), device);
         let state_len = layout.user_dim + layout.num_candidates * layout.doc_dim;
+        // Two states per transition, as f32.
+        let replay_bytes = config
+            .buffer_size
+            .saturating_mul(state_len)
+            .saturating_mul(8);
+        if replay_bytes > MAX_REPLAY_BYTES {
+            return Err(invalid(
+                "slateq.buffer_size",
+                format!(
+                    "{} transitions of {state_len} features need {:.1} GiB of replay; at most {} GiB",
+                    config.buffer_size,
+                    replay_bytes as f64 / f64::from(1u32 << 30),
+                    MAX_REPLAY_BYTES >> 30
+                ),
+            ));
+        }
         let center_rewards = config.center_rewards.unwrap_or(fixed_length);
         let bootstrap_at_end = config.bootstrap_at_episode_end.unwrap_or(fixed_length);
+        if config.gamma >= 1.0 && bootstrap_at_end {
+            // Values would grow without bound: nothing ever ends the sum.
+            return Err(invalid(
+                "slateq.gamma",
+                "1 needs episodes that end: set bootstrap_at_episode_end = false",
+            ));
+        }
         Ok(Self {
             target: online.snapshot(),
             replay: Replay::new(config.buffer_size, state_len, layout.slate_size),
@@ -386,21 +197,31 @@ impl SlateQ {
         &self.config
     }
 
+    /// ε of the next exploring step: it falls once learning has started.
     fn epsilon(&self) -> f64 {
         let c = &self.config;
-        let after = self.env_steps.saturating_sub(c.learning_starts as u64) as f64;
-        let frac = (after / c.epsilon_steps.max(1) as f64).min(1.0);
-        c.epsilon_start + (c.epsilon_end - c.epsilon_start) * frac
+        let schedule = Linear {
+            start: c.epsilon_start,
+            end: c.epsilon_end,
+            // At least one step, so that ε starts at epsilon_start.
+            steps: c.epsilon_steps.max(1) as u64,
+        };
+        schedule.at(self.env_steps.saturating_sub(c.learning_starts as u64))
     }
 
     /// The learning rate of the next gradient step.
     fn lr(&self) -> f64 {
         let c = &self.config;
-        if c.lr_decay_steps == 0 {
-            return c.lr;
-        }
-        let frac = (self.grad_steps as f64 / c.lr_decay_steps as f64).min(1.0);
-        c.lr + (c.lr_final - c.lr) * frac
+        let schedule = Linear {
+            start: c.lr,
+            end: if c.lr_decay_steps == 0 {
+                c.lr
+            } else {
+                c.lr_final
+            },
+            steps: c.lr_decay_steps as u64,
+        };
+        schedule.at(self.grad_steps)
     }
 
     fn norm(&self) -> Normalizer {
@@ -464,31 +285,13 @@ impl SlateQ {
             let (s, s0) = c.scores(user, items);
             return to_vec(&choice::logit_weights(&s, &s0));
         }
-        let KnownChoice::Proportional {
+        let mut w = Vec::new();
+        if let KnownChoice::Proportional {
             no_click_mass,
             min_normalizer,
         } = self.known
-        else {
-            return Vec::new();
-        };
-        let Layout {
-            user_dim: u,
-            doc_dim: d,
-            num_candidates: n,
-            ..
-        } = self.layout;
-        let mut w = Vec::with_capacity(raw.len() / (u + n * d) * (n + 1));
-        for state in raw.chunks_exact(u + n * d) {
-            let (user, items) = state.split_at(u);
-            for doc in items.chunks_exact(d) {
-                let score: f64 = user
-                    .iter()
-                    .zip(doc)
-                    .map(|(a, b)| f64::from(*a) * f64::from(*b))
-                    .sum();
-                w.push((score - min_normalizer).max(0.0) as f32);
-            }
-            w.push((no_click_mass - min_normalizer) as f32);
+        {
+            proportional_weights(raw, &self.layout, no_click_mass, min_normalizer, &mut w);
         }
         w
     }
@@ -519,7 +322,7 @@ impl SlateQ {
             // The consumed item: the clicked candidate, or the no-click entry N.
             chosen.push(s.click.map_or(n as i64, |p| i64::from(s.slate[p])));
             slots.push(s.click.map_or(k as i64, |p| p as i64));
-            rewards.push((s.reward - norm.reward_mean) / norm.reward_sd);
+            rewards.push(norm.reward(s.reward));
             live.push(if s.done { 0.0f32 } else { 1.0 });
         }
         let (user, items) = self.split(&self.tensor(&states, b), &norm);
@@ -536,39 +339,30 @@ impl SlateQ {
             self.stats.choice_loss += loss.double_value(&[]);
         }
 
-        let next_value = tch::no_grad(|| {
+        let targets = tch::no_grad(|| {
             let q_target = to_vec(&self.item_values(&self.target, &next_user, &next_items));
             let q_select = if self.config.double_q {
                 to_vec(&self.item_values(&self.online.theta, &next_user, &next_items))
             } else {
                 q_target.clone()
             };
-            let w = self.choice_weights(&nexts, &next_user, &next_items);
-            let mut slate = vec![0; k];
-            (0..b)
-                .map(|j| {
-                    let row = j * (n + 1)..(j + 1) * (n + 1);
-                    let wj = if w.is_empty() {
-                        &[][..]
-                    } else {
-                        &w[row.clone()]
-                    };
-                    best_slate(
-                        self.rule,
-                        self.config.slate_optimizer,
-                        &q_select[row.clone()],
-                        wj,
-                        &mut slate,
-                        &mut self.order,
-                    );
-                    slate_value(self.rule, &q_target[row], wj, &slate)
-                })
-                .collect::<Vec<f32>>()
+            let weights = self.choice_weights(&nexts, &next_user, &next_items);
+            let next = td::NextValues {
+                select: &q_select,
+                target: &q_target,
+                weights: &weights,
+            };
+            td::targets(
+                self.rule,
+                self.config.slate_optimizer,
+                self.config.gamma as f32,
+                &rewards,
+                &live,
+                &next,
+                k,
+                &mut self.order,
+            )
         });
-        let gamma = self.config.gamma as f32;
-        let targets: Vec<f32> = (0..b)
-            .map(|j| rewards[j] + gamma * live[j] * next_value[j])
-            .collect();
         let target_t = Tensor::from_slice(&targets).to_device(self.device);
         let chosen_t = Tensor::from_slice(&chosen)
             .view([b as i64, 1])
@@ -651,7 +445,7 @@ impl Agent for SlateQ {
         self.replay.push(
             &self.shown,
             slate,
-            t.clicked,
+            t.click.map(|c| c.position),
             t.reward,
             terminal,
             &self.next,
@@ -751,7 +545,7 @@ impl Agent for SlateQ {
         let (saved, _): (Saved, usize) =
             bincode::serde::decode_from_slice(bytes, bincode::config::standard())
                 .map_err(|e| AgentError::State(format!("not a SlateQ state: {e}")))?;
-        agents_bandit::check_layout(&self.layout, &saved.layout)?;
+        check_layout(&self.layout, &saved.layout)?;
         if saved.online.theta.len() != self.online.len() || saved.known != self.known {
             return Err(AgentError::State(
                 "the saved network or choice model has another shape".into(),

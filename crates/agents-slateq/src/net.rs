@@ -1,14 +1,15 @@
-//! Small networks whose parameters live in one flat tensor, with an owned Adam step.
+//! Small networks whose parameters live in one flat tensor.
 //!
-//! One flat vector makes the optimizer, gradient clipping, the target-network copy and
-//! checkpointing single-tensor operations, and lets a checkpoint hold the Adam moments
-//! exactly (tch's optimizer does not expose them).
+//! One flat vector makes the optimiser, gradient clipping, the target-network copy and
+//! checkpointing single-tensor operations.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use recsim_core::SimRng;
+
+use crate::adam::{Adam, SavedAdam};
 
 /// A multilayer perceptron `in → hidden… → 1` with ReLU between layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,18 +69,12 @@ impl Mlp {
     }
 }
 
-/// A flat parameter vector with its Adam moments.
+/// A flat parameter vector with its optimiser.
 #[derive(Debug)]
 pub struct Params {
     pub theta: Tensor,
-    m: Tensor,
-    v: Tensor,
-    step: u64,
+    adam: Adam,
 }
-
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-8;
 
 impl Params {
     pub fn new(values: &[f32], device: Device) -> Self {
@@ -87,10 +82,8 @@ impl Params {
             .to_device(device)
             .set_requires_grad(true);
         Self {
-            m: theta.zeros_like().detach(),
-            v: theta.zeros_like().detach(),
+            adam: Adam::new(&theta),
             theta,
-            step: 0,
         }
     }
 
@@ -98,30 +91,9 @@ impl Params {
         self.theta.size()[0] as usize
     }
 
-    /// One Adam step on the gradient accumulated in `theta`, after clipping it to a global
-    /// norm of `clip` (when positive). Returns the gradient norm before clipping.
+    /// One Adam step on the gradient accumulated in `theta` ([`Adam::step`]).
     pub fn adam_step(&mut self, lr: f64, clip: f64) -> f64 {
-        let grad = self.theta.grad();
-        let norm = grad.norm().double_value(&[]);
-        tch::no_grad(|| {
-            let mut g = grad.shallow_clone();
-            if clip > 0.0 && norm > clip {
-                g *= clip / norm;
-            }
-            self.step += 1;
-            let t = self.step as i32;
-            self.m = &self.m * BETA1 + &g * (1.0 - BETA1);
-            self.v = &self.v * BETA2 + g.square() * (1.0 - BETA2);
-            let m_hat = &self.m / (1.0 - BETA1.powi(t));
-            let v_hat = &self.v / (1.0 - BETA2.powi(t));
-            let update = m_hat / (v_hat.sqrt() + EPS) * lr;
-            let _ = self
-                .theta
-                .f_sub_(&update)
-                .expect("in-place parameter update");
-        });
-        self.theta.zero_grad();
-        norm
+        self.adam.step(&mut self.theta, lr, clip)
     }
 
     /// A detached copy of the parameters (the target network's).
@@ -132,28 +104,22 @@ impl Params {
     pub fn save(&self) -> SavedParams {
         SavedParams {
             theta: to_vec(&self.theta),
-            m: to_vec(&self.m),
-            v: to_vec(&self.v),
-            step: self.step,
+            adam: self.adam.save(),
         }
     }
 
     pub fn load(saved: &SavedParams, device: Device) -> Self {
         let mut p = Self::new(&saved.theta, device);
-        p.m = Tensor::from_slice(&saved.m).to_device(device);
-        p.v = Tensor::from_slice(&saved.v).to_device(device);
-        p.step = saved.step;
+        p.adam = Adam::load(&saved.adam, device);
         p
     }
 }
 
-/// Parameters and Adam state as plain numbers, for checkpoints.
+/// Parameters and optimiser state as plain numbers, for checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedParams {
     pub theta: Vec<f32>,
-    pub m: Vec<f32>,
-    pub v: Vec<f32>,
-    pub step: u64,
+    pub adam: SavedAdam,
 }
 
 /// A tensor's values on the CPU, flattened.

@@ -1,8 +1,8 @@
 //! Command-line arguments shared by several commands.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use trainer::{EnvKind, Scenario};
+use env::Scenario;
 
 /// The environment options every command takes (`ENV` in the design's contract). Each one
 /// given overrides the scenario it applies to (the default, or a `--config` file's).
@@ -11,7 +11,7 @@ pub struct EnvArgs {
     /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults), interest-evolution,
     /// interest-exploration (RLlib uses 10 candidates for these two) [default: strong-lts].
     #[arg(long, value_parser = parse_env)]
-    pub env: Option<EnvKind>,
+    pub env: Option<String>,
     /// Candidate documents per step (N) [default: 20].
     #[arg(long)]
     pub num_candidates: Option<usize>,
@@ -43,8 +43,10 @@ pub struct EnvArgs {
     pub horizon: Option<usize>,
 }
 
-fn parse_env(s: &str) -> Result<EnvKind, String> {
-    s.parse()
+fn parse_env(s: &str) -> Result<String, String> {
+    env::world(s)
+        .map(|w| w.name().to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_set(s: &str) -> Result<(String, f64), String> {
@@ -62,11 +64,11 @@ impl EnvArgs {
     /// Applies the options given to `base`. A changed environment drops the base's
     /// parameter overrides, which belong to the old one.
     pub fn apply(&self, mut base: Scenario) -> Scenario {
-        if let Some(env) = self.env {
-            if env != base.env {
+        if let Some(env) = &self.env {
+            if *env != base.env {
                 base.params.clear();
             }
-            base.env = env;
+            base.env = env.clone();
         }
         if let Some(n) = self.num_candidates {
             base.num_candidates = n;
@@ -94,7 +96,7 @@ impl EnvArgs {
     /// The default scenario with these options, validated.
     pub fn scenario(&self) -> Result<Scenario> {
         let scenario = self.apply(Scenario::default());
-        scenario.validate().map_err(|e| anyhow!(e))?;
+        scenario.validate()?;
         Ok(scenario)
     }
 }

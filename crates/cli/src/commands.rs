@@ -5,13 +5,14 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 
-use agents_bandit::{Agent, Baseline, BaselineKind};
+use agents::Agent;
+use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{Context, Result};
-use env::{Env, ModelSpaces, RecSimEnv, Value};
+use env::{Scenario, SlateEnv, Space, Value};
 use serde::Serialize;
 use trainer::{
-    evaluate_vectorized, record_episode, Evaluation, LtsPlanner, ModelVisitor, OptimalPolicy,
-    PolicyKind, Scenario, Summary, VideoReport,
+    evaluate_vectorized, record_episode, Evaluation, LtsPlanner, OptimalPolicy, PolicyKind,
+    Summary, VideoMetrics, VideoReport,
 };
 
 use crate::args::{EnvArgs, PolicyArg};
@@ -33,14 +34,15 @@ pub fn fixed_policy(
         PolicyArg::Kale => BaselineKind::Kale,
         PolicyArg::Optimal | PolicyArg::OptimalStationary => {
             scenario.wrappers.user_observation = true;
-            let planner = Arc::new(LtsPlanner::new(scenario)?);
+            let planner = Arc::new(LtsPlanner::for_scenario(scenario)?);
             let (kind, value) = if policy == PolicyArg::Optimal {
                 (PolicyKind::FiniteHorizon, planner.predicted_value())
             } else {
                 (PolicyKind::Stationary, planner.stationary_value())
             };
             // Deterministic: every seed gets the same policy.
-            let optimal = OptimalPolicy::new(planner, kind)?;
+            let layout = scenario.build()?.layout();
+            let optimal = OptimalPolicy::new(planner, kind, &layout)?;
             return Ok((Box::new(move |_| Box::new(optimal.clone())), Some(value)));
         }
     };
@@ -60,10 +62,10 @@ pub fn policy_name(policy: PolicyArg) -> &'static str {
     }
 }
 
-/// The first lab: spaces, a reset observation and one step, with and without resampling.
+/// The first lab: spaces, a reset observation and one step, with and without resampling,
+/// as the wrapped environment shows them.
 pub fn show_env(args: &EnvArgs) -> Result<()> {
     let scenario = args.scenario()?;
-    let wrapped = scenario.build()?;
     let horizon = match scenario.horizon()? {
         Some(steps) => format!(", horizon {steps}"),
         None => String::new(),
@@ -76,72 +78,103 @@ pub fn show_env(args: &EnvArgs) -> Result<()> {
         scenario.resample_documents,
         scenario.seed
     );
-    let (observation_space, action_space) = wrapped.spaces();
+    let (observation_space, action_space) = scenario.build()?.spaces();
     println!("observation space: {observation_space}");
     println!("action space: {action_space}");
-    scenario.visit(ShowSteps)?
-}
-
-/// A reset and one step of the unwrapped environment, with and without resampling.
-struct ShowSteps;
-
-impl ModelVisitor for ShowSteps {
-    type Output = Result<()>;
-
-    fn visit<M: ModelSpaces>(self, model: M, scenario: &Scenario) -> Result<()> {
-        for resample in [scenario.resample_documents, !scenario.resample_documents] {
-            let mut config = scenario.env_config();
-            config.resample_documents = resample;
-            let mut env = RecSimEnv::new(model.clone(), config)?;
-            println!("\n== resample_documents={resample} ==");
-            env.reset(None);
-            print_obs("reset observation", &env);
-            let slate: Vec<usize> = (0..scenario.slate_size).collect();
-            let reward = env.step(&slate)?.reward;
-            print_obs(&format!("after step with slate {slate:?}"), &env);
-            let responses: Vec<String> = env
-                .observation()
-                .response
-                .iter()
-                .map(|r| format_value(&M::response_value(r)))
-                .collect();
-            println!("  response: ({})", responses.join(", "));
-            println!("  reward: {reward:.3}");
+    for resample in [scenario.resample_documents, !scenario.resample_documents] {
+        let mut env = Scenario {
+            resample_documents: resample,
+            ..scenario.clone()
         }
-        Ok(())
+        .build()?;
+        println!("\n== resample_documents={resample} ==");
+        env.reset(None);
+        print_obs("reset observation", env.as_ref(), &observation_space);
+        let slate: Vec<usize> = (0..scenario.slate_size).collect();
+        let reward = env.step(&slate)?.reward;
+        print_obs(
+            &format!("after step with slate {slate:?}"),
+            env.as_ref(),
+            &observation_space,
+        );
+        println!("  reward: {reward:.3}");
     }
+    Ok(())
 }
 
-/// A gym value as Python prints a dict of scalars, three decimals for reals.
-fn format_value(value: &Value) -> String {
+/// A gym value as Python prints it, three decimals for reals; a `Box` of several rows as
+/// a list of rows.
+fn format_value(space: &Space, value: &Value) -> String {
     let list = |items: Vec<String>| items.join(", ");
-    match value {
-        Value::Int(n) => n.to_string(),
-        Value::Ints(ns) => format!("{ns:?}"),
-        Value::Array(xs) if xs.len() == 1 => format!("{:.3}", xs[0]),
-        Value::Array(xs) => format!("[{}]", list(xs.iter().map(|x| format!("{x:.3}")).collect())),
-        Value::Dict(entries) => format!(
+    match (space, value) {
+        (Space::Box { shape, .. }, Value::Array(xs)) if shape.len() == 2 && shape[1] > 0 => {
+            let rows: Vec<String> = xs
+                .chunks(shape[1])
+                .map(|row| {
+                    format!(
+                        "[{}]",
+                        list(row.iter().map(|x| format!("{x:.3}")).collect())
+                    )
+                })
+                .collect();
+            format!("[{}]", list(rows))
+        }
+        (_, Value::Array(xs))
+            if xs.len() == 1 && matches!(space, Space::Box { shape, .. } if shape.is_empty()) =>
+        {
+            format!("{:.3}", xs[0])
+        }
+        (_, Value::Array(xs)) => {
+            format!("[{}]", list(xs.iter().map(|x| format!("{x:.3}")).collect()))
+        }
+        (_, Value::Int(n)) => n.to_string(),
+        (_, Value::Ints(ns)) => format!("{ns:?}"),
+        (Space::Dict(spaces), Value::Dict(entries)) => format!(
             "{{{}}}",
             list(
                 entries
                     .iter()
-                    .map(|(k, v)| format!("{k}: {}", format_value(v)))
+                    .zip(spaces)
+                    .map(|((k, v), (_, s))| format!("{k}: {}", format_value(s, v)))
                     .collect()
             )
         ),
-        Value::Tuple(items) => format!("({})", list(items.iter().map(format_value).collect())),
+        (Space::Tuple(spaces), Value::Tuple(items)) => format!(
+            "({})",
+            list(
+                items
+                    .iter()
+                    .zip(spaces)
+                    .map(|(v, s)| format_value(s, v))
+                    .collect()
+            )
+        ),
+        (_, other) => format!("{other:?}"),
     }
 }
 
-fn print_obs<M: ModelSpaces>(title: &str, env: &RecSimEnv<M>) {
-    let obs = env.observation();
-    let sim = env.simulator();
+/// The observation's entries, one a line; documents with their ids.
+fn print_obs(title: &str, env: &dyn SlateEnv, space: &Space) {
     println!("{title}:");
-    println!("  user: {:?}", obs.user);
-    let docs: Vec<String> = (0..obs.num_docs())
-        .map(|i| format!("{i} (id {}): {:?}", sim.doc_id(i), obs.doc(i)))
-        .collect();
-    println!("  doc: {{{}}}", docs.join(", "));
+    let (Space::Dict(spaces), Value::Dict(entries)) = (space, env.observation_value()) else {
+        return;
+    };
+    for ((key, value), (_, sub)) in entries.iter().zip(spaces) {
+        match (key.as_str(), sub, value) {
+            ("doc", Space::Dict(docs), Value::Dict(values)) => {
+                let shown: Vec<String> = values
+                    .iter()
+                    .zip(docs)
+                    .enumerate()
+                    .map(|(i, ((k, v), (_, s)))| {
+                        format!("{k} (id {}): {}", env.doc_id(i), format_value(s, v))
+                    })
+                    .collect();
+                println!("  doc: {{{}}}", shown.join(", "));
+            }
+            _ => println!("  {key}: {}", format_value(sub, value)),
+        }
+    }
 }
 
 /// Plays one episode with a fixed policy.
@@ -155,14 +188,14 @@ pub fn episode(
     let (make_agent, _) = fixed_policy(policy, &mut scenario)?;
     let mut env = scenario.build()?;
     let episode = record_episode(env.as_mut(), make_agent(scenario.seed).as_mut(), false)?;
-    let metrics = scenario.video_metrics().map(|mut m| {
+    let metrics = VideoMetrics::for_scenario(&scenario).map(|mut m| {
         for step in &episode.steps {
-            m.record(step.clicked_quality.zip(step.clicked_cluster));
+            m.record_transition(&step.transition);
         }
         m.report()
     });
     if let Some(path) = plot_path {
-        let rewards: Vec<f64> = episode.steps.iter().map(|s| s.reward).collect();
+        let rewards: Vec<f64> = episode.steps.iter().map(|s| s.transition.reward).collect();
         let title = format!(
             "{} policy on {}: per-step reward (total {:.1})",
             policy_name(policy),
@@ -207,7 +240,7 @@ pub fn baseline(
     let mut scenario = args.scenario()?;
     let (make_agent, predicted) = fixed_policy(policy, &mut scenario)?;
     let bar = progress::bar(episodes as u64, "episodes", json);
-    let mut metrics = scenario.video_metrics();
+    let mut metrics = VideoMetrics::for_scenario(&scenario);
     let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let summary = evaluate_vectorized(
         &scenario,

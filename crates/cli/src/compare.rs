@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use env::Scenario;
 use serde_json::json;
-use trainer::{evaluate_on, evaluate_policy_on, Checkpoint, Scenario, Summary, EVAL_SEED_OFFSET};
+use trainer::{evaluate_on, evaluate_policy_on, Checkpoint, Summary, EVAL_SEED_OFFSET};
 
 use crate::args::{EnvArgs, PolicyArg};
 use crate::commands::{fixed_policy, policy_name};
@@ -74,8 +75,8 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     for dir in &args.checkpoint {
         let ckpt = Checkpoint::read(dir)?;
         let trained = &ckpt.config.env;
-        if (trained.env, trained.num_candidates, trained.slate_size)
-            != (scenario.env, scenario.num_candidates, scenario.slate_size)
+        if (&trained.env, trained.num_candidates, trained.slate_size)
+            != (&scenario.env, scenario.num_candidates, scenario.slate_size)
         {
             bail!(
                 "{} was trained on {} {}/{}, not {} {}/{}",
@@ -95,7 +96,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
                 bar.set_position(done + i as u64)
             })?;
         done += args.episodes as u64;
-        rows.push((ckpt.algo.name().to_string(), evaluation.summary));
+        rows.push((ckpt.algo().name().to_string(), evaluation.summary));
     }
     for &policy in &oracles {
         rows.push((

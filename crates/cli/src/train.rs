@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agents_bandit::{Baseline, BaselineKind};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
+#[cfg(feature = "slateq")]
+use trainer::AlgoConfig;
 use trainer::{
     build_agent, evaluate, evaluate_policy, Algo, Algorithm, Checkpoint, Evaluation, LtsPlanner,
-    RunDir, Summary, TrainConfig,
+    RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
 };
 
 use crate::args::EnvArgs;
@@ -60,35 +62,28 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    fn has_env_options(&self) -> bool {
-        let e = &self.env;
-        e.env.is_some()
-            || e.num_candidates.is_some()
-            || e.slate_size.is_some()
-            || e.resample_documents.is_some()
-            || e.seed.is_some()
-            || e.horizon.is_some()
-            || !e.set.is_empty()
-            || e.discrete_action
-            || e.bandit_observation
-            || e.user_observation
-    }
-
-    /// The configuration of a new run: defaults, then the file, then the flags.
-    fn fresh_config(&self) -> Result<TrainConfig> {
+    /// The configuration these options give over `base`: the file merged in, then the
+    /// flags.
+    fn config_over(&self, base: TrainConfig) -> Result<TrainConfig> {
         let mut config = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading {}", path.display()))?;
-                TrainConfig::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+                base.merged(&text)
+                    .with_context(|| format!("in {}", path.display()))?
             }
-            None => TrainConfig::new(self.algo.unwrap_or(Algo::Slateq)),
+            None => base,
         };
         if let Some(algo) = self.algo {
-            config.algo = algo;
+            if algo != config.algo() {
+                bail!(
+                    "--algo {algo}, but the configuration is for {}",
+                    config.algo()
+                );
+            }
         }
         config.env = self.env.apply(config.env);
-        config.algo.required_wrappers(&mut config.env);
+        config.algo().required_wrappers(&mut config.env)?;
         if let Some(n) = self.iterations {
             config.iterations = n;
         }
@@ -106,9 +101,42 @@ impl TrainArgs {
         }
         #[cfg(feature = "slateq")]
         if let Some(device) = &self.device {
-            config.slateq.device = device.clone();
+            match &mut config.agent {
+                AlgoConfig::Slateq(c) => c.device = device.clone(),
+                _ => bail!("--device is SlateQ's; this run is {}", config.algo()),
+            }
         }
-        config.validate().map_err(|e| anyhow!(e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration of a new run: the algorithm's defaults, then the file, then the
+    /// flags. The algorithm is `--algo`'s, else the file's, else SlateQ.
+    fn fresh_config(&self) -> Result<TrainConfig> {
+        self.config_over(TrainConfig::new(self.algo.unwrap_or(Algo::Slateq)))
+    }
+
+    /// The configuration a resumed run continues under: the saved one, with the options
+    /// given on top. Options equal to the saved ones are fine; the settings of
+    /// [`RESUMABLE_KEYS`] may change; anything else is a conflict, each named.
+    fn resumed_config(&self, saved: &TrainConfig) -> Result<TrainConfig> {
+        let config = self.config_over(saved.clone())?;
+        let conflicts: Vec<String> = saved
+            .differences(&config)
+            .into_iter()
+            .filter(|(key, _, _)| !RESUMABLE_KEYS.contains(&key.as_str()))
+            .map(|(key, run, asked)| {
+                format!("  {key}: the run has {run}, the options give {asked}")
+            })
+            .collect();
+        if !conflicts.is_empty() {
+            bail!(
+                "a resumed run keeps its configuration, but these options change it:\n{}\n\
+                 (only {} may change on resume; start a new run with another --out for the rest)",
+                conflicts.join("\n"),
+                RESUMABLE_KEYS.join(", ")
+            );
+        }
         Ok(config)
     }
 }
@@ -117,22 +145,17 @@ fn default_out(config: &TrainConfig) -> PathBuf {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    PathBuf::from("runs").join(format!("{}-{}-{now}", config.algo, config.env.env))
+    PathBuf::from("runs").join(format!("{}-{}-{now}", config.algo(), config.env.env))
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
     let (mut algorithm, run) = if args.resume || args.checkpoint.is_some() {
-        if args.has_env_options() || args.config.is_some() {
-            bail!(
-                "a resumed run keeps its configuration: drop the environment options and --config"
-            );
-        }
         let source = match (&args.checkpoint, &args.out) {
             (Some(dir), _) => dir.clone(),
             (None, Some(out)) => out.clone(),
             (None, None) => bail!("--resume needs --out DIR (the run folder to continue)"),
         };
-        let ckpt = Checkpoint::read(&source)?;
+        let mut ckpt = Checkpoint::read(&source)?;
         if let Some(algo) = args.algo {
             ckpt.expect_algo(algo)?;
         }
@@ -141,10 +164,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             None => run_folder_of(&source),
         };
         let iteration = ckpt.state.iteration;
-        let mut algorithm = ckpt.into_algorithm()?;
-        if let Some(n) = args.iterations {
-            algorithm.set_iterations(n);
-        }
+        ckpt.config = args.resumed_config(&ckpt.config)?;
+        let algorithm = ckpt.into_algorithm()?;
         let run = RunDir::resume(&out, algorithm.config(), iteration)?;
         (algorithm, run)
     } else {
@@ -174,7 +195,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     if !json {
         println!(
             "training {} on {} ({} candidates, slate {}): iterations {}..{} of {} steps, run folder {}",
-            config.algo,
+            config.algo(),
             config.env.env,
             config.env.num_candidates,
             config.env.slate_size,
@@ -217,7 +238,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     let summary = algorithm.evaluate(config.eval_episodes, |i| eval_bar.set_position(i as u64))?;
     eval_bar.finish_and_clear();
     let random = random_baseline(&config)?;
-    let plot_path = run.path().join(format!("{}-training.png", config.algo));
+    let plot_path = run.path().join(format!("{}-training.png", config.algo()));
     let metrics = run.metrics()?;
     let points: Vec<(f64, f64)> = metrics
         .iter()
@@ -234,7 +255,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     references.extend(optimum_references(&config));
     plot::training_curve(
         &plot_path,
-        &format!("{} on {}", config.algo, config.env.env),
+        &format!("{} on {}", config.algo(), config.env.env),
         &format!(
             "training iteration ({} environment steps each)",
             config.iteration_steps()
@@ -290,7 +311,7 @@ fn random_baseline(config: &TrainConfig) -> Result<Summary> {
 
 /// The planner's optimum and its best stationary value, where the model has a planner.
 fn optimum_references(config: &TrainConfig) -> Vec<plot::Reference> {
-    let Ok(planner) = LtsPlanner::new(&config.env) else {
+    let Ok(planner) = LtsPlanner::for_scenario(&config.env) else {
         return Vec::new();
     };
     vec![
@@ -337,7 +358,10 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         if args.json {
             println!("{}", serde_json::to_string(&summary)?);
         } else {
-            print_evaluation(&format!("{} policy (no exploration)", ckpt.algo), &summary);
+            print_evaluation(
+                &format!("{} policy (no exploration)", ckpt.algo()),
+                &summary,
+            );
         }
         return Ok(());
     }
@@ -347,7 +371,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
     agent.load(&ckpt.agent_state)?;
     let layout = env.layout();
     let mut slate = vec![0; layout.slate_size];
-    env.start(None);
+    env.reset(None);
     let mut records = Vec::new();
     for step in 0..steps {
         let user = env.user().to_vec();
@@ -356,14 +380,14 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
             agent.begin_episode();
         }
         agent.act(env.as_ref(), false, &mut slate);
-        let t = env.recommend(&slate)?;
+        let t = env.step(&slate)?;
         let row = |i: usize| items[i * layout.doc_dim..(i + 1) * layout.doc_dim].to_vec();
         if args.json {
             records.push(json!({
                 "step": step, "user": user,
                 "candidates": (0..layout.num_candidates).map(row).collect::<Vec<_>>(),
                 "slate": slate, "slate_features": slate.iter().map(|&i| row(i)).collect::<Vec<_>>(),
-                "reward": t.reward, "clicked": t.clicked,
+                "reward": t.reward, "clicked": t.click.map(|c| c.position),
             }));
         } else {
             println!("step {step}:");
@@ -382,11 +406,12 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
             println!(
                 "  reward {:.3}, clicked {}",
                 t.reward,
-                t.clicked.map_or("none".into(), |p| format!("slot {p}"))
+                t.click
+                    .map_or("none".into(), |c| format!("slot {}", c.position))
             );
         }
         if t.done() {
-            env.start(None);
+            env.reset(None);
             agent.begin_episode();
         }
     }
@@ -398,7 +423,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
 
 pub fn inspect(checkpoint: &Path) -> Result<()> {
     let ckpt = Checkpoint::read(checkpoint)?;
-    println!("algorithm: {}", ckpt.algo);
+    println!("algorithm: {}", ckpt.algo());
     println!(
         "trained: {} iterations, {} environment steps, {} episodes, {:.1} s",
         ckpt.state.iteration,

@@ -55,7 +55,7 @@ fn step(c: &mut Criterion) {
         let layout = env.layout();
         let mut slate = vec![0; layout.slate_size];
         let mut t = 0usize;
-        env.start(None);
+        env.reset(None);
         group.bench_function(name, |b| {
             b.iter(|| {
                 // Slates that walk through the candidates, so no position is favoured.
@@ -63,9 +63,9 @@ fn step(c: &mut Criterion) {
                 for (j, s) in slate.iter_mut().enumerate() {
                     *s = (t * (2 * j + 7)) % layout.num_candidates;
                 }
-                let transition = env.recommend(black_box(&slate)).unwrap();
+                let transition = env.step(black_box(&slate)).unwrap();
                 if transition.done() {
-                    env.start(None);
+                    env.reset(None);
                 }
                 transition.reward
             })

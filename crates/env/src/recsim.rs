@@ -2,16 +2,23 @@
 
 use recsim_core::{ConfigError, EnvConfig, Environment, KnownChoice, Model};
 
-use crate::{Env, EnvError, Simulator, Space, Step, StepInfo, Value};
+use crate::{Env, EnvError, EnvState, Simulator, Space, Step, Transition, Value};
 
 /// The gym spaces of a model's user, document and response observations.
 pub trait ModelSpaces: Model {
+    /// RecSim's user observation space.
     fn user_space() -> Space;
     /// RecSim's document space; [`Model::doc_observation`] is its flat encoding.
     fn doc_space() -> Space;
+    /// One slate position's response space.
     fn response_space() -> Space;
     /// An observed response as a point of [`ModelSpaces::response_space`].
     fn response_value(response: &Self::Response) -> Value;
+    /// A document's features ([`Model::doc_observation`]) as a point of
+    /// [`ModelSpaces::doc_space`]; the features themselves unless the space is structured.
+    fn doc_value(features: &[f32]) -> Value {
+        Value::Array(features.iter().map(|&x| f64::from(x)).collect())
+    }
     /// Bounds of the flat document features, as the bandit observation's `item` matrix
     /// declares them: RLlib's `[−1, 1]` unless a model's features lie elsewhere.
     fn item_bounds() -> (f64, f64) {
@@ -25,6 +32,11 @@ pub trait ModelSpaces: Model {
 }
 
 /// One observation: `{user, doc: positions 0..N, response: K responses}`.
+///
+/// The response holds one entry per slate position: the last step's responses, as
+/// observed, padded with empty responses (no click) where the slate was shorter, and all
+/// empty after `reset`, so that every observation lies in the observation space (RecSim's
+/// reset gives `None`, which does not).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecSimObs<M: Model> {
     /// The user observation (empty where the state is hidden), followed by any true user
@@ -32,17 +44,39 @@ pub struct RecSimObs<M: Model> {
     pub user: Vec<f32>,
     /// `N × DOC_DIM` document features, row `i` = candidate position `i`.
     pub docs: Vec<f32>,
-    /// The last step's responses, as observed; empty after `reset` (RecSim's `None`).
+    /// `K` responses: the last step's, as observed, then empty ones.
     pub response: Vec<M::Response>,
 }
 
 impl<M: Model> RecSimObs<M> {
+    /// The features of the candidate at `position`.
     pub fn doc(&self, position: usize) -> &[f32] {
         &self.docs[position * M::DOC_DIM..(position + 1) * M::DOC_DIM]
     }
 
+    /// The number of candidates.
     pub fn num_docs(&self) -> usize {
         self.docs.len() / M::DOC_DIM.max(1)
+    }
+}
+
+impl<M: ModelSpaces> RecSimObs<M> {
+    /// The observation as a point of the observation space, keys sorted as gym's `Dict`.
+    pub fn to_value(&self) -> Value {
+        let docs = (0..self.num_docs())
+            .map(|i| (i.to_string(), M::doc_value(self.doc(i))))
+            .collect();
+        Value::Dict(vec![
+            ("doc".into(), Value::Dict(docs)),
+            (
+                "response".into(),
+                Value::Tuple(self.response.iter().map(M::response_value).collect()),
+            ),
+            (
+                "user".into(),
+                Value::Array(self.user.iter().map(|&x| f64::from(x)).collect()),
+            ),
+        ])
     }
 }
 
@@ -56,12 +90,13 @@ pub struct RecSimEnv<M: Model> {
 }
 
 impl<M: ModelSpaces> RecSimEnv<M> {
+    /// The simulator of `model` with its candidate set and streams (RecSim's constructor).
     pub fn new(model: M, config: EnvConfig) -> Result<Self, ConfigError> {
         let sim = Environment::new(model, config)?;
         let obs = RecSimObs {
             user: vec![0.0; M::USER_OBS_DIM],
             docs: vec![0.0; config.num_candidates * M::DOC_DIM],
-            response: Vec::with_capacity(config.slate_size),
+            response: vec![M::Response::default(); config.slate_size],
         };
         let mut env = Self {
             sim,
@@ -88,13 +123,12 @@ impl<M: ModelSpaces> RecSimEnv<M> {
         {
             model.doc_observation(doc, out);
         }
-        self.obs.response.clear();
-        self.obs.response.extend(
-            self.sim
-                .responses()
-                .iter()
-                .map(|r| model.response_observation(r)),
-        );
+        let shown = self.sim.responses();
+        for (slot, out) in self.obs.response.iter_mut().enumerate() {
+            *out = shown
+                .get(slot)
+                .map_or_else(M::Response::default, |r| model.response_observation(r));
+        }
     }
 }
 
@@ -140,13 +174,11 @@ impl<M: ModelSpaces> Env for RecSimEnv<M> {
         self.observe();
         Ok(Step {
             obs: &self.obs,
-            reward: outcome.reward,
-            terminated: outcome.done,
-            truncated: false,
-            info: StepInfo {
-                clicked: outcome.clicked,
-                clicked_quality: outcome.clicked_quality,
-                clicked_cluster: outcome.clicked_cluster,
+            transition: Transition {
+                reward: outcome.reward,
+                terminated: outcome.done,
+                truncated: false,
+                click: outcome.click,
             },
         })
     }
@@ -169,18 +201,26 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
         self.sim.model().user_features(self.sim.user(), out);
     }
 
+    fn doc_id(&self, position: usize) -> u64 {
+        self.sim.doc_id(position)
+    }
+
     fn known_choice(&self) -> KnownChoice {
         self.sim.model().known_choice()
     }
 
-    fn save_state(&self) -> Vec<u8> {
-        bincode::serde::encode_to_vec((&self.sim, self.started), bincode::config::standard())
-            .expect("an in-memory simulator state always serialises")
+    fn save_state(&self) -> EnvState {
+        EnvState {
+            simulator: bincode::serde::encode_to_vec(&self.sim, bincode::config::standard())
+                .expect("an in-memory simulator state always serialises"),
+            started: self.started,
+            elapsed_steps: None,
+        }
     }
 
-    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-        let ((sim, started), _): ((Environment<M>, bool), usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+    fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
+        let (sim, _): (Environment<M>, usize) =
+            bincode::serde::decode_from_slice(&state.simulator, bincode::config::standard())
                 .map_err(|e| EnvError::State(e.to_string()))?;
         if sim.config().num_candidates != self.sim.config().num_candidates
             || sim.config().slate_size != self.sim.config().slate_size
@@ -191,7 +231,7 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
             ));
         }
         self.sim = sim;
-        self.started = started;
+        self.started = state.started;
         self.observe();
         Ok(())
     }
@@ -288,6 +328,19 @@ mod interest_exploration_spaces {
                 ("click".into(), Value::Int(r.click.into())),
                 ("cluster_id".into(), Value::Int(r.cluster_id as u64)),
                 ("quality".into(), Value::Array(vec![r.quality])),
+            ])
+        }
+        fn doc_value(features: &[f32]) -> Value {
+            let cluster = features[..NUM_TOPICS]
+                .iter()
+                .position(|&x| x == 1.0)
+                .unwrap_or(0);
+            Value::Dict(vec![
+                ("cluster_id".into(), Value::Int(cluster as u64)),
+                (
+                    "quality".into(),
+                    Value::Array(vec![f64::from(features[NUM_TOPICS])]),
+                ),
             ])
         }
         /// The flat encoding `[onehot(cluster_id), quality]`: one-hots and a positive

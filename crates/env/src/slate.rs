@@ -1,14 +1,17 @@
 //! One object-safe view of any wrapped RecSim environment, for agents and the trainer.
 
-use recsim_core::{KnownChoice, Model};
 use serde::{Deserialize, Serialize};
 
-use crate::{encode_action, Env, EnvError, RecSimObs, Simulator, Space};
+use crate::{
+    encode_action, Env, EnvError, ModelSpaces, RecSimObs, Simulator, Space, Transition, Value,
+};
 
 /// The shape of a slate problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
+    /// Candidate documents per step (`N`).
     pub num_candidates: usize,
+    /// The most documents a slate holds (`K`).
     pub slate_size: usize,
     /// Features per candidate document.
     pub doc_dim: usize,
@@ -18,15 +21,19 @@ pub struct Layout {
 
 /// An observation an agent can read as user features plus a candidate feature matrix.
 pub trait SlateObs {
+    /// The user features (empty where the user is hidden).
     fn user(&self) -> &[f32];
     /// `N × item_dim` features, row `i` = candidate position `i`.
     fn items(&self) -> &[f32];
+    /// Features per candidate.
     fn item_dim(&self) -> usize;
     /// The score a greedy policy ranks each candidate by.
     fn myopic_scores(&self, out: &mut [f64]);
+    /// The whole observation as a point of the observation space.
+    fn to_value(&self) -> Value;
 }
 
-impl<M: Model> SlateObs for RecSimObs<M> {
+impl<M: ModelSpaces> SlateObs for RecSimObs<M> {
     fn user(&self) -> &[f32] {
         &self.user
     }
@@ -41,10 +48,14 @@ impl<M: Model> SlateObs for RecSimObs<M> {
             *score = M::myopic_score(&self.user, row);
         }
     }
+    fn to_value(&self) -> Value {
+        RecSimObs::to_value(self)
+    }
 }
 
 /// An action type that a slate of candidate positions converts to.
 pub trait SlateAction {
+    /// Calls `f` with the action that shows `slate`.
     fn with_slate<R>(slate: &[usize], num_candidates: usize, f: impl FnOnce(&Self) -> R) -> R;
 }
 
@@ -60,44 +71,28 @@ impl SlateAction for u64 {
     }
 }
 
-/// A step's scalar results.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Transition {
-    pub reward: f64,
-    pub terminated: bool,
-    pub truncated: bool,
-    pub clicked: Option<usize>,
-    /// [`crate::StepInfo::clicked_quality`].
-    pub clicked_quality: Option<f64>,
-    /// [`crate::StepInfo::clicked_cluster`].
-    pub clicked_cluster: Option<usize>,
-}
-
-impl Transition {
-    pub fn done(&self) -> bool {
-        self.terminated || self.truncated
-    }
-}
-
-/// Any wrapped environment seen as slates of candidate positions in, features out.
-pub trait SlateEnv: Send {
+/// Any wrapped environment seen as slates of candidate positions in, features out: the
+/// object-safe view every agent and the trainer use. Its verbs are [`Env`]'s; the
+/// simulator's state and facts come from [`Simulator`].
+pub trait SlateEnv: Simulator + Send {
+    /// The shape of the problem.
     fn layout(&self) -> Layout;
     /// `(observation space, action space)` of the wrapped environment.
     fn spaces(&self) -> (Space, Space);
     /// Starts an episode ([`Env::reset`]).
-    fn start(&mut self, seed: Option<u64>);
+    fn reset(&mut self, seed: Option<u64>);
     /// Shows a slate of candidate positions ([`Env::step`], encoding the action as the
     /// wrappers require).
-    fn recommend(&mut self, slate: &[usize]) -> Result<Transition, EnvError>;
+    fn step(&mut self, slate: &[usize]) -> Result<Transition, EnvError>;
+    /// The user features of the current observation.
     fn user(&self) -> &[f32];
+    /// The `N × doc_dim` candidate features of the current observation.
     fn items(&self) -> &[f32];
+    /// The score a greedy policy ranks each candidate by.
     fn myopic_scores(&self, out: &mut [f64]);
-    /// [`Simulator::known_choice`].
-    fn known_choice(&self) -> KnownChoice;
-    /// [`Simulator::save_state`].
-    fn snapshot(&self) -> Vec<u8>;
-    /// [`Simulator::load_state`].
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), EnvError>;
+    /// The whole observation as a point of the observation space (allocates; for display
+    /// and for Python's dict observations).
+    fn observation_value(&self) -> Value;
 }
 
 impl<E> SlateEnv for E
@@ -121,20 +116,13 @@ where
     fn spaces(&self) -> (Space, Space) {
         (Env::observation_space(self), Env::action_space(self))
     }
-    fn start(&mut self, seed: Option<u64>) {
+    fn reset(&mut self, seed: Option<u64>) {
         Env::reset(self, seed);
     }
-    fn recommend(&mut self, slate: &[usize]) -> Result<Transition, EnvError> {
+    fn step(&mut self, slate: &[usize]) -> Result<Transition, EnvError> {
         let n = self.observation().items().len() / self.observation().item_dim();
         E::Act::with_slate(slate, n, |action| {
-            Env::step(self, action).map(|s| Transition {
-                reward: s.reward,
-                terminated: s.terminated,
-                truncated: s.truncated,
-                clicked: s.info.clicked,
-                clicked_quality: s.info.clicked_quality,
-                clicked_cluster: s.info.clicked_cluster,
-            })
+            Env::step(self, action).map(|s| s.transition)
         })
     }
     fn user(&self) -> &[f32] {
@@ -146,13 +134,7 @@ where
     fn myopic_scores(&self, out: &mut [f64]) {
         self.observation().myopic_scores(out)
     }
-    fn known_choice(&self) -> KnownChoice {
-        Simulator::known_choice(self)
-    }
-    fn snapshot(&self) -> Vec<u8> {
-        self.save_state()
-    }
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-        self.load_state(bytes)
+    fn observation_value(&self) -> Value {
+        self.observation().to_value()
     }
 }

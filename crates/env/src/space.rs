@@ -14,22 +14,31 @@ pub enum Space {
     MultiDiscrete(Vec<u64>),
     /// Real arrays of `shape` with every element in `[low, high]` (bounds may be infinite).
     Box {
+        /// The lower bound of every element.
         low: f64,
+        /// The upper bound of every element.
         high: f64,
+        /// The array's shape (`[]` for a scalar).
         shape: Vec<usize>,
     },
     /// Named sub-spaces; gym sorts plain-dict keys, so the order here is the display order.
     Dict(Vec<(String, Space)>),
+    /// Sub-spaces by position.
     Tuple(Vec<Space>),
 }
 
 /// A point of a [`Space`]. Box values are flat, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A point of a `Discrete` space.
     Int(u64),
+    /// A point of a `MultiDiscrete` space.
     Ints(Vec<u64>),
+    /// A point of a `Box` space, flat and row-major.
     Array(Vec<f64>),
+    /// A point of a `Dict` space, keys in the space's order.
     Dict(Vec<(String, Value)>),
+    /// A point of a `Tuple` space.
     Tuple(Vec<Value>),
 }
 
@@ -43,6 +52,7 @@ impl Space {
         }
     }
 
+    /// A `Dict` of named sub-spaces, in the order given.
     pub fn dict(entries: Vec<(&str, Space)>) -> Self {
         Space::Dict(
             entries
@@ -83,6 +93,7 @@ impl Space {
         }
     }
 
+    /// Whether `value` is a point of the space (gym's `contains`).
     pub fn contains(&self, value: &Value) -> bool {
         match (self, value) {
             (Space::Discrete(n), Value::Int(x)) => x < n,

@@ -27,30 +27,50 @@ use crate::{EnvError, Layout, SlateEnv, Transition};
 /// What went wrong in a vector environment call.
 #[derive(Debug, Error)]
 pub enum VectorError {
+    /// No environments were given.
     #[error("a vector environment needs at least one environment")]
     Empty,
+    /// The environments do not share one layout.
     #[error("environment {slot} has the layout {found:?}, environment 0 {expected:?}")]
     MixedLayouts {
+        /// The first slot that differs.
         slot: usize,
+        /// Slot 0's layout.
         expected: Layout,
+        /// The differing slot's.
         found: Layout,
     },
+    /// A batch of slates of the wrong length.
     #[error("{len} slate positions for {slots} environments with slates of {slate_size}")]
     SlatesLength {
+        /// Positions given.
         len: usize,
+        /// Environments.
         slots: usize,
+        /// Positions per slate.
         slate_size: usize,
     },
+    /// A policy count that is not the environment count.
     #[error("{policies} policies for {slots} environments")]
-    PoliciesLength { policies: usize, slots: usize },
+    PoliciesLength {
+        /// Policies given.
+        policies: usize,
+        /// Environments.
+        slots: usize,
+    },
+    /// `step` before `reset`, or after a failed step.
     #[error("step() called before reset(), or after a failed step")]
     NotReset,
+    /// One environment's step failed.
     #[error("environment {slot}: {source}")]
     Slot {
+        /// The environment.
         slot: usize,
+        /// Its error.
         #[source]
         source: EnvError,
     },
+    /// The thread pool could not start.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
 }
@@ -189,6 +209,7 @@ impl VectorEnv {
         })
     }
 
+    /// The number of environments (`B`).
     pub fn num_envs(&self) -> usize {
         self.envs.len()
     }
@@ -244,7 +265,7 @@ impl VectorEnv {
             self.layout.num_candidates * self.layout.doc_dim,
         );
         for (i, env) in self.envs.iter_mut().enumerate() {
-            env.start(Some(slot_seed(seed, i)));
+            env.reset(Some(slot_seed(seed, i)));
             observe(
                 env.as_ref(),
                 &mut self.users[i * ud..(i + 1) * ud],
@@ -390,12 +411,12 @@ impl<P: SlotPolicy> Part<'_, P> {
                     policy.episode_started();
                 }
                 policy.act(env.as_ref(), slate);
-                *t = env.recommend(slate).map_err(|source| VectorError::Slot {
+                *t = env.step(slate).map_err(|source| VectorError::Slot {
                     slot: self.first + i,
                     source,
                 })?;
                 if t.done() {
-                    env.start(None);
+                    env.reset(None);
                     fresh = true;
                 }
             }

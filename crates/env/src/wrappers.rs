@@ -7,7 +7,10 @@ use std::num::NonZeroUsize;
 
 use recsim_core::{Model, StepError};
 
-use crate::{Env, EnvError, ModelSpaces, RecSimObs, Simulator, SlateObs, Space, Step};
+use crate::{
+    Env, EnvError, EnvState, ModelSpaces, RecSimObs, Simulator, SlateObs, Space, Step, Value,
+    Wrapper,
+};
 
 /// Encodes a slate as RLlib's `Discrete(N^K)` action: little-endian in base `N`
 /// (`a = s_0 + s_1·N + s_2·N² + …`).
@@ -42,17 +45,28 @@ pub struct DiscreteAction<E> {
     slate: Vec<usize>,
 }
 
-impl<E: Env<Act = [usize]>> DiscreteAction<E> {
+impl<E: Env<Act = [usize]> + Simulator> DiscreteAction<E> {
+    /// Wraps `inner`, whose action space is `MultiDiscrete([N]*K)`.
     pub fn new(inner: E) -> Self {
-        let nvec = match inner.action_space() {
-            Space::MultiDiscrete(nvec) => nvec,
+        let num_candidates = match inner.action_space() {
+            Space::MultiDiscrete(nvec) => nvec.first().copied().unwrap_or(0) as usize,
             other => panic!("DiscreteAction wraps a MultiDiscrete action space, not {other}"),
         };
         Self {
-            num_candidates: nvec.first().copied().unwrap_or(0) as usize,
-            slate: vec![0; nvec.len()],
+            num_candidates,
+            slate: vec![0; inner.slate_size()],
             inner,
         }
+    }
+}
+
+impl<E: Simulator> Wrapper for DiscreteAction<E> {
+    type Inner = E;
+    fn inner(&self) -> &E {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.inner
     }
 }
 
@@ -65,7 +79,8 @@ impl<E: Env<Act = [usize]>> Env for DiscreteAction<E> {
     }
 
     fn action_space(&self) -> Space {
-        Space::Discrete((self.num_candidates as u64).pow(self.slate.len() as u32))
+        // A size past u64 is refused when the scenario is built (`Scenario::validate`).
+        Space::Discrete((self.num_candidates as u64).saturating_pow(self.slate.len() as u32))
     }
 
     fn reset(&mut self, seed: Option<u64>) -> &E::Obs {
@@ -93,17 +108,34 @@ pub struct BanditObservation<E, M> {
 /// The `item` matrix, row `i` = candidate position `i`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BanditObs<M> {
+    /// `N × DOC_DIM` document features.
     pub item: Vec<f32>,
     model: PhantomData<M>,
 }
 
 impl<M: Model, E: Env<Obs = RecSimObs<M>>> BanditObservation<E, M> {
+    /// Wraps `inner`, keeping only its document features.
     pub fn new(inner: E) -> Self {
         let obs = BanditObs {
             item: inner.observation().docs.clone(),
             model: PhantomData,
         };
         Self { inner, obs }
+    }
+}
+
+impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Wrapper for BanditObservation<E, M> {
+    type Inner = E;
+    fn inner(&self) -> &E {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.inner
+    }
+    fn after_load(&mut self) {
+        self.obs
+            .item
+            .copy_from_slice(&self.inner.observation().docs);
     }
 }
 
@@ -132,10 +164,7 @@ impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>>> Env for BanditObservation<E, M>
         self.obs.item.copy_from_slice(&step.obs.docs);
         Ok(Step {
             obs: &self.obs,
-            reward: step.reward,
-            terminated: step.terminated,
-            truncated: step.truncated,
-            info: step.info,
+            transition: step.transition,
         })
     }
 
@@ -155,12 +184,10 @@ pub struct UserObservation<E, M: Model> {
 }
 
 impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> UserObservation<E, M> {
+    /// Wraps `inner`, appending the true user features to its user observation.
     pub fn new(inner: E) -> Self {
         let mut obs = inner.observation().clone();
         obs.user.reserve(inner.user_feature_dim());
-        // A clone has no spare capacity; the responses need room for a whole slate.
-        obs.response
-            .reserve(inner.observation().response.capacity());
         let mut env = Self { inner, obs };
         env.observe();
         env
@@ -176,7 +203,20 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> UserObservation<E, M> {
             .resize(base + self.inner.user_feature_dim(), 0.0);
         self.inner.write_user_features(&mut self.obs.user[base..]);
         self.obs.docs.copy_from_slice(&inner.docs);
-        self.obs.response.clone_from(&inner.response);
+        self.obs.response.copy_from_slice(&inner.response);
+    }
+}
+
+impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Wrapper for UserObservation<E, M> {
+    type Inner = E;
+    fn inner(&self) -> &E {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.inner
+    }
+    fn after_load(&mut self) {
+        self.observe();
     }
 }
 
@@ -210,16 +250,11 @@ impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObserva
     }
 
     fn step(&mut self, action: &E::Act) -> Result<Step<'_, RecSimObs<M>>, EnvError> {
-        let step = self.inner.step(action)?;
-        let (reward, terminated, truncated, info) =
-            (step.reward, step.terminated, step.truncated, step.info);
+        let transition = self.inner.step(action)?.transition;
         self.observe();
         Ok(Step {
             obs: &self.obs,
-            reward,
-            terminated,
-            truncated,
-            info,
+            transition,
         })
     }
 
@@ -232,8 +267,8 @@ impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObserva
 /// `TimeLimit` does (`truncated = elapsed ≥ max_episode_steps`); the model's own
 /// `terminated` passes through unchanged. A step after the cut is refused until `reset`.
 ///
-/// The step count is part of the saved state, so a checkpoint resumes the episode at the
-/// same point of its horizon.
+/// The step count is part of the saved state ([`EnvState::elapsed_steps`]), so a
+/// checkpoint resumes the episode at the same point of its horizon.
 #[derive(Debug, Clone)]
 pub struct TimeLimit<E> {
     inner: E,
@@ -242,6 +277,7 @@ pub struct TimeLimit<E> {
 }
 
 impl<E: Env> TimeLimit<E> {
+    /// Wraps `inner`, cutting its episodes after `max_episode_steps` steps.
     pub fn new(inner: E, max_episode_steps: NonZeroUsize) -> Self {
         Self {
             inner,
@@ -250,6 +286,7 @@ impl<E: Env> TimeLimit<E> {
         }
     }
 
+    /// The horizon.
     pub fn max_episode_steps(&self) -> usize {
         self.max_episode_steps
     }
@@ -257,6 +294,36 @@ impl<E: Env> TimeLimit<E> {
     /// Steps taken since the last `reset`.
     pub fn elapsed_steps(&self) -> usize {
         self.elapsed
+    }
+}
+
+impl<E: Simulator> Wrapper for TimeLimit<E> {
+    type Inner = E;
+    fn inner(&self) -> &E {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.inner
+    }
+    fn save_own(&self, state: &mut EnvState) {
+        state.elapsed_steps = Some(self.elapsed as u64);
+    }
+    fn check_own(&self, state: &EnvState) -> Result<(), EnvError> {
+        match state.elapsed_steps {
+            None => Err(EnvError::State(
+                "the saved environment has no time limit; this one has".into(),
+            )),
+            Some(elapsed) if elapsed > self.max_episode_steps as u64 => {
+                Err(EnvError::State(format!(
+                    "the saved episode has run {elapsed} steps, past this time limit of {}",
+                    self.max_episode_steps
+                )))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+    fn load_own(&mut self, state: &EnvState) {
+        self.elapsed = state.elapsed_steps.map_or(0, |e| e as usize);
     }
 }
 
@@ -281,12 +348,10 @@ impl<E: Env> Env for TimeLimit<E> {
         if self.elapsed >= self.max_episode_steps {
             return Err(StepError::EpisodeOver.into());
         }
-        let step = self.inner.step(action)?;
+        let mut step = self.inner.step(action)?;
         self.elapsed += 1;
-        Ok(Step {
-            truncated: step.truncated || self.elapsed >= self.max_episode_steps,
-            ..step
-        })
+        step.transition.truncated |= self.elapsed >= self.max_episode_steps;
+        Ok(step)
     }
 
     fn observation(&self) -> &E::Obs {
@@ -294,113 +359,13 @@ impl<E: Env> Env for TimeLimit<E> {
     }
 }
 
-/// The step count follows the wrapped state, as 8 little-endian bytes.
-impl<E: Env + Simulator> Simulator for TimeLimit<E> {
-    fn user_feature_dim(&self) -> usize {
-        self.inner.user_feature_dim()
-    }
-
-    fn slate_size(&self) -> usize {
-        self.inner.slate_size()
-    }
-
-    fn write_user_features(&self, out: &mut [f32]) {
-        self.inner.write_user_features(out)
-    }
-
-    fn known_choice(&self) -> recsim_core::KnownChoice {
-        self.inner.known_choice()
-    }
-
-    fn save_state(&self) -> Vec<u8> {
-        let mut bytes = self.inner.save_state();
-        bytes.extend_from_slice(&(self.elapsed as u64).to_le_bytes());
-        bytes
-    }
-
-    fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-        let (inner, count) = bytes
-            .split_last_chunk::<8>()
-            .ok_or_else(|| EnvError::State("no time-limit step count in the state".into()))?;
-        let elapsed = u64::from_le_bytes(*count);
-        if elapsed > self.max_episode_steps as u64 {
-            return Err(EnvError::State(format!(
-                "the saved episode has run {elapsed} steps, past this time limit of {}",
-                self.max_episode_steps
-            )));
-        }
-        self.inner.load_state(inner)?;
-        self.elapsed = elapsed as usize;
-        Ok(())
-    }
-}
-
-/// Wrappers pass the simulator's state through untouched.
-macro_rules! forward_simulator {
-    ($wrapper:ident < $($p:ident),+ > where $($bounds:tt)*) => {
-        impl<$($p),+> Simulator for $wrapper<$($p),+> where $($bounds)* {
-            fn user_feature_dim(&self) -> usize {
-                self.inner.user_feature_dim()
-            }
-            fn slate_size(&self) -> usize {
-                self.inner.slate_size()
-            }
-            fn write_user_features(&self, out: &mut [f32]) {
-                self.inner.write_user_features(out)
-            }
-            fn known_choice(&self) -> recsim_core::KnownChoice {
-                self.inner.known_choice()
-            }
-            fn save_state(&self) -> Vec<u8> {
-                self.inner.save_state()
-            }
-            fn load_state(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-                self.inner.load_state(bytes)?;
-                self.resync();
-                Ok(())
-            }
-        }
-    };
-}
-
-forward_simulator!(DiscreteAction<E> where E: Simulator + Env<Act = [usize]>);
-forward_simulator!(BanditObservation<E, M> where M: Model, E: Simulator + Env<Obs = RecSimObs<M>>);
-forward_simulator!(UserObservation<E, M> where M: Model, E: Simulator + Env<Obs = RecSimObs<M>>);
-
-impl<E: Env<Act = [usize]>> DiscreteAction<E> {
-    fn resync(&mut self) {}
-}
-
-/// The wrapped environment (gym's `wrapper.env`).
-macro_rules! inner_access {
-    ($($wrapper:ident < $($p:ident),+ >),+) => {$(
-        impl<$($p),+> $wrapper<$($p),+> where $($p: Sized),+ {
-            pub fn inner(&self) -> &E {
-                &self.inner
-            }
-        }
-    )+};
-}
-
-inner_access!(DiscreteAction<E>, BanditObservation<E, M>, TimeLimit<E>);
-
-impl<E, M: Model> UserObservation<E, M> {
-    pub fn inner(&self) -> &E {
-        &self.inner
-    }
-}
-
-impl<M: Model, E: Env<Obs = RecSimObs<M>>> BanditObservation<E, M> {
-    fn resync(&mut self) {
-        self.obs
-            .item
-            .copy_from_slice(&self.inner.observation().docs);
-    }
-}
-
-impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> UserObservation<E, M> {
-    fn resync(&mut self) {
-        self.observe();
+impl<M: Model> BanditObs<M> {
+    /// The observation as a point of the observation space: `{item: N × d}`.
+    pub fn to_value(&self) -> Value {
+        Value::Dict(vec![(
+            "item".into(),
+            Value::Array(self.item.iter().map(|&x| f64::from(x)).collect()),
+        )])
     }
 }
 
@@ -418,5 +383,8 @@ impl<M: Model> SlateObs for BanditObs<M> {
         for (row, score) in self.item.chunks_exact(M::DOC_DIM).zip(out) {
             *score = M::myopic_score(&[], row);
         }
+    }
+    fn to_value(&self) -> Value {
+        BanditObs::to_value(self)
     }
 }

@@ -46,12 +46,12 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn steps_allocate(env: &mut dyn SlateEnv) -> usize {
-    env.start(None);
+    env.reset(None);
     let before = allocations();
     for t in 0..5_000usize {
-        let t = env.recommend(&[t % 20, (t / 3) % 20]).unwrap();
+        let t = env.step(&[t % 20, (t / 3) % 20]).unwrap();
         if t.done() {
-            env.start(None);
+            env.reset(None);
         }
     }
     allocations() - before

@@ -119,7 +119,7 @@ fn each_slot_is_the_plain_environment_with_its_slot_seed() {
     let mut plain: Vec<_> = (0..b)
         .map(|i| {
             let mut e = iev();
-            e.start(Some(slot_seed(5, i)));
+            e.reset(Some(slot_seed(5, i)));
             e
         })
         .collect();
@@ -136,11 +136,11 @@ fn each_slot_is_the_plain_environment_with_its_slot_seed() {
         for (i, e) in plain.iter_mut().enumerate() {
             twins[i].act(e.as_ref(), &mut slate);
             assert_eq!(slate, v.slates()[i * k..(i + 1) * k]);
-            let t = e.recommend(&slate).unwrap();
+            let t = e.step(&slate).unwrap();
             assert_eq!(t, v.transitions()[i]);
             if t.done() {
                 // Same-step autoreset: the batch already shows the next episode.
-                e.start(None);
+                e.reset(None);
                 ends += 1;
             }
             assert_eq!(e.user(), &v.users()[i * ud..(i + 1) * ud]);
@@ -160,13 +160,13 @@ fn one_slot_is_the_plain_environment_with_the_seed() {
     let mut v = VectorEnv::new(vec![lts(config)], Execution::Sequential).unwrap();
     v.reset(11);
     let mut plain = lts(config);
-    plain.start(None);
+    plain.reset(None);
     for t in 0..300 {
         let slate = [t % 20, (t * 7) % 20];
         v.step(&slate).unwrap();
-        let expected = plain.recommend(&slate).unwrap();
+        let expected = plain.step(&slate).unwrap();
         if expected.done() {
-            plain.start(None);
+            plain.reset(None);
         }
         assert_eq!(v.transitions(), [expected]);
         assert_eq!(v.items(), plain.items());

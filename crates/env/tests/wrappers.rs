@@ -2,7 +2,7 @@ use std::num::NonZeroUsize;
 
 use env::{
     decode_action, encode_action, BanditObservation, DiscreteAction, Env, EnvError, ModelSpaces,
-    RecSimEnv, Simulator, SlateEnv, Space, TimeLimit, UserObservation,
+    RecSimEnv, Simulator, Space, TimeLimit, UserObservation, Wrapper,
 };
 use recsim_core::{
     EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
@@ -61,21 +61,26 @@ fn gym_semantics_reset_then_step() {
     let mut env = lts(5, 2);
     assert_eq!(env.step(&[0, 1]).unwrap_err(), EnvError::NotReset);
     let first = env.reset(Some(17)).clone();
-    assert!(
-        first.response.is_empty(),
-        "no response before the first step"
+    assert_eq!(
+        first.response,
+        [Default::default(); 2],
+        "empty responses (no click) before the first step"
     );
     let step = env.step(&[0, 1]).unwrap();
-    assert!(!step.terminated && !step.truncated);
-    assert_eq!(step.info.clicked, Some(0));
+    assert!(!step.transition.terminated && !step.transition.truncated);
+    assert_eq!(step.transition.click.map(|c| c.position), Some(0));
     assert_eq!(step.obs.response.len(), 2);
     assert!(step.obs.response[0].click && !step.obs.response[1].click);
-    assert!((step.reward - step.obs.response[0].engagement).abs() < 1e-12 || step.reward > 100.0);
+    // The observation clips the engagement at 100; the reward does not.
+    assert_eq!(
+        step.obs.response[0].engagement,
+        step.transition.reward.min(100.0)
+    );
     // reset(seed) restarts every stream: the same seed gives the same observation.
     assert_eq!(env.reset(Some(17)), &first);
-    let again = env.step(&[0, 1]).unwrap().reward;
+    let again = env.step(&[0, 1]).unwrap().transition.reward;
     env.reset(Some(17));
-    assert_eq!(env.step(&[0, 1]).unwrap().reward, again);
+    assert_eq!(env.step(&[0, 1]).unwrap().transition.reward, again);
 }
 
 #[test]
@@ -109,8 +114,8 @@ fn discrete_actions_decode_little_endian_in_base_n() {
     // Action 23 = slate [3, 1]: the clicked document is position 3.
     let mut plain = lts(20, 2);
     plain.reset(None);
-    let expected = plain.step(&[3, 1]).unwrap().reward;
-    assert_eq!(env.step(&23).unwrap().reward, expected);
+    let expected = plain.step(&[3, 1]).unwrap().transition.reward;
+    assert_eq!(env.step(&23).unwrap().transition.reward, expected);
 }
 
 #[test]
@@ -124,7 +129,7 @@ fn bandit_observation_is_the_item_matrix() {
     assert_eq!(env.reset(None).item, plain.reset(None).docs);
     let step = env.step(&[0, 1]).unwrap();
     assert_eq!(step.obs.item, plain.step(&[0, 1]).unwrap().obs.docs);
-    assert_eq!(SlateEnv::layout(&env).user_dim, 0);
+    assert_eq!(env::SlateEnv::layout(&env).user_dim, 0);
 }
 
 #[test]
@@ -140,24 +145,24 @@ fn user_observation_reveals_the_true_satisfaction() {
         env.observation().user.len(),
         LongTermSatisfaction::USER_OBS_DIM + 1
     );
-    assert_eq!(SlateEnv::layout(&env).user_dim, 1);
+    assert_eq!(env::SlateEnv::layout(&env).user_dim, 1);
 }
 
 #[test]
 fn slate_env_view_encodes_through_the_discrete_wrapper() {
-    let mut a: Box<dyn SlateEnv> =
+    let mut a: Box<dyn env::SlateEnv> =
         Box::new(DiscreteAction::new(BanditObservation::new(lts(20, 2))));
-    let mut b: Box<dyn SlateEnv> = Box::new(lts(20, 2));
+    let mut b: Box<dyn env::SlateEnv> = Box::new(lts(20, 2));
     let layout = a.layout();
     assert_eq!(
         (layout.num_candidates, layout.slate_size, layout.doc_dim),
         (20, 2, 1)
     );
-    a.start(None);
-    b.start(None);
+    a.reset(None);
+    b.reset(None);
     for t in 0..30 {
         let slate = [t % 20, (t * 7) % 20];
-        assert_eq!(a.recommend(&slate).unwrap(), b.recommend(&slate).unwrap());
+        assert_eq!(a.step(&slate).unwrap(), b.step(&slate).unwrap());
         assert_eq!(a.items(), b.items());
     }
 }
@@ -174,11 +179,13 @@ fn state_round_trips_exactly() {
     for t in 0..50 {
         let slate = [t % 10, 0];
         assert_eq!(
-            copy.step(&slate).unwrap().reward,
-            env.step(&slate).unwrap().reward
+            copy.step(&slate).unwrap().transition.reward,
+            env.step(&slate).unwrap().transition.reward
         );
     }
-    assert!(copy.load_state(&saved[..saved.len() / 2]).is_err());
+    let mut truncated = saved.clone();
+    truncated.simulator.truncate(saved.simulator.len() / 2);
+    assert!(copy.load_state(&truncated).is_err());
     assert!(
         lts(12, 2).load_state(&saved).is_err(),
         "another layout is refused"
@@ -209,16 +216,16 @@ fn interest_evolution_spaces_and_observations() {
         for r in &step.obs.response {
             assert!(response_space.contains(&InterestEvolution::response_value(r)));
         }
-        if let Some(i) = step.info.clicked {
+        if let Some(click) = step.transition.click {
             clicks += 1;
-            let r = step.obs.response[i];
-            assert_eq!(step.info.clicked_quality, Some(r.quality));
-            assert_eq!(step.info.clicked_cluster, Some(r.cluster_id));
-            assert_eq!(step.reward, r.watch_time);
+            let r = step.obs.response[click.position];
+            assert_eq!(click.quality, Some(r.quality));
+            assert_eq!(click.cluster, Some(r.cluster_id));
+            assert_eq!(step.transition.reward, r.watch_time);
         } else {
-            assert_eq!((step.info.clicked_quality, step.reward), (None, 0.0));
+            assert_eq!(step.transition.reward, 0.0);
         }
-        if step.terminated {
+        if step.transition.terminated {
             env.reset(None);
         }
     }
@@ -250,7 +257,7 @@ fn interest_evolution_wrappers() {
     let mut plain = iev(10, 2);
     plain.reset(None);
     let mut scores = [0.0; 10];
-    SlateEnv::myopic_scores(&plain, &mut scores);
+    env::SlateEnv::myopic_scores(&plain, &mut scores);
     let interests = plain.simulator().user().interests;
     for (doc, score) in plain.simulator().candidates().iter().zip(scores) {
         assert_eq!(score, f64::from(interests[doc.cluster] as f32));
@@ -298,8 +305,15 @@ fn time_limit_truncates_and_does_not_terminate() {
         env.reset(None);
         for t in 1..=5 {
             let step = env.step(&[t % 10, 0]).unwrap();
-            assert!(!step.terminated, "interest exploration never terminates");
-            assert_eq!(step.truncated, t == 5, "episode {episode}, step {t}");
+            assert!(
+                !step.transition.terminated,
+                "interest exploration never terminates"
+            );
+            assert_eq!(
+                step.transition.truncated,
+                t == 5,
+                "episode {episode}, step {t}"
+            );
         }
         assert_eq!(env.elapsed_steps(), 5);
         assert_eq!(
@@ -320,7 +334,7 @@ fn time_limit_truncates_and_does_not_terminate() {
     let ends: Vec<_> = (0..120)
         .map(|_| {
             let s = longer.step(&[0, 1]).unwrap();
-            (s.terminated, s.truncated)
+            (s.transition.terminated, s.transition.truncated)
         })
         .collect();
     assert_eq!(ends[118], (false, false));
@@ -332,7 +346,7 @@ fn time_limit_truncates_and_does_not_terminate() {
         both.step(&[0, 1]).unwrap();
     }
     let s = both.step(&[0, 1]).unwrap();
-    assert!(s.terminated && s.truncated);
+    assert!(s.transition.terminated && s.transition.truncated);
 }
 
 #[test]
@@ -348,22 +362,28 @@ fn time_limit_count_is_saved_and_restored() {
     assert_eq!(copy.inner().elapsed_steps(), 3);
     for t in 4..=8u64 {
         let (a, b) = (env.step(&t).unwrap(), copy.step(&t).unwrap());
-        assert_eq!((a.reward, a.truncated), (b.reward, b.truncated));
-        assert_eq!(a.truncated, t == 8);
+        assert_eq!(
+            (a.transition.reward, a.transition.truncated),
+            (b.transition.reward, b.transition.truncated)
+        );
+        assert_eq!(a.transition.truncated, t == 8);
     }
-    // The count is in the bytes, after the simulator's own.
-    let count = |bytes: &[u8]| bytes[bytes.len() - 8..].to_vec();
-    assert_eq!(count(&saved), 3u64.to_le_bytes());
+    // The count is the time limit's own part of the state.
+    assert_eq!(saved.elapsed_steps, Some(3));
     let mut fresh = ie(10, 2, 8);
     fresh.load_state(&saved).unwrap();
     fresh.reset(None);
-    assert_eq!(count(&fresh.save_state()), 0u64.to_le_bytes());
+    assert_eq!(fresh.save_state().elapsed_steps, Some(0));
     // A count past the limit, or no count at all, is refused and changes nothing.
     let mut short = ie(10, 2, 2);
     short.reset(None);
     let before = short.save_state();
     assert!(matches!(short.load_state(&saved), Err(EnvError::State(_))));
-    assert!(short.load_state(&saved[..4]).is_err());
+    let no_count = env::EnvState {
+        elapsed_steps: None,
+        ..saved.clone()
+    };
+    assert!(short.load_state(&no_count).is_err());
     assert_eq!(short.save_state(), before);
 }
 
@@ -373,7 +393,7 @@ fn responses_lie_in_their_spaces() {
         env.reset(None);
         for t in 0..50 {
             let step = env.step(&[t % 4, 1]).unwrap();
-            let (terminated, responses) = (step.terminated, step.obs.response.clone());
+            let (terminated, responses) = (step.transition.terminated, step.obs.response.clone());
             for r in &responses {
                 assert!(M::response_space().contains(&M::response_value(r)), "{r:?}");
             }
@@ -399,9 +419,55 @@ fn interest_evolution_state_round_trips_with_its_cluster_means() {
         let slate = [t % 10, 3];
         let (a, b) = (copy.step(&slate), env.step(&slate));
         match (a, b) {
-            (Ok(a), Ok(b)) => assert_eq!((a.reward, a.terminated), (b.reward, b.terminated)),
+            (Ok(a), Ok(b)) => assert_eq!(
+                (a.transition.reward, a.transition.terminated),
+                (b.transition.reward, b.transition.terminated)
+            ),
             (a, b) => assert_eq!(a.is_err(), b.is_err()),
         }
         assert_eq!(copy.observation(), env.observation());
+    }
+}
+
+/// Every observation, from reset on, lies in the observation space, for every world and
+/// wrapper (Gymnasium's checker requires it; RecSim's reset response `None` would fail).
+#[test]
+fn every_observation_lies_in_its_space() {
+    for world in [
+        "strong-lts",
+        "lts",
+        "interest-evolution",
+        "interest-exploration",
+    ] {
+        for (user, bandit, discrete) in [
+            (false, false, false),
+            (true, false, false),
+            (false, true, true),
+            (true, true, false),
+        ] {
+            let mut scenario = env::Scenario {
+                num_candidates: 5,
+                slate_size: 3,
+                ..env::Scenario::new(world)
+            };
+            scenario.wrappers = env::Wrappers {
+                user_observation: user,
+                bandit_observation: bandit,
+                discrete_action: discrete,
+            };
+            let mut e = scenario.build().unwrap();
+            let (space, _) = e.spaces();
+            e.reset(Some(3));
+            assert!(space.contains(&e.observation_value()), "{world} reset");
+            for t in 0..40 {
+                // Slates of one, two and three documents.
+                let slate: Vec<usize> = (0..1 + t % 3).map(|j| (t + j) % 5).collect();
+                if e.step(&slate).unwrap().done() {
+                    e.reset(None);
+                }
+                let value = e.observation_value();
+                assert!(space.contains(&value), "{world} {user} {bandit}: {value:?}");
+            }
+        }
     }
 }

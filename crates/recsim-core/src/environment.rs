@@ -41,19 +41,28 @@ impl EnvConfig {
     }
 }
 
+/// The user's click in one step: the slate position, and the clicked document's quality
+/// and cluster where the model has them ([`Model::quality_and_cluster`]; RecSim's
+/// video-cluster metrics count them). Every step type embeds this one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Click {
+    /// The slate position that was clicked.
+    pub position: usize,
+    /// The clicked document's quality, where the model has one.
+    pub quality: Option<f64>,
+    /// The clicked document's cluster, where the model has one.
+    pub cluster: Option<usize>,
+}
+
 /// What one step produced.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outcome {
+    /// The step's reward (RecSim's reward aggregation over the responses).
     pub reward: f64,
     /// The user model's termination, evaluated on the updated state.
     pub done: bool,
-    /// The slate position that was clicked, if any.
-    pub clicked: Option<usize>,
-    /// The clicked document's quality, where the model has one
-    /// ([`Model::quality_and_cluster`]).
-    pub clicked_quality: Option<f64>,
-    /// The clicked document's cluster, where the model has one.
-    pub clicked_cluster: Option<usize>,
+    /// The click, if the user clicked.
+    pub click: Option<Click>,
 }
 
 /// RecSim's `SingleUserEnvironment`: a model, its candidate set and its random streams.
@@ -195,8 +204,14 @@ impl<M: Model> Environment<M> {
         self.model
             .update_state(&mut self.user, &self.slate, responses, noise);
         let reward = self.model.reward(responses);
-        let clicked = responses.iter().position(M::is_click);
-        let video = clicked.and_then(|i| M::quality_and_cluster(&responses[i]));
+        let click = responses.iter().position(M::is_click).map(|position| {
+            let video = M::quality_and_cluster(&responses[position]);
+            Click {
+                position,
+                quality: video.map(|(quality, _)| quality),
+                cluster: video.map(|(_, cluster)| cluster),
+            }
+        });
         self.done = self.model.is_terminal(&self.user);
         if self.config.resample_documents {
             self.sample_candidates();
@@ -204,9 +219,7 @@ impl<M: Model> Environment<M> {
         Ok(Outcome {
             reward,
             done: self.done,
-            clicked,
-            clicked_quality: video.map(|(quality, _)| quality),
-            clicked_cluster: video.map(|(_, cluster)| cluster),
+            click,
         })
     }
 

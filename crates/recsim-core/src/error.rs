@@ -3,45 +3,96 @@ use thiserror::Error;
 /// A configuration or model parameter that cannot be used.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ConfigError {
+    /// `num_candidates = 0`.
     #[error("num_candidates must be at least 1")]
     NoCandidates,
+    /// `slate_size = 0`.
     #[error("slate_size must be at least 1")]
     EmptySlate,
+    /// A slate longer than the candidate set.
     #[error("slate_size ({slate_size}) must not exceed num_candidates ({num_candidates})")]
     SlateTooLarge {
+        /// The slate size asked for.
         slate_size: usize,
+        /// The candidates there are.
         num_candidates: usize,
     },
+    /// A parameter name the model does not have.
     #[error("unknown parameter `{name}` for {model}; known: {known}")]
     UnknownParam {
+        /// The model's name.
         model: &'static str,
+        /// The name given.
         name: String,
+        /// Every parameter name the model has.
         known: String,
     },
+    /// A parameter value out of its range.
     #[error("parameter `{name}` = {value} is invalid: {why}")]
     InvalidParam {
+        /// The parameter.
         name: &'static str,
+        /// The value given.
         value: f64,
+        /// The range it must lie in.
         why: &'static str,
     },
+    /// `max_episode_steps = 0`.
     #[error("the horizon (max_episode_steps) must be at least 1")]
     ZeroHorizon,
+    /// An environment name nobody registered.
+    #[error("unknown environment `{name}`; registered: {known}")]
+    UnknownEnvironment {
+        /// The name given.
+        name: String,
+        /// Every registered name.
+        known: String,
+    },
+    /// A size beyond what rlrec can run or represent.
+    #[error("{name} = {value} is too large: at most {max} ({why})")]
+    TooLarge {
+        /// The option.
+        name: &'static str,
+        /// The value given.
+        value: u128,
+        /// The largest accepted.
+        max: u128,
+        /// Why the limit is there.
+        why: &'static str,
+    },
 }
 
 /// A step that was refused; the environment's state is left exactly as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StepError {
+    /// A slate position past the candidate set.
     #[error("slate position {position} is out of range: there are {num_candidates} candidates (positions 0..{num_candidates})")]
     PositionOutOfRange {
+        /// The position given.
         position: usize,
+        /// The candidates there are.
         num_candidates: usize,
     },
+    /// More positions than the slate holds.
     #[error("slate of length {len} is longer than slate_size {slate_size}")]
-    SlateTooLong { len: usize, slate_size: usize },
+    SlateTooLong {
+        /// The slate's length.
+        len: usize,
+        /// The most a slate holds.
+        slate_size: usize,
+    },
+    /// No position at all.
     #[error("the slate is empty: recommend at least one document")]
     EmptySlate,
+    /// A discrete action past `N^K`.
     #[error("discrete action {action} is out of range: the action space is Discrete({n})")]
-    ActionOutOfRange { action: u64, n: u64 },
+    ActionOutOfRange {
+        /// The action given.
+        action: u64,
+        /// The number of actions.
+        n: u64,
+    },
+    /// A step after the end of the episode.
     #[error("the episode is over: call reset() before stepping again")]
     EpisodeOver,
 }

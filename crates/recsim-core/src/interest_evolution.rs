@@ -294,6 +294,7 @@ impl Model for InterestEvolution {
     const USER_OBS_DIM: usize = NUM_CLUSTERS;
     /// The remaining time budget, the part of the state the user observation hides.
     const USER_FEATURE_DIM: usize = 1;
+    const NUM_CLUSTERS: Option<usize> = Some(NUM_CLUSTERS);
 
     fn from_params(params: IevParams) -> Result<Self, ConfigError> {
         params.validate()?;
@@ -438,7 +439,7 @@ impl Model for InterestEvolution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{stream, EnvConfig, Environment};
+    use crate::{stream, EnvConfig, Environment, ParamSet};
 
     fn model() -> InterestEvolution {
         InterestEvolution::from_params(IevParams::default()).unwrap()
@@ -654,7 +655,7 @@ mod tests {
             ("document_quality_factor", -1.0),
             ("alpha_x_intercept", 0.0),
         ] {
-            let overrides = vec![(name.to_string(), bad)];
+            let overrides = ParamSet::from([(name.to_string(), bad)]);
             let err = IevParams::default().with_overrides(&overrides).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={bad}: {err}");
         }
@@ -677,9 +678,10 @@ mod tests {
         let mut steps = 1;
         loop {
             let out = env.step(&[0, 1]).unwrap();
-            assert_eq!(out.clicked.is_some(), out.clicked_cluster.is_some());
-            if let Some(i) = out.clicked {
-                assert_eq!(out.clicked_quality, Some(env.responses()[i].quality));
+            if let Some(click) = out.click {
+                let response = env.responses()[click.position];
+                assert_eq!(click.quality, Some(response.quality));
+                assert_eq!(click.cluster, Some(response.cluster_id));
             }
             if out.done {
                 break;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::choice::{ChoiceModel, MultinomialLogit};
 use crate::params::check_range;
-use crate::{ConfigError, Model, Params, SimRng};
+use crate::{ConfigError, EpisodeLength, Model, Params, SimRng};
 
 /// Number of topics (clusters) `IETopicDocumentSampler` sets up by default.
 pub const NUM_TOPICS: usize = 2;
@@ -157,6 +157,7 @@ impl Model for InterestExploration {
     const USER_OBS_DIM: usize = 0;
     /// The user's topic affinities.
     const USER_FEATURE_DIM: usize = NUM_TOPICS;
+    const NUM_CLUSTERS: Option<usize> = Some(NUM_TOPICS);
 
     fn from_params(params: IeParams) -> Result<Self, ConfigError> {
         params.validate()?;
@@ -228,6 +229,10 @@ impl Model for InterestExploration {
         false
     }
 
+    fn episode_length(&self) -> EpisodeLength {
+        EpisodeLength::Endless
+    }
+
     /// The number of clicks (`total_clicks_reward`).
     #[inline]
     fn reward(&self, responses: &[IeResponse]) -> f64 {
@@ -278,7 +283,7 @@ impl Model for InterestExploration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{stream, EnvConfig, Environment};
+    use crate::{stream, EnvConfig, Environment, ParamSet};
 
     fn model() -> InterestExploration {
         InterestExploration::from_params(IeParams::default()).unwrap()
@@ -379,7 +384,7 @@ mod tests {
             let out = env.step(&[3, 3]).unwrap();
             assert!(!out.done);
             assert!(out.reward == 0.0 || out.reward == 1.0);
-            assert_eq!(out.clicked.map(|_| 1.0).unwrap_or(0.0), out.reward);
+            assert_eq!(out.click.map_or(0.0, |_| 1.0), out.reward);
         }
         assert_eq!(env.user(), &user);
     }
@@ -417,7 +422,7 @@ mod tests {
             ("no_click_mass", f64::NAN),
             ("topic_0_quality_mean", 800.0),
         ] {
-            let overrides = vec![(name.to_string(), bad)];
+            let overrides = ParamSet::from([(name.to_string(), bad)]);
             let err = IeParams::default().with_overrides(&overrides).unwrap_err();
             assert!(err.to_string().contains(name), "{name}={bad}: {err}");
         }

@@ -20,12 +20,12 @@ pub use choice::{
     Cascade, ChoiceModel, ExponentialCascade, KnownChoice, MultinomialLogit,
     MultinomialProportional, ProportionalCascade,
 };
-pub use environment::{EnvConfig, Environment, Outcome};
+pub use environment::{Click, EnvConfig, Environment, Outcome};
 pub use error::{ChoiceError, ConfigError, StepError};
 pub use interest_evolution::{IevParams, InterestEvolution};
 pub use interest_exploration::{IeParams, InterestExploration};
 pub use lts::{LongTermSatisfaction, LtsParams};
-pub use model::Model;
+pub use model::{EpisodeLength, Model};
 pub use params::{ParamSet, Params};
 pub use rng::{stream, SimRng, Streams};
 

@@ -5,7 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::params::{check_min, check_range};
-use crate::{sigmoid, ConfigError, KnownChoice, Model, Params, SimRng};
+use crate::{sigmoid, ConfigError, EpisodeLength, KnownChoice, Model, Params, SimRng};
 
 /// The user parameters of RecSim's `LTSStaticUserSampler`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -279,12 +279,20 @@ impl Model for LongTermSatisfaction {
     fn known_choice(&self) -> KnownChoice {
         KnownChoice::FirstPosition
     }
+
+    fn episode_length(&self) -> EpisodeLength {
+        EpisodeLength::Fixed(self.params.horizon())
+    }
+
+    fn lts_params(&self) -> Option<&LtsParams> {
+        Some(&self.params)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{stream, EnvConfig, Environment};
+    use crate::{stream, EnvConfig, Environment, ParamSet};
 
     fn strong() -> LongTermSatisfaction {
         LongTermSatisfaction::from_params(LtsParams::strong()).unwrap()
@@ -412,7 +420,7 @@ mod tests {
             ("time_budget", 0.0),
             ("kale_mean", f64::INFINITY),
         ] {
-            let overrides = vec![(name.to_string(), bad)];
+            let overrides = ParamSet::from([(name.to_string(), bad)]);
             let err = LtsParams::default().with_overrides(&overrides).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }

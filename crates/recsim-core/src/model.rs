@@ -2,7 +2,18 @@ use std::fmt::Debug;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{ConfigError, KnownChoice, Params, SimRng};
+use crate::{ConfigError, KnownChoice, LtsParams, Params, SimRng};
+
+/// How long a model's episodes last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpisodeLength {
+    /// Every episode lasts exactly this many steps.
+    Fixed(usize),
+    /// The dynamics decide; episodes differ.
+    Variable,
+    /// The model never ends an episode by itself: only a time limit does.
+    Endless,
+}
 
 /// One RecSim environment's simulated world: the nodes of its dynamic Bayesian network.
 ///
@@ -22,6 +33,7 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     /// One slate position's response.
     type Response: Copy + Debug + Default + PartialEq + Send + Sync + Serialize + DeserializeOwned;
 
+    /// The model's name, for messages.
     const NAME: &'static str;
     /// Length of one document's observation vector.
     const DOC_DIM: usize;
@@ -29,9 +41,13 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     const USER_OBS_DIM: usize;
     /// Length of the true user features that the user-features wrapper reveals.
     const USER_FEATURE_DIM: usize;
+    /// The clusters RecSim's video-cluster metrics count clicks in, where the model has
+    /// them ([`Model::quality_and_cluster`]).
+    const NUM_CLUSTERS: Option<usize> = None;
 
     /// Builds the model from a parameter set, validating it first.
     fn from_params(params: Self::Params) -> Result<Self, ConfigError>;
+    /// The parameters the model was built from.
     fn params(&self) -> &Self::Params;
 
     /// The document sampler: one document from the document stream.
@@ -54,9 +70,11 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
         responses: &[Self::Response],
         rng: &mut SimRng,
     );
+    /// The user model's end of the episode, on the updated state.
     fn is_terminal(&self, user: &Self::User) -> bool;
     /// Reward aggregation over one step's responses (from the raw, unclipped responses).
     fn reward(&self, responses: &[Self::Response]) -> f64;
+    /// Whether a response is a click.
     fn is_click(response: &Self::Response) -> bool;
     /// The quality and cluster of the document a response is about, which RecSim's
     /// video-cluster metrics count for clicked documents (spec §4); `None` for models
@@ -78,5 +96,15 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     /// The choice model as far as an agent can compute it from observations.
     fn known_choice(&self) -> KnownChoice {
         KnownChoice::Unknown
+    }
+    /// How long episodes last: a fixed length (long-term satisfaction spends one unit of
+    /// its budget per step), a length the dynamics decide, or no end at all.
+    fn episode_length(&self) -> EpisodeLength {
+        EpisodeLength::Variable
+    }
+    /// The long-term-satisfaction parameters, where this model is long-term satisfaction:
+    /// the planner solves that model exactly, whatever world registered it.
+    fn lts_params(&self) -> Option<&LtsParams> {
+        None
     }
 }

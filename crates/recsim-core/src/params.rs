@@ -4,11 +4,12 @@ use crate::ConfigError;
 ///
 /// Implementors list their fields once in [`Params::fields`]; reading, writing and the
 /// unknown-name error follow from that list.
-pub trait Params: Clone + std::fmt::Debug {
+pub trait Params: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The model's name, for error messages.
     const MODEL: &'static str;
 
-    /// Every parameter, by name, in a fixed order.
+    /// Every parameter, by name, in a fixed order; reading, writing and the unknown-name
+    /// error all follow from this list.
     fn fields(&mut self) -> Vec<(&'static str, &mut f64)>;
 
     /// Checks every parameter's range; a model is only built from a validated set.
@@ -53,8 +54,8 @@ pub trait Params: Clone + std::fmt::Debug {
     }
 }
 
-/// Parameter overrides in the order they were given.
-pub type ParamSet = Vec<(String, f64)>;
+/// Parameter overrides by name (`--set name=value`, a config's `[env.params]`).
+pub type ParamSet = std::collections::BTreeMap<String, f64>;
 
 /// Checks that `value` is finite and at least `min` (strictly above it when `strict`).
 pub(crate) fn check_min(

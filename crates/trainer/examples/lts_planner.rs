@@ -6,8 +6,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use agents_bandit::{Agent, Baseline, BaselineKind};
-use trainer::{evaluate, EnvKind, LtsPlanner, OptimalPolicy, PolicyKind, Scenario, Summary};
+use agents::Agent;
+use agents_bandit::{Baseline, BaselineKind};
+use env::Scenario;
+use trainer::{evaluate, LtsPlanner, OptimalPolicy, PolicyKind, Summary};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let episodes = match std::env::args().nth(1) {
@@ -15,16 +17,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 2000,
     };
     let mut lts = Scenario {
-        env: EnvKind::Lts,
         num_candidates: 10,
         slate_size: 3,
-        ..Scenario::default()
+        ..Scenario::new("lts")
     };
     let mut strong = Scenario::default();
     for scenario in [&mut strong, &mut lts] {
         scenario.wrappers.user_observation = true;
         let start = Instant::now();
-        let planner = Arc::new(LtsPlanner::new(scenario)?);
+        let planner = Arc::new(LtsPlanner::for_scenario(scenario)?);
         let built = start.elapsed();
         println!(
             "{} {}/{}: planner built in {:.3} s, long-run gain {:.4} per step",
@@ -42,7 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (PolicyKind::FiniteHorizon, planner.predicted_value()),
             (PolicyKind::Stationary, planner.stationary_value()),
         ] {
-            let s = run(&mut OptimalPolicy::new(planner.clone(), kind)?)?;
+            let layout = scenario.build()?.layout();
+            let s = run(&mut OptimalPolicy::new(planner.clone(), kind, &layout)?)?;
             println!(
                 "  {:<19} predicted {predicted:9.3}  simulated {:9.3} ± {:.3} \
                  [{:.3}, {:.3}] (sd {:.2}, {} episodes)",

@@ -4,49 +4,76 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use agents_bandit::{Agent, AgentError, Baseline, BaselineKind, Exploration, LinearBandit};
-use env::{EnvError, SlateEnv};
+use agents::{Agent, AgentError};
+use agents_bandit::{Baseline, BaselineKind, Exploration, LinearBandit};
+use env::{EnvError, Scenario, SlateEnv};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;
-use crate::{evaluate_on, Algo, Evaluation, TrainConfig, VideoReport};
+use crate::{
+    evaluate_on, AlgoConfig, Evaluation, InvalidConfig, TrainConfig, VideoMetrics, VideoReport,
+};
 
 /// RLlib smooths episode metrics over the last 100 finished episodes.
 pub const SMOOTHING_WINDOW: usize = 100;
 
+/// Why a run cannot start or continue. The cause is kept.
 #[derive(Debug, Error)]
 pub enum TrainError {
+    /// The configuration.
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(#[from] InvalidConfig),
+    /// An environment call.
     #[error(transparent)]
     Env(#[from] EnvError),
+    /// A vector environment call.
     #[error(transparent)]
     Vector(#[from] env::VectorError),
+    /// The agent.
     #[error(transparent)]
     Agent(#[from] AgentError),
+    /// A checkpoint or run folder.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// An algorithm this build leaves out.
     #[error("{algo} is not available in this build: {why}")]
     Unavailable {
+        /// The algorithm.
         algo: &'static str,
+        /// What the build lacks.
         why: &'static str,
     },
+}
+
+impl From<env::ConfigError> for TrainError {
+    fn from(e: env::ConfigError) -> Self {
+        TrainError::Config(e.into())
+    }
 }
 
 /// One iteration's results, under RLlib's names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IterationResult {
+    /// Iterations done, this one included.
     pub training_iteration: u64,
+    /// Environment steps since the start.
     pub timesteps_total: u64,
+    /// Episodes finished since the start.
     pub episodes_total: u64,
+    /// Episodes finished in this iteration.
     pub episodes_this_iter: u64,
     /// Over the last 100 finished episodes; absent until one has finished.
     pub episode_reward_mean: Option<f64>,
+    /// The lowest return of the last 100 episodes.
     pub episode_reward_min: Option<f64>,
+    /// The highest return of the last 100 episodes.
     pub episode_reward_max: Option<f64>,
+    /// The mean length of the last 100 episodes.
     pub episode_len_mean: Option<f64>,
+    /// Wall time of this iteration, its evaluation included.
     pub time_this_iter_s: f64,
+    /// Wall time since the start (resumed runs add up).
     pub time_total_s: f64,
     /// The learner's own statistics.
     pub learner: BTreeMap<String, f64>,
@@ -62,15 +89,21 @@ pub struct IterationResult {
 /// The loop's counters and the smoothing window: part of every checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LoopState {
+    /// Iterations done.
     pub iteration: u64,
+    /// Environment steps taken.
     pub timesteps_total: u64,
+    /// Episodes finished.
     pub episodes_total: u64,
-    /// The unfinished episode's return and length so far.
+    /// The unfinished episode's return so far.
     pub episode_return: f64,
+    /// The unfinished episode's length so far.
     pub episode_len: usize,
     /// `(return, length)` of the last finished episodes, oldest first.
     pub window: VecDeque<(f64, usize)>,
+    /// Wall time of all iterations.
     pub time_total_s: f64,
+    /// Whether the first episode has started.
     pub started: bool,
 }
 
@@ -87,31 +120,22 @@ pub struct Algorithm {
 pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
     let seed = config.env.seed;
     let layout = env.layout();
-    Ok(match config.algo {
-        Algo::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
-        Algo::Greedy => Box::new(Baseline::new(BaselineKind::Greedy, seed)),
-        Algo::Linucb => Box::new(LinearBandit::new(
-            Exploration::Ucb(config.linucb),
-            layout,
-            seed,
-        )?),
-        Algo::Lints => Box::new(LinearBandit::new(
-            Exploration::Thompson(config.lints),
-            layout,
-            seed,
-        )?),
-        Algo::Slateq => crate::slateq_agent(config, env)?,
+    Ok(match &config.agent {
+        AlgoConfig::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
+        AlgoConfig::Greedy => Box::new(Baseline::new(BaselineKind::Greedy, seed)),
+        AlgoConfig::Linucb(c) => Box::new(LinearBandit::new(Exploration::Ucb(*c), layout, seed)?),
+        AlgoConfig::Lints(c) => {
+            Box::new(LinearBandit::new(Exploration::Thompson(*c), layout, seed)?)
+        }
+        AlgoConfig::Slateq(c) => crate::slateq_agent(c, &config.env, env)?,
     })
 }
 
 impl Algorithm {
     /// A fresh run.
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
-        config.validate().map_err(TrainError::Config)?;
-        let env = config
-            .env
-            .build()
-            .map_err(|e| TrainError::Config(e.to_string()))?;
+        config.validate()?;
+        let env = config.env.build()?;
         let agent = build_agent(&config, env.as_ref())?;
         Ok(Self {
             slate: vec![0; env.layout().slate_size],
@@ -126,29 +150,27 @@ impl Algorithm {
     pub(crate) fn restore(
         config: TrainConfig,
         state: LoopState,
-        env_state: &[u8],
+        env_state: &env::EnvState,
         agent_state: &[u8],
     ) -> Result<Self, TrainError> {
         let mut algo = Self::new(config)?;
-        algo.env.restore(env_state)?;
+        algo.env.load_state(env_state)?;
         algo.agent.load(agent_state)?;
         algo.state = state;
         Ok(algo)
     }
 
+    /// The run's configuration.
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }
 
-    /// Changes the iteration count the run stops at (for a resumed run).
-    pub fn set_iterations(&mut self, iterations: u64) {
-        self.config.iterations = iterations;
-    }
-
+    /// The loop's counters.
     pub fn state(&self) -> &LoopState {
         &self.state
     }
 
+    /// The agent being trained.
     pub fn agent(&self) -> &dyn Agent {
         self.agent.as_ref()
     }
@@ -157,6 +179,7 @@ impl Algorithm {
         self.env.as_ref()
     }
 
+    /// Whether the run has reached its last iteration.
     pub fn is_done(&self) -> bool {
         self.state.iteration >= self.config.iterations
     }
@@ -166,15 +189,15 @@ impl Algorithm {
         let start = Instant::now();
         let s = &mut self.state;
         if !s.started {
-            self.env.start(None);
+            self.env.reset(None);
             self.agent.begin_episode();
             s.started = true;
         }
         let episodes_before = s.episodes_total;
-        let mut metrics = self.config.env.video_metrics();
+        let mut metrics = VideoMetrics::for_scenario(&self.config.env);
         for _ in 0..self.config.iteration_steps() {
             self.agent.act(self.env.as_ref(), true, &mut self.slate);
-            let t = self.env.recommend(&self.slate)?;
+            let t = self.env.step(&self.slate)?;
             self.agent.observe(&self.slate, &t, self.env.as_ref());
             if let Some(m) = metrics.as_mut() {
                 m.record_transition(&t);
@@ -190,7 +213,7 @@ impl Algorithm {
                 s.episodes_total += 1;
                 s.episode_return = 0.0;
                 s.episode_len = 0;
-                self.env.start(None);
+                self.env.reset(None);
                 self.agent.begin_episode();
             }
         }
@@ -277,13 +300,11 @@ pub fn evaluate_policy(
 pub fn evaluate_policy_on(
     config: &TrainConfig,
     agent_state: &[u8],
-    scenario: &crate::Scenario,
+    scenario: &Scenario,
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    let mut env = scenario
-        .build()
-        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let mut env = scenario.build()?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
     Ok(evaluate_on(

@@ -21,35 +21,73 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{Algo, Algorithm, IterationResult, LoopState, TrainConfig, TrainError};
+use env::EnvState;
+
+use crate::{Algo, Algorithm, InvalidConfig, IterationResult, LoopState, TrainConfig, TrainError};
 
 const MAGIC: &[u8; 8] = b"RLRECCKP";
 /// The newest format this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: the environment state is typed ([`EnvState`]), the configuration strict.
+pub const FORMAT_VERSION: u32 = 2;
+/// The checkpoint file inside a checkpoint folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 /// The tutorial's pointer to the latest checkpoint.
 pub const POINTER_FILE: &str = "checkpoint_path.txt";
+/// One JSON line per iteration.
 pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The run's configuration.
 pub const CONFIG_FILE: &str = "config.toml";
 
+/// A checkpoint or run folder that cannot be read or written.
 #[derive(Debug, Error)]
 pub enum CheckpointError {
+    /// A file operation failed.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: io::Error,
+    },
+    /// Neither a checkpoint folder nor a run folder.
     #[error("no checkpoint at {}: expected a checkpoint folder (with {CHECKPOINT_FILE}) or a run folder (with {POINTER_FILE})", .0.display())]
     Missing(PathBuf),
+    /// Another kind of file.
     #[error("{} is not an rlrec checkpoint (bad magic bytes)", .0.display())]
     NotACheckpoint(PathBuf),
+    /// Written by a newer rlrec.
     #[error("checkpoint format version {found} is newer than this rlrec reads ({FORMAT_VERSION}); upgrade rlrec")]
-    NewerVersion { found: u32 },
+    NewerVersion {
+        /// The file's version.
+        found: u32,
+    },
+    /// Written by an older rlrec whose format this one no longer reads.
+    #[error("checkpoint format version {found} is older than this rlrec reads ({FORMAT_VERSION}); train again with this version")]
+    OlderVersion {
+        /// The file's version.
+        found: u32,
+    },
+    /// Ends early.
     #[error("checkpoint is truncated ({0})")]
     Truncated(&'static str),
+    /// The checksum does not match.
     #[error("checkpoint is corrupt: checksum mismatch")]
     Corrupt,
+    /// Another algorithm's checkpoint.
     #[error("checkpoint holds a {found} agent, not {expected}")]
-    WrongAlgorithm { expected: String, found: String },
+    WrongAlgorithm {
+        /// The algorithm asked for.
+        expected: String,
+        /// The checkpoint's.
+        found: String,
+    },
+    /// The payload cannot be decoded.
     #[error("checkpoint cannot be decoded: {0}")]
     Decode(String),
+    /// The embedded configuration cannot be read.
+    #[error("checkpoint's configuration: {0}")]
+    Config(#[from] InvalidConfig),
+    /// A folder that already holds a run.
     #[error("run folder {} already holds a run; pass --resume to continue it or choose another --out", .0.display())]
     RunExists(PathBuf),
 }
@@ -65,31 +103,40 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
 struct Payload {
     config_toml: String,
     state: LoopState,
-    env_state: Vec<u8>,
+    env_state: EnvState,
     agent_state: Vec<u8>,
 }
 
 /// Everything needed to continue a run exactly.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
-    pub algo: Algo,
+    /// The run's configuration.
     pub config: TrainConfig,
+    /// The loop's counters.
     pub state: LoopState,
-    pub env_state: Vec<u8>,
+    /// The training environment, streams included.
+    pub env_state: EnvState,
+    /// The agent, as [`agents::Agent::save`] wrote it.
     pub agent_state: Vec<u8>,
 }
 
 impl Checkpoint {
+    /// The state of a run.
     pub fn of(algorithm: &Algorithm) -> Self {
         Self {
-            algo: algorithm.config().algo,
             config: algorithm.config().clone(),
             state: algorithm.state().clone(),
-            env_state: algorithm.env().snapshot(),
+            env_state: algorithm.env().save_state(),
             agent_state: algorithm.agent().save(),
         }
     }
 
+    /// The algorithm that trained it.
+    pub fn algo(&self) -> Algo {
+        self.config.algo()
+    }
+
+    /// The file's bytes: header, checksum and payload.
     pub fn encode(&self) -> Vec<u8> {
         let payload = Payload {
             config_toml: self.config.to_toml(),
@@ -99,7 +146,7 @@ impl Checkpoint {
         };
         let body = bincode::serde::encode_to_vec(&payload, bincode::config::standard())
             .expect("checkpoint payload serialises");
-        let name = self.algo.name().as_bytes();
+        let name = self.algo().name().as_bytes();
         let mut out = Vec::with_capacity(body.len() + 32);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -121,6 +168,9 @@ impl Checkpoint {
         if version > FORMAT_VERSION {
             return Err(CheckpointError::NewerVersion { found: version });
         }
+        if version < FORMAT_VERSION {
+            return Err(CheckpointError::OlderVersion { found: version });
+        }
         let name_len = r.take(1, "algorithm name")?[0] as usize;
         let name = String::from_utf8_lossy(r.take(name_len, "algorithm name")?).to_string();
         let len = u64::from_le_bytes(r.array("payload length")?);
@@ -135,16 +185,14 @@ impl Checkpoint {
         let (payload, _): (Payload, usize) =
             bincode::serde::decode_from_slice(body, bincode::config::standard())
                 .map_err(|e| CheckpointError::Decode(e.to_string()))?;
-        let config =
-            TrainConfig::from_toml(&payload.config_toml).map_err(CheckpointError::Decode)?;
-        if config.algo.name() != name {
+        let config = TrainConfig::from_toml(&payload.config_toml)?;
+        if config.algo().name() != name {
             return Err(CheckpointError::Decode(format!(
                 "header names {name} but the config names {}",
-                config.algo
+                config.algo()
             )));
         }
         Ok(Self {
-            algo: config.algo,
             config,
             state: payload.state,
             env_state: payload.env_state,
@@ -161,12 +209,12 @@ impl Checkpoint {
 
     /// Refuses a checkpoint of another algorithm than `expected`.
     pub fn expect_algo(&self, expected: Algo) -> Result<(), CheckpointError> {
-        if self.algo == expected {
+        if self.algo() == expected {
             Ok(())
         } else {
             Err(CheckpointError::WrongAlgorithm {
                 expected: expected.name().into(),
-                found: self.algo.name().into(),
+                found: self.algo().name().into(),
             })
         }
     }
@@ -281,6 +329,7 @@ impl RunDir {
         Ok(run)
     }
 
+    /// The folder.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -313,6 +362,7 @@ impl RunDir {
             .collect()
     }
 
+    /// Adds one iteration's line to `metrics.jsonl`.
     pub fn append_metrics(&self, result: &IterationResult) -> Result<(), CheckpointError> {
         let path = self.metrics_path();
         let mut f = fs::OpenOptions::new()

@@ -1,25 +1,34 @@
-//! The full, resolved configuration of a training run (`config.toml`).
+//! The configuration of a training run (`config.toml`): typed, strict (an unknown key
+//! anywhere is an error), and merged over the algorithm's defaults, so a file may hold
+//! any part of it.
 
 use std::fmt;
 use std::str::FromStr;
 
-use agents_bandit::{LinTsConfig, LinUcbConfig};
+use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
+use agents::AgentError;
+use env::Scenario;
 use serde::{Deserialize, Serialize};
-
-use crate::Scenario;
+use thiserror::Error;
 
 /// The algorithms `rlrec train` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algo {
+    /// Uniformly random slates (learns nothing).
     Random,
+    /// The highest myopic score first (learns nothing).
     Greedy,
+    /// LinUCB on the bandit observation.
     Linucb,
+    /// Linear Thompson sampling on the bandit observation.
     Lints,
+    /// SlateQ (needs libtorch).
     Slateq,
 }
 
 impl Algo {
+    /// Every algorithm, in the order help texts list them.
     pub const ALL: [Algo; 5] = [
         Algo::Random,
         Algo::Greedy,
@@ -28,6 +37,7 @@ impl Algo {
         Algo::Slateq,
     ];
 
+    /// The command-line name.
     pub fn name(self) -> &'static str {
         match self {
             Algo::Random => "random",
@@ -39,9 +49,9 @@ impl Algo {
     }
 
     /// Turns on the wrappers the algorithm needs, as RLlib's examples configure them: the
-    /// bandits read the item matrix through discrete actions; SlateQ sees the user's
-    /// satisfaction.
-    pub fn required_wrappers(self, scenario: &mut Scenario) {
+    /// bandits read the item matrix through discrete actions; SlateQ sees the user's true
+    /// state where the world hides it.
+    pub fn required_wrappers(self, scenario: &mut Scenario) -> Result<(), env::ConfigError> {
         let w = &mut scenario.wrappers;
         match self {
             Algo::Linucb | Algo::Lints => {
@@ -49,12 +59,13 @@ impl Algo {
                 w.discrete_action = true;
             }
             Algo::Slateq => {
-                if scenario.env.has_hidden_user() {
-                    w.user_observation = true;
+                if scenario.world()?.hidden_user() {
+                    scenario.wrappers.user_observation = true;
                 }
             }
             Algo::Random | Algo::Greedy => {}
         }
+        Ok(())
     }
 }
 
@@ -80,94 +91,287 @@ impl FromStr for Algo {
     }
 }
 
+/// The algorithm and its own hyperparameters: a run's configuration holds only these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlgoConfig {
+    /// Random slates.
+    Random,
+    /// Greedy slates.
+    Greedy,
+    /// LinUCB's hyperparameters.
+    Linucb(LinUcbConfig),
+    /// Linear Thompson sampling's.
+    Lints(LinTsConfig),
+    /// SlateQ's.
+    Slateq(SlateQConfig),
+}
+
+impl AlgoConfig {
+    /// The defaults of `algo`.
+    pub fn new(algo: Algo) -> Self {
+        match algo {
+            Algo::Random => AlgoConfig::Random,
+            Algo::Greedy => AlgoConfig::Greedy,
+            Algo::Linucb => AlgoConfig::Linucb(LinUcbConfig::default()),
+            Algo::Lints => AlgoConfig::Lints(LinTsConfig::default()),
+            Algo::Slateq => AlgoConfig::Slateq(SlateQConfig::default()),
+        }
+    }
+
+    /// The algorithm.
+    pub fn algo(&self) -> Algo {
+        match self {
+            AlgoConfig::Random => Algo::Random,
+            AlgoConfig::Greedy => Algo::Greedy,
+            AlgoConfig::Linucb(_) => Algo::Linucb,
+            AlgoConfig::Lints(_) => Algo::Lints,
+            AlgoConfig::Slateq(_) => Algo::Slateq,
+        }
+    }
+
+    fn validate(&self) -> Result<(), AgentError> {
+        match self {
+            AlgoConfig::Random | AlgoConfig::Greedy => Ok(()),
+            AlgoConfig::Linucb(c) => c.validate(),
+            AlgoConfig::Lints(c) => c.validate(),
+            AlgoConfig::Slateq(c) => c.validate(),
+        }
+    }
+}
+
 /// Everything a run needs; written as `config.toml` and stored in each checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
-    pub algo: Algo,
+    /// The algorithm and its hyperparameters.
+    pub agent: AlgoConfig,
     /// The iteration count the run stops at (RLlib's `training_iteration` stop).
     pub iterations: u64,
-    /// Environment steps per iteration; 0 means one full episode where episodes have a
-    /// known length.
-    #[serde(default)]
+    /// Environment steps per iteration; 0 means one episode where every episode has the
+    /// same length, else 1000 steps.
     pub steps_per_iteration: usize,
     /// Checkpoint every this many iterations (and always at the end); 0 = only at the end.
-    #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: u64,
     /// Episodes of the final evaluation (no exploration, a separate environment stream).
-    #[serde(default = "default_eval_episodes")]
     pub eval_episodes: usize,
     /// Evaluate every this many iterations during training (0 = never), as RLlib's
     /// `evaluation_interval`; the results join the iteration's.
-    #[serde(default)]
     pub evaluation_interval: u64,
     /// Episodes of each evaluation during training.
-    #[serde(default = "default_evaluation_duration")]
     pub evaluation_duration: usize,
+    /// The environment.
     pub env: Scenario,
-    #[serde(default)]
-    pub linucb: LinUcbConfig,
-    #[serde(default)]
-    pub lints: LinTsConfig,
-    #[cfg(feature = "slateq")]
-    #[serde(default)]
-    pub slateq: agents_slateq::SlateQConfig,
 }
 
-fn default_checkpoint_every() -> u64 {
-    10
+/// `config.toml` as written and read: the algorithm's own table only.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    algo: Algo,
+    iterations: u64,
+    steps_per_iteration: usize,
+    checkpoint_every: u64,
+    eval_episodes: usize,
+    evaluation_interval: u64,
+    evaluation_duration: usize,
+    env: Scenario,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    linucb: Option<LinUcbConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lints: Option<LinTsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slateq: Option<SlateQConfig>,
 }
 
-fn default_evaluation_duration() -> usize {
-    100
-}
-
-fn default_eval_episodes() -> usize {
-    1000
+/// A configuration that cannot be used: the cause is kept.
+#[derive(Debug, Error)]
+pub enum InvalidConfig {
+    /// Not TOML.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// A key the configuration does not have, or a value of the wrong type.
+    #[error("{}{}", key_prefix(.0.path()), .0.inner().message())]
+    Key(serde_path_to_error::Error<toml::de::Error>),
+    /// The environment's options.
+    #[error(transparent)]
+    Env(#[from] env::ConfigError),
+    /// The algorithm's hyperparameters.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    /// Another algorithm's table.
+    #[error("[{section}] configures --algo {section}, but this run's algorithm is {algo}")]
+    ForeignSection {
+        /// The table found.
+        section: &'static str,
+        /// The run's algorithm.
+        algo: Algo,
+    },
+    /// A run setting out of its range.
+    #[error("{name} = {value} is invalid: {why}")]
+    Setting {
+        /// The key.
+        name: &'static str,
+        /// The value given.
+        value: u64,
+        /// Its range.
+        why: &'static str,
+    },
 }
 
 /// The default SlateQ run: long enough to pass 1180 on the tutorial's scenario.
 pub const SLATEQ_ITERATIONS: u64 = 60;
 
-/// Steps per iteration when episodes have no known length.
-const FALLBACK_STEPS_PER_ITERATION: usize = 1000;
+/// Steps per iteration when episodes have no fixed length.
+pub const FALLBACK_STEPS_PER_ITERATION: usize = 1000;
 
 /// The evaluation environment's seed is offset from the training seed, so evaluation
 /// never replays the users and documents training saw.
 pub const EVAL_SEED_OFFSET: u64 = 1_000_003;
 
+/// The keys a resumed run may change: when to stop, evaluate and checkpoint, and where
+/// SlateQ computes. Everything else would make the continued run another run.
+pub const RESUMABLE_KEYS: [&str; 7] = [
+    "iterations",
+    "checkpoint_every",
+    "eval_episodes",
+    "evaluation_interval",
+    "evaluation_duration",
+    "slateq.device",
+    "slateq.threads",
+];
+
+/// Limits that keep every run finite: beyond them a run cannot finish in any useful time.
+const MAX_ITERATIONS: u64 = 10_000_000;
+const MAX_STEPS_PER_ITERATION: u64 = 100_000_000;
+const MAX_EPISODES: u64 = 10_000_000;
+
 impl TrainConfig {
     /// The defaults for `algo` on the tutorial's scenario.
     pub fn new(algo: Algo) -> Self {
         let mut env = Scenario::default();
-        algo.required_wrappers(&mut env);
+        algo.required_wrappers(&mut env)
+            .expect("the default environment is registered");
         // SlateQ's iteration is RLlib's DQN default of 1000 environment steps.
         let (iterations, steps_per_iteration) = match algo {
             Algo::Slateq => (SLATEQ_ITERATIONS, 1000),
             _ => (100, 0),
         };
         Self {
-            algo,
+            agent: AlgoConfig::new(algo),
             iterations,
             steps_per_iteration,
-            checkpoint_every: default_checkpoint_every(),
-            eval_episodes: default_eval_episodes(),
+            checkpoint_every: 10,
+            eval_episodes: 1000,
             evaluation_interval: 0,
-            evaluation_duration: default_evaluation_duration(),
+            evaluation_duration: 100,
             env,
-            linucb: LinUcbConfig::default(),
-            lints: LinTsConfig::default(),
-            #[cfg(feature = "slateq")]
-            slateq: Default::default(),
         }
     }
 
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    /// The algorithm.
+    pub fn algo(&self) -> Algo {
+        self.agent.algo()
     }
 
+    /// Reads TOML holding any part of a configuration over `self`: the tables merge key
+    /// by key; a file that names another algorithm starts from that algorithm's defaults
+    /// instead. Nothing is validated but the keys and their types.
+    pub fn merged(&self, text: &str) -> Result<Self, InvalidConfig> {
+        let overlay: toml::Table = toml::from_str(text)?;
+        let base = match overlay.get("algo") {
+            Some(algo) => match Algo::deserialize(algo.clone())? {
+                algo if algo == self.algo() => self.clone(),
+                algo => TrainConfig::new(algo),
+            },
+            None => self.clone(),
+        };
+        let mut table = base.to_table();
+        merge(&mut table, overlay);
+        Self::from_table(table)
+    }
+
+    /// Reads a whole configuration (a checkpoint's, a run's `config.toml`), merged over
+    /// its algorithm's defaults so that keys added since it was written get them.
+    pub fn from_toml(text: &str) -> Result<Self, InvalidConfig> {
+        let table: toml::Table = toml::from_str(text)?;
+        match table.get("algo") {
+            Some(algo) => TrainConfig::new(Algo::deserialize(algo.clone())?).merged(text),
+            // The strict reading names the missing key.
+            None => Self::from_table(table),
+        }
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, InvalidConfig> {
+        let stored: Stored = serde_path_to_error::deserialize(table)?;
+        let algo = stored.algo;
+        let foreign = [
+            ("linucb", stored.linucb.is_some() && algo != Algo::Linucb),
+            ("lints", stored.lints.is_some() && algo != Algo::Lints),
+            ("slateq", stored.slateq.is_some() && algo != Algo::Slateq),
+        ];
+        if let Some((section, _)) = foreign.into_iter().find(|(_, bad)| *bad) {
+            return Err(InvalidConfig::ForeignSection { section, algo });
+        }
+        let agent = match algo {
+            Algo::Random => AlgoConfig::Random,
+            Algo::Greedy => AlgoConfig::Greedy,
+            Algo::Linucb => AlgoConfig::Linucb(stored.linucb.unwrap_or_default()),
+            Algo::Lints => AlgoConfig::Lints(stored.lints.unwrap_or_default()),
+            Algo::Slateq => AlgoConfig::Slateq(stored.slateq.unwrap_or_default()),
+        };
+        Ok(Self {
+            agent,
+            iterations: stored.iterations,
+            steps_per_iteration: stored.steps_per_iteration,
+            checkpoint_every: stored.checkpoint_every,
+            eval_episodes: stored.eval_episodes,
+            evaluation_interval: stored.evaluation_interval,
+            evaluation_duration: stored.evaluation_duration,
+            env: stored.env,
+        })
+    }
+
+    fn stored(&self) -> Stored {
+        let (mut linucb, mut lints, mut slateq) = (None, None, None);
+        match &self.agent {
+            AlgoConfig::Random | AlgoConfig::Greedy => {}
+            AlgoConfig::Linucb(c) => linucb = Some(*c),
+            AlgoConfig::Lints(c) => lints = Some(*c),
+            AlgoConfig::Slateq(c) => slateq = Some(c.clone()),
+        }
+        Stored {
+            algo: self.algo(),
+            iterations: self.iterations,
+            steps_per_iteration: self.steps_per_iteration,
+            checkpoint_every: self.checkpoint_every,
+            eval_episodes: self.eval_episodes,
+            evaluation_interval: self.evaluation_interval,
+            evaluation_duration: self.evaluation_duration,
+            env: self.env.clone(),
+            linucb,
+            lints,
+            slateq,
+        }
+    }
+
+    /// The configuration as a TOML table.
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self.stored())
+            .expect("a validated configuration holds only numbers TOML can store")
+    }
+
+    /// `config.toml`'s text. The configuration must have passed
+    /// [`TrainConfig::validate`] (TOML stores integers below 2^63 only).
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("a training config always serialises")
+        toml::to_string(&self.stored())
+            .expect("a validated configuration holds only numbers TOML can store")
+    }
+
+    /// Every key whose value differs from `other`'s, by dotted path
+    /// (`env.seed`), with both values as TOML prints them.
+    pub fn differences(&self, other: &TrainConfig) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        diff("", &self.to_table(), &other.to_table(), &mut out);
+        out
     }
 
     /// The steps of one iteration, resolving 0 to one episode's length.
@@ -176,6 +380,8 @@ impl TrainConfig {
             0 => self
                 .env
                 .episode_length()
+                .ok()
+                .flatten()
                 .unwrap_or(FALLBACK_STEPS_PER_ITERATION),
             n => n,
         }
@@ -184,23 +390,219 @@ impl TrainConfig {
     /// The scenario evaluation runs on.
     pub fn eval_scenario(&self) -> Scenario {
         let mut s = self.env.clone();
-        s.seed = s.seed.wrapping_add(EVAL_SEED_OFFSET);
+        s.seed = s.seed.wrapping_add(EVAL_SEED_OFFSET) & i64::MAX as u64;
         s
     }
 
     /// Checks every part, naming the field at fault.
-    pub fn validate(&self) -> Result<(), String> {
-        self.env.validate().map_err(|e| e.to_string())?;
-        if self.iterations == 0 {
-            return Err("iterations must be at least 1".into());
-        }
-        if self.eval_episodes == 0 || self.evaluation_duration == 0 {
-            return Err("eval_episodes and evaluation_duration must be at least 1".into());
-        }
-        self.linucb.validate().map_err(|e| e.to_string())?;
-        self.lints.validate().map_err(|e| e.to_string())?;
-        #[cfg(feature = "slateq")]
-        self.slateq.validate().map_err(|e| e.to_string())?;
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        self.env.validate()?;
+        let setting = |name, value: u64, lo: u64, hi: u64, why| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(InvalidConfig::Setting { name, value, why })
+            }
+        };
+        setting(
+            "iterations",
+            self.iterations,
+            1,
+            MAX_ITERATIONS,
+            "between 1 and 10,000,000",
+        )?;
+        setting(
+            "steps_per_iteration",
+            self.steps_per_iteration as u64,
+            0,
+            MAX_STEPS_PER_ITERATION,
+            "at most 100,000,000 (0: one episode)",
+        )?;
+        setting(
+            "checkpoint_every",
+            self.checkpoint_every,
+            0,
+            MAX_ITERATIONS,
+            "at most 10,000,000 (0: only at the end)",
+        )?;
+        setting(
+            "eval_episodes",
+            self.eval_episodes as u64,
+            1,
+            MAX_EPISODES,
+            "between 1 and 10,000,000",
+        )?;
+        setting(
+            "evaluation_interval",
+            self.evaluation_interval,
+            0,
+            MAX_ITERATIONS,
+            "at most 10,000,000 (0: never)",
+        )?;
+        setting(
+            "evaluation_duration",
+            self.evaluation_duration as u64,
+            1,
+            MAX_EPISODES,
+            "between 1 and 10,000,000",
+        )?;
+        self.agent.validate()?;
         Ok(())
+    }
+}
+
+impl From<serde_path_to_error::Error<toml::de::Error>> for InvalidConfig {
+    fn from(e: serde_path_to_error::Error<toml::de::Error>) -> Self {
+        InvalidConfig::Key(e)
+    }
+}
+
+/// `"env.params: "` for an error at that key; nothing at the top.
+fn key_prefix(path: &serde_path_to_error::Path) -> String {
+    let path = path.to_string();
+    if path == "." {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
+}
+
+/// Merges `overlay` into `base`, table by table; other values replace.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Collects the dotted paths at which `a` and `b` differ.
+fn diff(prefix: &str, a: &toml::Table, b: &toml::Table, out: &mut Vec<(String, String, String)>) {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for key in keys {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (a.get(key), b.get(key)) {
+            (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => diff(&path, x, y, out),
+            (x, y) if x != y => {
+                let show =
+                    |v: Option<&toml::Value>| v.map_or("(unset)".to_string(), |v| v.to_string());
+                out.push((path, show(x), show(y)));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_with_only_its_own_section() {
+        for algo in Algo::ALL {
+            let config = TrainConfig::new(algo);
+            let text = config.to_toml();
+            for other in ["linucb", "lints", "slateq"] {
+                assert_eq!(
+                    text.contains(&format!("[{other}]")),
+                    other == algo.name(),
+                    "{algo}: {text}"
+                );
+            }
+            assert_eq!(TrainConfig::from_toml(&text).unwrap(), config);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_anywhere_are_errors() {
+        let base = TrainConfig::new(Algo::Slateq);
+        for text in [
+            "num_candiates = 7",
+            "[env]\nnum_candiates = 7",
+            "[env.wrappers]\nuser_obs = true",
+            "[slateq]\nlearning_rate = 0.1",
+        ] {
+            let err = base.merged(text).unwrap_err().to_string();
+            assert!(err.contains("unknown field"), "{text}: {err}");
+        }
+        let err = base.merged("[linucb]\nalpha = 2.0").unwrap_err();
+        assert!(matches!(
+            err,
+            InvalidConfig::ForeignSection {
+                section: "linucb",
+                algo: Algo::Slateq
+            }
+        ));
+    }
+
+    #[test]
+    fn a_partial_file_merges_over_the_defaults() {
+        let base = TrainConfig::new(Algo::Slateq);
+        let merged = base
+            .merged("[slateq]\nlr = 0.001\n[env]\nseed = 4")
+            .unwrap();
+        let AlgoConfig::Slateq(c) = &merged.agent else {
+            panic!("still SlateQ")
+        };
+        assert_eq!(c.lr, 0.001);
+        assert_eq!(c.gamma, SlateQConfig::default().gamma);
+        assert_eq!((merged.env.seed, merged.iterations), (4, base.iterations));
+        // Naming another algorithm starts from its defaults.
+        let bandit = base
+            .merged("algo = \"linucb\"\n[linucb]\nalpha = 2.0")
+            .unwrap();
+        assert_eq!(bandit.algo(), Algo::Linucb);
+        assert_eq!(bandit.iterations, 100);
+        assert_eq!(
+            bandit.differences(&base)[..1],
+            [("algo".into(), "\"linucb\"".into(), "\"slateq\"".into())]
+        );
+        let mut expected = TrainConfig::new(Algo::Linucb);
+        expected.agent = AlgoConfig::Linucb(LinUcbConfig {
+            alpha: 2.0,
+            ..Default::default()
+        });
+        assert_eq!(bandit, expected);
+    }
+
+    #[test]
+    fn differences_name_each_key() {
+        let a = TrainConfig::new(Algo::Linucb);
+        let mut b = a.clone();
+        b.env.seed = 3;
+        b.iterations = 7;
+        let d = a.differences(&b);
+        let keys: Vec<&str> = d.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(keys, ["env.seed", "iterations"]);
+        assert_eq!(d[0].1, "0");
+        assert_eq!(d[0].2, "3");
+    }
+
+    #[test]
+    fn settings_are_bounded() {
+        let mut c = TrainConfig::new(Algo::Linucb);
+        c.iterations = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("iterations"));
+        c.iterations = 1;
+        c.steps_per_iteration = 1_000_000_000_000;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("steps_per_iteration"));
+        c.steps_per_iteration = 0;
+        c.eval_episodes = 1_000_000_000_000;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("eval_episodes"));
     }
 }

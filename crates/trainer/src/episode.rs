@@ -1,30 +1,47 @@
 //! Running whole episodes: one for display, many for a baseline or an evaluation, on one
 //! environment or on a vector of them.
 
-use agents_bandit::Agent;
-use env::{slot_seed, EnvError, Execution, SlateEnv, SlotPolicy, Transition, VectorEnv};
+use agents::Agent;
+use env::{slot_seed, EnvError, Execution, Scenario, SlateEnv, SlotPolicy, Transition, VectorEnv};
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::{Scenario, Summary, TrainError, VideoReport};
+use crate::{Summary, TrainError, VideoMetrics, VideoReport};
 
-/// One step of a recorded episode.
-#[derive(Debug, Clone, Serialize)]
+/// One step of a recorded episode: the slate shown and its transition.
+#[derive(Debug, Clone)]
 pub struct StepRecord {
+    /// The candidate positions shown.
     pub slate: Vec<usize>,
-    pub reward: f64,
-    pub clicked: Option<usize>,
-    /// The clicked document's quality, where the environment has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub clicked_quality: Option<f64>,
-    /// The clicked document's cluster, where the environment has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub clicked_cluster: Option<usize>,
+    /// What followed.
+    pub transition: Transition,
+}
+
+/// `{slate, reward, clicked}` and, where the world has them, the clicked document's
+/// `clicked_quality` and `clicked_cluster`.
+impl Serialize for StepRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let t = &self.transition;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("slate", &self.slate)?;
+        map.serialize_entry("reward", &t.reward)?;
+        map.serialize_entry("clicked", &t.click.map(|c| c.position))?;
+        if let Some(quality) = t.click.and_then(|c| c.quality) {
+            map.serialize_entry("clicked_quality", &quality)?;
+        }
+        if let Some(cluster) = t.click.and_then(|c| c.cluster) {
+            map.serialize_entry("clicked_cluster", &cluster)?;
+        }
+        map.end()
+    }
 }
 
 /// A recorded episode.
 #[derive(Debug, Clone, Serialize)]
 pub struct Episode {
+    /// Every step, in order.
     pub steps: Vec<StepRecord>,
+    /// The episode's return.
     pub total_reward: f64,
 }
 
@@ -38,13 +55,10 @@ pub fn record_episode(
     play(env, agent, explore, |slate, t| {
         steps.push(StepRecord {
             slate: slate.to_vec(),
-            reward: t.reward,
-            clicked: t.clicked,
-            clicked_quality: t.clicked_quality,
-            clicked_cluster: t.clicked_cluster,
+            transition: *t,
         })
     })?;
-    let total_reward = steps.iter().map(|s| s.reward).sum();
+    let total_reward = steps.iter().map(|s| s.transition.reward).sum();
     Ok(Episode {
         steps,
         total_reward,
@@ -80,13 +94,13 @@ fn play(
     explore: bool,
     mut on_step: impl FnMut(&[usize], &Transition),
 ) -> Result<usize, EnvError> {
-    env.start(None);
+    env.reset(None);
     agent.begin_episode();
     let mut slate = vec![0; env.layout().slate_size];
     let mut len = 0;
     loop {
         agent.act(env, explore, &mut slate);
-        let t = env.recommend(&slate)?;
+        let t = env.step(&slate)?;
         on_step(&slate, &t);
         len += 1;
         if t.done() {
@@ -132,8 +146,10 @@ pub fn evaluate_with(
 /// environment has them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// The returns' statistics.
     #[serde(flatten)]
     pub summary: Summary,
+    /// RecSim's video-cluster metrics, where the world has them (written, not read back).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<VideoReport>,
 }
@@ -147,7 +163,7 @@ pub fn evaluate_on(
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, EnvError> {
-    let mut metrics = scenario.video_metrics();
+    let mut metrics = VideoMetrics::for_scenario(scenario);
     let summary = evaluate_with(
         env,
         agent,
@@ -200,16 +216,21 @@ pub fn evaluate_vectorized(
     mut progress: impl FnMut(usize),
 ) -> Result<Summary, TrainError> {
     if episodes == 0 || num_envs == 0 {
-        return Err(TrainError::Config(
-            "an evaluation needs at least one episode and one environment".into(),
-        ));
+        return Err(TrainError::Config(crate::InvalidConfig::Setting {
+            name: if episodes == 0 {
+                "episodes"
+            } else {
+                "num_envs"
+            },
+            value: 0,
+            why: "an evaluation needs at least one episode and one environment",
+        }));
     }
     // Slots beyond the episode count would play no counted episode.
     let b = num_envs.min(episodes);
     let envs = (0..b)
         .map(|_| scenario.build())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TrainError::Config(e.to_string()))?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut vector = VectorEnv::new(envs, Execution::for_slots(threads, b))?;
     let mut policies: Vec<AgentPolicy> = (0..b)
         .map(|i| AgentPolicy(make_agent(slot_seed(scenario.seed, i))))
@@ -248,7 +269,6 @@ mod tests {
     use agents_bandit::{Baseline, BaselineKind};
 
     use super::*;
-    use crate::EnvKind;
 
     fn random(seed: u64) -> Box<dyn Agent> {
         Box::new(Baseline::new(BaselineKind::Random, seed))
@@ -256,10 +276,9 @@ mod tests {
 
     fn interest_evolution() -> Scenario {
         Scenario {
-            env: EnvKind::InterestEvolution,
             num_candidates: 10,
             seed: 3,
-            ..Scenario::default()
+            ..Scenario::new("interest-evolution")
         }
     }
 

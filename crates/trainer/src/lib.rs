@@ -1,6 +1,23 @@
-//! Running agents in environments: scenarios, episodes, baselines, the training loop,
-//! evaluation, checkpoints, RecSim's video-cluster metrics and the long-term-satisfaction
-//! planner.
+//! Running agents in environments: episodes, baselines, the training loop (RLlib's
+//! `Algorithm`), evaluation, checkpoints, RecSim's video-cluster metrics and the
+//! long-term-satisfaction planner.
+//!
+//! ```
+//! use trainer::{Algo, Algorithm, TrainConfig};
+//!
+//! // The tutorial's bandit lab, shortened: LinUCB on StrongLTS 20/2.
+//! let mut config = TrainConfig::new(Algo::Linucb);
+//! config.iterations = 3;
+//! let mut algorithm = Algorithm::new(config).unwrap();
+//! while !algorithm.is_done() {
+//!     let result = algorithm.train().unwrap();
+//!     assert_eq!(result.timesteps_total, 120 * result.training_iteration);
+//! }
+//! let evaluation = algorithm.evaluate(20, |_| ()).unwrap();
+//! assert!(evaluation.summary.mean > 1100.0);
+//! ```
+
+#![warn(missing_docs)]
 
 mod algorithm;
 pub mod checkpoint;
@@ -8,7 +25,6 @@ mod config;
 mod episode;
 mod metrics;
 mod planner;
-mod scenario;
 mod stats;
 
 pub use algorithm::{
@@ -16,35 +32,46 @@ pub use algorithm::{
     TrainError, SMOOTHING_WINDOW,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
-pub use config::{Algo, TrainConfig, EVAL_SEED_OFFSET};
+pub use config::{
+    Algo, AlgoConfig, InvalidConfig, TrainConfig, EVAL_SEED_OFFSET, FALLBACK_STEPS_PER_ITERATION,
+    RESUMABLE_KEYS, SLATEQ_ITERATIONS,
+};
 pub use episode::{
     evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,
     AgentPolicy, Episode, Evaluation, StepRecord, FRAGMENT_STEPS,
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
-pub use scenario::{EnvKind, ModelVisitor, Scenario, Wrappers};
 pub use stats::Summary;
 
-use agents_bandit::Agent;
-use env::SlateEnv;
+use agents::config::SlateQConfig;
+use agents::Agent;
+use env::{Scenario, SlateEnv};
 
 /// SlateQ lives in `agents-slateq`, which needs libtorch.
 #[cfg(feature = "slateq")]
-fn slateq_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
+fn slateq_agent(
+    config: &SlateQConfig,
+    scenario: &Scenario,
+    env: &dyn SlateEnv,
+) -> Result<Box<dyn Agent>, TrainError> {
     Ok(Box::new(agents_slateq::SlateQ::new(
-        config.slateq.clone(),
+        config.clone(),
         env.layout(),
         env.known_choice(),
-        config.env.episode_length().is_some(),
-        config.env.seed,
+        scenario.episode_length()?.is_some(),
+        scenario.seed,
     )?))
 }
 
 #[cfg(not(feature = "slateq"))]
-fn slateq_agent(_config: &TrainConfig, _env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
+fn slateq_agent(
+    _config: &SlateQConfig,
+    _scenario: &Scenario,
+    _env: &dyn SlateEnv,
+) -> Result<Box<dyn Agent>, TrainError> {
     Err(TrainError::Unavailable {
         algo: "slateq",
-        why: "rlrec was built without the `slateq` feature (libtorch)",
+        why: "rlrec was built without the `slateq` feature (libtorch); build it with `cargo xtask`",
     })
 }

@@ -1,7 +1,7 @@
 //! RecSim's video-cluster metrics (spec §4: `aggregate_video_cluster_metrics` and
 //! `write_video_cluster_metrics`), kept for interest evolution and exploration.
 
-use env::Transition;
+use env::{Scenario, Transition};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Click counts accumulated step by step, across episodes, until dropped.
@@ -43,9 +43,15 @@ impl VideoMetrics {
         }
     }
 
+    /// Empty metrics for a scenario's world; `None` where RecSim has none (long-term
+    /// satisfaction) or the world is not registered.
+    pub fn for_scenario(scenario: &Scenario) -> Option<Self> {
+        scenario.world().ok()?.num_clusters().map(Self::new)
+    }
+
     /// One step of an environment, from its transition.
     pub fn record_transition(&mut self, t: &Transition) {
-        self.record(t.clicked_quality.zip(t.clicked_cluster));
+        self.record(t.click.and_then(|c| c.quality.zip(c.cluster)));
     }
 
     /// The figures RecSim writes.
@@ -74,6 +80,7 @@ impl VideoMetrics {
 pub struct VideoReport {
     /// Steps counted.
     pub impressions: u64,
+    /// Steps with a click.
     pub clicks: u64,
     /// Clicks per impression.
     pub ctr: f64,

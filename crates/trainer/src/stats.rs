@@ -5,14 +5,19 @@ use serde::{Deserialize, Serialize};
 /// Mean, spread and a normal-approximation 95% interval of episode returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Episodes summarised.
     pub episodes: usize,
+    /// Mean return.
     pub mean: f64,
     /// Sample standard deviation (n − 1).
     pub std: f64,
     /// `mean ± 1.96·std/√n`.
     pub ci95: [f64; 2],
+    /// Lowest return.
     pub min: f64,
+    /// Highest return.
     pub max: f64,
+    /// Mean episode length in steps.
     pub mean_length: f64,
 }
 

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use agents_bandit::{Agent, Baseline, BaselineKind};
+use agents::Agent;
+use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{anyhow, bail, Context, Result};
 use env::{slot_seed, Execution, VectorEnv};
 use serde_json::json;
@@ -75,13 +76,13 @@ fn simulator(scenario: &SimScenario, seconds: f64, rounds: usize) -> Result<serd
     let mut env = s.build()?;
     let mut agent = Baseline::new(BaselineKind::Random, s.seed);
     let mut slate = vec![0; s.slate_size];
-    env.start(None);
+    env.reset(None);
     // The clock is read every 1024 steps, a few microseconds of work.
     let rounds = timed_rounds(seconds, rounds, || {
         for _ in 0..1024 {
             agent.act(env.as_ref(), false, &mut slate);
-            if env.recommend(&slate)?.done() {
-                env.start(None);
+            if env.step(&slate)?.done() {
+                env.reset(None);
             }
         }
         Ok(1024)

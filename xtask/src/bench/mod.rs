@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use trainer::{EnvKind, Scenario, FRAGMENT_STEPS};
+use env::Scenario;
+use trainer::FRAGMENT_STEPS;
 
 pub use measure::child;
 
@@ -27,7 +28,7 @@ use report::{LinUcbRow, PairRow, Rate, RecSimRow, Report, SimRow, VectorRow};
 pub struct SimScenario {
     pub name: &'static str,
     pub label: &'static str,
-    env: EnvKind,
+    env: &'static str,
     num_candidates: usize,
     slate_size: usize,
     /// RecSim's steps per second in `shared/docs/reference-figures.md`.
@@ -38,7 +39,7 @@ pub const SCENARIOS: [SimScenario; 4] = [
     SimScenario {
         name: "strong-lts",
         label: "StrongLTS 20/2",
-        env: EnvKind::StrongLts,
+        env: "strong-lts",
         num_candidates: 20,
         slate_size: 2,
         recsim_reference: Some(27_600.0),
@@ -46,7 +47,7 @@ pub const SCENARIOS: [SimScenario; 4] = [
     SimScenario {
         name: "lts",
         label: "LTS defaults 10/3",
-        env: EnvKind::Lts,
+        env: "lts",
         num_candidates: 10,
         slate_size: 3,
         recsim_reference: None,
@@ -54,7 +55,7 @@ pub const SCENARIOS: [SimScenario; 4] = [
     SimScenario {
         name: "interest-evolution",
         label: "interest evolution 10/2",
-        env: EnvKind::InterestEvolution,
+        env: "interest-evolution",
         num_candidates: 10,
         slate_size: 2,
         recsim_reference: Some(15_300.0),
@@ -62,7 +63,7 @@ pub const SCENARIOS: [SimScenario; 4] = [
     SimScenario {
         name: "interest-exploration",
         label: "interest exploration 10/2 (100-step episodes)",
-        env: EnvKind::InterestExploration,
+        env: "interest-exploration",
         num_candidates: 10,
         slate_size: 2,
         recsim_reference: Some(9_300.0),
@@ -80,10 +81,9 @@ impl SimScenario {
     /// The scenario at seed 0, resampled, with its default horizon.
     fn scenario(&self) -> Scenario {
         Scenario {
-            env: self.env,
             num_candidates: self.num_candidates,
             slate_size: self.slate_size,
-            ..Scenario::default()
+            ..Scenario::new(self.env)
         }
     }
 }
@@ -152,7 +152,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let plan = Plan::new(quick);
     let root = crate::workspace_root()?;
     // Set-up first, so that no build or install runs beside a measurement.
-    crate::cargo(&["build", "--release", "-p", "cli"])?;
+    crate::cargo(&["build", "--release", "-p", "cli", "--features", "slateq"])?;
     let python = vs_recsim.then(recsim::ensure_venv).transpose()?;
     let mut report = Report::new(&root, quick, args);
 

@@ -1,0 +1,136 @@
+//! Feature and reward standardisation, measured once on the warm-up steps.
+
+use env::Layout;
+use serde::{Deserialize, Serialize};
+
+use crate::replay::Replay;
+
+/// Per-dimension means and standard deviations of the user and document features, and
+/// the reward's: the network sees `(x − mean) / sd`, the TD targets `(r − mean) / sd`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalizer {
+    pub user_mean: Vec<f32>,
+    pub user_sd: Vec<f32>,
+    pub doc_mean: Vec<f32>,
+    pub doc_sd: Vec<f32>,
+    /// Zero unless rewards are centred.
+    pub reward_mean: f32,
+    pub reward_sd: f32,
+}
+
+impl Normalizer {
+    /// No change: the state before the warm-up has been measured.
+    pub fn identity(layout: &Layout) -> Self {
+        Self {
+            user_mean: vec![0.0; layout.user_dim],
+            user_sd: vec![1.0; layout.user_dim],
+            doc_mean: vec![0.0; layout.doc_dim],
+            doc_sd: vec![1.0; layout.doc_dim],
+            reward_mean: 0.0,
+            reward_sd: 1.0,
+        }
+    }
+
+    /// Measures every transition in `replay`; `center` subtracts the mean reward too.
+    pub fn measure(replay: &Replay, layout: &Layout, center: bool) -> Self {
+        let (u, d) = (layout.user_dim, layout.doc_dim);
+        let mut user = Moments::new(u);
+        let mut doc = Moments::new(d);
+        let mut reward = Moments::new(1);
+        for i in 0..replay.len() {
+            let s = replay.get(i);
+            user.add(&s.state[..u]);
+            for row in s.state[u..].chunks_exact(d) {
+                doc.add(row);
+            }
+            reward.add(&[s.reward]);
+        }
+        let (reward_mean, reward_sd) = reward.finish();
+        let (user_mean, user_sd) = user.finish();
+        let (doc_mean, doc_sd) = doc.finish();
+        Self {
+            user_mean,
+            user_sd,
+            doc_mean,
+            doc_sd,
+            reward_mean: if center { reward_mean[0] } else { 0.0 },
+            reward_sd: reward_sd[0],
+        }
+    }
+
+    /// A reward in normalised units.
+    pub fn reward(&self, r: f32) -> f32 {
+        (r - self.reward_mean) / self.reward_sd
+    }
+}
+
+/// Running sums for per-dimension mean and standard deviation.
+struct Moments {
+    n: f64,
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+}
+
+impl Moments {
+    fn new(dim: usize) -> Self {
+        Self {
+            n: 0.0,
+            sum: vec![0.0; dim],
+            sq: vec![0.0; dim],
+        }
+    }
+
+    fn add(&mut self, x: &[f32]) {
+        self.n += 1.0;
+        for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sq).zip(x) {
+            *s += f64::from(v);
+            *q += f64::from(v) * f64::from(v);
+        }
+    }
+
+    /// Means and standard deviations; a constant dimension keeps unit scale.
+    fn finish(&self) -> (Vec<f32>, Vec<f32>) {
+        let n = self.n.max(1.0);
+        self.sum
+            .iter()
+            .zip(&self.sq)
+            .map(|(s, q)| {
+                let mean = s / n;
+                let sd = (q / n - mean * mean).max(0.0).sqrt();
+                (mean as f32, if sd > 1e-6 { sd as f32 } else { 1.0 })
+            })
+            .unzip()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_means_and_population_sds_and_keeps_constants_at_unit_scale() {
+        let layout = Layout {
+            num_candidates: 2,
+            slate_size: 1,
+            doc_dim: 1,
+            user_dim: 1,
+        };
+        let mut replay = Replay::new(10, 3, 1);
+        // user 1 then 3; documents 0, 2 and 4, 6; the doc's second feature is absent.
+        replay.push(&[1.0, 0.0, 2.0], &[0], Some(0), 1.0, false, &[0.0; 3]);
+        replay.push(&[3.0, 4.0, 6.0], &[1], None, 3.0, false, &[0.0; 3]);
+        let n = Normalizer::measure(&replay, &layout, true);
+        assert_eq!((n.user_mean[0], n.user_sd[0]), (2.0, 1.0));
+        // Documents 0, 2, 4, 6: mean 3, population variance (9 + 1 + 1 + 9) / 4 = 5.
+        assert_eq!(n.doc_mean[0], 3.0);
+        assert!((n.doc_sd[0] - 5f32.sqrt()).abs() < 1e-6);
+        assert_eq!((n.reward_mean, n.reward_sd), (2.0, 1.0));
+        assert_eq!(n.reward(4.0), 2.0);
+        let uncentred = Normalizer::measure(&replay, &layout, false);
+        assert_eq!(uncentred.reward(4.0), 4.0);
+        let mut constant = Replay::new(4, 3, 1);
+        constant.push(&[5.0, 1.0, 1.0], &[0], None, 2.0, false, &[0.0; 3]);
+        let c = Normalizer::measure(&constant, &layout, false);
+        assert_eq!((c.user_sd[0], c.doc_sd[0], c.reward_sd), (1.0, 1.0, 1.0));
+    }
+}

@@ -1,0 +1,311 @@
+//! The learning algorithms' hyperparameters: the `[linucb]`, `[lints]` and `[slateq]`
+//! tables of a run's configuration. Each is checked into its range before anything runs
+//! ([`LinUcbConfig::validate`] and its siblings), and an unknown key is an error.
+
+use serde::{Deserialize, Serialize};
+
+use crate::AgentError;
+
+/// Checks that `value` is finite and lies in `[lo, hi]`.
+fn in_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Result<(), AgentError> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(AgentError::Config {
+            name,
+            why: format!("{value} must be finite and in [{lo:e}, {hi:e}]"),
+        })
+    }
+}
+
+/// Checks that a count lies in `[lo, hi]`, saying why the bound is there.
+fn count_in(
+    name: &'static str,
+    value: usize,
+    lo: usize,
+    hi: usize,
+    why: &str,
+) -> Result<(), AgentError> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(AgentError::Config {
+            name,
+            why: format!("{value} must be between {lo} and {hi} ({why})"),
+        })
+    }
+}
+
+/// LinUCB's hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinUcbConfig {
+    /// Width of the confidence bonus `α·sqrt(xᵀA⁻¹x)`.
+    pub alpha: f64,
+    /// Ridge regularisation: the prior precision `λI`.
+    pub lambda: f64,
+}
+
+impl Default for LinUcbConfig {
+    fn default() -> Self {
+        Self {
+            alpha: 1.0,
+            lambda: 1.0,
+        }
+    }
+}
+
+/// The prior precision of the linear bandits: below 1e-6 the posterior covariance is so
+/// wide that the first updates lose all precision and nothing is learned.
+const LAMBDA_RANGE: (f64, f64) = (1e-6, 1e6);
+
+impl LinUcbConfig {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        in_range("linucb.alpha", self.alpha, 0.0, 1e6)?;
+        in_range("linucb.lambda", self.lambda, LAMBDA_RANGE.0, LAMBDA_RANGE.1)
+    }
+}
+
+/// Linear Thompson sampling's hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinTsConfig {
+    /// Scale `v` of the posterior draw `θ̃ ~ N(θ̂, v²A⁻¹)`.
+    pub noise_scale: f64,
+    /// Ridge regularisation: the prior precision `λI`.
+    pub lambda: f64,
+}
+
+impl Default for LinTsConfig {
+    fn default() -> Self {
+        Self {
+            noise_scale: 1.0,
+            lambda: 1.0,
+        }
+    }
+}
+
+impl LinTsConfig {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        in_range("lints.noise_scale", self.noise_scale, 1e-9, 1e6)?;
+        in_range("lints.lambda", self.lambda, LAMBDA_RANGE.0, LAMBDA_RANGE.1)
+    }
+}
+
+/// Which choice model SlateQ uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChoiceModelKind {
+    /// The environment's own where observations reveal it, else learned.
+    Auto,
+    /// The environment's own (an error where it is unknown).
+    Known,
+    /// A conditional logit learned from the observed clicks, as RLlib's SlateQ does.
+    Learned,
+}
+
+/// How SlateQ builds slates from item values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SlateOptimizer {
+    /// The paper's greedy: add the item that most raises the slate value, K times.
+    Greedy,
+    /// The paper's top-K: the K items with the largest `v(s,i)·Q̄(s,i)`.
+    TopK,
+}
+
+/// SlateQ's hyperparameters (the `[slateq]` table of a run's config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlateQConfig {
+    /// Hidden layer widths of the item-value network `Q̄(user, doc)`.
+    pub hidden: Vec<usize>,
+    /// Adam's learning rate at the start.
+    pub lr: f64,
+    /// The learning rate falls linearly to `lr_final` over `lr_decay_steps` gradient steps
+    /// (0: constant). Decisions here hang on small differences of value, and annealing the
+    /// step size stops late updates from flipping them.
+    pub lr_final: f64,
+    /// Gradient steps of the learning-rate decay.
+    pub lr_decay_steps: usize,
+    /// Discount of future value.
+    pub gamma: f64,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// Transitions the replay buffer holds.
+    pub buffer_size: usize,
+    /// Environment steps of uniformly random slates before learning starts; the
+    /// feature and reward normalisation is measured on them.
+    pub learning_starts: usize,
+    /// Environment steps between gradient steps.
+    pub train_every: usize,
+    /// Gradient steps between copies of the online network into the target network.
+    pub target_update_every: usize,
+    /// Slate-level ε-greedy: ε falls linearly from `epsilon_start` to `epsilon_end` over
+    /// `epsilon_steps` environment steps after learning starts.
+    pub epsilon_start: f64,
+    /// The final ε.
+    pub epsilon_end: f64,
+    /// Environment steps of the ε decay.
+    pub epsilon_steps: usize,
+    /// Global gradient-norm clip (0 = none).
+    pub grad_clip: f64,
+    /// Huber loss threshold, in normalised reward units.
+    pub huber_delta: f64,
+    /// Choose the next slate with the online network, value it with the target network.
+    pub double_q: bool,
+    /// The user choice model the slate values use.
+    pub choice_model: ChoiceModelKind,
+    /// How slates are built from item values.
+    pub slate_optimizer: SlateOptimizer,
+    /// Subtract the warm-up steps' mean reward (rewards and features are always scaled
+    /// by the warm-up statistics). Right where every episode has the same length, so a
+    /// constant shift cannot favour longer or shorter episodes; unset: exactly then.
+    pub center_rewards: Option<bool>,
+    /// Treat the end of an episode as a time limit and bootstrap through it: where every
+    /// episode has the same length the agent cannot see the remaining budget, so it
+    /// learns stationary values; unset: exactly then.
+    pub bootstrap_at_episode_end: Option<bool>,
+    /// `cpu` or `cuda`.
+    pub device: String,
+    /// libtorch threads on the CPU; one is fastest for networks this small.
+    pub threads: usize,
+}
+
+impl Default for SlateQConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![32, 32],
+            lr: 3e-4,
+            lr_final: 3e-5,
+            lr_decay_steps: 60_000,
+            gamma: 0.98,
+            batch_size: 64,
+            buffer_size: 100_000,
+            learning_starts: 2_000,
+            train_every: 1,
+            target_update_every: 1_000,
+            epsilon_start: 1.0,
+            epsilon_end: 0.02,
+            epsilon_steps: 30_000,
+            grad_clip: 10.0,
+            huber_delta: 1.0,
+            double_q: true,
+            choice_model: ChoiceModelKind::Auto,
+            slate_optimizer: SlateOptimizer::Greedy,
+            center_rewards: None,
+            bootstrap_at_episode_end: None,
+            device: "cpu".into(),
+            threads: 1,
+        }
+    }
+}
+
+/// The most steps any SlateQ schedule or buffer counts: far beyond any run here.
+const MAX_STEPS: usize = 1_000_000_000;
+
+impl SlateQConfig {
+    /// Checks every field's range. Whether the device exists is checked when the agent
+    /// is built.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        in_range("slateq.lr", self.lr, 1e-9, 1.0)?;
+        in_range("slateq.lr_final", self.lr_final, 1e-9, 1.0)?;
+        in_range("slateq.huber_delta", self.huber_delta, 1e-6, 1e6)?;
+        in_range("slateq.gamma", self.gamma, 0.0, 1.0)?;
+        in_range("slateq.epsilon_start", self.epsilon_start, 0.0, 1.0)?;
+        in_range("slateq.epsilon_end", self.epsilon_end, 0.0, 1.0)?;
+        in_range("slateq.grad_clip", self.grad_clip, 0.0, 1e9)?;
+        let widths = "a network this wide cannot train on a CPU in any useful time";
+        count_in("slateq.hidden (layers)", self.hidden.len(), 1, 8, widths)?;
+        for &width in &self.hidden {
+            count_in("slateq.hidden", width, 1, 4096, widths)?;
+        }
+        count_in(
+            "slateq.batch_size",
+            self.batch_size,
+            1,
+            65_536,
+            "a minibatch beyond that holds more than a gradient step needs",
+        )?;
+        count_in(
+            "slateq.buffer_size",
+            self.buffer_size,
+            1,
+            10_000_000,
+            "the replay lives in memory and in every checkpoint",
+        )?;
+        count_in(
+            "slateq.threads",
+            self.threads,
+            1,
+            64,
+            "libtorch's CPU thread pool",
+        )?;
+        for (name, value) in [
+            ("slateq.lr_decay_steps", self.lr_decay_steps),
+            ("slateq.learning_starts", self.learning_starts),
+            ("slateq.epsilon_steps", self.epsilon_steps),
+        ] {
+            count_in(name, value, 0, MAX_STEPS, "longer than any run")?;
+        }
+        for (name, value) in [
+            ("slateq.train_every", self.train_every),
+            ("slateq.target_update_every", self.target_update_every),
+        ] {
+            count_in(name, value, 1, MAX_STEPS, "longer than any run")?;
+        }
+        match self.device.as_str() {
+            "cpu" | "cuda" => Ok(()),
+            other => Err(AgentError::Config {
+                name: "slateq.device",
+                why: format!("`{other}`: expected cpu or cuda"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_absurd_values_are_refused_by_name() {
+        assert!(LinUcbConfig::default().validate().is_ok());
+        assert!(LinTsConfig::default().validate().is_ok());
+        assert!(SlateQConfig::default().validate().is_ok());
+        let lambda = LinUcbConfig {
+            lambda: 1e-300,
+            ..Default::default()
+        };
+        assert!(lambda
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("linucb.lambda"));
+        let scale = LinTsConfig {
+            noise_scale: f64::NAN,
+            ..Default::default()
+        };
+        assert!(scale
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("lints.noise_scale"));
+        let slateq = |edit: fn(&mut SlateQConfig)| {
+            let mut c = SlateQConfig::default();
+            edit(&mut c);
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(slateq(|c| c.lr = 1e300).contains("slateq.lr"));
+        assert!(slateq(|c| c.lr_final = 1e300).contains("slateq.lr_final"));
+        assert!(slateq(|c| c.huber_delta = 1e-300).contains("slateq.huber_delta"));
+        assert!(slateq(|c| c.hidden = vec![100_000, 100_000]).contains("slateq.hidden"));
+        assert!(slateq(|c| c.hidden = vec![]).contains("slateq.hidden"));
+        assert!(slateq(|c| c.batch_size = 1_000_000_000).contains("slateq.batch_size"));
+        assert!(slateq(|c| c.threads = 1000).contains("slateq.threads"));
+        assert!(slateq(|c| c.device = "tpu".into()).contains("expected cpu or cuda"));
+        assert!(slateq(|c| c.gamma = 1.5).contains("slateq.gamma"));
+    }
+}

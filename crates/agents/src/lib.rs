@@ -1,0 +1,141 @@
+//! The agent interface: the [`Agent`] trait every algorithm implements (baselines, the
+//! linear bandits, SlateQ, the planner's optimal policy), its errors, and the
+//! hyperparameters of the learning algorithms ([`config`]), which need no backend: a
+//! configuration written by a build with SlateQ reads in a build without it.
+//!
+//! ```
+//! use agents::{top_k, Agent, AgentError};
+//! use env::SlateEnv;
+//!
+//! /// Always the `K` candidates with the highest first feature, best first.
+//! struct Highest { scores: Vec<f64>, order: Vec<usize> }
+//!
+//! impl Agent for Highest {
+//!     fn algorithm(&self) -> &'static str { "highest" }
+//!     fn act(&mut self, env: &dyn SlateEnv, _explore: bool, slate: &mut [usize]) {
+//!         let d = env.layout().doc_dim;
+//!         self.scores.clear();
+//!         self.scores.extend(env.items().chunks_exact(d).map(|row| f64::from(row[0])));
+//!         top_k(&self.scores, &mut self.order, slate);
+//!     }
+//!     fn describe(&self) -> String { "the highest first feature first".into() }
+//!     fn save(&self) -> Vec<u8> { Vec::new() }
+//!     fn load(&mut self, _bytes: &[u8]) -> Result<(), AgentError> { Ok(()) }
+//! }
+//!
+//! let mut env = env::make("strong-lts").unwrap();
+//! env.reset(None);
+//! let mut agent = Highest { scores: Vec::new(), order: Vec::new() };
+//! let mut slate = [0; 2];
+//! agent.act(env.as_ref(), false, &mut slate);
+//! let clickbait = |i: usize| env.items()[i];
+//! assert!(clickbait(slate[0]) >= clickbait(slate[1]));
+//! assert!(env.items().iter().all(|&c| c <= clickbait(slate[0])));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod config;
+
+use env::{Layout, SlateEnv, Transition};
+use thiserror::Error;
+
+/// An agent that cannot be built or restored.
+#[derive(Debug, Error)]
+pub enum AgentError {
+    /// A saved agent state that is corrupt or of another shape.
+    #[error("agent state is corrupt or of another layout: {0}")]
+    State(String),
+    /// A hyperparameter out of its range.
+    #[error("invalid {name}: {why}")]
+    Config {
+        /// The hyperparameter, by its configuration path (`slateq.lr`).
+        name: &'static str,
+        /// What its value must be.
+        why: String,
+    },
+    /// The agent needs something this environment does not offer.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Something that recommends slates and may learn from what follows.
+///
+/// An agent owns its random stream (seeded when it is built), so that saving and loading
+/// it continues a run exactly.
+pub trait Agent: Send {
+    /// The algorithm's command-line name.
+    fn algorithm(&self) -> &'static str;
+    /// Fills `slate` (one candidate position per slot) for the environment's current
+    /// observation; `explore` is false for evaluation.
+    fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]);
+    /// Called when an episode has just started, before its first [`Agent::act`], for
+    /// agents that keep per-episode state.
+    fn begin_episode(&mut self) {}
+    /// Learns from one step: the slate shown, its transition, and the environment after it.
+    fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
+    /// Learner statistics for the iteration results; per-iteration figures restart.
+    fn stats(&mut self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+    /// A human-readable summary of the learned parameters.
+    fn describe(&self) -> String;
+    /// The complete state, random stream included.
+    fn save(&self) -> Vec<u8>;
+    /// Restores what [`Agent::save`] wrote; on error the agent is unchanged.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError>;
+}
+
+/// Checks that a layout suits an agent built for `expected`.
+pub fn check_layout(expected: &Layout, actual: &Layout) -> Result<(), AgentError> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(AgentError::State(format!(
+            "the agent was built for {expected:?}, the environment is {actual:?}"
+        )))
+    }
+}
+
+/// Writes the indices of the `slate.len()` best `scores` into `slate`, best first; ties
+/// keep the lower index first. `order` is scratch space.
+pub fn top_k(scores: &[f64], order: &mut Vec<usize>, slate: &mut [usize]) {
+    order.clear();
+    order.extend(0..scores.len());
+    let k = slate.len().min(scores.len());
+    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    if k < order.len() {
+        order.select_nth_unstable_by(k, by_score);
+    }
+    order[..k].sort_unstable_by(by_score);
+    slate[..k].copy_from_slice(&order[..k]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_orders_best_first_with_stable_ties() {
+        let mut order = Vec::new();
+        let mut slate = [0; 3];
+        top_k(&[0.2, 0.9, 0.5, 0.9, 0.1], &mut order, &mut slate);
+        assert_eq!(slate, [1, 3, 2]);
+        let mut one = [0; 1];
+        top_k(&[0.3], &mut order, &mut one);
+        assert_eq!(one, [0]);
+    }
+
+    #[test]
+    fn layouts_must_match() {
+        let a = Layout {
+            num_candidates: 3,
+            slate_size: 2,
+            doc_dim: 1,
+            user_dim: 0,
+        };
+        assert!(check_layout(&a, &a).is_ok());
+        let b = Layout { user_dim: 1, ..a };
+        assert!(matches!(check_layout(&a, &b), Err(AgentError::State(_))));
+    }
+}
