@@ -1,8 +1,10 @@
 //! Command-line arguments shared by several commands.
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::builder::TypedValueParser;
+use clap::Args;
 use env::Scenario;
+use trainer::FixedPolicy;
 
 /// The environment options every command takes (`ENV` in the design's contract). Each one
 /// given overrides the scenario it applies to (the default, or a `--config` file's).
@@ -101,19 +103,10 @@ impl EnvArgs {
     }
 }
 
-/// The fixed policies of `episode` and `baseline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PolicyArg {
-    /// Each slate position uniform over the candidates.
-    Random,
-    /// Highest myopic score first (LTS: clickbait; interest evolution: the user's
-    /// interest in the video's cluster; interest exploration: quality).
-    Greedy,
-    /// Lowest myopic score first (LTS: the least clickbait).
-    Kale,
-    /// Long-term satisfaction's optimal policy by dynamic programming over the user's
-    /// exposure and the remaining budget. An oracle: it reads the true user state.
-    Optimal,
-    /// The best policy that sees only the satisfaction (no budget). Also an oracle.
-    OptimalStationary,
+/// Parses a fixed policy by name; `--help` lists each with its description.
+pub fn policy_parser() -> impl clap::builder::TypedValueParser<Value = FixedPolicy> {
+    clap::builder::PossibleValuesParser::new(
+        FixedPolicy::ALL.map(|p| clap::builder::PossibleValue::new(p.name()).help(p.description())),
+    )
+    .map(|name| name.parse::<FixedPolicy>().expect("a listed policy"))
 }

@@ -3,64 +3,14 @@
 use std::fs;
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::sync::Arc;
 
-use agents::Agent;
-use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{Context, Result};
 use env::{Scenario, SlateEnv, Space, Value};
 use serde::Serialize;
-use trainer::{
-    evaluate_vectorized, record_episode, Evaluation, LtsPlanner, OptimalPolicy, PolicyKind,
-    Summary, VideoMetrics, VideoReport,
-};
+use trainer::{fixed_policy, record_episode, FixedPolicy, Summary, VideoMetrics, VideoReport};
 
-use crate::args::{EnvArgs, PolicyArg};
+use crate::args::EnvArgs;
 use crate::{plot, progress};
-
-/// Builds a fixed policy's agent from a seed.
-pub type MakeAgent = Box<dyn Fn(u64) -> Box<dyn Agent>>;
-
-/// A fixed policy for `scenario`, as a maker of agents (one per seed), with the planner's
-/// predicted return for the optimal ones. The planner is an oracle: it turns on the
-/// user-state observation it reads.
-pub fn fixed_policy(
-    policy: PolicyArg,
-    scenario: &mut Scenario,
-) -> Result<(MakeAgent, Option<f64>)> {
-    let kind = match policy {
-        PolicyArg::Random => BaselineKind::Random,
-        PolicyArg::Greedy => BaselineKind::Greedy,
-        PolicyArg::Kale => BaselineKind::Kale,
-        PolicyArg::Optimal | PolicyArg::OptimalStationary => {
-            scenario.wrappers.user_observation = true;
-            let planner = Arc::new(LtsPlanner::for_scenario(scenario)?);
-            let (kind, value) = if policy == PolicyArg::Optimal {
-                (PolicyKind::FiniteHorizon, planner.predicted_value())
-            } else {
-                (PolicyKind::Stationary, planner.stationary_value())
-            };
-            // Deterministic: every seed gets the same policy.
-            let layout = scenario.build()?.layout();
-            let optimal = OptimalPolicy::new(planner, kind, &layout)?;
-            return Ok((Box::new(move |_| Box::new(optimal.clone())), Some(value)));
-        }
-    };
-    Ok((
-        Box::new(move |seed| Box::new(Baseline::new(kind, seed))),
-        None,
-    ))
-}
-
-pub fn policy_name(policy: PolicyArg) -> &'static str {
-    match policy {
-        PolicyArg::Random => "random",
-        PolicyArg::Greedy => "greedy",
-        PolicyArg::Kale => "kale",
-        PolicyArg::Optimal => "optimal",
-        PolicyArg::OptimalStationary => "optimal-stationary",
-    }
-}
 
 /// The first lab: spaces, a reset observation and one step, with and without resampling,
 /// as the wrapped environment shows them.
@@ -179,7 +129,7 @@ fn print_obs(title: &str, env: &dyn SlateEnv, space: &Space) {
 
 /// Plays one episode with a fixed policy.
 pub fn episode(
-    policy: PolicyArg,
+    policy: FixedPolicy,
     args: &EnvArgs,
     plot_path: Option<&Path>,
     json: bool,
@@ -198,7 +148,7 @@ pub fn episode(
         let rewards: Vec<f64> = episode.steps.iter().map(|s| s.transition.reward).collect();
         let title = format!(
             "{} policy on {}: per-step reward (total {:.1})",
-            policy_name(policy),
+            policy.name(),
             scenario.env,
             episode.total_reward
         );
@@ -210,7 +160,7 @@ pub fn episode(
     } else {
         println!(
             "{} policy, {}: {} steps, total reward {:.3}",
-            policy_name(policy),
+            policy.name(),
             scenario.env,
             episode.steps.len(),
             episode.total_reward
@@ -228,7 +178,7 @@ pub fn episode(
 /// Evaluates a fixed policy over many episodes, on `num_envs` environments stepped in
 /// lockstep across the cores.
 pub fn baseline(
-    policy: PolicyArg,
+    policy: FixedPolicy,
     episodes: usize,
     num_envs: usize,
     args: &EnvArgs,
@@ -237,31 +187,16 @@ pub fn baseline(
 ) -> Result<()> {
     anyhow::ensure!(episodes > 0, "--episodes must be at least 1");
     anyhow::ensure!(num_envs > 0, "--num-envs must be at least 1");
-    let mut scenario = args.scenario()?;
-    let (make_agent, predicted) = fixed_policy(policy, &mut scenario)?;
+    let scenario = args.scenario()?;
     let bar = progress::bar(episodes as u64, "episodes", json);
-    let mut metrics = VideoMetrics::for_scenario(&scenario);
     let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let summary = evaluate_vectorized(
-        &scenario,
-        make_agent,
-        episodes,
-        num_envs,
-        threads,
-        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
-        |i| bar.set_position(i as u64),
-    )?;
+    let report = trainer::baseline(policy, &scenario, episodes, num_envs, threads, |i| {
+        bar.set_position(i as u64)
+    })?;
     bar.finish_and_clear();
-    let evaluation = Evaluation {
-        summary,
-        metrics: metrics.map(|m| m.report()),
-    };
-    let (summary, report) = (&evaluation.summary, &evaluation.metrics);
-    let mut object = serde_json::to_value(&evaluation)?;
-    if let (Some(value), Some(fields)) = (predicted, object.as_object_mut()) {
-        fields.insert("predicted".into(), value.into());
-    }
-    let name = policy_name(policy);
+    let (summary, predicted) = (&report.evaluation.summary, report.predicted);
+    let object = serde_json::to_value(&report)?;
+    let name = policy.name();
     if let Some(dir) = save {
         save_baseline(dir, name, summary, &object)?;
     }
@@ -272,8 +207,8 @@ pub fn baseline(
         if let Some(value) = predicted {
             println!("  planner's predicted mean return {value:.2} (an oracle: it reads the user's true state)");
         }
-        if let Some(report) = &report {
-            print_metrics(report);
+        if let Some(metrics) = &report.evaluation.metrics {
+            print_metrics(metrics);
         }
     }
     Ok(())

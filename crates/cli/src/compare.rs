@@ -6,18 +6,20 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use env::Scenario;
 use serde_json::json;
-use trainer::{evaluate_on, evaluate_policy_on, Checkpoint, Summary, EVAL_SEED_OFFSET};
+use trainer::{
+    evaluate_on, evaluate_policy_on, fixed_policy, Checkpoint, FixedPolicy, Summary,
+    EVAL_SEED_OFFSET,
+};
 
-use crate::args::{EnvArgs, PolicyArg};
-use crate::commands::{fixed_policy, policy_name};
+use crate::args::{policy_parser, EnvArgs};
 use crate::{plot, progress};
 
 /// Options of `rlrec compare`.
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// A fixed policy to include (repeatable).
-    #[arg(long, value_enum)]
-    pub policy: Vec<PolicyArg>,
+    #[arg(long, value_parser = policy_parser())]
+    pub policy: Vec<FixedPolicy>,
     /// A trained checkpoint (or run folder) to include (repeatable).
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Vec<PathBuf>,
@@ -33,7 +35,7 @@ pub struct CompareArgs {
 }
 
 fn evaluate_fixed(
-    policy: PolicyArg,
+    policy: FixedPolicy,
     scenario: &Scenario,
     episodes: usize,
     progress: impl FnMut(usize),
@@ -62,15 +64,14 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let mut done = 0u64;
     let mut rows: Vec<(String, Summary)> = Vec::new();
     // Baselines first, then the trained agents, then the planner's oracles.
-    let oracle = |p: &PolicyArg| matches!(p, PolicyArg::Optimal | PolicyArg::OptimalStationary);
-    let (oracles, baselines): (Vec<PolicyArg>, Vec<PolicyArg>) =
-        args.policy.iter().copied().partition(oracle);
+    let (oracles, baselines): (Vec<FixedPolicy>, Vec<FixedPolicy>) =
+        args.policy.iter().copied().partition(|p| p.is_oracle());
     for &policy in &baselines {
         let summary = evaluate_fixed(policy, &scenario, args.episodes, |i| {
             bar.set_position(done + i as u64)
         })?;
         done += args.episodes as u64;
-        rows.push((policy_name(policy).to_string(), summary));
+        rows.push((policy.name().to_string(), summary));
     }
     for dir in &args.checkpoint {
         let ckpt = Checkpoint::read(dir)?;
@@ -100,7 +101,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     }
     for &policy in &oracles {
         rows.push((
-            policy_name(policy).to_string(),
+            policy.name().to_string(),
             evaluate_fixed(policy, &scenario, args.episodes, |i| {
                 bar.set_position(done + i as u64)
             })?,

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use args::{EnvArgs, PolicyArg};
+use args::{policy_parser, EnvArgs};
+use trainer::FixedPolicy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,8 +34,8 @@ enum Command {
     },
     /// Play one episode with a fixed policy.
     Episode {
-        #[arg(long, value_enum)]
-        policy: PolicyArg,
+        #[arg(long, value_parser = policy_parser())]
+        policy: FixedPolicy,
         #[command(flatten)]
         env: EnvArgs,
         /// Write a PNG of the per-step rewards with their trend line.
@@ -46,8 +47,8 @@ enum Command {
     },
     /// Mean return of a fixed policy over many episodes.
     Baseline {
-        #[arg(long, value_enum)]
-        policy: PolicyArg,
+        #[arg(long, value_parser = policy_parser())]
+        policy: FixedPolicy,
         #[arg(long, default_value_t = 500)]
         episodes: usize,
         /// Play the episodes on this many environments stepped in lockstep across the

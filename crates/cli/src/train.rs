@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 #[cfg(feature = "slateq")]
 use trainer::AlgoConfig;
 use trainer::{
-    build_agent, evaluate, evaluate_policy, Algo, Algorithm, Checkpoint, Evaluation, LtsPlanner,
+    build_agent, evaluate_policy, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy, LtsPlanner,
     RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
 };
 
@@ -304,9 +303,8 @@ fn print_evaluation(title: &str, e: &Evaluation) {
 fn random_baseline(config: &TrainConfig) -> Result<Summary> {
     let mut scenario = config.env.clone();
     scenario.wrappers = Default::default();
-    let mut env = scenario.build()?;
-    let mut agent = Baseline::new(BaselineKind::Random, scenario.seed);
-    Ok(evaluate(env.as_mut(), &mut agent, 500, false, |_| ())?)
+    let report = trainer::baseline(FixedPolicy::Random, &scenario, 500, 1, 1, |_| ())?;
+    Ok(report.evaluation.summary)
 }
 
 /// The planner's optimum and its best stationary value, where the model has a planner.

@@ -36,6 +36,9 @@ pub enum TrainError {
     /// A checkpoint or run folder.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The planner.
+    #[error(transparent)]
+    Planner(#[from] crate::PlannerError),
     /// An algorithm this build leaves out.
     #[error("{algo} is not available in this build: {why}")]
     Unavailable {

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod algorithm;
+mod baseline;
 pub mod checkpoint;
 mod config;
 mod episode;
@@ -31,6 +32,7 @@ pub use algorithm::{
     build_agent, evaluate_policy, evaluate_policy_on, Algorithm, IterationResult, LoopState,
     TrainError, SMOOTHING_WINDOW,
 };
+pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakeAgent};
 pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
 pub use config::{
     Algo, AlgoConfig, InvalidConfig, TrainConfig, EVAL_SEED_OFFSET, FALLBACK_STEPS_PER_ITERATION,
