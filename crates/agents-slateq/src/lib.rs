@@ -49,20 +49,18 @@ fn device(config: &SlateQConfig) -> Result<Device, AgentError> {
     }
 }
 
-/// The most memory the replay buffer may take: it is held in memory and in every
+/// The most memory the replay buffer may take: it is held in memory and in the latest
 /// checkpoint.
 const MAX_REPLAY_BYTES: usize = 8 << 30;
 
-/// Everything a checkpoint holds.
+/// Everything a checkpoint holds but the replay buffer.
 #[derive(Serialize, Deserialize)]
 struct Saved {
-    config: SlateQConfig,
     layout: Layout,
     known: KnownChoice,
     online: SavedParams,
     target: Vec<f32>,
     choice: Option<SavedParams>,
-    replay: Replay,
     norm: Option<Normalizer>,
     rng: SimRng,
     env_steps: u64,
@@ -99,6 +97,8 @@ pub struct SlateQ {
     env_steps: u64,
     grad_steps: u64,
     stats: IterStats,
+    /// Set when a loss turned non-finite: training must stop.
+    diverged: Option<String>,
     // Scratch, refilled on every call.
     shown: Vec<f32>,
     next: Vec<f32>,
@@ -186,6 +186,7 @@ impl SlateQ {
             env_steps: 0,
             grad_steps: 0,
             stats: IterStats::default(),
+            diverged: None,
             shown: Vec::with_capacity(state_len),
             next: Vec::with_capacity(state_len),
             order: Vec::new(),
@@ -381,7 +382,15 @@ impl SlateQ {
         {
             self.target = self.online.snapshot();
         }
-        self.stats.loss += loss.double_value(&[]);
+        let loss = loss.double_value(&[]);
+        if !loss.is_finite() || !grad_norm.is_finite() {
+            self.diverged = Some(format!(
+                "SlateQ's TD loss is {loss} (gradient norm {grad_norm}) after {} gradient steps; \
+                 lower slateq.lr or raise slateq.huber_delta",
+                self.grad_steps
+            ));
+        }
+        self.stats.loss += loss;
         self.stats.q += q.mean(Kind::Float).double_value(&[]);
         self.stats.grad_norm += grad_norm;
         self.stats.count += 1;
@@ -468,6 +477,13 @@ impl Agent for SlateQ {
         }
     }
 
+    fn health(&self) -> Result<(), AgentError> {
+        match &self.diverged {
+            Some(why) => Err(AgentError::Diverged(why.clone())),
+            None => Ok(()),
+        }
+    }
+
     fn stats(&mut self) -> Vec<(&'static str, f64)> {
         let s = std::mem::take(&mut self.stats);
         let per = |v: f64| {
@@ -524,13 +540,11 @@ impl Agent for SlateQ {
 
     fn save(&self) -> Vec<u8> {
         let saved = Saved {
-            config: self.config.clone(),
             layout: self.layout,
             known: self.known,
             online: self.online.save(),
             target: to_vec(&self.target),
             choice: self.choice.as_ref().map(|c| c.params.save()),
-            replay: self.replay.clone(),
             norm: self.norm.clone(),
             rng: self.rng.clone(),
             env_steps: self.env_steps,
@@ -546,9 +560,16 @@ impl Agent for SlateQ {
             bincode::serde::decode_from_slice(bytes, bincode::config::standard())
                 .map_err(|e| AgentError::State(format!("not a SlateQ state: {e}")))?;
         check_layout(&self.layout, &saved.layout)?;
-        if saved.online.theta.len() != self.online.len() || saved.known != self.known {
+        let choice_len = self.choice.as_ref().map(|c| c.params.len());
+        if saved.online.theta.len() != self.online.len()
+            || saved.online.adam.m.len() != self.online.len()
+            || saved.target.len() != self.online.len()
+            || saved.known != self.known
+            || saved.choice.as_ref().map(|c| c.theta.len()) != choice_len
+        {
             return Err(AgentError::State(
-                "the saved network or choice model has another shape".into(),
+                "the saved network or choice model has another shape than the configuration's"
+                    .into(),
             ));
         }
         self.online = Params::load(&saved.online, self.device);
@@ -560,12 +581,39 @@ impl Agent for SlateQ {
                 self.layout.doc_dim,
             )
         });
-        self.replay = saved.replay;
         self.norm = saved.norm;
         self.rng = saved.rng;
         self.env_steps = saved.env_steps;
         self.grad_steps = saved.grad_steps;
         self.stats = saved.stats;
+        Ok(())
+    }
+
+    fn save_replay(&self) -> Option<Vec<u8>> {
+        Some(
+            bincode::serde::encode_to_vec(&self.replay, bincode::config::standard())
+                .expect("a replay buffer serialises"),
+        )
+    }
+
+    fn load_replay(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
+        let (replay, _): (Replay, usize) =
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+                .map_err(|e| AgentError::State(format!("not a SlateQ replay buffer: {e}")))?;
+        if !replay.is_consistent(self.layout.num_candidates) {
+            return Err(AgentError::State(
+                "the saved replay buffer is inconsistent".into(),
+            ));
+        }
+        if replay.shape() != self.replay.shape() {
+            return Err(AgentError::State(format!(
+                "the saved replay buffer has the shape {:?} (capacity, state, slate), the \
+                 configuration's is {:?}",
+                replay.shape(),
+                self.replay.shape()
+            )));
+        }
+        self.replay = replay;
         Ok(())
     }
 }

@@ -55,6 +55,30 @@ impl Replay {
         self.len
     }
 
+    /// `(capacity, state length, slate length)`.
+    pub fn shape(&self) -> (usize, usize, usize) {
+        (self.capacity, self.state_len, self.slate_len)
+    }
+
+    /// Whether the stored arrays agree with the counts and every slate position is below
+    /// `num_candidates` (a decoded buffer may not).
+    pub fn is_consistent(&self, num_candidates: usize) -> bool {
+        let n = self.len;
+        n <= self.capacity
+            && (self.next < self.capacity.max(1))
+            && self.states.len() == n * self.state_len
+            && self.next_states.len() == n * self.state_len
+            && self.slates.len() == n * self.slate_len
+            && self.clicks.len() == n
+            && self.rewards.len() == n
+            && self.dones.len() == n
+            && self
+                .clicks
+                .iter()
+                .all(|&c| c < 0 || (c as usize) < self.slate_len)
+            && self.slates.iter().all(|&p| usize::from(p) < num_candidates)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,

@@ -57,6 +57,9 @@ pub enum AgentError {
     /// The agent needs something this environment does not offer.
     #[error("{0}")]
     Unsupported(String),
+    /// Learning diverged: a loss or weight is no longer finite.
+    #[error("learning diverged: {0}")]
+    Diverged(String),
 }
 
 /// Something that recommends slates and may learn from what follows.
@@ -74,16 +77,34 @@ pub trait Agent: Send {
     fn begin_episode(&mut self) {}
     /// Learns from one step: the slate shown, its transition, and the environment after it.
     fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
+    /// Whether learning is still sound: a learner whose loss or weights stopped being
+    /// finite says so here, and training stops before it saves a broken policy.
+    fn health(&self) -> Result<(), AgentError> {
+        Ok(())
+    }
     /// Learner statistics for the iteration results; per-iteration figures restart.
     fn stats(&mut self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
     /// A human-readable summary of the learned parameters.
     fn describe(&self) -> String;
-    /// The complete state, random stream included.
+    /// The complete state but for a replay buffer, random stream included: enough to act
+    /// as the agent did, and with [`Agent::save_replay`], to continue learning exactly.
     fn save(&self) -> Vec<u8>;
     /// Restores what [`Agent::save`] wrote; on error the agent is unchanged.
     fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError>;
+    /// The replay buffer, for agents that keep one: saved apart, since it can be large
+    /// and only continuing needs it.
+    fn save_replay(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Restores what [`Agent::save_replay`] wrote; on error the agent is unchanged.
+    fn load_replay(&mut self, _bytes: &[u8]) -> Result<(), AgentError> {
+        Err(AgentError::Unsupported(format!(
+            "{} keeps no replay buffer",
+            self.algorithm()
+        )))
+    }
 }
 
 /// Checks that a layout suits an agent built for `expected`.

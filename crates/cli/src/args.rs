@@ -1,13 +1,78 @@
-//! Command-line arguments shared by several commands.
+//! Command-line arguments shared by several commands, and their parsers: every number is
+//! read into its range here or in the configuration's checks, before any work starts.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
 use clap::builder::TypedValueParser;
 use clap::Args;
 use env::Scenario;
 use trainer::FixedPolicy;
 
+/// The most episodes one command plays.
+pub const MAX_EPISODES: u64 = 10_000_000;
+/// The most environments stepped in lockstep.
+pub const MAX_NUM_ENVS: u64 = 65_536;
+/// The most environment steps one evaluation may take: about twenty minutes of the
+/// fastest simulator on one core.
+pub const MAX_EVALUATION_STEPS: u64 = 10_000_000_000;
+/// The most bytes the observation buffers of a vector of environments may take.
+const MAX_VECTOR_BYTES: u64 = 4 << 30;
+
+/// Reads a whole number, written plainly or in scientific notation (`1e6`), within
+/// `[lo, hi]`; `what` says why the bound is there.
+pub fn count(lo: u64, hi: u64, what: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |s: &str| {
+        let s = s.trim();
+        let value = match s.parse::<u64>() {
+            Ok(v) => v,
+            Err(_) => {
+                let x: f64 = s
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not a whole number"))?;
+                if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0) {
+                    return Err(format!("`{s}` is not a whole number of at least 0"));
+                }
+                // 2^64 is the first whole number a u64 cannot hold.
+                if x >= 18_446_744_073_709_551_616.0 {
+                    return Err(format!("{s} is too large: at most {hi} ({what})"));
+                }
+                x as u64
+            }
+        };
+        if value < lo {
+            Err(format!("{value} is too small: at least {lo}"))
+        } else if value > hi {
+            Err(format!("{value} is too large: at most {hi} ({what})"))
+        } else {
+            Ok(value)
+        }
+    }
+}
+
+/// [`count`] into a `usize`.
+pub fn count_usize(
+    lo: u64,
+    hi: u64,
+    what: &'static str,
+) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    let parse = count(lo, hi.min(usize::MAX as u64), what);
+    move |s: &str| parse(s).map(|v| v as usize)
+}
+
+/// A whole number of any size a `u64` holds (checked further by the configuration).
+pub fn any_u64(s: &str) -> Result<u64, String> {
+    count(0, u64::MAX, "a 64-bit number")(s)
+}
+
+/// A whole number a `usize` holds (checked further by the configuration).
+pub fn any_usize(s: &str) -> Result<usize, String> {
+    count_usize(0, u64::MAX, "a 64-bit number")(s)
+}
+
 /// The environment options every command takes (`ENV` in the design's contract). Each one
-/// given overrides the scenario it applies to (the default, or a `--config` file's).
+/// given overrides the scenario it applies to (the default, a `--config` file's, a
+/// checkpoint's).
 #[derive(Debug, Clone, Default, Args)]
 pub struct EnvArgs {
     /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults), interest-evolution,
@@ -15,18 +80,19 @@ pub struct EnvArgs {
     #[arg(long, value_parser = parse_env)]
     pub env: Option<String>,
     /// Candidate documents per step (N) [default: 20].
-    #[arg(long)]
+    #[arg(long, value_parser = any_usize)]
     pub num_candidates: Option<usize>,
     /// Documents per slate (K) [default: 2].
-    #[arg(long)]
+    #[arg(long, value_parser = any_usize)]
     pub slate_size: Option<usize>,
     /// Draw a fresh candidate set at every reset and step [default: true].
     #[arg(long, value_name = "BOOL")]
     pub resample_documents: Option<bool>,
     /// Seed of every random stream [default: 0].
-    #[arg(long)]
+    #[arg(long, value_parser = any_u64)]
     pub seed: Option<u64>,
-    /// Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable).
+    /// Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable; `--help` lists
+    /// every world's parameters with their defaults).
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, f64)>,
     /// Discrete(N^K) actions instead of MultiDiscrete([N]*K) (RLlib's wrapper).
@@ -39,9 +105,9 @@ pub struct EnvArgs {
     /// evolution: remaining budget; interest exploration: topic affinities).
     #[arg(long)]
     pub user_observation: bool,
-    /// Cut every episode after this many steps, as truncated (interest-exploration, which
-    /// never ends by itself, defaults to 100).
-    #[arg(long, value_name = "STEPS")]
+    /// Cut every episode after this many steps, as truncated [default: none; 1000 for
+    /// interest-evolution, 100 for interest-exploration, which never ends by itself].
+    #[arg(long, value_name = "STEPS", value_parser = any_usize)]
     pub horizon: Option<usize>,
 }
 
@@ -103,10 +169,107 @@ impl EnvArgs {
     }
 }
 
+/// Refuses an evaluation of `episodes` episodes on `num_envs` environments of `scenario`
+/// that could not finish, or whose buffers would not fit in memory.
+pub fn check_evaluation_size(scenario: &Scenario, episodes: usize, num_envs: usize) -> Result<()> {
+    if let Some(length) = scenario.episode_length()? {
+        let steps = (episodes as u64).saturating_mul(length as u64);
+        if steps > MAX_EVALUATION_STEPS {
+            bail!(
+                "{episodes} episodes of {length} steps are {steps} steps, more than the \
+                 {MAX_EVALUATION_STEPS} one command runs: play fewer episodes or shorter ones"
+            );
+        }
+    }
+    let layout = scenario.build()?.layout();
+    let per_env = (layout.user_dim + layout.num_candidates * layout.doc_dim) as u64 * 4;
+    let bytes = per_env.saturating_mul(num_envs.min(episodes) as u64);
+    if bytes > MAX_VECTOR_BYTES {
+        bail!(
+            "{num_envs} environments of {} candidates need {:.1} GiB of observations, more \
+             than {} GiB: use fewer --num-envs",
+            layout.num_candidates,
+            bytes as f64 / f64::from(1u32 << 30),
+            MAX_VECTOR_BYTES >> 30
+        );
+    }
+    Ok(())
+}
+
 /// Parses a fixed policy by name; `--help` lists each with its description.
-pub fn policy_parser() -> impl clap::builder::TypedValueParser<Value = FixedPolicy> {
+pub fn policy_parser() -> impl TypedValueParser<Value = FixedPolicy> {
     clap::builder::PossibleValuesParser::new(
         FixedPolicy::ALL.map(|p| clap::builder::PossibleValue::new(p.name()).help(p.description())),
     )
     .map(|name| name.parse::<FixedPolicy>().expect("a listed policy"))
+}
+
+/// A PNG file to write: refuses a folder, or a name without `.png`, before any work.
+pub fn png_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    if path.is_dir() {
+        return Err(format!("{s} is a folder; give a file name ending in .png"));
+    }
+    if path.extension().and_then(|e| e.to_str()) != Some("png") {
+        return Err(format!("{s}: the file name must end in .png"));
+    }
+    Ok(path)
+}
+
+/// A folder to write into: refuses a file.
+pub fn folder_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    if path.is_file() {
+        return Err(format!("{s} is a file, not a folder"));
+    }
+    Ok(path)
+}
+
+/// The run folder a checkpoint belongs to: a checkpoint folder's parent, or the folder
+/// itself for a run folder.
+pub fn run_folder_of(source: &Path) -> PathBuf {
+    if source.join(trainer::checkpoint::CHECKPOINT_FILE).is_file() {
+        source
+            .parent()
+            .map_or_else(|| source.to_path_buf(), Path::to_path_buf)
+    } else {
+        source.to_path_buf()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_plain_and_scientific_numbers_within_their_range() {
+        let episodes = count(1, MAX_EPISODES, "test");
+        assert_eq!(episodes("500"), Ok(500));
+        assert_eq!(episodes("1e6"), Ok(1_000_000));
+        assert!(episodes("1e12").unwrap_err().contains("at most 10000000"));
+        assert!(episodes("0").unwrap_err().contains("at least 1"));
+        assert!(episodes("2.5").unwrap_err().contains("whole number"));
+        assert!(episodes("-3").unwrap_err().contains("whole number"));
+        assert!(episodes("nan").unwrap_err().contains("whole number"));
+        assert!(episodes("1e400").is_err());
+        assert_eq!(any_u64("18446744073709551615"), Ok(u64::MAX));
+        assert!(any_u64("18446744073709551616").is_err());
+    }
+}
+
+/// `--set`'s long help: every registered world's parameters with their defaults.
+pub fn set_help() -> String {
+    let mut text = String::from(
+        "Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable). Each world's \
+         parameters, with their defaults:",
+    );
+    for world in env::registered() {
+        let params: Vec<String> = world
+            .default_params()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        text.push_str(&format!("\n  {}: {}", world.name(), params.join(", ")));
+    }
+    text
 }

@@ -1,26 +1,64 @@
 //! The commands of the first two labs: look at the environment, play episodes, baselines.
 
-use std::fs;
 use std::num::NonZeroUsize;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use env::{Scenario, SlateEnv, Space, Value};
-use serde::Serialize;
+use serde_json::json;
 use trainer::{fixed_policy, record_episode, FixedPolicy, Summary, VideoMetrics, VideoReport};
 
-use crate::args::EnvArgs;
+use crate::args::{check_evaluation_size, EnvArgs};
+use crate::output::outln;
 use crate::{plot, progress};
 
 /// The first lab: spaces, a reset observation and one step, with and without resampling,
 /// as the wrapped environment shows them.
-pub fn show_env(args: &EnvArgs) -> Result<()> {
+pub fn show_env(args: &EnvArgs, json: bool) -> Result<()> {
     let scenario = args.scenario()?;
+    let (observation_space, action_space) = scenario.build()?.spaces();
+    let slate: Vec<usize> = (0..scenario.slate_size).collect();
+    let mut runs = Vec::new();
+    for resample in [scenario.resample_documents, !scenario.resample_documents] {
+        let mut env = Scenario {
+            resample_documents: resample,
+            ..scenario.clone()
+        }
+        .build()?;
+        env.reset(None);
+        let reset = (env.observation_value(), ids(env.as_ref()));
+        let reward = env.step(&slate)?.reward;
+        let stepped = (env.observation_value(), ids(env.as_ref()));
+        runs.push((resample, reset, stepped, reward));
+    }
+    if json {
+        let runs: Vec<_> = runs
+            .iter()
+            .map(|(resample, reset, stepped, reward)| {
+                json!({
+                    "resample_documents": resample,
+                    "reset": {"observation": to_json(&reset.0), "doc_ids": reset.1},
+                    "step": {"slate": slate, "observation": to_json(&stepped.0), "doc_ids": stepped.1, "reward": reward},
+                })
+            })
+            .collect();
+        outln!(
+            "{}",
+            json!({
+                "scenario": serde_json::to_value(&scenario)?,
+                "horizon": scenario.horizon()?.map(NonZeroUsize::get),
+                "observation_space": observation_space.to_string(),
+                "action_space": action_space.to_string(),
+                "runs": runs,
+            })
+        );
+        return Ok(());
+    }
     let horizon = match scenario.horizon()? {
         Some(steps) => format!(", horizon {steps}"),
         None => String::new(),
     };
-    println!(
+    outln!(
         "environment: {} ({} candidates, slate of {}, resample_documents={}, seed {}{horizon})",
         scenario.env,
         scenario.num_candidates,
@@ -28,86 +66,93 @@ pub fn show_env(args: &EnvArgs) -> Result<()> {
         scenario.resample_documents,
         scenario.seed
     );
-    let (observation_space, action_space) = scenario.build()?.spaces();
-    println!("observation space: {observation_space}");
-    println!("action space: {action_space}");
-    for resample in [scenario.resample_documents, !scenario.resample_documents] {
-        let mut env = Scenario {
-            resample_documents: resample,
-            ..scenario.clone()
-        }
-        .build()?;
-        println!("\n== resample_documents={resample} ==");
-        env.reset(None);
-        print_obs("reset observation", env.as_ref(), &observation_space);
-        let slate: Vec<usize> = (0..scenario.slate_size).collect();
-        let reward = env.step(&slate)?.reward;
+    outln!("observation space: {observation_space}");
+    outln!("action space: {action_space}");
+    for (resample, reset, stepped, reward) in &runs {
+        outln!("\n== resample_documents={resample} ==");
+        print_obs("reset observation", &reset.0, &reset.1, &observation_space)?;
         print_obs(
             &format!("after step with slate {slate:?}"),
-            env.as_ref(),
+            &stepped.0,
+            &stepped.1,
             &observation_space,
-        );
-        println!("  reward: {reward:.3}");
+        )?;
+        outln!("  reward: {reward:.3}");
     }
     Ok(())
+}
+
+/// The ids of the candidates, by position.
+fn ids(env: &dyn SlateEnv) -> Vec<u64> {
+    (0..env.layout().num_candidates)
+        .map(|i| env.doc_id(i))
+        .collect()
+}
+
+/// A gym value as JSON: arrays as lists, dicts as objects.
+fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Int(n) => (*n).into(),
+        Value::Ints(ns) => ns.clone().into(),
+        Value::Array(xs) => xs.clone().into(),
+        Value::Dict(entries) => entries
+            .iter()
+            .map(|(k, v)| (k.clone(), to_json(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Value::Tuple(items) => items.iter().map(to_json).collect::<Vec<_>>().into(),
+    }
 }
 
 /// A gym value as Python prints it, three decimals for reals; a `Box` of several rows as
 /// a list of rows.
 fn format_value(space: &Space, value: &Value) -> String {
-    let list = |items: Vec<String>| items.join(", ");
+    let reals = |xs: &[f64]| {
+        xs.iter()
+            .map(|x| format!("{x:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match (space, value) {
         (Space::Box { shape, .. }, Value::Array(xs)) if shape.len() == 2 && shape[1] > 0 => {
             let rows: Vec<String> = xs
                 .chunks(shape[1])
-                .map(|row| {
-                    format!(
-                        "[{}]",
-                        list(row.iter().map(|x| format!("{x:.3}")).collect())
-                    )
-                })
+                .map(|r| format!("[{}]", reals(r)))
                 .collect();
-            format!("[{}]", list(rows))
+            format!("[{}]", rows.join(", "))
         }
-        (_, Value::Array(xs))
-            if xs.len() == 1 && matches!(space, Space::Box { shape, .. } if shape.is_empty()) =>
-        {
+        (Space::Box { shape, .. }, Value::Array(xs)) if shape.is_empty() && xs.len() == 1 => {
             format!("{:.3}", xs[0])
         }
-        (_, Value::Array(xs)) => {
-            format!("[{}]", list(xs.iter().map(|x| format!("{x:.3}")).collect()))
-        }
+        (_, Value::Array(xs)) => format!("[{}]", reals(xs)),
         (_, Value::Int(n)) => n.to_string(),
         (_, Value::Ints(ns)) => format!("{ns:?}"),
-        (Space::Dict(spaces), Value::Dict(entries)) => format!(
-            "{{{}}}",
-            list(
-                entries
-                    .iter()
-                    .zip(spaces)
-                    .map(|((k, v), (_, s))| format!("{k}: {}", format_value(s, v)))
-                    .collect()
-            )
-        ),
-        (Space::Tuple(spaces), Value::Tuple(items)) => format!(
-            "({})",
-            list(
-                items
-                    .iter()
-                    .zip(spaces)
-                    .map(|(v, s)| format_value(s, v))
-                    .collect()
-            )
-        ),
+        (Space::Dict(spaces), Value::Dict(entries)) => {
+            let items: Vec<String> = entries
+                .iter()
+                .zip(spaces)
+                .map(|((k, v), (_, s))| format!("{k}: {}", format_value(s, v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        (Space::Tuple(spaces), Value::Tuple(items)) => {
+            let items: Vec<String> = items
+                .iter()
+                .zip(spaces)
+                .map(|(v, s)| format_value(s, v))
+                .collect();
+            format!("({})", items.join(", "))
+        }
         (_, other) => format!("{other:?}"),
     }
 }
 
 /// The observation's entries, one a line; documents with their ids.
-fn print_obs(title: &str, env: &dyn SlateEnv, space: &Space) {
-    println!("{title}:");
-    let (Space::Dict(spaces), Value::Dict(entries)) = (space, env.observation_value()) else {
-        return;
+fn print_obs(title: &str, value: &Value, ids: &[u64], space: &Space) -> Result<()> {
+    outln!("{title}:");
+    let (Space::Dict(spaces), Value::Dict(entries)) = (space, value) else {
+        outln!("  {}", format_value(space, value));
+        return Ok(());
     };
     for ((key, value), (_, sub)) in entries.iter().zip(spaces) {
         match (key.as_str(), sub, value) {
@@ -115,16 +160,15 @@ fn print_obs(title: &str, env: &dyn SlateEnv, space: &Space) {
                 let shown: Vec<String> = values
                     .iter()
                     .zip(docs)
-                    .enumerate()
-                    .map(|(i, ((k, v), (_, s)))| {
-                        format!("{k} (id {}): {}", env.doc_id(i), format_value(s, v))
-                    })
+                    .zip(ids)
+                    .map(|(((k, v), (_, s)), id)| format!("{k} (id {id}): {}", format_value(s, v)))
                     .collect();
-                println!("  doc: {{{}}}", shown.join(", "));
+                outln!("  doc: {{{}}}", shown.join(", "));
             }
-            _ => println!("  {key}: {}", format_value(sub, value)),
+            _ => outln!("  {key}: {}", format_value(sub, value)),
         }
     }
+    Ok(())
 }
 
 /// Plays one episode with a fixed policy.
@@ -145,20 +189,23 @@ pub fn episode(
         m.report()
     });
     if let Some(path) = plot_path {
-        let rewards: Vec<f64> = episode.steps.iter().map(|s| s.transition.reward).collect();
         let title = format!(
-            "{} policy on {}: per-step reward (total {:.1})",
+            "{} policy on {}: one episode (return {:.1})",
             policy.name(),
             scenario.env,
             episode.total_reward
         );
-        plot::episode_rewards(path, &title, &rewards)
+        plot::episode(path, &title, &episode)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if json {
-        println!("{}", with_metrics(&episode, metrics.as_ref())?);
+        let mut object = serde_json::to_value(&episode)?;
+        if let (Some(report), Some(fields)) = (&metrics, object.as_object_mut()) {
+            fields.insert("metrics".into(), serde_json::to_value(report)?);
+        }
+        outln!("{object}");
     } else {
-        println!(
+        outln!(
             "{} policy, {}: {} steps, total reward {:.3}",
             policy.name(),
             scenario.env,
@@ -166,10 +213,10 @@ pub fn episode(
             episode.total_reward
         );
         if let Some(report) = &metrics {
-            print_metrics(report);
+            print_metrics(report)?;
         }
         if let Some(path) = plot_path {
-            println!("plot written to {}", path.display());
+            outln!("plot written to {}", path.display());
         }
     }
     Ok(())
@@ -185,9 +232,8 @@ pub fn baseline(
     save: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    anyhow::ensure!(episodes > 0, "--episodes must be at least 1");
-    anyhow::ensure!(num_envs > 0, "--num-envs must be at least 1");
     let scenario = args.scenario()?;
+    check_evaluation_size(&scenario, episodes, num_envs)?;
     let bar = progress::bar(episodes as u64, "episodes", json);
     let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let report = trainer::baseline(policy, &scenario, episodes, num_envs, threads, |i| {
@@ -196,44 +242,36 @@ pub fn baseline(
     bar.finish_and_clear();
     let (summary, predicted) = (&report.evaluation.summary, report.predicted);
     let object = serde_json::to_value(&report)?;
-    let name = policy.name();
     if let Some(dir) = save {
-        save_baseline(dir, name, summary, &object)?;
+        save_baseline(dir, policy.name(), summary, &object)?;
     }
     if json {
-        println!("{object}");
+        outln!("{object}");
     } else {
-        print_summary(&format!("{name} policy on {}", scenario.env), summary);
+        print_summary(
+            &format!("{} policy on {}", policy.name(), scenario.env),
+            summary,
+        )?;
         if let Some(value) = predicted {
-            println!("  planner's predicted mean return {value:.2} (an oracle: it reads the user's true state)");
+            outln!("  planner's predicted mean return {value:.2} (an oracle: it reads the user's true state)");
         }
         if let Some(metrics) = &report.evaluation.metrics {
-            print_metrics(metrics);
+            print_metrics(metrics)?;
         }
     }
     Ok(())
 }
 
-/// `value` as a JSON object, with RecSim's video-cluster metrics under `metrics` where
-/// the environment has them.
-fn with_metrics(
-    value: &impl Serialize,
-    metrics: Option<&VideoReport>,
-) -> Result<serde_json::Value> {
-    let mut object = serde_json::to_value(value)?;
-    if let (Some(report), Some(fields)) = (metrics, object.as_object_mut()) {
-        fields.insert("metrics".into(), serde_json::to_value(report)?);
-    }
-    Ok(object)
-}
-
-pub fn print_metrics(r: &VideoReport) {
+/// RecSim's video-cluster metrics, two lines.
+pub fn print_metrics(r: &VideoReport) -> Result<()> {
     let quality = r
         .average_quality
         .map_or("none".to_string(), |q| format!("{q:.3}"));
-    println!(
+    outln!(
         "  CTR {:.3}, average clicked quality {quality}, no-click fraction {:.3} ({} steps)",
-        r.ctr, r.no_click_fraction, r.impressions
+        r.ctr,
+        r.no_click_fraction,
+        r.impressions
     );
     let clusters: Vec<String> = r
         .cluster_watch_fractions
@@ -241,34 +279,45 @@ pub fn print_metrics(r: &VideoReport) {
         .enumerate()
         .map(|(k, f)| format!("{k}: {f:.3}"))
         .collect();
-    println!("  clicks per step by cluster: {}", clusters.join(", "));
+    outln!("  clicks per step by cluster: {}", clusters.join(", "));
+    Ok(())
 }
 
-pub fn print_summary(title: &str, s: &Summary) {
-    println!("{title}: {} episodes", s.episodes);
-    println!(
+/// A summary of returns, three lines.
+pub fn print_summary(title: &str, s: &Summary) -> Result<()> {
+    outln!("{title}: {} episodes", s.episodes);
+    outln!(
         "  mean return {:.2} (sd {:.2}, 95% interval [{:.2}, {:.2}])",
-        s.mean, s.std, s.ci95[0], s.ci95[1]
+        s.mean,
+        s.std,
+        s.ci95[0],
+        s.ci95[1]
     );
-    println!(
+    outln!(
         "  min {:.2}, max {:.2}, mean episode length {:.1}",
-        s.min, s.max, s.mean_length
+        s.min,
+        s.max,
+        s.mean_length
     );
+    Ok(())
 }
 
-/// The tutorial's `<name>_baseline.txt` (the mean) and the printed JSON object.
+/// The tutorial's `<name>_baseline.txt` (the mean) and the printed JSON object, each
+/// written whole or not at all.
 fn save_baseline(
     dir: &Path,
     name: &str,
     summary: &Summary,
     object: &serde_json::Value,
 ) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let txt = dir.join(format!("{name}_baseline.txt"));
-    fs::write(&txt, format!("{}\n", summary.mean))
-        .with_context(|| format!("writing {}", txt.display()))?;
-    let json = dir.join(format!("{name}_baseline.json"));
-    fs::write(&json, serde_json::to_string_pretty(object)?)
-        .with_context(|| format!("writing {}", json.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    trainer::write_atomic(
+        &dir.join(format!("{name}_baseline.txt")),
+        format!("{}\n", summary.mean).as_bytes(),
+    )?;
+    trainer::write_atomic(
+        &dir.join(format!("{name}_baseline.json")),
+        serde_json::to_string_pretty(object)?.as_bytes(),
+    )?;
     Ok(())
 }

@@ -1,17 +1,17 @@
-//! `rlrec compare`: fixed policies and trained checkpoints evaluated on one stream, side
-//! by side, with a chart.
+//! `rlrec compare`: fixed policies and trained checkpoints evaluated on one environment
+//! and one stream of users, side by side, with a chart.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use env::Scenario;
 use serde_json::json;
-use trainer::{
-    evaluate_on, evaluate_policy_on, fixed_policy, Checkpoint, FixedPolicy, Summary,
-    EVAL_SEED_OFFSET,
-};
+use trainer::{evaluate_on, evaluate_policy_on, fixed_policy, Checkpoint, FixedPolicy, Summary};
 
-use crate::args::{policy_parser, EnvArgs};
+use crate::args::{
+    check_evaluation_size, count_usize, png_path, policy_parser, EnvArgs, MAX_EPISODES,
+};
+use crate::output::outln;
 use crate::{plot, progress};
 
 /// Options of `rlrec compare`.
@@ -20,16 +20,22 @@ pub struct CompareArgs {
     /// A fixed policy to include (repeatable).
     #[arg(long, value_parser = policy_parser())]
     pub policy: Vec<FixedPolicy>,
-    /// A trained checkpoint (or run folder) to include (repeatable).
+    /// A trained checkpoint (or run folder) to include (repeatable); labelled by its run
+    /// folder's name.
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Vec<PathBuf>,
-    #[arg(long, default_value_t = 500)]
+    /// Episodes each policy plays, all on the same users and documents.
+    #[arg(long, default_value_t = 1000, value_parser = count_usize(1, MAX_EPISODES, "the most episodes one command plays"))]
     pub episodes: usize,
+    /// The environment every row is evaluated on: the first checkpoint's evaluation
+    /// stream (else the tutorial's scenario on seed 1000003, where a run trained with seed
+    /// 0 evaluates), with these options on top.
     #[command(flatten)]
     pub env: EnvArgs,
-    /// Write a bar chart of the means and their 95% intervals.
-    #[arg(long, value_name = "FILE")]
+    /// Write a chart of the means and their 95% intervals.
+    #[arg(long, value_name = "FILE", value_parser = png_path)]
     pub plot: Option<PathBuf>,
+    /// Print one JSON array: a label and a summary per row.
     #[arg(long)]
     pub json: bool,
 }
@@ -47,41 +53,75 @@ fn evaluate_fixed(
     Ok(evaluate_on(&s, env.as_mut(), agent.as_mut(), episodes, progress)?.summary)
 }
 
-/// Every entry is evaluated on the same scenario and seed (common random numbers). The
-/// default seed is the one a run trained with seed 0 evaluates on, so a checkpoint's
-/// figure here matches its final evaluation.
+/// The label of a checkpoint's row: its run folder's name.
+fn run_label(ckpt: &Checkpoint) -> String {
+    let folder = ckpt.folder().unwrap_or(&ckpt.path);
+    let run = folder.parent().filter(|_| {
+        folder
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("checkpoint-"))
+    });
+    run.unwrap_or(folder).file_name().map_or_else(
+        || ckpt.algo().to_string(),
+        |n| n.to_string_lossy().to_string(),
+    )
+}
+
+/// Every row is evaluated on the same environment and seed (common random numbers): the
+/// options given apply to the checkpoints as to the fixed policies.
 pub fn compare(args: &CompareArgs) -> Result<()> {
     if args.policy.is_empty() && args.checkpoint.is_empty() {
         bail!("nothing to compare: give --policy and/or --checkpoint");
     }
-    anyhow::ensure!(args.episodes > 0, "--episodes must be at least 1");
-    let mut scenario = args.env.scenario()?;
-    if args.env.seed.is_none() {
-        scenario.seed = EVAL_SEED_OFFSET;
-    }
+    let checkpoints = args
+        .checkpoint
+        .iter()
+        .map(|dir| Checkpoint::read(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let base = match checkpoints.first() {
+        Some(first) => {
+            let mut s = first.config.eval_scenario();
+            s.wrappers = Default::default();
+            s
+        }
+        None => Scenario {
+            seed: trainer::EVAL_SEED_OFFSET,
+            ..Scenario::default()
+        },
+    };
+    let scenario = args.env.apply(base);
+    scenario.validate()?;
+    check_evaluation_size(&scenario, args.episodes, 1)?;
     let total = (args.policy.len() + args.checkpoint.len()) * args.episodes;
     let bar = progress::bar(total as u64, "episodes", args.json);
     let mut done = 0u64;
-    let mut rows: Vec<(String, Summary)> = Vec::new();
-    // Baselines first, then the trained agents, then the planner's oracles.
+    // (label, colour key, summary). Baselines first, then trained agents, then oracles.
+    let mut rows: Vec<(String, String, Summary)> = Vec::new();
     let (oracles, baselines): (Vec<FixedPolicy>, Vec<FixedPolicy>) =
         args.policy.iter().copied().partition(|p| p.is_oracle());
-    for &policy in &baselines {
+    let fixed = |policy: FixedPolicy, done: &mut u64| -> Result<(String, String, Summary)> {
         let summary = evaluate_fixed(policy, &scenario, args.episodes, |i| {
-            bar.set_position(done + i as u64)
+            bar.set_position(*done + i as u64)
         })?;
-        done += args.episodes as u64;
-        rows.push((policy.name().to_string(), summary));
+        *done += args.episodes as u64;
+        Ok((
+            policy.name().to_string(),
+            policy.name().to_string(),
+            summary,
+        ))
+    };
+    for &policy in &baselines {
+        rows.push(fixed(policy, &mut done)?);
     }
-    for dir in &args.checkpoint {
-        let ckpt = Checkpoint::read(dir)?;
+    for ckpt in &checkpoints {
         let trained = &ckpt.config.env;
         if (&trained.env, trained.num_candidates, trained.slate_size)
             != (&scenario.env, scenario.num_candidates, scenario.slate_size)
         {
             bail!(
-                "{} was trained on {} {}/{}, not {} {}/{}",
-                dir.display(),
+                "{} was trained on {} {}/{}, not {} {}/{}: every row is evaluated on one \
+                 environment",
+                ckpt.path.display(),
                 trained.env,
                 trained.num_candidates,
                 trained.slate_size,
@@ -90,49 +130,51 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
                 scenario.slate_size
             );
         }
-        let mut on = trained.clone();
-        on.seed = scenario.seed;
+        // The checkpoint's own observation wrappers, on the comparison's environment.
+        let on = Scenario {
+            wrappers: trained.wrappers,
+            ..scenario.clone()
+        };
         let evaluation =
             evaluate_policy_on(&ckpt.config, &ckpt.agent_state, &on, args.episodes, |i| {
                 bar.set_position(done + i as u64)
             })?;
         done += args.episodes as u64;
-        rows.push((ckpt.algo().name().to_string(), evaluation.summary));
+        rows.push((run_label(ckpt), ckpt.algo().to_string(), evaluation.summary));
     }
     for &policy in &oracles {
-        rows.push((
-            policy.name().to_string(),
-            evaluate_fixed(policy, &scenario, args.episodes, |i| {
-                bar.set_position(done + i as u64)
-            })?,
-        ));
-        done += args.episodes as u64;
+        rows.push(fixed(policy, &mut done)?);
     }
     bar.finish_and_clear();
     if let Some(path) = &args.plot {
-        let bars: Vec<plot::Bar> = rows
+        let points: Vec<plot::Row> = rows
             .iter()
-            .map(|(label, s)| plot::Bar {
+            .enumerate()
+            .map(|(i, (label, key, s))| plot::Row {
                 label: label.clone(),
-                mean: s.mean,
-                ci95: s.ci95,
+                color_key: key.clone(),
+                point: plot::Point {
+                    x: i as f64,
+                    mean: s.mean,
+                    ci95: s.ci95,
+                },
             })
             .collect();
         let title = format!(
-            "{} {}/{}: evaluated return over {} episodes",
+            "{} {}/{}: evaluated return over the same {} episodes",
             scenario.env, scenario.num_candidates, scenario.slate_size, args.episodes
         );
-        plot::comparison_chart(path, &title, &bars)
+        plot::comparison_chart(path, &title, &points)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
         let out: Vec<_> = rows
             .iter()
-            .map(|(label, s)| json!({"label": label, "summary": s}))
+            .map(|(label, _, s)| json!({"label": label, "summary": s}))
             .collect();
-        println!("{}", serde_json::to_string(&out)?);
+        outln!("{}", serde_json::to_string(&out)?);
     } else {
-        println!(
+        outln!(
             "{} {}/{}, seed {}, {} episodes each (no exploration):",
             scenario.env,
             scenario.num_candidates,
@@ -140,18 +182,24 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             scenario.seed,
             args.episodes
         );
-        println!(
-            "  {:<20} {:>10} {:>8}  95% interval",
-            "policy", "mean", "sd"
+        let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
+        outln!(
+            "  {:<width$} {:>10} {:>8}  95% interval",
+            "policy",
+            "mean",
+            "sd"
         );
-        for (label, s) in &rows {
-            println!(
-                "  {:<20} {:>10.2} {:>8.2}  [{:.2}, {:.2}]",
-                label, s.mean, s.std, s.ci95[0], s.ci95[1]
+        for (label, _, s) in &rows {
+            outln!(
+                "  {label:<width$} {:>10.2} {:>8.2}  [{:.2}, {:.2}]",
+                s.mean,
+                s.std,
+                s.ci95[0],
+                s.ci95[1]
             );
         }
         if let Some(path) = &args.plot {
-            println!("chart written to {}", path.display());
+            outln!("chart written to {}", path.display());
         }
     }
     Ok(())

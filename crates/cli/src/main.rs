@@ -3,15 +3,20 @@
 mod args;
 mod commands;
 mod compare;
+mod output;
 mod plot;
 mod progress;
 mod train;
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use args::{policy_parser, EnvArgs};
+use args::{
+    count_usize, folder_path, png_path, policy_parser, EnvArgs, MAX_EPISODES, MAX_NUM_ENVS,
+};
 use trainer::FixedPolicy;
 
 #[derive(Debug, Parser)]
@@ -31,36 +36,43 @@ enum Command {
     Env {
         #[command(flatten)]
         env: EnvArgs,
+        /// Print one JSON object: the spaces, and the observations as gym values.
+        #[arg(long)]
+        json: bool,
     },
     /// Play one episode with a fixed policy.
     Episode {
+        /// The policy.
         #[arg(long, value_parser = policy_parser())]
         policy: FixedPolicy,
         #[command(flatten)]
         env: EnvArgs,
-        /// Write a PNG of the per-step rewards with their trend line.
-        #[arg(long, value_name = "FILE")]
-        plot: Option<std::path::PathBuf>,
-        /// Print the episode as one JSON object.
+        /// Write a PNG of the episode: the reward, the document served first and the
+        /// user's true state, step by step.
+        #[arg(long, value_name = "FILE", value_parser = png_path)]
+        plot: Option<PathBuf>,
+        /// Print the episode as one JSON object, with the user's true state at each step.
         #[arg(long)]
         json: bool,
     },
     /// Mean return of a fixed policy over many episodes.
     Baseline {
+        /// The policy.
         #[arg(long, value_parser = policy_parser())]
         policy: FixedPolicy,
-        #[arg(long, default_value_t = 500)]
+        /// Episodes to play.
+        #[arg(long, default_value_t = 500, value_parser = count_usize(1, MAX_EPISODES, "the most episodes one command plays"))]
         episodes: usize,
         /// Play the episodes on this many environments stepped in lockstep across the
         /// cores. Environment i is seeded from --seed and i (environment 0 with --seed
         /// itself), so the figures depend on the seed and on this number, not on the cores.
-        #[arg(long, default_value_t = 1, value_name = "B")]
+        #[arg(long, default_value_t = 1, value_name = "B", value_parser = count_usize(1, MAX_NUM_ENVS, "the most environments stepped together"))]
         num_envs: usize,
         #[command(flatten)]
         env: EnvArgs,
         /// Write `<policy>_baseline.txt` and `<policy>_baseline.json` into this folder.
-        #[arg(long, value_name = "DIR")]
-        save: Option<std::path::PathBuf>,
+        #[arg(long, value_name = "DIR", value_parser = folder_path)]
+        save: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -72,24 +84,55 @@ enum Command {
     /// Evaluate fixed policies and trained checkpoints side by side, with a chart.
     Compare(compare::CompareArgs),
     /// Summarise a checkpoint: algorithm, configuration, learned parameters.
-    Inspect {
-        /// A checkpoint folder, or a run folder (its latest checkpoint).
-        #[arg(long, value_name = "DIR")]
-        checkpoint: std::path::PathBuf,
-    },
+    Inspect(train::InspectArgs),
+}
+
+/// The command line, with `--set`'s help listing every world's parameters.
+fn command() -> clap::Command {
+    let help = args::set_help();
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|c| c.get_arguments().any(|a| a.get_id() == "set"))
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        let help = help.clone();
+        cmd = cmd.mut_subcommand(name, |sub| sub.mut_arg("set", |a| a.long_help(help)));
+    }
+    cmd
 }
 
 fn main() -> ExitCode {
     // Like other command-line tools, end quietly when the reader of stdout goes away
-    // (`rlrec … | head`) instead of panicking on the failed write.
+    // (`rlrec … | head`) instead of reporting the failed write.
     #[cfg(unix)]
     // SAFETY: called first thing in main, before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are answers; anything else is a usage error, which exits
+            // 1 like every other error (clap's own exit would use 2).
+            let ok = matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            );
+            let printed = e.print();
+            return if ok && printed.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
     let result = match cli.command {
-        Command::Env { env } => commands::show_env(&env),
+        Command::Env { env, json } => commands::show_env(&env, json),
         Command::Episode {
             policy,
             env,
@@ -106,13 +149,15 @@ fn main() -> ExitCode {
         } => commands::baseline(policy, episodes, num_envs, &env, save.as_deref(), json),
         Command::Train(args) => train::train(&args),
         Command::Inference(args) => train::inference(&args),
-        Command::Inspect { checkpoint } => train::inspect(&checkpoint),
+        Command::Inspect(args) => train::inspect(&args),
         Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // With stderr gone too there is nowhere to say more; the exit code still says
+            // it failed.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }

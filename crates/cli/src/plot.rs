@@ -1,15 +1,24 @@
-//! PNG figures, in one consistent style.
+//! PNG figures in one style: one helper sets up every chart, one colour per policy across
+//! every chart, every file written to a temporary name and renamed, and data that is not
+//! finite refused before any drawing.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::register_font;
-use plotters::style::FontStyle;
+use plotters::style::{register_font, FontStyle};
+use trainer::Episode;
 
 const SIZE: (u32, u32) = (900, 560);
 const FONT: &str = "sans-serif";
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 fn fonts() {
     static ONCE: Once = Once::new();
@@ -17,6 +26,136 @@ fn fonts() {
         // The font travels inside the binary, so plots need no system fonts.
         let _ = register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
     });
+}
+
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+/// The colour of a policy or reference line, the same in every chart: the planner's
+/// lines green and orange, random red, each algorithm its own.
+pub fn color_of(name: &str) -> RGBColor {
+    let key = name.split_whitespace().next().unwrap_or(name);
+    match key {
+        "random" => RGBColor(200, 60, 60),
+        "greedy" => RGBColor(90, 120, 200),
+        "kale" => RGBColor(40, 160, 170),
+        "linucb" => RGBColor(140, 90, 180),
+        "lints" => RGBColor(180, 150, 30),
+        "slateq" => RGBColor(20, 20, 140),
+        "optimal" => RGBColor(0, 140, 60),
+        "optimal-stationary" => RGBColor(230, 120, 0),
+        _ => {
+            // Any other name: a stable colour from its letters.
+            let h = name
+                .bytes()
+                .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            RGBColor(
+                40 + (h % 160) as u8,
+                40 + (h / 160 % 160) as u8,
+                40 + (h / 25600 % 160) as u8,
+            )
+        }
+    }
+}
+
+/// Refuses data with a value that is not a finite number, naming it.
+fn check_finite<'a>(what: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
+    if let Some(v) = values.into_iter().find(|v| !v.is_finite()) {
+        bail!("cannot plot {what}: it holds {v}, which is not a finite number");
+    }
+    Ok(())
+}
+
+/// `[lo, hi]` widened by 8% each side (and never empty).
+fn padded(lo: f64, hi: f64) -> Range<f64> {
+    let pad = ((hi - lo) * 0.08).max(1e-6 * hi.abs().max(1.0));
+    (lo - pad)..(hi + pad)
+}
+
+/// The bounds of some values.
+fn bounds(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    values
+        .into_iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// Decimals that tell neighbouring ticks of an axis spanning `range` apart.
+fn decimals(range: &Range<f64>) -> usize {
+    let step = (range.end - range.start) / 8.0;
+    if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize + 1
+    }
+}
+
+/// Draws a figure into the PNG at `path`: written to a temporary file, then renamed, so a
+/// failed drawing leaves an existing file as it was.
+fn render(path: &Path, draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
+    fonts();
+    let name = path
+        .file_name()
+        .context("the plot needs a file name")?
+        .to_string_lossy();
+    // The extension tells plotters the format.
+    let tmp = path.with_file_name(format!(".{name}.tmp.png"));
+    let result = (|| {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+        drop(root);
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A chart on `area` with a caption, axes and their descriptions, and `y_decimals`
+/// digits on the y ticks.
+fn chart<'a, 'b>(
+    area: &'a Area<'b>,
+    title: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<Chart<'a, 'b>> {
+    let digits = decimals(&y);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.digits$}"))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
+/// The series labels of a chart, in a box at `position`.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .position(position)
+        .draw()
+        .map_err(err)
 }
 
 /// Least-squares line `a + b·x` through the points.
@@ -30,220 +169,257 @@ pub fn linear_fit(xs: &[f64], ys: &[f64]) -> (f64, f64) {
     (my - b * mx, b)
 }
 
-fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    let pad = ((hi - lo) * 0.08).max(1e-6);
-    (lo - pad)..(hi + pad)
-}
-
-/// Per-step rewards of one episode as a scatter with its fitted linear trend.
-pub fn episode_rewards(path: &Path, title: &str, rewards: &[f64]) -> Result<()> {
-    fonts();
-    let xs: Vec<f64> = (1..=rewards.len()).map(|t| t as f64).collect();
-    let (a, b) = linear_fit(&xs, rewards);
-    let lo = rewards.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = rewards.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 24))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..(rewards.len() as f64 + 1.0), padded(lo, hi))
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("reward (engagement)")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style((FONT, 16))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .draw_series(
+/// One episode, step by step, in stacked panels: the reward with its trend; the document
+/// served first, where it is one number (LTS's clickbait); and the user's true state.
+pub fn episode(path: &Path, title: &str, episode: &Episode) -> Result<()> {
+    let steps = &episode.steps;
+    let rewards: Vec<f64> = steps.iter().map(|s| s.transition.reward).collect();
+    check_finite("the rewards", &rewards)?;
+    let served: Option<Vec<f64>> = steps
+        .iter()
+        .map(|s| (s.served.len() == 1).then(|| s.served[0]))
+        .collect();
+    let states = steps.first().map_or(0, |s| s.user_state.len());
+    check_finite("the user's state", steps.iter().flat_map(|s| &s.user_state))?;
+    let xs: Vec<f64> = (1..=steps.len()).map(|t| t as f64).collect();
+    let x = 0.0..(steps.len() as f64 + 1.0);
+    render(path, |root| {
+        let panels = 1 + usize::from(served.is_some()) + usize::from(states > 0);
+        let (top, rest) = root.split_vertically(40);
+        top.titled(title, (FONT, 22)).map_err(err)?;
+        let areas = rest.split_evenly((panels, 1));
+        let mut areas = areas.iter();
+        let area = areas.next().expect("one panel at least");
+        let (lo, hi) = bounds(rewards.iter().copied());
+        let mut c = chart(area, "", x.clone(), padded(lo, hi), "step", "reward")?;
+        c.draw_series(
             xs.iter()
-                .zip(rewards)
+                .zip(&rewards)
                 .map(|(&x, &y)| Circle::new((x, y), 3, BLUE.mix(0.7).filled())),
         )
-        .map_err(|e| anyhow!("{e}"))?
+        .map_err(err)?
         .label("reward per step")
         .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
-    let end = rewards.len() as f64;
-    chart
-        .draw_series(LineSeries::new(
+        let (a, b) = linear_fit(&xs, &rewards);
+        let end = steps.len() as f64;
+        c.draw_series(LineSeries::new(
             [(1.0, a + b), (end, a + b * end)],
             RED.stroke_width(2),
         ))
-        .map_err(|e| anyhow!("{e}"))?
+        .map_err(err)?
         .label(format!("trend: {b:+.3} per step"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow!("{e}"))?;
-    Ok(())
+        legend(&mut c, SeriesLabelPosition::LowerRight)?;
+        if let Some(served) = &served {
+            let area = areas.next().expect("a panel per series");
+            let mut c = chart(
+                area,
+                "",
+                x.clone(),
+                -0.05..1.05,
+                "step",
+                "first slot's clickbait",
+            )?;
+            c.draw_series(
+                xs.iter()
+                    .zip(served)
+                    .map(|(&x, &y)| Circle::new((x, y), 3, color_of("greedy").filled())),
+            )
+            .map_err(err)?;
+        }
+        if states > 0 {
+            let area = areas.next().expect("a panel per series");
+            let (lo, hi) = bounds(steps.iter().flat_map(|s| s.user_state.iter().copied()));
+            let label = if states == 1 {
+                episode.user_features[0].replace('_', " ")
+            } else {
+                "the user's true state".into()
+            };
+            let mut c = chart(area, "", x.clone(), padded(lo, hi), "step", &label)?;
+            for (k, name) in episode.user_features.iter().enumerate() {
+                let color = Palette99::pick(k + 3).to_rgba();
+                c.draw_series(LineSeries::new(
+                    xs.iter().zip(steps).map(|(&x, s)| (x, s.user_state[k])),
+                    color.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(name.replace('_', " "))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            }
+            legend(&mut c, SeriesLabelPosition::UpperRight)?;
+        }
+        Ok(())
+    })
 }
 
 /// A horizontal reference line on a training curve.
 pub struct Reference {
+    /// What it is; its first word picks the colour.
     pub label: String,
+    /// The value.
     pub value: f64,
-    pub color: RGBColor,
 }
 
-/// `episode_reward_mean` over iterations, with reference lines (random baseline, optimum).
+/// A policy evaluated without exploration: a mean with its 95% interval.
+pub struct Point {
+    /// Where on the x axis (an iteration, a policy's slot).
+    pub x: f64,
+    /// The mean return.
+    pub mean: f64,
+    /// Its 95% interval.
+    pub ci95: [f64; 2],
+}
+
+/// `episode_reward_mean` over iterations (under exploration), the evaluations without
+/// exploration with their intervals, and reference lines (random baseline, the planner's
+/// values).
 pub fn training_curve(
     path: &Path,
     title: &str,
     x_desc: &str,
-    points: &[(f64, f64)],
+    training: &[(f64, f64)],
+    evaluations: &[Point],
     references: &[Reference],
 ) -> Result<()> {
-    fonts();
-    let values = points
+    check_finite("the training curve", training.iter().map(|p| &p.1))?;
+    check_finite(
+        "the evaluations",
+        evaluations
+            .iter()
+            .flat_map(|p| [&p.mean, &p.ci95[0], &p.ci95[1]]),
+    )?;
+    check_finite("the reference lines", references.iter().map(|r| &r.value))?;
+    let values = training
         .iter()
         .map(|p| p.1)
+        .chain(evaluations.iter().flat_map(|p| p.ci95))
         .chain(references.iter().map(|r| r.value));
-    let lo = values.clone().fold(f64::INFINITY, f64::min);
-    let hi = values.fold(f64::NEG_INFINITY, f64::max);
-    let x_max = points.last().map_or(1.0, |p| p.0).max(1.0);
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 24))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(0.0..x_max, padded(lo, hi))
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc("episode_reward_mean (last 100 episodes)")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.1}"))
-        .label_style((FONT, 16))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().copied(),
+    let (lo, hi) = bounds(values);
+    if !lo.is_finite() {
+        bail!("nothing to plot: no episode finished and nothing was evaluated");
+    }
+    let x_max = training
+        .iter()
+        .map(|p| p.0)
+        .chain(evaluations.iter().map(|p| p.x))
+        .fold(1.0, f64::max);
+    render(path, |root| {
+        let mut c = chart(
+            root,
+            title,
+            0.0..x_max,
+            padded(lo, hi),
+            x_desc,
+            "episode return",
+        )?;
+        c.draw_series(LineSeries::new(
+            training.iter().copied(),
             BLUE.stroke_width(2),
         ))
-        .map_err(|e| anyhow!("{e}"))?
-        .label("episode_reward_mean")
+        .map_err(err)?
+        .label("training: episode_reward_mean (last 100 episodes, exploring)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    for r in references {
-        let color = r.color;
-        chart
-            .draw_series(LineSeries::new(
+        if !evaluations.is_empty() {
+            let dark = RGBColor(20, 20, 20);
+            c.draw_series(evaluations.iter().map(|p| {
+                PathElement::new([(p.x, p.ci95[0]), (p.x, p.ci95[1])], dark.stroke_width(1))
+            }))
+            .map_err(err)?;
+            c.draw_series(
+                evaluations
+                    .iter()
+                    .map(|p| Circle::new((p.x, p.mean), 4, dark.filled())),
+            )
+            .map_err(err)?
+            .label("evaluated without exploration (95% interval)")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, dark.filled()));
+        }
+        for r in references {
+            let color = color_of(&r.label);
+            c.draw_series(LineSeries::new(
                 [(0.0, r.value), (x_max, r.value)],
                 color.stroke_width(2),
             ))
-            .map_err(|e| anyhow!("{e}"))?
+            .map_err(err)?
             .label(format!("{} ({:.1})", r.label, r.value))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
+        }
         // Curves start low and the reference lines sit high: the middle stays clear.
-        .position(SeriesLabelPosition::MiddleRight)
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow!("{e}"))?;
-    Ok(())
+        legend(&mut c, SeriesLabelPosition::MiddleRight)
+    })
 }
 
-/// One bar of a comparison chart: a mean with its 95% interval.
-pub struct Bar {
+/// One policy of a comparison chart.
+pub struct Row {
+    /// The name under its dot.
     pub label: String,
-    pub mean: f64,
-    pub ci95: [f64; 2],
+    /// The policy or algorithm whose colour it takes.
+    pub color_key: String,
+    /// Its evaluation.
+    pub point: Point,
 }
 
-/// Mean evaluated return per policy with 95% intervals, the axis zoomed to the bars.
-pub fn comparison_chart(path: &Path, title: &str, bars: &[Bar]) -> Result<()> {
-    fonts();
-    let lo = bars.iter().map(|b| b.ci95[0]).fold(f64::INFINITY, f64::min);
-    let hi = bars
-        .iter()
-        .map(|b| b.ci95[1])
-        .fold(f64::NEG_INFINITY, f64::max);
+/// Mean evaluated return per policy as a dot with its 95% interval, on an axis zoomed to
+/// the intervals, with ticks fine enough to tell them apart, each in its policy's colour.
+pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
+    check_finite(
+        "the comparison",
+        rows.iter()
+            .flat_map(|r| [&r.point.mean, &r.point.ci95[0], &r.point.ci95[1]]),
+    )?;
+    let (lo, hi) = bounds(rows.iter().flat_map(|r| r.point.ci95));
     let y = padded(lo, hi);
-    let n = bars.len() as f64;
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 24))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(-0.5..(n - 0.5), y.clone())
-        .map_err(|e| anyhow!("{e}"))?;
-    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(bars.len())
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc("mean episode return (95% interval)")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style((FONT, 16))
-        .draw()
-        .map_err(|e| anyhow!("{e}"))?;
-    let palette = [
-        RGBColor(90, 120, 200),
-        RGBColor(230, 120, 0),
-        RGBColor(0, 140, 60),
-        RGBColor(200, 60, 60),
-        RGBColor(140, 90, 180),
-        RGBColor(120, 120, 120),
-        RGBColor(40, 160, 170),
-        RGBColor(180, 150, 30),
-    ];
-    for (i, b) in bars.iter().enumerate() {
-        let x = i as f64;
-        let color = palette[i % palette.len()];
-        chart
-            .draw_series([Rectangle::new(
-                [(x - 0.35, y.start), (x + 0.35, b.mean)],
-                color.mix(0.75).filled(),
-            )])
-            .map_err(|e| anyhow!("{e}"))?;
-        let whisker =
-            |v: f64| PathElement::new([(x - 0.12, v), (x + 0.12, v)], BLACK.stroke_width(2));
-        chart
-            .draw_series([
-                PathElement::new([(x, b.ci95[0]), (x, b.ci95[1])], BLACK.stroke_width(2)),
-                whisker(b.ci95[0]),
-                whisker(b.ci95[1]),
+    let n = rows.len() as f64;
+    let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+    render(path, |root| {
+        let digits = decimals(&y) + 1;
+        let mut c = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-0.5..(n - 0.5), y.clone())
+            .map_err(err)?;
+        c.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(rows.len())
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("mean episode return, 95% interval (axis does not start at 0)")
+            .y_label_formatter(&|v| format!("{v:.digits$}"))
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        for (i, row) in rows.iter().enumerate() {
+            let (x, p) = (i as f64, &row.point);
+            let color = color_of(&row.color_key);
+            let whisker =
+                |v: f64| PathElement::new([(x - 0.1, v), (x + 0.1, v)], color.stroke_width(2));
+            c.draw_series([
+                PathElement::new([(x, p.ci95[0]), (x, p.ci95[1])], color.stroke_width(2)),
+                whisker(p.ci95[0]),
+                whisker(p.ci95[1]),
             ])
-            .map_err(|e| anyhow!("{e}"))?;
-        chart
-            .draw_series([Text::new(
-                format!("{:.1}", b.mean),
-                (x - 0.25, b.ci95[1] + (y.end - y.start) * 0.045),
-                (FONT, 16),
+            .map_err(err)?;
+            c.draw_series([Circle::new((x, p.mean), 6, color.filled())])
+                .map_err(err)?;
+            c.draw_series([Text::new(
+                format!("{:.*}", digits.max(1), p.mean),
+                (x + 0.12, p.mean),
+                (FONT, 14),
             )])
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    root.present().map_err(|e| anyhow!("{e}"))?;
-    Ok(())
+            .map_err(err)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -256,5 +432,24 @@ mod tests {
         let ys: Vec<f64> = xs.iter().map(|x| 2.0 - 0.5 * x).collect();
         let (a, b) = linear_fit(&xs, &ys);
         assert!((a - 2.0).abs() < 1e-12 && (b + 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn non_finite_data_is_refused_before_drawing_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("curve.png");
+        std::fs::write(&png, b"an existing figure").unwrap();
+        let err = training_curve(&png, "t", "x", &[(1.0, f64::INFINITY)], &[], &[]).unwrap_err();
+        assert!(err.to_string().contains("not a finite number"), "{err}");
+        assert_eq!(std::fs::read(&png).unwrap(), b"an existing figure");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn ticks_have_the_digits_their_spacing_needs() {
+        assert_eq!(decimals(&(1150.0..1200.0)), 0);
+        assert_eq!(decimals(&(1155.0..1158.0)), 2);
+        assert_eq!(decimals(&(0.0..0.04)), 4);
+        assert_eq!(color_of("slateq"), color_of("slateq (run-a)"));
     }
 }

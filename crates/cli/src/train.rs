@@ -1,55 +1,76 @@
 //! `rlrec train`, `rlrec inference` and `rlrec inspect`.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use env::Scenario;
 use serde_json::json;
 #[cfg(feature = "slateq")]
 use trainer::AlgoConfig;
 use trainer::{
-    build_agent, evaluate_policy, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy, LtsPlanner,
-    RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
+    build_agent, evaluate_policy_on, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy,
+    LtsPlanner, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
 };
 
-use crate::args::EnvArgs;
+use crate::args::{
+    any_u64, any_usize, check_evaluation_size, count_usize, folder_path, run_folder_of, EnvArgs,
+    MAX_EPISODES,
+};
 use crate::commands::{print_metrics, print_summary};
+use crate::output::{note, outln};
 use crate::{plot, progress};
 
 /// Options of `rlrec train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Algorithm: random, greedy, linucb, lints, slateq.
+    /// Algorithm: random, greedy, linucb, lints, slateq [default: slateq, or the
+    /// --config file's].
     #[arg(long, value_parser = |s: &str| s.parse::<Algo>())]
     pub algo: Option<Algo>,
-    /// Stop at this training iteration (a resumed run trains only the rest).
-    #[arg(long)]
+    /// Stop at this training iteration; a resumed run trains only the rest [default: 60
+    /// for slateq, 100 for the others].
+    #[arg(long, value_parser = any_u64)]
     pub iterations: Option<u64>,
-    /// Run folder [default: runs/<algo>-<env>-<unix time>].
-    #[arg(long, value_name = "DIR")]
+    /// Run folder: a new or empty folder, or with --resume a run to continue [default:
+    /// runs/<algo>-<env>-<time>].
+    #[arg(long, value_name = "DIR", value_parser = folder_path)]
     pub out: Option<PathBuf>,
     /// Continue the run in --out from its latest checkpoint.
     #[arg(long)]
     pub resume: bool,
-    /// Continue from this checkpoint (a checkpoint folder or a run folder).
+    /// Continue from this checkpoint (a checkpoint folder, or a run folder for its
+    /// latest). From an older checkpoint of a run this branches into a new run folder
+    /// (--out, or a new default one), unless --rewind.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub checkpoint: Option<PathBuf>,
-    /// A TOML file with any part of the configuration (see a run's config.toml).
+    /// With --checkpoint naming an older checkpoint of a run: continue that run from it,
+    /// dropping its later iterations and checkpoints.
+    #[arg(long, requires = "checkpoint")]
+    pub rewind: bool,
+    /// A TOML file with any part of the configuration (see a run's config.toml); the
+    /// rest keeps its defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Environment steps per iteration (0: one episode).
-    #[arg(long)]
+    /// Environment steps per iteration; 0: one episode where every episode has the same
+    /// length, else 1000 [default: 1000 for slateq, 0 for the others].
+    #[arg(long, value_parser = any_usize)]
     pub steps_per_iteration: Option<usize>,
-    /// Checkpoint every N iterations (and at the end).
-    #[arg(long)]
+    /// Checkpoint every N iterations, and always at the end; 0: only at the end
+    /// [default: 10].
+    #[arg(long, value_name = "N", value_parser = any_u64)]
     pub checkpoint_every: Option<u64>,
-    /// Episodes of the final evaluation.
-    #[arg(long)]
+    /// Keep only the N newest checkpoints and the best evaluated one; 0: all [default: 0].
+    /// Only the newest keeps SlateQ's replay buffer in any case.
+    #[arg(long, value_name = "N", value_parser = any_u64)]
+    pub keep_checkpoints: Option<u64>,
+    /// Episodes of the final evaluation, without exploration [default: 1000].
+    #[arg(long, value_parser = any_usize)]
     pub eval_episodes: Option<usize>,
-    /// Evaluate (without exploration, 100 episodes) every N iterations during training.
-    #[arg(long, value_name = "N")]
+    /// Evaluate (without exploration, 100 episodes) every N iterations during training;
+    /// 0: never [default: 0].
+    #[arg(long, value_name = "N", value_parser = any_u64)]
     pub evaluation_interval: Option<u64>,
-    /// SlateQ's device: cpu, or cuda where libtorch sees a GPU.
+    /// SlateQ's device: cpu, or cuda where libtorch sees a GPU [default: cpu].
     #[cfg(feature = "slateq")]
     #[arg(long)]
     pub device: Option<String>,
@@ -92,6 +113,9 @@ impl TrainArgs {
         if let Some(n) = self.checkpoint_every {
             config.checkpoint_every = n;
         }
+        if let Some(n) = self.keep_checkpoints {
+            config.keep_checkpoints = n;
+        }
         if let Some(n) = self.eval_episodes {
             config.eval_episodes = n;
         }
@@ -115,10 +139,10 @@ impl TrainArgs {
         self.config_over(TrainConfig::new(self.algo.unwrap_or(Algo::Slateq)))
     }
 
-    /// The configuration a resumed run continues under: the saved one, with the options
-    /// given on top. Options equal to the saved ones are fine; the settings of
-    /// [`RESUMABLE_KEYS`] may change; anything else is a conflict, each named.
-    fn resumed_config(&self, saved: &TrainConfig) -> Result<TrainConfig> {
+    /// The configuration a run continues under: the saved one with the options given on
+    /// top. Options equal to the saved ones are fine; the settings of [`RESUMABLE_KEYS`]
+    /// may change; anything else is a conflict, each named.
+    fn resumed_config(&self, saved: &TrainConfig, iteration: u64) -> Result<TrainConfig> {
         let config = self.config_over(saved.clone())?;
         let conflicts: Vec<String> = saved
             .differences(&config)
@@ -130,69 +154,120 @@ impl TrainArgs {
             .collect();
         if !conflicts.is_empty() {
             bail!(
-                "a resumed run keeps its configuration, but these options change it:\n{}\n\
-                 (only {} may change on resume; start a new run with another --out for the rest)",
+                "a continued run keeps its configuration, but these options change it:\n{}\n\
+                 (only {} may change; start a new run for the rest)",
                 conflicts.join("\n"),
                 RESUMABLE_KEYS.join(", ")
+            );
+        }
+        if config.iterations <= iteration {
+            bail!(
+                "the checkpoint is at iteration {iteration}, so --iterations must be above it \
+                 (it is {}): training stops at that iteration count",
+                config.iterations
             );
         }
         Ok(config)
     }
 }
 
-fn default_out(config: &TrainConfig) -> PathBuf {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    PathBuf::from("runs").join(format!("{}-{}-{now}", config.algo(), config.env.env))
+/// `runs/<algo>-<env>-<UTC time>`, made unique by [`RunDir::create_new`].
+fn new_run(config: &TrainConfig) -> Result<RunDir> {
+    let stem = format!(
+        "{}-{}-{}",
+        config.algo(),
+        config.env.env.replace('/', "_"),
+        trainer::UtcTime::now().compact()
+    );
+    Ok(RunDir::create_new(Path::new("runs"), &stem, config)?)
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
     let (mut algorithm, run) = if args.resume || args.checkpoint.is_some() {
-        let source = match (&args.checkpoint, &args.out) {
-            (Some(dir), _) => dir.clone(),
-            (None, Some(out)) => out.clone(),
-            (None, None) => bail!("--resume needs --out DIR (the run folder to continue)"),
-        };
-        let mut ckpt = Checkpoint::read(&source)?;
-        if let Some(algo) = args.algo {
-            ckpt.expect_algo(algo)?;
-        }
-        let out = match &args.out {
-            Some(out) => out.clone(),
-            None => run_folder_of(&source),
-        };
-        let iteration = ckpt.state.iteration;
-        ckpt.config = args.resumed_config(&ckpt.config)?;
-        let algorithm = ckpt.into_algorithm()?;
-        let run = RunDir::resume(&out, algorithm.config(), iteration)?;
-        (algorithm, run)
+        continued(args)?
     } else {
+        // Everything is checked before the folder is made.
         let config = args.fresh_config()?;
-        let out = args.out.clone().unwrap_or_else(|| default_out(&config));
         let algorithm = Algorithm::new(config)?;
-        let run = RunDir::create(&out, algorithm.config())?;
+        let run = match &args.out {
+            Some(out) => RunDir::create(out, algorithm.config())?,
+            None => new_run(algorithm.config())?,
+        };
         (algorithm, run)
     };
     run_training(&mut algorithm, &run, args.json)
 }
 
-/// A checkpoint folder's run folder (its parent), or the folder itself.
-fn run_folder_of(source: &Path) -> PathBuf {
-    if source.join(trainer::checkpoint::CHECKPOINT_FILE).is_file() {
-        source
-            .parent()
-            .map_or_else(|| source.to_path_buf(), Path::to_path_buf)
-    } else {
-        source.to_path_buf()
+/// The run `--resume` or `--checkpoint` continues: in place from its latest checkpoint,
+/// rewound with `--rewind`, or branched into a new folder.
+fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
+    let source = match (&args.checkpoint, &args.out) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(out)) => out.clone(),
+        (None, None) => bail!("--resume needs --out DIR (the run folder to continue)"),
+    };
+    let mut ckpt = match Checkpoint::read(&source) {
+        Err(trainer::CheckpointError::Missing(_)) if RunDir::run_id_in(&source)?.is_some() => {
+            bail!(
+                "{} has no checkpoint yet (the run stopped before its first): start it again \
+                 with the same command without --resume",
+                source.display()
+            )
+        }
+        read => read?,
+    };
+    if let Some(algo) = args.algo {
+        ckpt.expect_algo(algo)?;
     }
+    let iteration = ckpt.iteration();
+    ckpt.config = args.resumed_config(&ckpt.config, iteration)?;
+    let home = run_folder_of(&source);
+    let is_latest = RunDir::latest_in(&home)? == Some(iteration);
+    let target = match &args.out {
+        Some(out) => out.clone(),
+        None if is_latest || args.rewind => home.clone(),
+        // An older checkpoint, no --rewind: a branch, as RLlib's restore starts a new trial.
+        None => PathBuf::new(),
+    };
+    let target_id = if target.as_os_str().is_empty() {
+        None
+    } else {
+        RunDir::run_id_in(&target)?
+    };
+    if target_id.as_deref() != Some(ckpt.run_id.as_str()) {
+        if target_id.is_some() {
+            // Another run's folder: never write one run's continuation into another.
+            return Err(trainer::RunError::ForeignCheckpoint(target).into());
+        }
+        let config = ckpt.config.clone();
+        let run = if target.as_os_str().is_empty() {
+            new_run(&config)?
+        } else {
+            RunDir::create(&target, &config)?
+        };
+        run.adopt_history(&home, iteration)?;
+        ckpt.run_id = run.run_id().to_string();
+        let algorithm = ckpt.into_algorithm()?;
+        note!(
+            "branching from iteration {iteration} of {} into the new run folder {}",
+            home.display(),
+            run.path().display()
+        );
+        return Ok((algorithm, run));
+    }
+    let mut run = RunDir::open(&target)?;
+    run.check_continue(&ckpt, args.rewind)?;
+    let config = ckpt.config.clone();
+    let algorithm = ckpt.into_algorithm()?;
+    run.continue_at(iteration, &config, args.rewind)?;
+    Ok((algorithm, run))
 }
 
 fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<()> {
     let config = algorithm.config().clone();
     let first = algorithm.state().iteration;
     if !json {
-        println!(
+        outln!(
             "training {} on {} ({} candidates, slate {}): iterations {}..{} of {} steps, run folder {}",
             config.algo(),
             config.env.env,
@@ -211,45 +286,80 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         let result = algorithm.train()?;
         run.append_metrics(&result)?;
         if json {
-            println!("{}", serde_json::to_string(&result)?);
+            outln!("{}", serde_json::to_string(&result)?);
         }
         let mut message = result
             .episode_reward_mean
-            .map(|m| format!("reward mean {m:.1}"))
-            .unwrap_or_default();
+            .map(|m| format!("episode_reward_mean {m:.2}"))
+            .unwrap_or_else(|| "no episode finished yet".into());
         if let Some(e) = &result.evaluation {
-            message.push_str(&format!(", evaluated {:.1}", e.summary.mean));
+            message.push_str(&format!(", evaluated {:.2}", e.summary.mean));
+        }
+        if bar.is_hidden() {
+            // No terminal: one line per iteration, as RLlib prints.
+            note!(
+                "iteration {}/{}: {} steps, {} episodes, {message}, {:.1} s",
+                result.training_iteration,
+                config.iterations,
+                result.timesteps_total,
+                result.episodes_total,
+                result.time_total_s
+            );
         }
         bar.set_message(message);
         bar.set_position(result.training_iteration);
         let every = config.checkpoint_every;
         if (every > 0 && result.training_iteration.is_multiple_of(every)) || algorithm.is_done() {
-            last_checkpoint = Some(run.save(algorithm)?);
+            last_checkpoint = Some(run.save(algorithm, config.keep_checkpoints)?);
         }
     }
     bar.finish_and_clear();
     let checkpoint = match last_checkpoint {
         Some(c) => c,
-        None => run.save(algorithm)?,
+        None => run.save(algorithm, config.keep_checkpoints)?,
     };
 
     let eval_bar = progress::bar(config.eval_episodes as u64, "evaluation", json);
-    let summary = algorithm.evaluate(config.eval_episodes, |i| eval_bar.set_position(i as u64))?;
+    let evaluation =
+        algorithm.evaluate(config.eval_episodes, |i| eval_bar.set_position(i as u64))?;
     eval_bar.finish_and_clear();
+    let iteration = algorithm.state().iteration;
+    trainer::write_atomic(
+        &run.path().join("evaluation.json"),
+        serde_json::to_string_pretty(
+            &json!({"training_iteration": iteration, "evaluation": evaluation}),
+        )?
+        .as_bytes(),
+    )?;
     let random = random_baseline(&config)?;
     let plot_path = run.path().join(format!("{}-training.png", config.algo()));
     let metrics = run.metrics()?;
-    let points: Vec<(f64, f64)> = metrics
+    let training: Vec<(f64, f64)> = metrics
         .iter()
         .filter_map(|m| {
             m.episode_reward_mean
                 .map(|v| (m.training_iteration as f64, v))
         })
         .collect();
+    let mut evaluations: Vec<plot::Point> = metrics
+        .iter()
+        .filter_map(|m| {
+            let s = &m.evaluation.as_ref()?.summary;
+            Some(plot::Point {
+                x: m.training_iteration as f64,
+                mean: s.mean,
+                ci95: s.ci95,
+            })
+        })
+        .collect();
+    evaluations.push(plot::Point {
+        x: iteration as f64,
+        mean: evaluation.summary.mean,
+        ci95: evaluation.summary.ci95,
+    });
     let mut references = vec![plot::Reference {
         label: "random baseline".into(),
         value: random.mean,
-        color: plotters::style::RED,
     }];
     references.extend(optimum_references(&config));
     plot::training_curve(
@@ -259,19 +369,20 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
             "training iteration ({} environment steps each)",
             config.iteration_steps()
         ),
-        &points,
+        &training,
+        &evaluations,
         &references,
     )
     .with_context(|| format!("writing {}", plot_path.display()))?;
 
     if json {
-        println!(
+        outln!(
             "{}",
-            json!({"checkpoint": checkpoint, "evaluation": summary, "random_baseline": random.mean, "plot": plot_path})
+            json!({"checkpoint": checkpoint, "evaluation": evaluation, "random_baseline": random.mean, "plot": plot_path})
         );
     } else {
         if let Some(last) = metrics.last() {
-            println!(
+            outln!(
                 "iteration {}: {} steps, {} episodes, episode_reward_mean {}, {:.1} s",
                 last.training_iteration,
                 last.timesteps_total,
@@ -281,22 +392,23 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
                 last.time_total_s
             );
         }
-        print_evaluation("evaluation (no exploration)", &summary);
-        println!("random baseline: {:.2}", random.mean);
+        print_evaluation("evaluation (no exploration)", &evaluation)?;
+        outln!("random baseline: {:.2}", random.mean);
         for r in optimum_references(&config) {
-            println!("{} (planner, an oracle): {:.2}", r.label, r.value);
+            outln!("{} (planner, an oracle): {:.2}", r.label, r.value);
         }
-        println!("checkpoint: {}", checkpoint.display());
-        println!("training curve: {}", plot_path.display());
+        outln!("checkpoint: {}", checkpoint.display());
+        outln!("training curve: {}", plot_path.display());
     }
     Ok(())
 }
 
-fn print_evaluation(title: &str, e: &Evaluation) {
-    print_summary(title, &e.summary);
+fn print_evaluation(title: &str, e: &Evaluation) -> Result<()> {
+    print_summary(title, &e.summary)?;
     if let Some(m) = &e.metrics {
-        print_metrics(m);
+        print_metrics(m)?;
     }
+    Ok(())
 }
 
 /// The random policy's mean return on the training scenario (the plots' red line).
@@ -316,14 +428,42 @@ fn optimum_references(config: &TrainConfig) -> Vec<plot::Reference> {
         plot::Reference {
             label: "optimal planner".into(),
             value: planner.predicted_value(),
-            color: plotters::style::RGBColor(0, 140, 60),
         },
         plot::Reference {
-            label: "best stationary policy".into(),
+            label: "optimal-stationary policy".into(),
             value: planner.stationary_value(),
-            color: plotters::style::RGBColor(230, 120, 0),
         },
     ]
+}
+
+/// The scenario a checkpoint's policy is evaluated on: its evaluation stream, with the
+/// options given on top; the world, the candidate count and the slate size must stay.
+pub fn evaluation_scenario(
+    ckpt: &Checkpoint,
+    args: &EnvArgs,
+    seed: Option<u64>,
+) -> Result<Scenario> {
+    let trained = ckpt.config.eval_scenario();
+    let mut scenario = args.apply(trained.clone());
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    if (&scenario.env, scenario.num_candidates, scenario.slate_size)
+        != (&trained.env, trained.num_candidates, trained.slate_size)
+        || scenario.wrappers != trained.wrappers
+    {
+        bail!(
+            "{} was trained on {} {}/{} with {:?}; it can only be evaluated there (other \
+             parameters, seeds and horizons are fine)",
+            ckpt.path.display(),
+            trained.env,
+            trained.num_candidates,
+            trained.slate_size,
+            trained.wrappers
+        );
+    }
+    scenario.validate()?;
+    Ok(scenario)
 }
 
 /// Options of `rlrec inference`.
@@ -332,51 +472,54 @@ pub struct InferenceArgs {
     /// A checkpoint folder, or a run folder (its latest checkpoint).
     #[arg(long, value_name = "DIR")]
     pub checkpoint: PathBuf,
-    /// Show this many steps, candidates and slate each [default: 5].
-    #[arg(long, conflicts_with = "episodes")]
+    /// Show this many steps of the policy, candidates and slate each [default: 5].
+    #[arg(long, conflicts_with = "episodes", value_parser = count_usize(1, 1_000_000, "steps shown"))]
     pub steps: Option<usize>,
-    /// Evaluate over this many episodes instead.
-    #[arg(long)]
+    /// Evaluate the policy over this many episodes instead (without exploration).
+    #[arg(long, value_parser = count_usize(1, MAX_EPISODES, "the most episodes one command plays"))]
     pub episodes: Option<usize>,
+    /// The environment: the checkpoint's evaluation stream (its training seed + 1000003)
+    /// unless these options change it; the world, candidates and slate size stay.
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Print JSON: the steps, or the evaluation's summary.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn inference(args: &InferenceArgs) -> Result<()> {
     let ckpt = Checkpoint::read(&args.checkpoint)?;
+    let scenario = evaluation_scenario(&ckpt, &args.env, None)?;
     if let Some(episodes) = args.episodes {
-        if episodes == 0 {
-            bail!("--episodes must be at least 1");
-        }
+        check_evaluation_size(&scenario, episodes, 1)?;
         let bar = progress::bar(episodes as u64, "episodes", args.json);
-        let summary = evaluate_policy(&ckpt.config, &ckpt.agent_state, episodes, |i| {
-            bar.set_position(i as u64)
-        })?;
+        let evaluation =
+            evaluate_policy_on(&ckpt.config, &ckpt.agent_state, &scenario, episodes, |i| {
+                bar.set_position(i as u64)
+            })?;
         bar.finish_and_clear();
         if args.json {
-            println!("{}", serde_json::to_string(&summary)?);
+            outln!("{}", serde_json::to_string(&evaluation)?);
         } else {
             print_evaluation(
                 &format!("{} policy (no exploration)", ckpt.algo()),
-                &summary,
-            );
+                &evaluation,
+            )?;
         }
         return Ok(());
     }
     let steps = args.steps.unwrap_or(5);
-    let mut env = ckpt.config.eval_scenario().build()?;
+    let mut env = scenario.build()?;
     let mut agent = build_agent(&ckpt.config, env.as_ref())?;
     agent.load(&ckpt.agent_state)?;
     let layout = env.layout();
     let mut slate = vec![0; layout.slate_size];
     env.reset(None);
+    agent.begin_episode();
     let mut records = Vec::new();
     for step in 0..steps {
         let user = env.user().to_vec();
         let items = env.items().to_vec();
-        if step == 0 {
-            agent.begin_episode();
-        }
         agent.act(env.as_ref(), false, &mut slate);
         let t = env.step(&slate)?;
         let row = |i: usize| items[i * layout.doc_dim..(i + 1) * layout.doc_dim].to_vec();
@@ -388,20 +531,20 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
                 "reward": t.reward, "clicked": t.click.map(|c| c.position),
             }));
         } else {
-            println!("step {step}:");
+            outln!("step {step}:");
             if !user.is_empty() {
-                println!("  user: {user:.3?}");
+                outln!("  user: {user:.3?}");
             }
             let cands: Vec<String> = (0..layout.num_candidates)
                 .map(|i| format!("{i}: {:.3?}", row(i)))
                 .collect();
-            println!("  candidates: {}", cands.join("  "));
+            outln!("  candidates: {}", cands.join("  "));
             let chosen: Vec<String> = slate
                 .iter()
                 .map(|&i| format!("{i} {:.3?}", row(i)))
                 .collect();
-            println!("  slate: [{}]", chosen.join(", "));
-            println!(
+            outln!("  slate: [{}]", chosen.join(", "));
+            outln!(
                 "  reward {:.3}, clicked {}",
                 t.reward,
                 t.click
@@ -414,25 +557,53 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string(&records)?);
+        outln!("{}", serde_json::to_string(&records)?);
     }
     Ok(())
 }
 
-pub fn inspect(checkpoint: &Path) -> Result<()> {
-    let ckpt = Checkpoint::read(checkpoint)?;
-    println!("algorithm: {}", ckpt.algo());
-    println!(
-        "trained: {} iterations, {} environment steps, {} episodes, {:.1} s",
-        ckpt.state.iteration,
-        ckpt.state.timesteps_total,
-        ckpt.state.episodes_total,
-        ckpt.state.time_total_s
-    );
+/// Options of `rlrec inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// A checkpoint folder, or a run folder (its latest checkpoint).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: PathBuf,
+    /// Print one JSON object: the algorithm, counters, configuration and description.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn inspect(args: &InspectArgs) -> Result<()> {
+    let ckpt = Checkpoint::read(&args.checkpoint)?;
     let env = ckpt.config.env.build()?;
     let mut agent = build_agent(&ckpt.config, env.as_ref())?;
     agent.load(&ckpt.agent_state)?;
-    println!("\npolicy:\n{}", agent.describe());
-    println!("\nconfiguration:\n{}", ckpt.config.to_toml());
+    let s = &ckpt.state;
+    if args.json {
+        outln!(
+            "{}",
+            json!({
+                "algorithm": ckpt.algo().name(),
+                "training_iteration": s.iteration,
+                "timesteps_total": s.timesteps_total,
+                "episodes_total": s.episodes_total,
+                "time_total_s": s.time_total_s,
+                "replay_kept": ckpt.replay.is_some(),
+                "policy": agent.describe(),
+                "config": ckpt.config.to_table(),
+            })
+        );
+        return Ok(());
+    }
+    outln!("algorithm: {}", ckpt.algo());
+    outln!(
+        "trained: {} iterations, {} environment steps, {} episodes, {:.1} s",
+        s.iteration,
+        s.timesteps_total,
+        s.episodes_total,
+        s.time_total_s
+    );
+    outln!("\npolicy:\n{}", agent.describe());
+    outln!("\nconfiguration:\n{}", ckpt.config.to_toml());
     Ok(())
 }

@@ -122,7 +122,11 @@ pub struct EnvState {
 /// reveals) and to the whole simulator state (what a checkpoint saves).
 pub trait Simulator {
     /// Length of the true user feature vector.
-    fn user_feature_dim(&self) -> usize;
+    fn user_feature_dim(&self) -> usize {
+        self.user_feature_names().len()
+    }
+    /// The names of the true user features ([`recsim_core::Model::USER_FEATURES`]).
+    fn user_feature_names(&self) -> &'static [&'static str];
     /// The most documents a slate holds (`K`).
     fn slate_size(&self) -> usize;
     /// Writes the true user features ([`recsim_core::Model::user_features`]).
@@ -160,8 +164,8 @@ pub trait Wrapper {
 }
 
 impl<W: Wrapper> Simulator for W {
-    fn user_feature_dim(&self) -> usize {
-        self.inner().user_feature_dim()
+    fn user_feature_names(&self) -> &'static [&'static str] {
+        self.inner().user_feature_names()
     }
     fn slate_size(&self) -> usize {
         self.inner().slate_size()

@@ -189,8 +189,8 @@ impl<M: ModelSpaces> Env for RecSimEnv<M> {
 }
 
 impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
-    fn user_feature_dim(&self) -> usize {
-        M::USER_FEATURE_DIM
+    fn user_feature_names(&self) -> &'static [&'static str] {
+        M::USER_FEATURES
     }
 
     fn slate_size(&self) -> usize {
@@ -222,12 +222,21 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
         let (sim, _): (Environment<M>, usize) =
             bincode::serde::decode_from_slice(&state.simulator, bincode::config::standard())
                 .map_err(|e| EnvError::State(e.to_string()))?;
-        if sim.config().num_candidates != self.sim.config().num_candidates
-            || sim.config().slate_size != self.sim.config().slate_size
+        // The seed may differ: a vector environment reseeds its slots, and the streams
+        // themselves are part of the state.
+        let shape = |c: &EnvConfig| (c.num_candidates, c.slate_size, c.resample_documents);
+        if shape(sim.config()) != shape(self.sim.config())
             || sim.candidates().len() != sim.config().num_candidates
         {
+            return Err(EnvError::State(format!(
+                "the saved environment has the candidate set {:?}, this one {:?}",
+                sim.config(),
+                self.sim.config()
+            )));
+        }
+        if sim.model() != self.sim.model() {
             return Err(EnvError::State(
-                "the saved environment has a different candidate or slate size".into(),
+                "the saved environment's model parameters differ from this one's".into(),
             ));
         }
         self.sim = sim;

@@ -293,7 +293,7 @@ impl Model for InterestEvolution {
     /// The interests, fully observed.
     const USER_OBS_DIM: usize = NUM_CLUSTERS;
     /// The remaining time budget, the part of the state the user observation hides.
-    const USER_FEATURE_DIM: usize = 1;
+    const USER_FEATURES: &'static [&'static str] = &["time_budget"];
     const NUM_CLUSTERS: Option<usize> = Some(NUM_CLUSTERS);
 
     fn from_params(params: IevParams) -> Result<Self, ConfigError> {

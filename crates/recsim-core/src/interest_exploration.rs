@@ -156,7 +156,7 @@ impl Model for InterestExploration {
     /// The user is hidden.
     const USER_OBS_DIM: usize = 0;
     /// The user's topic affinities.
-    const USER_FEATURE_DIM: usize = NUM_TOPICS;
+    const USER_FEATURES: &'static [&'static str] = &["affinity_topic_0", "affinity_topic_1"];
     const NUM_CLUSTERS: Option<usize> = Some(NUM_TOPICS);
 
     fn from_params(params: IeParams) -> Result<Self, ConfigError> {

@@ -103,23 +103,21 @@ impl Params for LtsParams {
             "must be in [0, 1)",
         )?;
         check_min("sensitivity", self.sensitivity, 0.0, false)?;
-        check_min("innovation_stddev", self.innovation_stddev, 0.0, false)?;
-        check_min("choc_stddev", self.choc_stddev, 0.0, false)?;
-        check_min("kale_stddev", self.kale_stddev, 0.0, false)?;
         check_range(
-            "choc_mean",
-            self.choc_mean,
-            -1e3,
-            1e3,
-            "must be finite, |x| ≤ 1000",
+            "innovation_stddev",
+            self.innovation_stddev,
+            0.0,
+            100.0,
+            "must be in [0, 100]",
         )?;
-        check_range(
-            "kale_mean",
-            self.kale_mean,
-            -1e3,
-            1e3,
-            "must be finite, |x| ≤ 1000",
-        )?;
+        // Engagement is exp(mean·satisfaction + stddev·z): with |mean| ≤ 50 and stddev ≤ 20
+        // even a 10-sigma draw stays below e^250, and any episode's return stays finite.
+        let stddev = "must be in [0, 20], where engagement stays a finite number";
+        check_range("choc_stddev", self.choc_stddev, 0.0, 20.0, stddev)?;
+        check_range("kale_stddev", self.kale_stddev, 0.0, 20.0, stddev)?;
+        let mean = "must be in [−50, 50], where engagement stays a finite number";
+        check_range("choc_mean", self.choc_mean, -50.0, 50.0, mean)?;
+        check_range("kale_mean", self.kale_mean, -50.0, 50.0, mean)?;
         check_range(
             "time_budget",
             self.time_budget,
@@ -165,7 +163,7 @@ impl Model for LongTermSatisfaction {
     const NAME: &'static str = "long-term satisfaction";
     const DOC_DIM: usize = 1;
     const USER_OBS_DIM: usize = 0;
-    const USER_FEATURE_DIM: usize = 1;
+    const USER_FEATURES: &'static [&'static str] = &["satisfaction"];
 
     fn from_params(params: LtsParams) -> Result<Self, ConfigError> {
         params.validate()?;

@@ -24,7 +24,9 @@ pub enum EpisodeLength {
 /// The models mark their per-step methods `#[inline]`: an environment is generic over its
 /// model and compiled in the calling crate, where a plain function of this crate cannot be
 /// inlined (without LTO). Inlining them takes about a fifth off a step.
-pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
+pub trait Model:
+    Clone + Debug + PartialEq + Send + Sync + Serialize + DeserializeOwned + 'static
+{
     type Params: Params;
     /// A document's latent and observed properties.
     type Doc: Copy + Debug + Send + Sync + Serialize + DeserializeOwned;
@@ -39,8 +41,10 @@ pub trait Model: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     const DOC_DIM: usize;
     /// Length of the user observation; 0 where the user state is hidden.
     const USER_OBS_DIM: usize;
-    /// Length of the true user features that the user-features wrapper reveals.
-    const USER_FEATURE_DIM: usize;
+    /// The names of the true user features that the user-features wrapper reveals.
+    const USER_FEATURES: &'static [&'static str];
+    /// Length of the true user features.
+    const USER_FEATURE_DIM: usize = Self::USER_FEATURES.len();
     /// The clusters RecSim's video-cluster metrics count clicks in, where the model has
     /// them ([`Model::quality_and_cluster`]).
     const NUM_CLUSTERS: Option<usize> = None;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use agents::{Agent, AgentError};
 use agents_bandit::{Baseline, BaselineKind, Exploration, LinearBandit};
-use env::{EnvError, Scenario, SlateEnv};
+use env::{EnvError, Scenario, SlateEnv, Transition};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -33,12 +33,21 @@ pub enum TrainError {
     /// The agent.
     #[error(transparent)]
     Agent(#[from] AgentError),
-    /// A checkpoint or run folder.
+    /// A checkpoint.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A run folder.
+    #[error(transparent)]
+    Run(#[from] crate::RunError),
     /// The planner.
     #[error(transparent)]
     Planner(#[from] crate::PlannerError),
+    /// A reward that is not a finite number.
+    #[error(
+        "a step's reward is {0}: the model's parameters make it overflow; choose smaller \
+         values with --set"
+    )]
+    NonFiniteReward(f64),
     /// An algorithm this build leaves out.
     #[error("{algo} is not available in this build: {why}")]
     Unavailable {
@@ -155,10 +164,14 @@ impl Algorithm {
         state: LoopState,
         env_state: &env::EnvState,
         agent_state: &[u8],
+        replay: Option<&[u8]>,
     ) -> Result<Self, TrainError> {
         let mut algo = Self::new(config)?;
         algo.env.load_state(env_state)?;
         algo.agent.load(agent_state)?;
+        if let Some(replay) = replay {
+            algo.agent.load_replay(replay)?;
+        }
         algo.state = state;
         Ok(algo)
     }
@@ -200,8 +213,9 @@ impl Algorithm {
         let mut metrics = VideoMetrics::for_scenario(&self.config.env);
         for _ in 0..self.config.iteration_steps() {
             self.agent.act(self.env.as_ref(), true, &mut self.slate);
-            let t = self.env.step(&self.slate)?;
+            let t = finite(self.env.step(&self.slate)?)?;
             self.agent.observe(&self.slate, &t, self.env.as_ref());
+            self.agent.health()?;
             if let Some(m) = metrics.as_mut() {
                 m.record_transition(&t);
             }
@@ -282,6 +296,15 @@ impl Algorithm {
     }
 }
 
+/// The transition, if its reward is a finite number.
+pub(crate) fn finite(t: Transition) -> Result<Transition, TrainError> {
+    if t.reward.is_finite() {
+        Ok(t)
+    } else {
+        Err(TrainError::NonFiniteReward(t.reward))
+    }
+}
+
 /// Evaluates a saved agent of `config` over `episodes` episodes of the evaluation stream.
 pub fn evaluate_policy(
     config: &TrainConfig,
@@ -310,11 +333,5 @@ pub fn evaluate_policy_on(
     let mut env = scenario.build()?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    Ok(evaluate_on(
-        scenario,
-        env.as_mut(),
-        agent.as_mut(),
-        episodes,
-        progress,
-    )?)
+    evaluate_on(scenario, env.as_mut(), agent.as_mut(), episodes, progress)
 }

@@ -1,21 +1,20 @@
-//! Checkpoints and run directories.
+//! Checkpoints: everything a run needs to continue exactly, in one checked file.
 //!
-//! A checkpoint file is a small header followed by a `bincode` payload:
+//! A checkpoint folder holds `checkpoint.bin`, a copy of the run's `config.toml` and, in
+//! the latest checkpoint of a run only, `replay.bin` (a SlateQ replay buffer: large, and
+//! needed only to continue). Both binary files are a small header and a payload:
 //!
 //! | bytes | content |
 //! |---|---|
-//! | 8 | magic `RLRECCKP` |
+//! | 8 | magic `RLRECCKP` (`RLRECRPL` for the replay) |
 //! | 4 | format version, little-endian |
 //! | 1 + n | algorithm name, length-prefixed |
 //! | 8 | payload length, little-endian |
 //! | 4 | CRC-32 of the payload |
-//! | … | payload: config (TOML), loop state, environment state, agent state |
-//!
-//! Everything is written to a temporary name and renamed into place, so an interrupted
-//! write leaves the previous checkpoint and the pointer to it intact.
+//! | … | payload (bincode): run id, config (TOML), loop state, environment state, agent state |
 
-use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -23,14 +22,17 @@ use thiserror::Error;
 
 use env::EnvState;
 
-use crate::{Algo, Algorithm, InvalidConfig, IterationResult, LoopState, TrainConfig, TrainError};
+use crate::{Algo, Algorithm, InvalidConfig, LoopState, TrainConfig, TrainError};
 
 const MAGIC: &[u8; 8] = b"RLRECCKP";
-/// The newest format this build reads and the one it writes.
-/// Version 2: the environment state is typed ([`EnvState`]), the configuration strict.
+const REPLAY_MAGIC: &[u8; 8] = b"RLRECRPL";
+/// The newest format this build reads and the one it writes. Version 2: the environment
+/// state is typed ([`EnvState`]), the configuration strict, the replay apart.
 pub const FORMAT_VERSION: u32 = 2;
 /// The checkpoint file inside a checkpoint folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
+/// The replay buffer, in a run's latest checkpoint only.
+pub const REPLAY_FILE: &str = "replay.bin";
 /// The tutorial's pointer to the latest checkpoint.
 pub const POINTER_FILE: &str = "checkpoint_path.txt";
 /// One JSON line per iteration.
@@ -71,8 +73,8 @@ pub enum CheckpointError {
     #[error("checkpoint is truncated ({0})")]
     Truncated(&'static str),
     /// The checksum does not match.
-    #[error("checkpoint is corrupt: checksum mismatch")]
-    Corrupt,
+    #[error("{} is corrupt: checksum mismatch", .0.display())]
+    Corrupt(PathBuf),
     /// Another algorithm's checkpoint.
     #[error("checkpoint holds a {found} agent, not {expected}")]
     WrongAlgorithm {
@@ -87,12 +89,16 @@ pub enum CheckpointError {
     /// The embedded configuration cannot be read.
     #[error("checkpoint's configuration: {0}")]
     Config(#[from] InvalidConfig),
-    /// A folder that already holds a run.
-    #[error("run folder {} already holds a run; pass --resume to continue it or choose another --out", .0.display())]
-    RunExists(PathBuf),
+    /// An older checkpoint, whose replay buffer was dropped to save disk.
+    #[error(
+        "{} holds no replay buffer: only a run's latest checkpoint keeps it, so only the \
+         latest continues training; this one serves inference and evaluation",
+        .0.display()
+    )]
+    NoReplay(PathBuf),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
     move |source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
@@ -101,15 +107,20 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
 
 #[derive(Serialize, Deserialize)]
 struct Payload {
+    run_id: String,
     config_toml: String,
     state: LoopState,
     env_state: EnvState,
     agent_state: Vec<u8>,
+    /// Whether a replay buffer was saved beside it, which continuing needs.
+    has_replay: bool,
 }
 
 /// Everything needed to continue a run exactly.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
+    /// The run it belongs to ([`crate::RunDir::run_id`]).
+    pub run_id: String,
     /// The run's configuration.
     pub config: TrainConfig,
     /// The loop's counters.
@@ -118,16 +129,28 @@ pub struct Checkpoint {
     pub env_state: EnvState,
     /// The agent, as [`agents::Agent::save`] wrote it.
     pub agent_state: Vec<u8>,
+    /// The agent's replay buffer ([`agents::Agent::save_replay`]), where it has one and
+    /// the file was kept.
+    pub replay: Option<Vec<u8>>,
+    /// Whether the agent had a replay buffer when saved.
+    pub has_replay: bool,
+    /// Where it was read from (empty for one not read from disk).
+    pub path: PathBuf,
 }
 
 impl Checkpoint {
     /// The state of a run.
-    pub fn of(algorithm: &Algorithm) -> Self {
+    pub fn of(algorithm: &Algorithm, run_id: &str) -> Self {
+        let replay = algorithm.agent().save_replay();
         Self {
+            run_id: run_id.to_string(),
             config: algorithm.config().clone(),
             state: algorithm.state().clone(),
             env_state: algorithm.env().save_state(),
             agent_state: algorithm.agent().save(),
+            has_replay: replay.is_some(),
+            replay,
+            path: PathBuf::new(),
         }
     }
 
@@ -136,52 +159,36 @@ impl Checkpoint {
         self.config.algo()
     }
 
-    /// The file's bytes: header, checksum and payload.
+    /// The iteration it was saved at.
+    pub fn iteration(&self) -> u64 {
+        self.state.iteration
+    }
+
+    /// `checkpoint.bin`'s bytes.
     pub fn encode(&self) -> Vec<u8> {
         let payload = Payload {
+            run_id: self.run_id.clone(),
             config_toml: self.config.to_toml(),
             state: self.state.clone(),
             env_state: self.env_state.clone(),
             agent_state: self.agent_state.clone(),
+            has_replay: self.has_replay,
         };
         let body = bincode::serde::encode_to_vec(&payload, bincode::config::standard())
             .expect("checkpoint payload serialises");
-        let name = self.algo().name().as_bytes();
-        let mut out = Vec::with_capacity(body.len() + 32);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.push(name.len() as u8);
-        out.extend_from_slice(name);
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        out.extend_from_slice(&body);
-        out
+        container(MAGIC, self.algo().name(), &body)
+    }
+
+    /// `replay.bin`'s bytes, where the agent has a replay buffer.
+    pub fn encode_replay(&self) -> Option<Vec<u8>> {
+        self.replay
+            .as_ref()
+            .map(|r| container(REPLAY_MAGIC, self.algo().name(), r))
     }
 
     /// Decodes and verifies a checkpoint file's bytes (`path` is for messages).
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self, CheckpointError> {
-        let mut r = Reader(bytes);
-        if r.take(8, "magic").ok() != Some(&MAGIC[..]) {
-            return Err(CheckpointError::NotACheckpoint(path.to_path_buf()));
-        }
-        let version = u32::from_le_bytes(r.array("version")?);
-        if version > FORMAT_VERSION {
-            return Err(CheckpointError::NewerVersion { found: version });
-        }
-        if version < FORMAT_VERSION {
-            return Err(CheckpointError::OlderVersion { found: version });
-        }
-        let name_len = r.take(1, "algorithm name")?[0] as usize;
-        let name = String::from_utf8_lossy(r.take(name_len, "algorithm name")?).to_string();
-        let len = u64::from_le_bytes(r.array("payload length")?);
-        let crc = u32::from_le_bytes(r.array("checksum")?);
-        let body = r.take(
-            usize::try_from(len).map_err(|_| CheckpointError::Truncated("payload"))?,
-            "payload",
-        )?;
-        if crc32fast::hash(body) != crc {
-            return Err(CheckpointError::Corrupt);
-        }
+        let (name, body) = open_container(bytes, MAGIC, path)?;
         let (payload, _): (Payload, usize) =
             bincode::serde::decode_from_slice(body, bincode::config::standard())
                 .map_err(|e| CheckpointError::Decode(e.to_string()))?;
@@ -193,18 +200,42 @@ impl Checkpoint {
             )));
         }
         Ok(Self {
+            run_id: payload.run_id,
             config,
             state: payload.state,
             env_state: payload.env_state,
             agent_state: payload.agent_state,
+            replay: None,
+            has_replay: payload.has_replay,
+            path: path.to_path_buf(),
         })
     }
 
-    /// Reads a checkpoint folder, or the latest checkpoint of a run folder.
+    /// Reads a checkpoint folder, or the latest checkpoint of a run folder, with its
+    /// replay buffer where the folder has one.
     pub fn read(path: &Path) -> Result<Self, CheckpointError> {
         let file = resolve(path)?;
         let bytes = fs::read(&file).map_err(io_err(&file))?;
-        Self::decode(&bytes, &file)
+        let mut ckpt = Self::decode(&bytes, &file)?;
+        let replay = file.with_file_name(REPLAY_FILE);
+        if ckpt.has_replay && replay.is_file() {
+            let bytes = fs::read(&replay).map_err(io_err(&replay))?;
+            let (name, body) = open_container(&bytes, REPLAY_MAGIC, &replay)?;
+            if name != ckpt.algo().name() {
+                return Err(CheckpointError::Decode(format!(
+                    "{} is a {name} replay beside a {} checkpoint",
+                    replay.display(),
+                    ckpt.algo()
+                )));
+            }
+            ckpt.replay = Some(body.to_vec());
+        }
+        Ok(ckpt)
+    }
+
+    /// The checkpoint folder it was read from.
+    pub fn folder(&self) -> Option<&Path> {
+        self.path.parent()
     }
 
     /// Refuses a checkpoint of another algorithm than `expected`.
@@ -219,10 +250,65 @@ impl Checkpoint {
         }
     }
 
-    /// Rebuilds the run this checkpoint holds.
+    /// Rebuilds the run this checkpoint holds, to continue training; refuses one whose
+    /// replay buffer was dropped.
     pub fn into_algorithm(self) -> Result<Algorithm, TrainError> {
-        Algorithm::restore(self.config, self.state, &self.env_state, &self.agent_state)
+        if self.has_replay && self.replay.is_none() {
+            return Err(CheckpointError::NoReplay(self.path.clone()).into());
+        }
+        Algorithm::restore(
+            self.config,
+            self.state,
+            &self.env_state,
+            &self.agent_state,
+            self.replay.as_deref(),
+        )
     }
+}
+
+/// Header, checksum and body.
+fn container(magic: &[u8; 8], name: &str, body: &[u8]) -> Vec<u8> {
+    let name = name.as_bytes();
+    let mut out = Vec::with_capacity(body.len() + 32);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The algorithm name and the verified body of a container.
+fn open_container<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    path: &Path,
+) -> Result<(String, &'a [u8]), CheckpointError> {
+    let mut r = Reader(bytes);
+    if r.take(8, "magic").ok() != Some(&magic[..]) {
+        return Err(CheckpointError::NotACheckpoint(path.to_path_buf()));
+    }
+    let version = u32::from_le_bytes(r.array("version")?);
+    if version > FORMAT_VERSION {
+        return Err(CheckpointError::NewerVersion { found: version });
+    }
+    if version < FORMAT_VERSION {
+        return Err(CheckpointError::OlderVersion { found: version });
+    }
+    let name_len = r.take(1, "algorithm name")?[0] as usize;
+    let name = String::from_utf8_lossy(r.take(name_len, "algorithm name")?).to_string();
+    let len = u64::from_le_bytes(r.array("payload length")?);
+    let crc = u32::from_le_bytes(r.array("checksum")?);
+    let body = r.take(
+        usize::try_from(len).map_err(|_| CheckpointError::Truncated("payload"))?,
+        "payload",
+    )?;
+    if crc32fast::hash(body) != crc {
+        return Err(CheckpointError::Corrupt(path.to_path_buf()));
+    }
+    Ok((name, body))
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -255,152 +341,35 @@ fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
     if direct.is_file() {
         return Ok(direct);
     }
-    let pointer = path.join(POINTER_FILE);
-    if pointer.is_file() {
-        let target = fs::read_to_string(&pointer).map_err(io_err(&pointer))?;
-        let target = PathBuf::from(target.trim());
-        // The pointer holds an absolute path; a moved run folder still has the folder.
-        let local = target.file_name().map(|name| path.join(name));
-        for candidate in [Some(target), local].into_iter().flatten() {
-            if candidate.join(CHECKPOINT_FILE).is_file() {
-                return Ok(candidate.join(CHECKPOINT_FILE));
-            }
-        }
+    if let Some(latest) = latest_checkpoint(path)? {
+        return Ok(latest.join(CHECKPOINT_FILE));
     }
     Err(CheckpointError::Missing(path.to_path_buf()))
 }
 
-/// Writes `bytes` to `path` through a temporary file, synced, then renamed.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))
+/// The folder of a run's latest checkpoint, by its pointer; `None` before the first.
+pub(crate) fn latest_checkpoint(run: &Path) -> Result<Option<PathBuf>, CheckpointError> {
+    let pointer = run.join(POINTER_FILE);
+    if !pointer.is_file() {
+        return Ok(None);
+    }
+    let target = fs::read_to_string(&pointer).map_err(io_err(&pointer))?;
+    let target = PathBuf::from(target.trim());
+    // The pointer holds an absolute path (as the tutorial's does); the folder of that name
+    // inside the run wins, so that a moved run folder still finds its checkpoint.
+    let local = target.file_name().map(|name| run.join(name));
+    Ok([local, Some(target)]
+        .into_iter()
+        .flatten()
+        .find(|candidate| candidate.join(CHECKPOINT_FILE).is_file()))
 }
 
-/// A run folder: `config.toml`, `metrics.jsonl`, `checkpoint-NNNNNN/` and the pointer.
-#[derive(Debug, Clone)]
-pub struct RunDir {
-    path: PathBuf,
-}
-
-impl RunDir {
-    /// A new run; refuses a folder that already holds one.
-    pub fn create(path: &Path, config: &TrainConfig) -> Result<Self, CheckpointError> {
-        if path.join(METRICS_FILE).exists() || path.join(POINTER_FILE).exists() {
-            return Err(CheckpointError::RunExists(path.to_path_buf()));
-        }
-        fs::create_dir_all(path).map_err(io_err(path))?;
-        let run = Self {
-            path: path.to_path_buf(),
-        };
-        run.write_config(config)?;
-        File::create(run.metrics_path()).map_err(io_err(&run.metrics_path()))?;
-        Ok(run)
-    }
-
-    /// Continues a run from iteration `iteration`: later metric lines (from a run that went
-    /// further before) are dropped, so the file again reads as one straight run.
-    pub fn resume(
-        path: &Path,
-        config: &TrainConfig,
-        iteration: u64,
-    ) -> Result<Self, CheckpointError> {
-        fs::create_dir_all(path).map_err(io_err(path))?;
-        let run = Self {
-            path: path.to_path_buf(),
-        };
-        let kept: Vec<String> = run
-            .metric_lines()?
-            .into_iter()
-            .filter(|line| {
-                serde_json::from_str::<IterationResult>(line)
-                    .map(|r| r.training_iteration <= iteration)
-                    .unwrap_or(false)
-            })
-            .collect();
-        let mut text = kept.join("\n");
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        write_atomic(&run.metrics_path(), text.as_bytes())?;
-        run.write_config(config)?;
-        Ok(run)
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn metrics_path(&self) -> PathBuf {
-        self.path.join(METRICS_FILE)
-    }
-
-    fn write_config(&self, config: &TrainConfig) -> Result<(), CheckpointError> {
-        write_atomic(&self.path.join(CONFIG_FILE), config.to_toml().as_bytes())
-    }
-
-    fn metric_lines(&self) -> Result<Vec<String>, CheckpointError> {
-        let path = self.metrics_path();
-        match File::open(&path) {
-            Ok(f) => BufReader::new(f)
-                .lines()
-                .collect::<Result<_, _>>()
-                .map_err(io_err(&path)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(io_err(&path)(e)),
-        }
-    }
-
-    /// Every iteration's results so far.
-    pub fn metrics(&self) -> Result<Vec<IterationResult>, CheckpointError> {
-        self.metric_lines()?
-            .iter()
-            .map(|l| serde_json::from_str(l).map_err(|e| CheckpointError::Decode(e.to_string())))
-            .collect()
-    }
-
-    /// Adds one iteration's line to `metrics.jsonl`.
-    pub fn append_metrics(&self, result: &IterationResult) -> Result<(), CheckpointError> {
-        let path = self.metrics_path();
-        let mut f = fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        let line = serde_json::to_string(result).expect("results serialise");
-        writeln!(f, "{line}").map_err(io_err(&path))
-    }
-
-    /// Saves `checkpoint-NNNNNN/` atomically and points `checkpoint_path.txt` at it.
-    pub fn save(&self, algorithm: &Algorithm) -> Result<PathBuf, CheckpointError> {
-        let ckpt = Checkpoint::of(algorithm);
-        let name = format!("checkpoint-{:06}", ckpt.state.iteration);
-        let final_dir = self.path.join(&name);
-        let tmp_dir = self.path.join(format!(".{name}.tmp"));
-        if tmp_dir.exists() {
-            fs::remove_dir_all(&tmp_dir).map_err(io_err(&tmp_dir))?;
-        }
-        fs::create_dir_all(&tmp_dir).map_err(io_err(&tmp_dir))?;
-        write_atomic(&tmp_dir.join(CHECKPOINT_FILE), &ckpt.encode())?;
-        write_atomic(&tmp_dir.join(CONFIG_FILE), ckpt.config.to_toml().as_bytes())?;
-        if final_dir.exists() {
-            // A resumed run reaching an iteration an earlier run had saved: swap in the
-            // new one only once it is complete.
-            let old = self.path.join(format!(".{name}.old"));
-            fs::rename(&final_dir, &old).map_err(io_err(&final_dir))?;
-            fs::rename(&tmp_dir, &final_dir).map_err(io_err(&final_dir))?;
-            fs::remove_dir_all(&old).map_err(io_err(&old))?;
-        } else {
-            fs::rename(&tmp_dir, &final_dir).map_err(io_err(&final_dir))?;
-        }
-        let absolute = fs::canonicalize(&final_dir).map_err(io_err(&final_dir))?;
-        write_atomic(
-            &self.path.join(POINTER_FILE),
-            format!("{}\n", absolute.display()).as_bytes(),
-        )?;
-        Ok(final_dir)
-    }
+/// The iteration of a `checkpoint-NNNNNN` folder.
+pub(crate) fn checkpoint_iteration(folder: &Path) -> Option<u64> {
+    folder
+        .file_name()?
+        .to_str()?
+        .strip_prefix("checkpoint-")?
+        .parse()
+        .ok()
 }

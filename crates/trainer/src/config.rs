@@ -158,6 +158,9 @@ pub struct TrainConfig {
     pub evaluation_interval: u64,
     /// Episodes of each evaluation during training.
     pub evaluation_duration: usize,
+    /// Keep only this many of the newest checkpoints, and the best evaluated one (0: all),
+    /// as RLlib's `num_to_keep`.
+    pub keep_checkpoints: u64,
     /// The environment.
     pub env: Scenario,
 }
@@ -173,6 +176,7 @@ struct Stored {
     eval_episodes: usize,
     evaluation_interval: u64,
     evaluation_duration: usize,
+    keep_checkpoints: u64,
     env: Scenario,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     linucb: Option<LinUcbConfig>,
@@ -205,6 +209,9 @@ pub enum InvalidConfig {
         /// The run's algorithm.
         algo: Algo,
     },
+    /// Settings that cannot go together.
+    #[error("{0}")]
+    Combination(&'static str),
     /// A run setting out of its range.
     #[error("{name} = {value} is invalid: {why}")]
     Setting {
@@ -229,12 +236,13 @@ pub const EVAL_SEED_OFFSET: u64 = 1_000_003;
 
 /// The keys a resumed run may change: when to stop, evaluate and checkpoint, and where
 /// SlateQ computes. Everything else would make the continued run another run.
-pub const RESUMABLE_KEYS: [&str; 7] = [
+pub const RESUMABLE_KEYS: [&str; 8] = [
     "iterations",
     "checkpoint_every",
     "eval_episodes",
     "evaluation_interval",
     "evaluation_duration",
+    "keep_checkpoints",
     "slateq.device",
     "slateq.threads",
 ];
@@ -263,6 +271,7 @@ impl TrainConfig {
             eval_episodes: 1000,
             evaluation_interval: 0,
             evaluation_duration: 100,
+            keep_checkpoints: 0,
             env,
         }
     }
@@ -326,6 +335,7 @@ impl TrainConfig {
             eval_episodes: stored.eval_episodes,
             evaluation_interval: stored.evaluation_interval,
             evaluation_duration: stored.evaluation_duration,
+            keep_checkpoints: stored.keep_checkpoints,
             env: stored.env,
         })
     }
@@ -346,6 +356,7 @@ impl TrainConfig {
             eval_episodes: self.eval_episodes,
             evaluation_interval: self.evaluation_interval,
             evaluation_duration: self.evaluation_duration,
+            keep_checkpoints: self.keep_checkpoints,
             env: self.env.clone(),
             linucb,
             lints,
@@ -440,6 +451,13 @@ impl TrainConfig {
             "at most 10,000,000 (0: never)",
         )?;
         setting(
+            "keep_checkpoints",
+            self.keep_checkpoints,
+            0,
+            MAX_ITERATIONS,
+            "at most 10,000,000 (0: all)",
+        )?;
+        setting(
             "evaluation_duration",
             self.evaluation_duration as u64,
             1,
@@ -447,6 +465,12 @@ impl TrainConfig {
             "between 1 and 10,000,000",
         )?;
         self.agent.validate()?;
+        if self.algo() == Algo::Slateq && self.env.wrappers.bandit_observation {
+            return Err(InvalidConfig::Combination(
+                "SlateQ needs the user features, which the bandit observation drops: leave \
+                 --bandit-observation off",
+            ));
+        }
         Ok(())
     }
 }

@@ -2,64 +2,120 @@
 //! environment or on a vector of them.
 
 use agents::Agent;
-use env::{slot_seed, EnvError, Execution, Scenario, SlateEnv, SlotPolicy, Transition, VectorEnv};
+use env::{slot_seed, Execution, Scenario, SlateEnv, SlotPolicy, Transition, VectorEnv};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::algorithm::finite;
 use crate::{Summary, TrainError, VideoMetrics, VideoReport};
 
-/// One step of a recorded episode: the slate shown and its transition.
+/// One step of a recorded episode: what the policy saw of the user, the slate it showed,
+/// and what followed.
 #[derive(Debug, Clone)]
 pub struct StepRecord {
+    /// The user's true state when the slate was chosen ([`env::Simulator::write_user_features`]:
+    /// LTS's satisfaction, interest evolution's remaining budget, interest exploration's
+    /// affinities), whether or not the agent could see it.
+    pub user_state: Vec<f64>,
     /// The candidate positions shown.
     pub slate: Vec<usize>,
+    /// The features of the document in the first slot (LTS: its clickbait).
+    pub served: Vec<f64>,
     /// What followed.
     pub transition: Transition,
 }
 
-/// `{slate, reward, clicked}` and, where the world has them, the clicked document's
-/// `clicked_quality` and `clicked_cluster`.
-impl Serialize for StepRecord {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let t = &self.transition;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("slate", &self.slate)?;
-        map.serialize_entry("reward", &t.reward)?;
-        map.serialize_entry("clicked", &t.click.map(|c| c.position))?;
-        if let Some(quality) = t.click.and_then(|c| c.quality) {
-            map.serialize_entry("clicked_quality", &quality)?;
-        }
-        if let Some(cluster) = t.click.and_then(|c| c.cluster) {
-            map.serialize_entry("clicked_cluster", &cluster)?;
-        }
-        map.end()
-    }
-}
-
 /// A recorded episode.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Episode {
+    /// The names of [`StepRecord::user_state`]'s values.
+    pub user_features: &'static [&'static str],
     /// Every step, in order.
     pub steps: Vec<StepRecord>,
     /// The episode's return.
     pub total_reward: f64,
 }
 
-/// Plays one episode from a fresh `reset`, recording every step.
+/// `{total_reward, steps}`; each step `{slate, reward, clicked, user_state: {name: value},
+/// served}` and, where the world has them, the clicked document's `clicked_quality` and
+/// `clicked_cluster`.
+impl Serialize for Episode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Step<'a>(&'a StepRecord, &'static [&'static str]);
+        impl Serialize for Step<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let (record, names) = (self.0, self.1);
+                let t = &record.transition;
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("slate", &record.slate)?;
+                map.serialize_entry("reward", &t.reward)?;
+                map.serialize_entry("clicked", &t.click.map(|c| c.position))?;
+                if let Some(quality) = t.click.and_then(|c| c.quality) {
+                    map.serialize_entry("clicked_quality", &quality)?;
+                }
+                if let Some(cluster) = t.click.and_then(|c| c.cluster) {
+                    map.serialize_entry("clicked_cluster", &cluster)?;
+                }
+                let state: serde_json::Map<String, serde_json::Value> = names
+                    .iter()
+                    .zip(&record.user_state)
+                    .map(|(n, v)| (n.to_string(), (*v).into()))
+                    .collect();
+                map.serialize_entry("user_state", &state)?;
+                map.serialize_entry("served", &record.served)?;
+                map.end()
+            }
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("total_reward", &self.total_reward)?;
+        let steps: Vec<Step> = self
+            .steps
+            .iter()
+            .map(|r| Step(r, self.user_features))
+            .collect();
+        map.serialize_entry("steps", &steps)?;
+        map.end()
+    }
+}
+
+/// Plays one episode from a fresh `reset`, recording every step with the user's true
+/// state.
 pub fn record_episode(
     env: &mut dyn SlateEnv,
     agent: &mut dyn Agent,
     explore: bool,
-) -> Result<Episode, EnvError> {
-    let mut steps = Vec::new();
-    play(env, agent, explore, |slate, t| {
-        steps.push(StepRecord {
-            slate: slate.to_vec(),
-            transition: *t,
+) -> Result<Episode, TrainError> {
+    let d = env.layout().doc_dim;
+    let mut state = vec![0.0f32; env.user_feature_dim()];
+    let mut seen: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+    let mut shown: Vec<(Vec<usize>, Transition)> = Vec::new();
+    play(
+        env,
+        agent,
+        explore,
+        |env, slate| {
+            env.write_user_features(&mut state);
+            let served = &env.items()[slate[0] * d..(slate[0] + 1) * d];
+            seen.push((
+                state.iter().map(|&x| f64::from(x)).collect(),
+                served.iter().map(|&x| f64::from(x)).collect(),
+            ));
+        },
+        |slate, t| shown.push((slate.to_vec(), *t)),
+    )?;
+    let steps: Vec<StepRecord> = seen
+        .into_iter()
+        .zip(shown)
+        .map(|((user_state, served), (slate, transition))| StepRecord {
+            user_state,
+            slate,
+            served,
+            transition,
         })
-    })?;
+        .collect();
     let total_reward = steps.iter().map(|s| s.transition.reward).sum();
     Ok(Episode {
+        user_features: env.user_feature_names(),
         steps,
         total_reward,
     })
@@ -70,7 +126,7 @@ pub fn play_episode(
     env: &mut dyn SlateEnv,
     agent: &mut dyn Agent,
     explore: bool,
-) -> Result<(f64, usize), EnvError> {
+) -> Result<(f64, usize), TrainError> {
     play_episode_with(env, agent, explore, |_| {})
 }
 
@@ -79,28 +135,38 @@ fn play_episode_with(
     agent: &mut dyn Agent,
     explore: bool,
     mut on_step: impl FnMut(&Transition),
-) -> Result<(f64, usize), EnvError> {
+) -> Result<(f64, usize), TrainError> {
     let mut total = 0.0;
-    let len = play(env, agent, explore, |_, t| {
-        total += t.reward;
-        on_step(t);
-    })?;
+    let len = play(
+        env,
+        agent,
+        explore,
+        |_, _| {},
+        |_, t| {
+            total += t.reward;
+            on_step(t);
+        },
+    )?;
     Ok((total, len))
 }
 
+/// Plays one episode from a fresh `reset`: `on_act` sees the environment and the slate
+/// chosen, before the step; `on_step` the slate and its transition.
 fn play(
     env: &mut dyn SlateEnv,
     agent: &mut dyn Agent,
     explore: bool,
+    mut on_act: impl FnMut(&dyn SlateEnv, &[usize]),
     mut on_step: impl FnMut(&[usize], &Transition),
-) -> Result<usize, EnvError> {
+) -> Result<usize, TrainError> {
     env.reset(None);
     agent.begin_episode();
     let mut slate = vec![0; env.layout().slate_size];
     let mut len = 0;
     loop {
         agent.act(env, explore, &mut slate);
-        let t = env.step(&slate)?;
+        on_act(env, &slate);
+        let t = finite(env.step(&slate)?)?;
         on_step(&slate, &t);
         len += 1;
         if t.done() {
@@ -117,7 +183,7 @@ pub fn evaluate(
     episodes: usize,
     explore: bool,
     progress: impl FnMut(usize),
-) -> Result<Summary, EnvError> {
+) -> Result<Summary, TrainError> {
     evaluate_with(env, agent, episodes, explore, |_| {}, progress)
 }
 
@@ -130,7 +196,7 @@ pub fn evaluate_with(
     explore: bool,
     mut on_step: impl FnMut(&Transition),
     mut progress: impl FnMut(usize),
-) -> Result<Summary, EnvError> {
+) -> Result<Summary, TrainError> {
     let mut returns = Vec::with_capacity(episodes);
     let mut lengths = Vec::with_capacity(episodes);
     for i in 0..episodes {
@@ -162,7 +228,7 @@ pub fn evaluate_on(
     agent: &mut dyn Agent,
     episodes: usize,
     progress: impl FnMut(usize),
-) -> Result<Evaluation, EnvError> {
+) -> Result<Evaluation, TrainError> {
     let mut metrics = VideoMetrics::for_scenario(scenario);
     let summary = evaluate_with(
         env,
@@ -248,6 +314,7 @@ pub fn evaluate_vectorized(
                 if finished[slot].len() == quota(slot) {
                     break;
                 }
+                finite(*t)?;
                 on_step(t);
                 let run = &mut running[slot];
                 run.0 += t.reward;

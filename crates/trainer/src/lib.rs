@@ -22,10 +22,12 @@
 mod algorithm;
 mod baseline;
 pub mod checkpoint;
+mod clock;
 mod config;
 mod episode;
 mod metrics;
 mod planner;
+mod run;
 mod stats;
 
 pub use algorithm::{
@@ -33,7 +35,8 @@ pub use algorithm::{
     TrainError, SMOOTHING_WINDOW,
 };
 pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakeAgent};
-pub use checkpoint::{Checkpoint, CheckpointError, RunDir};
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use clock::UtcTime;
 pub use config::{
     Algo, AlgoConfig, InvalidConfig, TrainConfig, EVAL_SEED_OFFSET, FALLBACK_STEPS_PER_ITERATION,
     RESUMABLE_KEYS, SLATEQ_ITERATIONS,
@@ -44,6 +47,7 @@ pub use episode::{
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
+pub use run::{write_atomic, RunDir, RunError};
 pub use stats::Summary;
 
 use agents::config::SlateQConfig;

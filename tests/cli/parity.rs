@@ -1,4 +1,4 @@
-//! Parity with RecSim 0.2.4 (figures in `shared/docs/reference-figures.md`), through the CLI.
+//! Parity with RecSim 0.2.4 (figures in `docs/reference.md`), through the CLI.
 //!
 //! Tolerances: RecSim's figures are 500-episode means, so each carries a standard error of
 //! sd/√500 (StrongLTS: 11/√500 ≈ 0.49; LTS 10/3: ≈ 7.4–8.7). Ours use 2000 episodes
@@ -18,21 +18,19 @@
 //! sits 0.03 above this model's expectation (1.691, which an independent Monte Carlo of
 //! the specification's formulas reproduces), so the 0.05 bound is what absorbs it.
 
-mod common;
-
-use common::rlrec_json;
+use crate::util::rlrec;
 
 fn mean(policy: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
+    rlrec([
         "baseline",
         "--policy",
         policy,
         "--episodes",
         "2000",
         "--json",
-    ];
-    args.extend_from_slice(extra);
-    rlrec_json(&args)
+    ])
+    .args(extra)
+    .json()
 }
 
 fn assert_close(policy: &str, extra: &[&str], reference: f64, tolerance: f64, length: f64) {

@@ -1,34 +1,8 @@
 //! Training, checkpoints, resume and inference through the CLI.
 
-mod common;
-
-use std::collections::BTreeMap;
-use std::path::Path;
-
-use common::{rlrec, rlrec_fails, rlrec_json, straight_and_resumed, train};
 use serde_json::Value;
 
-/// Every file under a folder with its bytes, to show that nothing changed.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            for (k, v) in snapshot(&path) {
-                out.insert(
-                    format!("{}/{k}", path.file_name().unwrap().to_string_lossy()),
-                    v,
-                );
-            }
-        } else {
-            out.insert(
-                path.file_name().unwrap().to_string_lossy().into(),
-                std::fs::read(&path).unwrap(),
-            );
-        }
-    }
-    out
-}
+use crate::util::{assert_unchanged, binary, rlrec, snapshot, straight_and_resumed, train};
 
 /// The tutorial's bandit lab: StrongLTS 20/2, discrete actions + bandit observation, seed
 /// 123, 100 iterations. A bandit learns `reward ≈ θ·clickbait` with θ > 0, so it should put
@@ -42,15 +16,9 @@ fn bandits_learn_the_greedy_policy_on_the_tutorial_setting() {
             &run,
             &["--algo", algo, "--iterations", "100", "--seed", "123"],
         );
-        let run_str = run.to_str().unwrap();
-        let steps = rlrec_json(&[
-            "inference",
-            "--checkpoint",
-            run_str,
-            "--steps",
-            "500",
-            "--json",
-        ]);
+        let steps = rlrec(["inference", "--steps", "500", "--json", "--checkpoint"])
+            .args([&run])
+            .json();
         let steps = steps.as_array().unwrap();
         let top_first = steps
             .iter()
@@ -71,15 +39,10 @@ fn bandits_learn_the_greedy_policy_on_the_tutorial_setting() {
         // Evaluation runs on the training seed + 1_000_003; the greedy baseline on the same
         // seed sees the same users, documents and noise (common random numbers), so the
         // two means differ only by the policies' choices.
-        let eval = rlrec_json(&[
-            "inference",
-            "--checkpoint",
-            run_str,
-            "--episodes",
-            "500",
-            "--json",
-        ]);
-        let greedy = rlrec_json(&[
+        let eval = rlrec(["inference", "--episodes", "500", "--json", "--checkpoint"])
+            .args([&run])
+            .json();
+        let greedy = rlrec([
             "baseline",
             "--policy",
             "greedy",
@@ -88,7 +51,8 @@ fn bandits_learn_the_greedy_policy_on_the_tutorial_setting() {
             "--json",
             "--seed",
             "1000126",
-        ]);
+        ])
+        .json();
         let (m, g) = (
             eval["mean"].as_f64().unwrap(),
             greedy["mean"].as_f64().unwrap(),
@@ -185,50 +149,34 @@ fn bad_checkpoints_are_refused_and_nothing_is_overwritten() {
         std::fs::create_dir_all(&bad).unwrap();
         std::fs::write(bad.join("checkpoint.bin"), &bytes).unwrap();
         let before = snapshot(dir.path());
-        let bad_str = bad.to_str().unwrap();
         for args in [
-            vec!["inference", "--checkpoint", bad_str],
-            vec!["inspect", "--checkpoint", bad_str],
-            vec!["train", "--checkpoint", bad_str, "--iterations", "20"],
+            vec!["inference", "--checkpoint"],
+            vec!["inspect", "--checkpoint"],
+            vec!["train", "--iterations", "20", "--checkpoint"],
         ] {
-            let stderr = rlrec_fails(&args);
-            assert!(stderr.contains(message), "{name} {args:?}: {stderr}");
+            rlrec(args).args([&bad]).fails_with(message);
         }
-        assert_eq!(snapshot(dir.path()), before, "{name}: the folders changed");
+        assert_unchanged(dir.path(), &before, name);
     }
 
     let before = snapshot(dir.path());
-    let run_str = run.to_str().unwrap();
-    let stderr = rlrec_fails(&[
+    rlrec([
         "train",
         "--algo",
         "lints",
-        "--checkpoint",
-        run_str,
         "--iterations",
         "20",
-    ]);
-    assert!(
-        stderr.contains("holds a linucb agent, not lints"),
-        "{stderr}"
-    );
-    let stderr = rlrec_fails(&[
-        "train",
-        "--algo",
-        "linucb",
-        "--out",
-        run_str,
-        "--iterations",
-        "20",
-    ]);
-    assert!(stderr.contains("already holds a run"), "{stderr}");
-    let stderr = rlrec_fails(&[
-        "inference",
         "--checkpoint",
-        dir.path().join("missing").to_str().unwrap(),
-    ]);
-    assert!(stderr.contains("no checkpoint at"), "{stderr}");
-    assert_eq!(snapshot(dir.path()), before);
+    ])
+    .args([&run])
+    .fails_with("holds a linucb agent, not lints");
+    rlrec(["train", "--algo", "linucb", "--iterations", "20", "--out"])
+        .args([&run])
+        .fails_with("already holds a run");
+    rlrec(["inference", "--checkpoint"])
+        .args([dir.path().join("missing")])
+        .fails_with("no checkpoint at");
+    assert_unchanged(dir.path(), &before, "refused commands");
 }
 
 /// Killing `rlrec train` at arbitrary moments, checkpoint writes included, must always leave
@@ -238,7 +186,7 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let run_str = run.to_str().unwrap().to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rlrec"))
+    let mut child = std::process::Command::new(binary())
         .args([
             "train",
             "--algo",
@@ -253,6 +201,7 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
             &run_str,
         ])
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut kills = 0;
@@ -269,13 +218,9 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
-        let out = rlrec(&["inspect", "--checkpoint", &run_str]);
-        assert!(
-            out.status.success(),
-            "after kill {kills}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        child = std::process::Command::new(env!("CARGO_BIN_EXE_rlrec"))
+        rlrec(["inspect", "--checkpoint", &run_str]).ok();
+        assert!(kills > 0);
+        child = std::process::Command::new(binary())
             .args([
                 "train",
                 "--resume",
@@ -285,6 +230,7 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
                 "1000000",
             ])
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
     }
@@ -317,7 +263,8 @@ fn bandits_run_on_the_interest_worlds() {
                 ],
             );
             let ctr = done["evaluation"]["metrics"]["CTR"].as_f64().unwrap();
-            assert!(ctr > 0.0 && ctr < 1.0, "{algo} on {env}: CTR {ctr}");
+            // Random slates click on 46% (evolution) and 23% (exploration) of the steps.
+            assert!(ctr > 0.15 && ctr < 1.0, "{algo} on {env}: CTR {ctr}");
             let line = std::fs::read_to_string(dir.path().join("run/metrics.jsonl")).unwrap();
             let first: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
             assert!(

@@ -1,0 +1,583 @@
+//! Run folders: `config.toml`, `metrics.jsonl`, `checkpoint-NNNNNN/` folders and the
+//! pointer to the latest (`checkpoint_path.txt`), marked as rlrec's and locked while a
+//! process writes them.
+//!
+//! A run folder is never mistaken for a user's: rlrec writes only into a folder that does
+//! not exist, an empty one, or one its marker names as an rlrec run. Every file is written
+//! to a temporary name and renamed into place (metrics lines are appended, and cut back if
+//! the append fails), so an interrupted write leaves the previous state readable.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::checkpoint::{
+    checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
+    METRICS_FILE, POINTER_FILE, REPLAY_FILE,
+};
+use crate::{Algorithm, Checkpoint, IterationResult, TrainConfig, RESUMABLE_KEYS};
+
+/// The marker that makes a folder an rlrec run.
+pub const MARKER_FILE: &str = ".rlrec-run";
+/// The file whose lock a writing process holds, with its process id inside.
+pub const LOCK_FILE: &str = ".rlrec-lock";
+
+/// A run folder that cannot be used as asked. Nothing was written.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// A file operation.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A folder that holds something else.
+    #[error(
+        "{} exists and is not an rlrec run folder: rlrec writes a run only into a new or empty \
+         folder, so that it never overwrites your files; choose another --out",
+        .0.display()
+    )]
+    NotARun(PathBuf),
+    /// A file where a folder is needed.
+    #[error("{} is a file, not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    /// A run folder with checkpoints, for a new run.
+    #[error("run folder {} already holds a run; pass --resume to continue it or choose another --out", .0.display())]
+    RunExists(PathBuf),
+    /// Another process writes the run.
+    #[error("run folder {} is in use by process {pid}; wait for it to finish, or stop it", path.display())]
+    InUse {
+        /// The folder.
+        path: PathBuf,
+        /// The writer's process id, as it recorded it.
+        pid: String,
+    },
+    /// A checkpoint of another run.
+    #[error(
+        "the checkpoint belongs to another run than {}: continue it in its own folder, or \
+         branch it into a new --out",
+        .0.display()
+    )]
+    ForeignCheckpoint(PathBuf),
+    /// Continuing from an older checkpoint would drop later iterations.
+    #[error(
+        "{} has iterations up to {latest}; continuing from iteration {from} would drop \
+         {dropped}: pass --rewind to drop them, or --out NEW to branch into a new run folder",
+        path.display(),
+        dropped = if from + 1 == *latest { format!("iteration {latest}") } else { format!("iterations {}..{latest}", from + 1) }
+    )]
+    WouldRewind {
+        /// The run folder.
+        path: PathBuf,
+        /// The checkpoint's iteration.
+        from: u64,
+        /// The run's latest checkpoint.
+        latest: u64,
+    },
+    /// A `config.toml` that no longer matches the run.
+    #[error(
+        "{} was edited since the run wrote it ({changes}); a run continues with the \
+         configuration its checkpoint holds: give changes as options instead (only {} may \
+         change), and restore the file or delete it",
+        path.display(),
+        RESUMABLE_KEYS.join(", ")
+    )]
+    EditedConfig {
+        /// The file.
+        path: PathBuf,
+        /// The keys that differ.
+        changes: String,
+    },
+    /// A marker that cannot be read.
+    #[error("{} is damaged: {why}", .path.display())]
+    BadMarker {
+        /// The marker file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
+    move |e| io_err(path)(e).into()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    rlrec_run: u32,
+    run_id: String,
+}
+
+/// An rlrec run folder, locked by this process while the value lives.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    run_id: String,
+    _lock: File,
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, synced, then
+/// renamed: an interrupted or failed write leaves the old file (or none) in place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        fs::rename(&tmp, path).map_err(io_err(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A run id: the time and the process, unique for every run on a machine.
+fn new_run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{:x}", std::process::id())
+}
+
+/// Takes the folder's lock, or names the process that holds it. Nothing is written: the
+/// holder records its process id once it starts writing ([`RunDir::claim`]).
+fn lock(path: &Path) -> Result<File, RunError> {
+    let file = path.join(LOCK_FILE);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&file)
+        .map_err(io(&file))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = f.read_to_string(&mut pid);
+            Err(RunError::InUse {
+                path: path.to_path_buf(),
+                pid: if pid.trim().is_empty() {
+                    "(unknown)".into()
+                } else {
+                    pid.trim().to_string()
+                },
+            })
+        }
+        Err(fs::TryLockError::Error(e)) => Err(io(&file)(e)),
+    }
+}
+
+/// Whether a folder holds nothing but a lock file (another process may be starting in it).
+fn is_empty(path: &Path) -> Result<bool, RunError> {
+    for entry in fs::read_dir(path).map_err(io(path))? {
+        let entry = entry.map_err(io(path))?;
+        if entry.file_name() != LOCK_FILE {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+impl RunDir {
+    /// A new run in `path`, which must not exist, be empty, or be an rlrec run that never
+    /// reached its first checkpoint (a failed start, which this restarts).
+    pub fn create(path: &Path, config: &TrainConfig) -> Result<Self, RunError> {
+        if path.is_file() {
+            return Err(RunError::NotAFolder(path.to_path_buf()));
+        }
+        if !path.exists() {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            match fs::create_dir(path) {
+                Ok(()) => {}
+                // Another process claimed it first: it is checked below like any folder.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(path)(e)),
+            }
+        }
+        let marker = path.join(MARKER_FILE);
+        if marker.exists() {
+            let run = Self::open(path)?;
+            if latest_checkpoint(path)?.is_some() {
+                return Err(RunError::RunExists(path.to_path_buf()));
+            }
+            // A run that failed before its first checkpoint: nothing to lose.
+            return run.start(config);
+        }
+        if !is_empty(path)? {
+            return Err(RunError::NotARun(path.to_path_buf()));
+        }
+        let lock = lock(path)?;
+        if !is_empty(path)? {
+            return Err(RunError::NotARun(path.to_path_buf()));
+        }
+        let run = Self {
+            path: path.to_path_buf(),
+            run_id: String::new(),
+            _lock: lock,
+        };
+        run.start(config)
+    }
+
+    /// A new run in a new folder under `parent`, named `stem`, or `stem-2`, `stem-3`… if
+    /// that is taken (runs started in the same second get different folders).
+    pub fn create_new(parent: &Path, stem: &str, config: &TrainConfig) -> Result<Self, RunError> {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+        for n in 1u32.. {
+            let name = if n == 1 {
+                stem.to_string()
+            } else {
+                format!("{stem}-{n}")
+            };
+            let path = parent.join(name);
+            match fs::create_dir(&path) {
+                Ok(()) => return Self::create(&path, config),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        unreachable!("some suffix is free")
+    }
+
+    /// Records this process in the lock file, for the message another writer gets.
+    fn claim(&mut self) -> Result<(), RunError> {
+        let file = self.path.join(LOCK_FILE);
+        let f = &mut self._lock;
+        f.set_len(0).map_err(io(&file))?;
+        f.seek(SeekFrom::Start(0)).map_err(io(&file))?;
+        write!(f, "{}", std::process::id()).map_err(io(&file))?;
+        f.flush().map_err(io(&file))
+    }
+
+    /// Writes a fresh run's marker (with a new run id), configuration and empty metrics.
+    fn start(mut self, config: &TrainConfig) -> Result<Self, RunError> {
+        self.claim()?;
+        self.run_id = new_run_id();
+        let marker = Marker {
+            rlrec_run: 1,
+            run_id: self.run_id.clone(),
+        };
+        let text = serde_json::to_string(&marker).expect("a marker serialises");
+        write_atomic(&self.path.join(MARKER_FILE), text.as_bytes())?;
+        self.write_config(config)?;
+        write_atomic(&self.metrics_path(), b"")?;
+        Ok(self)
+    }
+
+    /// An existing run folder, locked for writing.
+    pub fn open(path: &Path) -> Result<Self, RunError> {
+        if path.is_file() {
+            return Err(RunError::NotAFolder(path.to_path_buf()));
+        }
+        let marker = path.join(MARKER_FILE);
+        if !marker.is_file() {
+            return Err(RunError::NotARun(path.to_path_buf()));
+        }
+        let lock = lock(path)?;
+        let run_id = Self::run_id_in(path)?.ok_or_else(|| RunError::NotARun(path.to_path_buf()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            run_id,
+            _lock: lock,
+        })
+    }
+
+    /// The run id of the rlrec run in `path`, without locking it; `None` where `path` is
+    /// no rlrec run.
+    pub fn run_id_in(path: &Path) -> Result<Option<String>, RunError> {
+        let marker = path.join(MARKER_FILE);
+        if !marker.is_file() {
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&marker).map_err(io(&marker))?;
+        let parsed: Marker = serde_json::from_str(&text).map_err(|e| RunError::BadMarker {
+            path: marker.clone(),
+            why: e.to_string(),
+        })?;
+        Ok(Some(parsed.run_id))
+    }
+
+    /// The iteration of the latest checkpoint of the run in `path`, without locking it.
+    pub fn latest_in(path: &Path) -> Result<Option<u64>, RunError> {
+        Ok(latest_checkpoint(path)?.and_then(|p| checkpoint_iteration(&p)))
+    }
+
+    /// The run's id, which its checkpoints carry.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The iteration of the latest checkpoint, if there is one.
+    pub fn latest_iteration(&self) -> Result<Option<u64>, RunError> {
+        Self::latest_in(&self.path)
+    }
+
+    /// Every `checkpoint-NNNNNN` folder, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<(u64, PathBuf)>, RunError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.path).map_err(io(&self.path))? {
+            let path = entry.map_err(io(&self.path))?.path();
+            if let Some(iteration) = checkpoint_iteration(&path) {
+                if path.join(CHECKPOINT_FILE).is_file() {
+                    out.push((iteration, path));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Checks that `checkpoint` may continue in this run under `config`: it is this run's,
+    /// and the latest unless `rewind`; and `config.toml` was not edited meanwhile.
+    pub fn check_continue(&self, checkpoint: &Checkpoint, rewind: bool) -> Result<(), RunError> {
+        if checkpoint.run_id != self.run_id {
+            return Err(RunError::ForeignCheckpoint(self.path.clone()));
+        }
+        let from = checkpoint.iteration();
+        if let Some(latest) = self.latest_iteration()? {
+            if from < latest && !rewind {
+                return Err(RunError::WouldRewind {
+                    path: self.path.clone(),
+                    from,
+                    latest,
+                });
+            }
+        }
+        self.check_config_file(&checkpoint.config)
+    }
+
+    /// Refuses a `config.toml` whose settings differ from `saved` beyond the keys a resume
+    /// may change.
+    fn check_config_file(&self, saved: &TrainConfig) -> Result<(), RunError> {
+        let path = self.path.join(CONFIG_FILE);
+        let Ok(text) = fs::read_to_string(&path) else {
+            // A deleted file is written again.
+            return Ok(());
+        };
+        let edited = |changes: String| RunError::EditedConfig {
+            path: path.clone(),
+            changes,
+        };
+        let on_disk = TrainConfig::from_toml(&text).map_err(|e| edited(e.to_string()))?;
+        let changes: Vec<String> = saved
+            .differences(&on_disk)
+            .into_iter()
+            .filter(|(key, _, _)| !RESUMABLE_KEYS.contains(&key.as_str()))
+            .map(|(key, was, now)| format!("{key}: {was} → {now}"))
+            .collect();
+        if changes.is_empty() {
+            Ok(())
+        } else {
+            Err(edited(changes.join(", ")))
+        }
+    }
+
+    /// Continues the run from the checkpoint of `iteration` (checked by
+    /// [`RunDir::check_continue`]): later metric lines are dropped, and with `rewind`
+    /// later checkpoints too; the configuration is written again.
+    pub fn continue_at(
+        &mut self,
+        iteration: u64,
+        config: &TrainConfig,
+        rewind: bool,
+    ) -> Result<(), RunError> {
+        self.claim()?;
+        self.keep_metrics_through(iteration)?;
+        if rewind {
+            for (i, folder) in self.checkpoints()? {
+                if i > iteration {
+                    fs::remove_dir_all(&folder).map_err(io(&folder))?;
+                }
+            }
+        }
+        self.write_config(config)
+    }
+
+    /// Starts this (new) run's history with `source`'s iterations up to `iteration`: a
+    /// branch keeps the curve that led to its checkpoint.
+    pub fn adopt_history(&self, source: &Path, iteration: u64) -> Result<(), RunError> {
+        let lines = metric_lines(&source.join(METRICS_FILE))?;
+        write_atomic(&self.metrics_path(), &joined(kept(lines, iteration)))?;
+        Ok(())
+    }
+
+    fn keep_metrics_through(&self, iteration: u64) -> Result<(), RunError> {
+        let lines = metric_lines(&self.metrics_path())?;
+        write_atomic(&self.metrics_path(), &joined(kept(lines, iteration)))?;
+        Ok(())
+    }
+
+    fn metrics_path(&self) -> PathBuf {
+        self.path.join(METRICS_FILE)
+    }
+
+    fn write_config(&self, config: &TrainConfig) -> Result<(), RunError> {
+        write_atomic(&self.path.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        Ok(())
+    }
+
+    /// Every iteration's results so far.
+    pub fn metrics(&self) -> Result<Vec<IterationResult>, RunError> {
+        metric_lines(&self.metrics_path())?
+            .iter()
+            .map(|l| {
+                serde_json::from_str(l).map_err(|e| CheckpointError::Decode(e.to_string()).into())
+            })
+            .collect()
+    }
+
+    /// Adds one iteration's line to `metrics.jsonl`; a failed append is cut back off, so
+    /// the file never ends in half a line.
+    pub fn append_metrics(&self, result: &IterationResult) -> Result<(), RunError> {
+        let path = self.metrics_path();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        let before = f.metadata().map_err(io(&path))?.len();
+        let line = serde_json::to_string(result).expect("results serialise") + "\n";
+        if let Err(e) = f.write_all(line.as_bytes()).and_then(|()| f.sync_data()) {
+            let _ = f.set_len(before);
+            return Err(io(&path)(e));
+        }
+        Ok(())
+    }
+
+    /// Saves `checkpoint-NNNNNN/` atomically, points `checkpoint_path.txt` at it, and
+    /// keeps the replay buffer in it alone. With `keep_last` above 0, only that many of the
+    /// most recent checkpoints stay, and the best evaluated one (as RLlib's
+    /// `num_to_keep`).
+    pub fn save(&self, algorithm: &Algorithm, keep_last: u64) -> Result<PathBuf, RunError> {
+        let ckpt = Checkpoint::of(algorithm, &self.run_id);
+        let name = format!("checkpoint-{:06}", ckpt.iteration());
+        let final_dir = self.path.join(&name);
+        let tmp_dir = self.path.join(format!(".{name}.tmp"));
+        if tmp_dir.exists() {
+            fs::remove_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
+        }
+        let written = (|| -> Result<(), RunError> {
+            fs::create_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
+            write_atomic(&tmp_dir.join(CHECKPOINT_FILE), &ckpt.encode())?;
+            if let Some(replay) = ckpt.encode_replay() {
+                write_atomic(&tmp_dir.join(REPLAY_FILE), &replay)?;
+            }
+            write_atomic(&tmp_dir.join(CONFIG_FILE), ckpt.config.to_toml().as_bytes())?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            // A full disk, say: the half-made folder would only take room.
+            let _ = fs::remove_dir_all(&tmp_dir);
+            return Err(e);
+        }
+        if final_dir.exists() {
+            // A resumed run reaching an iteration an earlier run had saved: swap in the
+            // new one only once it is complete.
+            let old = self.path.join(format!(".{name}.old"));
+            fs::rename(&final_dir, &old).map_err(io(&final_dir))?;
+            fs::rename(&tmp_dir, &final_dir).map_err(io(&final_dir))?;
+            fs::remove_dir_all(&old).map_err(io(&old))?;
+        } else {
+            fs::rename(&tmp_dir, &final_dir).map_err(io(&final_dir))?;
+        }
+        let absolute = fs::canonicalize(&final_dir).map_err(io(&final_dir))?;
+        write_atomic(
+            &self.path.join(POINTER_FILE),
+            format!("{}\n", absolute.display()).as_bytes(),
+        )?;
+        self.prune(ckpt.iteration(), keep_last)?;
+        Ok(final_dir)
+    }
+
+    /// The checkpointed iteration whose evaluation scored best, if any was evaluated.
+    fn best_evaluated(&self, checkpoints: &[(u64, PathBuf)]) -> Result<Option<u64>, RunError> {
+        Ok(self
+            .metrics()?
+            .iter()
+            .filter(|m| checkpoints.iter().any(|(i, _)| *i == m.training_iteration))
+            .filter_map(|m| Some((m.training_iteration, m.evaluation.as_ref()?.summary.mean)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(iteration, _)| iteration))
+    }
+
+    /// After the checkpoint of `newest` is in place: older checkpoints lose their replay
+    /// buffer, and those beyond the `keep_last` newest go, but for the best evaluated.
+    fn prune(&self, newest: u64, keep_last: u64) -> Result<(), RunError> {
+        let all = self.checkpoints()?;
+        let cut = if keep_last == 0 {
+            0
+        } else {
+            all.len().saturating_sub(keep_last as usize)
+        };
+        let best = if cut > 0 {
+            self.best_evaluated(&all)?
+        } else {
+            None
+        };
+        for (position, (iteration, folder)) in all.iter().enumerate() {
+            if *iteration == newest {
+                continue;
+            }
+            if position < cut && Some(*iteration) != best {
+                fs::remove_dir_all(folder).map_err(io(folder))?;
+            } else {
+                let replay = folder.join(REPLAY_FILE);
+                if replay.exists() {
+                    fs::remove_file(&replay).map_err(io(&replay))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn metric_lines(path: &Path) -> Result<Vec<String>, RunError> {
+    // A device or pipe in its place could be read for ever.
+    if path.exists() && !path.is_file() {
+        return Err(io(path)(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    match File::open(path) {
+        Ok(f) => BufReader::new(f)
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(io(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// The lines of iterations up to `iteration`.
+fn kept(lines: Vec<String>, iteration: u64) -> Vec<String> {
+    lines
+        .into_iter()
+        .filter(|line| {
+            serde_json::from_str::<IterationResult>(line)
+                .map(|r| r.training_iteration <= iteration)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn joined(lines: Vec<String>) -> Vec<u8> {
+    let mut text = lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text.into_bytes()
+}

@@ -1,0 +1,10 @@
+//! The command line, end to end: one test binary, one command helper ([`util::rlrec`]) and
+//! one place for the shared fixtures.
+
+mod commands;
+mod faults;
+mod parity;
+#[cfg(feature = "slateq")]
+mod slateq;
+mod training;
+mod util;
