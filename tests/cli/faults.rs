@@ -53,7 +53,7 @@ fn run_bounded(dir: &Path, args: &[&str], limit: Duration) -> Option<std::proces
     }
 }
 
-/// 1. A folder that is not an rlrec run is never written into.
+/// Finding 1: A folder that is not an rlrec run is never written into.
 #[test]
 fn f01_a_users_folder_is_never_written_into() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,7 +86,7 @@ fn f01_a_users_folder_is_never_written_into() {
     bandit_run(&empty);
 }
 
-/// 2. A resume to an iteration the run has reached is an error that changes nothing.
+/// Finding 2: A resume to an iteration the run has reached is an error that changes nothing.
 #[test]
 fn f02_resuming_backwards_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,7 +112,7 @@ fn f02_resuming_backwards_changes_nothing() {
         .ends_with("checkpoint-000007"));
 }
 
-/// 3. One run's checkpoint is never continued in another run's folder.
+/// Finding 3: One run's checkpoint is never continued in another run's folder.
 #[test]
 fn f03_a_checkpoint_never_continues_in_another_runs_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,7 +138,7 @@ fn f03_a_checkpoint_never_continues_in_another_runs_folder() {
     assert_unchanged(&ucb, &before, "another run's checkpoint");
 }
 
-/// 4. From an older checkpoint, training branches into a new run folder; `--rewind`
+/// Finding 4: From an older checkpoint, training branches into a new run folder; `--rewind`
 /// continues the run itself from there.
 #[test]
 fn f04_an_older_checkpoint_branches_unless_rewound() {
@@ -190,7 +190,7 @@ fn f04_an_older_checkpoint_branches_unless_rewound() {
     );
 }
 
-/// 5. A run folder is locked by the process writing it; a second writer is told who.
+/// Finding 5: A run folder is locked by the process writing it; a second writer is told who.
 #[test]
 fn f05_a_second_writer_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,7 +252,7 @@ fn f05_a_second_writer_is_refused() {
     );
 }
 
-/// 6. A failed write leaves the old file: plots go through a temporary name, metrics
+/// Finding 6: A failed write leaves the old file: plots go through a temporary name, metrics
 /// appends are cut back.
 #[test]
 fn f06_failed_writes_leave_existing_files_whole() {
@@ -276,7 +276,7 @@ fn f06_failed_writes_leave_existing_files_whole() {
         .fails_with("not a regular file");
 }
 
-/// 6. A full disk: the run stops with an error, no file is left half-written, and once
+/// Finding 6: A full disk: the run stops with an error, no file is left half-written, and once
 /// there is room again it continues. Needs a small file system of its own: a tmpfs, which
 /// root can mount (CI runs as root); elsewhere the test says so and passes.
 #[test]
@@ -371,7 +371,7 @@ fn f06_a_full_disk_leaves_a_run_that_continues() {
     assert_eq!(check(&run), at + 3);
 }
 
-/// 7. An edited `config.toml` is reported, not silently overwritten.
+/// Finding 7: An edited `config.toml` is reported, not silently overwritten.
 #[test]
 fn f07_an_edited_config_is_reported() {
     let dir = tempfile::tempdir().unwrap();
@@ -392,7 +392,7 @@ fn f07_an_edited_config_is_reported() {
     );
 }
 
-/// 8. Interest evolution whose budget never runs out ends at its default horizon.
+/// Finding 8: Interest evolution whose budget never runs out ends at its default horizon.
 #[test]
 fn f08_endless_interest_evolution_is_cut_at_its_horizon() {
     let dir = tempfile::tempdir().unwrap();
@@ -413,7 +413,7 @@ fn f08_endless_interest_evolution_is_cut_at_its_horizon() {
     assert_eq!(s["mean_length"].as_f64(), Some(1000.0));
 }
 
-/// 9, 14. Parameters under which returns overflow are refused before anything runs, and
+/// Findings 9, 14: Parameters under which returns overflow are refused before anything runs, and
 /// plotting refuses non-finite data (see the plot module's tests).
 #[test]
 fn f09_f14_overflowing_parameters_are_refused() {
@@ -426,7 +426,7 @@ fn f09_f14_overflowing_parameters_are_refused() {
     }
 }
 
-/// 10, 12. Sizes that could never finish, or never fit, are refused up front, naming the
+/// Findings 10, 12: Sizes that could never finish, or never fit, are refused up front, naming the
 /// limit.
 #[test]
 fn f10_f12_absurd_sizes_are_refused_at_once() {
@@ -515,7 +515,7 @@ fn f10_f12_absurd_sizes_are_refused_at_once() {
     assert!(!dir.path().join("x").exists() && !dir.path().join("runs").exists());
 }
 
-/// 11. Integers past 2^63 are refused, and no run folder is left behind.
+/// Finding 11: Integers past 2^63 are refused, and no run folder is left behind.
 #[test]
 fn f11_huge_integers_are_refused_without_a_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -543,7 +543,7 @@ fn f11_huge_integers_are_refused_without_a_folder() {
     }
 }
 
-/// 13, 27. A failed write to stdout is an error with exit 1, also with stderr gone; the
+/// Findings 13, 27: A failed write to stdout is an error with exit 1, also with stderr gone; the
 /// run it interrupted continues.
 #[test]
 fn f13_f27_unwritable_output_is_an_error_not_a_panic() {
@@ -583,7 +583,7 @@ fn f13_f27_unwritable_output_is_an_error_not_a_panic() {
     );
 }
 
-/// 15, 19. Hyperparameters that learn nothing, or diverge, are refused by name; so are
+/// Findings 15, 19: Hyperparameters that learn nothing, or diverge, are refused by name; so are
 /// options that make no sense together.
 #[test]
 fn f15_f19_useless_settings_are_refused() {
@@ -611,7 +611,7 @@ fn f15_f19_useless_settings_are_refused() {
         .fails_with("at least 1");
 }
 
-/// 16. `compare` evaluates checkpoints and fixed policies on one environment: the options
+/// Finding 16: `compare` evaluates checkpoints and fixed policies on one environment: the options
 /// change every row alike.
 #[test]
 fn f16_compare_evaluates_every_row_on_one_environment() {
@@ -654,7 +654,7 @@ fn f16_compare_evaluates_every_row_on_one_environment() {
     );
 }
 
-/// 17. On resume, evaluation and checkpoint settings apply; the others are refused by name.
+/// Finding 17: On resume, evaluation and checkpoint settings apply; the others are refused by name.
 #[test]
 fn f17_resume_applies_or_refuses_every_option() {
     let dir = tempfile::tempdir().unwrap();
@@ -718,7 +718,7 @@ fn f17_resume_applies_or_refuses_every_option() {
     .json();
 }
 
-/// 18. A partial configuration merges over the defaults.
+/// Finding 18: A partial configuration merges over the defaults.
 #[test]
 fn f18_a_partial_config_merges_over_the_defaults() {
     let dir = tempfile::tempdir().unwrap();
@@ -749,7 +749,7 @@ fn f18_a_partial_config_merges_over_the_defaults() {
     );
 }
 
-/// 20. A checkpoint edited to another environment, its checksum recomputed, is refused.
+/// Finding 20: A checkpoint edited to another environment, its checksum recomputed, is refused.
 #[test]
 fn f20_a_checkpoint_whose_contents_do_not_fit_its_config_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -774,7 +774,7 @@ fn f20_a_checkpoint_whose_contents_do_not_fit_its_config_is_refused() {
         .fails_with("layout");
 }
 
-/// 21, 22, 23. Paths of the wrong kind and the planner's limits get plain messages.
+/// Findings 21, 22, 23: Paths of the wrong kind and the planner's limits get plain messages.
 #[test]
 fn f21_f22_f23_plain_messages() {
     let dir = tempfile::tempdir().unwrap();
@@ -802,7 +802,7 @@ fn f21_f22_f23_plain_messages() {
     assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
 }
 
-/// 24. A run that stopped before its first checkpoint starts again with the same command;
+/// Finding 24: A run that stopped before its first checkpoint starts again with the same command;
 /// `--resume` says so.
 #[test]
 fn f24_a_run_without_a_checkpoint_starts_again() {
@@ -833,7 +833,7 @@ fn f24_a_run_without_a_checkpoint_starts_again() {
     );
 }
 
-/// 25. Runs started together without `--out` get different folders.
+/// Finding 25: Runs started together without `--out` get different folders.
 #[test]
 fn f25_runs_started_together_get_their_own_folders() {
     let dir = tempfile::tempdir().unwrap();
@@ -862,7 +862,7 @@ fn f25_runs_started_together_get_their_own_folders() {
     assert_eq!(runs, 3);
 }
 
-/// 26. `--steps-per-iteration 0` means one episode where episodes have one length, else
+/// Finding 26: `--steps-per-iteration 0` means one episode where episodes have one length, else
 /// 1000 steps, as the help says.
 #[test]
 fn f26_zero_steps_per_iteration_is_as_documented() {

@@ -221,6 +221,7 @@ pub fn assert_unchanged(dir: &Path, before: &BTreeMap<String, Vec<u8>>, what: &s
 
 /// A small, fast SlateQ configuration for LTS defaults 10/3, with `extra` lines appended
 /// to its `[slateq]` table.
+#[cfg(feature = "slateq")]
 pub fn slateq_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("slateq.toml");
     let text = format!(

@@ -2,12 +2,17 @@
 //!
 //! * `cargo xtask train [ARGS…]`: install libtorch if needed, build in release mode and run
 //!   `rlrec train --algo slateq [ARGS…]`, the main job.
-//! * `cargo xtask test`: the same set-up, then the whole test suite and the smoke runs of
-//!   the figures (`plots --quick`) and the benchmark (`bench --quick`).
+//! * `cargo xtask test`: the same set-up, then the quality gates (formatting, clippy on
+//!   both feature sets, the documentation), the whole test suite, the custom-world
+//!   example, the installed binary, and the smoke runs of the figures (`plots --quick`)
+//!   and the benchmark (`bench --quick`).
+//! * `cargo xtask install [--root DIR]`: the `rlrec` binary with SlateQ into `DIR/bin`
+//!   (default `~/.cargo`, whose `bin` is on the PATH of a Rust set-up).
+//! * `cargo xtask example [--quick]`: the custom-world example (`examples/custom_world.rs`).
 //! * `cargo xtask plots [--quick]`: every figure in `docs/img/` from real runs (`--quick`:
 //!   tiny runs into `target/plots-quick/`, a smoke test).
 //! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
-//!   Python RecSim's (see [`bench`]).
+//!   Python RecSim's (see [`bench`](mod@bench)).
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
 //!
 //! The `xtask` alias builds this program in release mode, because the benchmark measures
@@ -17,6 +22,7 @@ mod bench;
 mod libtorch;
 mod plots;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
@@ -32,8 +38,10 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str =
-    "usage: cargo xtask <train [ARGS…] | test | plots [--quick] | bench [--quick] [--vs-recsim] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | setup>";
+
+/// The release build of the `rlrec` binary with SlateQ.
+pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
 
 fn run(args: &[String]) -> Result<()> {
     let Some((command, rest)) = args.split_first() else {
@@ -45,7 +53,7 @@ fn run(args: &[String]) -> Result<()> {
             Ok(())
         }
         "train" => {
-            cargo(&["build", "--release", "-p", "cli", "--features", "slateq"])?;
+            cargo(&BUILD_CLI)?;
             let mut train = vec!["train".to_string()];
             if !rest
                 .iter()
@@ -54,22 +62,140 @@ fn run(args: &[String]) -> Result<()> {
                 train.extend(["--algo".into(), "slateq".into()]);
             }
             train.extend(rest.iter().cloned());
-            let rlrec = workspace_root()?.join("target/release/rlrec");
-            checked(Command::new(rlrec).args(&train))
+            checked(Command::new(rlrec()?).args(&train))
         }
-        "test" => {
-            cargo(&["test", "--workspace", "--all-features", "--release"])?;
-            // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
-            cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
-            plots::plots(true)?;
-            bench::run(&["--quick".to_string()])
+        "test" => test(),
+        "install" => {
+            let root = match rest {
+                [] => default_install_root()?,
+                [flag, dir] if flag == "--root" => PathBuf::from(dir),
+                _ => bail!("usage: cargo xtask install [--root DIR]"),
+            };
+            let installed = install(&root)?;
+            println!(
+                "installed {} (it finds libtorch in {} by its rpath: keep that folder)",
+                installed.display(),
+                libtorch::ensure()?.display()
+            );
+            Ok(())
         }
+        "example" => example(rest.iter().any(|a| a == "--quick")),
         "plots" => plots::plots(rest.iter().any(|a| a == "--quick")),
         "bench" => bench::run(rest),
         // A measurement in a child process of the benchmark.
         "__measure" => bench::child(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
+}
+
+/// The quality gates, then every test.
+fn test() -> Result<()> {
+    cargo(&["fmt", "--all", "--check"])?;
+    // Plain cargo's view (no libtorch, the default members), then everything.
+    cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo_with(
+        &["doc", "--workspace", "--all-features", "--no-deps", "--lib"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    // Doctests are not rlrec's binaries: they find libtorch through the library path.
+    let library_path = libtorch::ensure()?.join("lib");
+    cargo_with(
+        &["test", "--workspace", "--all-features", "--release"],
+        &[(
+            "LD_LIBRARY_PATH",
+            library_path.to_str().context("a UTF-8 path")?,
+        )],
+    )?;
+    // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
+    cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
+    example(true)?;
+    let root = workspace_root()?.join("target/xtask-install");
+    let installed = install(&root)?;
+    check_installed(&installed)?;
+    plots::plots(true)?;
+    bench::run(&["--quick".to_string()])
+}
+
+/// `~/.cargo`, or `CARGO_HOME`.
+fn default_install_root() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return Ok(PathBuf::from(home));
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set; pass --root DIR")?;
+    Ok(PathBuf::from(home).join(".cargo"))
+}
+
+/// Builds `rlrec` with SlateQ and copies it into `root/bin`; its rpath names the
+/// libtorch folder, so it runs from anywhere without `LD_LIBRARY_PATH`.
+fn install(root: &Path) -> Result<PathBuf> {
+    cargo(&BUILD_CLI)?;
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+    let target = bin.join("rlrec");
+    let tmp = bin.join(".rlrec.tmp");
+    std::fs::copy(rlrec()?, &tmp).with_context(|| format!("copying to {}", tmp.display()))?;
+    std::fs::rename(&tmp, &target).with_context(|| format!("installing {}", target.display()))?;
+    Ok(target)
+}
+
+/// The installed binary runs from another folder with no library path set, SlateQ and
+/// all.
+fn check_installed(rlrec: &Path) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("rlrec-install-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = checked(
+        Command::new(rlrec)
+            .args([
+                "train",
+                "--algo",
+                "slateq",
+                "--iterations",
+                "1",
+                "--steps-per-iteration",
+                "50",
+                "--eval-episodes",
+                "1",
+                "--out",
+                "run",
+            ])
+            .current_dir(&dir)
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("LIBTORCH"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The custom-world example: a world defined outside rlrec's crates, trained.
+fn example(quick: bool) -> Result<()> {
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "trainer",
+        "--features",
+        "slateq",
+        "--example",
+        "custom_world",
+    ];
+    if quick {
+        args.extend(["--", "--quick"]);
+    }
+    cargo(&args)
+}
+
+/// The built `rlrec` binary.
+pub(crate) fn rlrec() -> Result<PathBuf> {
+    Ok(workspace_root()?.join("target/release/rlrec"))
 }
 
 pub(crate) fn workspace_root() -> Result<std::path::PathBuf> {
@@ -82,15 +208,23 @@ pub(crate) fn workspace_root() -> Result<std::path::PathBuf> {
 
 /// Runs cargo with libtorch set up for `torch-sys`.
 pub(crate) fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with(args, &[])
+}
+
+/// [`cargo`] with extra environment variables.
+fn cargo_with(args: &[&str], vars: &[(&str, &str)]) -> Result<()> {
     let libtorch = libtorch::ensure()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    checked(
-        Command::new(cargo)
-            .args(args)
-            .current_dir(workspace_root()?)
-            .env("LIBTORCH", &libtorch)
-            .env_remove("LIBTORCH_USE_PYTORCH"),
-    )
+    let mut command = Command::new(cargo);
+    command
+        .args(args)
+        .current_dir(workspace_root()?)
+        .env("LIBTORCH", &libtorch)
+        .env_remove("LIBTORCH_USE_PYTORCH");
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    checked(&mut command)
 }
 
 pub(crate) fn checked(command: &mut Command) -> Result<()> {

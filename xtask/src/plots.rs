@@ -40,8 +40,8 @@ pub fn plots(quick: bool) -> Result<()> {
         std::fs::remove_dir_all(&runs).with_context(|| format!("clearing {}", runs.display()))?;
     }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    cargo(&["build", "--release", "-p", "cli", "--features", "slateq"])?;
-    let rlrec = root.join("target/release/rlrec");
+    cargo(&crate::BUILD_CLI)?;
+    let rlrec = crate::rlrec()?;
     let run = |args: &[&str]| checked(Command::new(&rlrec).args(args).current_dir(&root));
     let path = |p: &Path| p.to_str().expect("UTF-8 paths").to_string();
 

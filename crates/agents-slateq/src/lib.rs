@@ -5,6 +5,31 @@
 //! `Q(s, A) = Σ_{i∈A} P(i|s,A)·Q̄(s,i)` (plus the no-click option), so SlateQ learns the
 //! item value `Q̄(s,i)` by TD on the consumed item and builds slates by optimising the
 //! decomposed value under a user choice model.
+//!
+//! ```
+//! use agents::{config::SlateQConfig, Agent};
+//! use agents_slateq::SlateQ;
+//! use env::{Scenario, Simulator};
+//!
+//! // SlateQ sees the StrongLTS user's satisfaction.
+//! let mut scenario = Scenario::default();
+//! scenario.wrappers.user_observation = true;
+//! let mut env = scenario.build().unwrap();
+//! let config = SlateQConfig { learning_starts: 10, ..SlateQConfig::default() };
+//! let mut agent = SlateQ::new(config, env.layout(), env.known_choice(), true, 0).unwrap();
+//! env.reset(None);
+//! let mut slate = [0; 2];
+//! for _ in 0..20 {
+//!     agent.act(env.as_ref(), true, &mut slate);
+//!     let t = env.step(&slate).unwrap();
+//!     agent.observe(&slate, &t, env.as_ref());
+//! }
+//! let stats = agent.stats();
+//! let grad_steps = stats.iter().find(|(k, _)| *k == "grad_steps").unwrap().1;
+//! assert_eq!(grad_steps, 11.0, "learning starts after the 10 warm-up steps");
+//! ```
+
+#![warn(missing_docs)]
 
 mod adam;
 mod choice;
@@ -194,6 +219,7 @@ impl SlateQ {
         })
     }
 
+    /// The hyperparameters.
     pub fn config(&self) -> &SlateQConfig {
         &self.config
     }

@@ -237,6 +237,23 @@ pub fn run_folder_of(source: &Path) -> PathBuf {
     }
 }
 
+/// `--set`'s long help: every registered world's parameters with their defaults.
+pub fn set_help() -> String {
+    let mut text = String::from(
+        "Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable). Each world's \
+         parameters, with their defaults:",
+    );
+    for world in env::registered() {
+        let params: Vec<String> = world
+            .default_params()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        text.push_str(&format!("\n  {}: {}", world.name(), params.join(", ")));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,21 +272,4 @@ mod tests {
         assert_eq!(any_u64("18446744073709551615"), Ok(u64::MAX));
         assert!(any_u64("18446744073709551616").is_err());
     }
-}
-
-/// `--set`'s long help: every registered world's parameters with their defaults.
-pub fn set_help() -> String {
-    let mut text = String::from(
-        "Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable). Each world's \
-         parameters, with their defaults:",
-    );
-    for world in env::registered() {
-        let params: Vec<String> = world
-            .default_params()
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        text.push_str(&format!("\n  {}: {}", world.name(), params.join(", ")));
-    }
-    text
 }

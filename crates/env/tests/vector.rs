@@ -1,17 +1,16 @@
 //! The vector environment: lockstep stepping, same-step autoreset, per-slot seeds, and the
 //! same results whatever the execution.
 
+mod common;
+
 use std::num::NonZeroUsize;
 
 use env::{
     slot_seed, BanditObservation, DiscreteAction, Execution, RecSimEnv, SlateEnv, SlotPolicy,
-    TimeLimit, Transition, VectorEnv, VectorError,
+    Transition, VectorEnv, VectorError,
 };
 use rand::Rng;
-use recsim_core::{
-    stream, EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration,
-    LongTermSatisfaction, LtsParams, Model, SimRng, StepError,
-};
+use recsim_core::{stream, EnvConfig, LongTermSatisfaction, LtsParams, Model, SimRng, StepError};
 
 fn lts(config: EnvConfig) -> Box<dyn SlateEnv> {
     let model = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
@@ -19,25 +18,16 @@ fn lts(config: EnvConfig) -> Box<dyn SlateEnv> {
 }
 
 /// Interest evolution: episodes of different lengths, so slots end at different steps.
+/// (The vector reseeds every slot, so the construction seed does not matter.)
 fn iev() -> Box<dyn SlateEnv> {
-    let model = InterestEvolution::from_params(IevParams::default()).unwrap();
-    let config = EnvConfig {
-        num_candidates: 10,
-        ..EnvConfig::default()
-    };
-    Box::new(RecSimEnv::new(model, config).unwrap())
+    Box::new(common::iev(10, 2))
 }
 
 /// Interest exploration cut at 7 steps (truncation), with the bandit view.
 fn ie_bandit() -> Box<dyn SlateEnv> {
-    let model = InterestExploration::from_params(IeParams::default()).unwrap();
-    let config = EnvConfig {
-        num_candidates: 10,
-        ..EnvConfig::default()
-    };
-    let env = RecSimEnv::new(model, config).unwrap();
-    let env = TimeLimit::new(env, NonZeroUsize::new(7).unwrap());
-    Box::new(DiscreteAction::new(BanditObservation::new(env)))
+    Box::new(DiscreteAction::new(BanditObservation::new(common::ie(
+        10, 2, 7,
+    ))))
 }
 
 /// Uniform slates from the slot's own stream; counts the episodes it was told about.

@@ -2,43 +2,13 @@ use std::num::NonZeroUsize;
 
 use env::{
     decode_action, encode_action, BanditObservation, DiscreteAction, Env, EnvError, ModelSpaces,
-    RecSimEnv, Simulator, Space, TimeLimit, UserObservation, Wrapper,
+    Simulator, Space, TimeLimit, UserObservation, Wrapper,
 };
-use recsim_core::{
-    EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
-    LtsParams, Model, StepError,
-};
+use recsim_core::{InterestEvolution, LongTermSatisfaction, Model, StepError};
 
-fn lts(n: usize, k: usize) -> RecSimEnv<LongTermSatisfaction> {
-    let model = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
-    let config = EnvConfig {
-        num_candidates: n,
-        slate_size: k,
-        resample_documents: true,
-        seed: 4,
-    };
-    RecSimEnv::new(model, config).unwrap()
-}
+mod common;
 
-fn config(n: usize, k: usize) -> EnvConfig {
-    EnvConfig {
-        num_candidates: n,
-        slate_size: k,
-        resample_documents: true,
-        seed: 4,
-    }
-}
-
-fn iev(n: usize, k: usize) -> RecSimEnv<InterestEvolution> {
-    let model = InterestEvolution::from_params(IevParams::default()).unwrap();
-    RecSimEnv::new(model, config(n, k)).unwrap()
-}
-
-fn ie(n: usize, k: usize, horizon: usize) -> TimeLimit<RecSimEnv<InterestExploration>> {
-    let model = InterestExploration::from_params(IeParams::default()).unwrap();
-    let env = RecSimEnv::new(model, config(n, k)).unwrap();
-    TimeLimit::new(env, NonZeroUsize::new(horizon).unwrap())
-}
+use common::{ie, iev, lts};
 
 #[test]
 fn spaces_are_fixed_and_positional() {

@@ -114,6 +114,7 @@ impl MultinomialLogit {
         Ok(Self { no_click_mass })
     }
 
+    /// The logit of not clicking.
     pub fn no_click_mass(&self) -> f64 {
         self.no_click_mass
     }
@@ -158,6 +159,7 @@ pub struct MultinomialProportional {
 }
 
 impl MultinomialProportional {
+    /// The model, if the no-click weight `no_click_mass − min_normalizer` is positive.
     pub fn new(no_click_mass: f64, min_normalizer: f64) -> Result<Self, ConfigError> {
         check_finite("min_normalizer", min_normalizer)?;
         check_finite("no_click_mass", no_click_mass)?;
@@ -174,10 +176,12 @@ impl MultinomialProportional {
         })
     }
 
+    /// The score of not clicking.
     pub fn no_click_mass(&self) -> f64 {
         self.no_click_mass
     }
 
+    /// Subtracted from every score to make the weights non-negative.
     pub fn min_normalizer(&self) -> f64 {
         self.min_normalizer
     }
@@ -227,6 +231,7 @@ pub struct Cascade {
 }
 
 impl Cascade {
+    /// The cascade, if both numbers make probabilities.
     pub fn new(attention_prob: f64, score_scaling: f64) -> Result<Self, ConfigError> {
         check_range(
             "attention_prob",
@@ -242,10 +247,12 @@ impl Cascade {
         })
     }
 
+    /// The probability that the user looks at the next position.
     pub fn attention_prob(&self) -> f64 {
         self.attention_prob
     }
 
+    /// The factor that turns a score into a click probability.
     pub fn score_scaling(&self) -> f64 {
         self.score_scaling
     }
@@ -287,10 +294,12 @@ pub struct ExponentialCascade {
 }
 
 impl ExponentialCascade {
+    /// The model, if both numbers make probabilities.
     pub fn new(attention_prob: f64, score_scaling: f64) -> Result<Self, ConfigError> {
         Cascade::new(attention_prob, score_scaling).map(|cascade| Self { cascade })
     }
 
+    /// The cascade underneath.
     pub fn cascade(&self) -> &Cascade {
         &self.cascade
     }
@@ -327,6 +336,7 @@ pub struct ProportionalCascade {
 }
 
 impl ProportionalCascade {
+    /// The model, if the numbers make probabilities and non-negative scores.
     pub fn new(
         attention_prob: f64,
         score_scaling: f64,
@@ -340,10 +350,12 @@ impl ProportionalCascade {
         })
     }
 
+    /// The cascade underneath.
     pub fn cascade(&self) -> &Cascade {
         &self.cascade
     }
 
+    /// Subtracted from every score.
     pub fn min_normalizer(&self) -> f64 {
         self.min_normalizer
     }
@@ -378,7 +390,9 @@ pub enum KnownChoice {
     /// weights `s_i − min_normalizer` and `no_click_mass − min_normalizer` (interest
     /// evolution).
     Proportional {
+        /// The score of not clicking.
         no_click_mass: f64,
+        /// Subtracted from every score.
         min_normalizer: f64,
     },
     /// Not computable from the observations (the user state is hidden).

@@ -5,9 +5,13 @@ use crate::{ConfigError, Model, SimRng, StepError, Streams};
 /// The candidate-set configuration every environment shares (RLlib's env config keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvConfig {
+    /// Candidate documents per step (`N`).
     pub num_candidates: usize,
+    /// The most documents a slate holds (`K`).
     pub slate_size: usize,
+    /// Draw a fresh candidate set at every reset and step.
     pub resample_documents: bool,
+    /// The seed of every random stream.
     pub seed: u64,
 }
 
@@ -24,6 +28,7 @@ impl Default for EnvConfig {
 }
 
 impl EnvConfig {
+    /// Checks the sizes: at least one candidate, a slate of one to `N` documents.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.num_candidates == 0 {
             return Err(ConfigError::NoCandidates);
@@ -112,14 +117,17 @@ impl<M: Model> Environment<M> {
         })
     }
 
+    /// The model.
     pub fn model(&self) -> &M {
         &self.model
     }
 
+    /// The candidate-set configuration.
     pub fn config(&self) -> &EnvConfig {
         &self.config
     }
 
+    /// The current candidates, by position.
     pub fn candidates(&self) -> &[M::Doc] {
         &self.candidates
     }
@@ -129,6 +137,7 @@ impl<M: Model> Environment<M> {
         self.first_id + position as u64
     }
 
+    /// The user's latent state.
     pub fn user(&self) -> &M::User {
         &self.user
     }
@@ -138,10 +147,12 @@ impl<M: Model> Environment<M> {
         &self.responses[..self.slate.len()]
     }
 
+    /// Whether the episode has ended.
     pub fn is_done(&self) -> bool {
         self.done
     }
 
+    /// The random streams.
     pub fn streams(&self) -> &Streams {
         &self.streams
     }

@@ -100,18 +100,41 @@ pub enum StepError {
 /// Scores a choice model cannot turn into click probabilities.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ChoiceError {
+    /// A score that is not a number.
     #[error("score {score} at slate position {position} is not finite")]
-    NonFiniteScore { position: usize, score: f64 },
+    NonFiniteScore {
+        /// The slate position.
+        position: usize,
+        /// Its score.
+        score: f64,
+    },
+    /// A proportional weight below zero.
     #[error("score {score} at slate position {position} is below min_normalizer {min_normalizer}: proportional weights must be non-negative")]
     NegativeWeight {
+        /// The slate position.
         position: usize,
+        /// Its score.
         score: f64,
+        /// The normaliser subtracted from every score.
         min_normalizer: f64,
     },
+    /// No outcome has weight.
     #[error("every weight, the no-click weight included, is zero: no outcome can be drawn")]
     ZeroWeights,
+    /// A cascade click probability outside `[0, 1]`.
     #[error("score_scaling × score = {value} at slate position {position} is not a probability in [0, 1]")]
-    NotAProbability { position: usize, value: f64 },
+    NotAProbability {
+        /// The slate position.
+        position: usize,
+        /// The product that should be a probability.
+        value: f64,
+    },
+    /// A buffer of the wrong length.
     #[error("the probability buffer has {len} entries for a slate of {slate}")]
-    BufferLength { len: usize, slate: usize },
+    BufferLength {
+        /// The buffer's length.
+        len: usize,
+        /// The slate's.
+        slate: usize,
+    },
 }

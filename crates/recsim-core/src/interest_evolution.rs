@@ -28,6 +28,7 @@ pub struct IevParams {
     /// Standard deviation of a video's quality around its cluster's mean (RecSim calls
     /// it a variance but uses it as the standard deviation).
     pub quality_stddev: f64,
+    /// Watch time of a clicked video (capped by the budget left).
     pub video_length: f64,
     /// The user's initial time budget.
     pub time_budget: f64,
@@ -186,7 +187,9 @@ impl Params for IevParams {
 /// A video: its cluster and its quality.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IevDoc {
+    /// The cluster, `0..NUM_CLUSTERS`.
     pub cluster: usize,
+    /// The quality, around the cluster's mean.
     pub quality: f64,
 }
 
@@ -194,7 +197,9 @@ pub struct IevDoc {
 /// (hidden).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IevUser {
+    /// Interest in each cluster, in `[−1, 1]`.
     pub interests: [f64; NUM_CLUSTERS],
+    /// The time left to watch.
     pub time_budget: f64,
 }
 
@@ -202,11 +207,15 @@ pub struct IevUser {
 /// clicked or not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct IevResponse {
+    /// Whether the user clicked this position.
     pub click: bool,
+    /// How long the user watched (0 without a click).
     pub watch_time: f64,
     /// Part of RecSim's response space; its user model never sets it.
     pub liked: bool,
+    /// The shown video's quality.
     pub quality: f64,
+    /// The shown video's cluster.
     pub cluster_id: usize,
 }
 

@@ -97,22 +97,29 @@ impl Params for IeParams {
 /// A document: its topic and its (positive) quality.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IeDoc {
+    /// The topic, `0..NUM_TOPICS`.
     pub topic: usize,
+    /// The (positive) production quality.
     pub quality: f64,
 }
 
 /// The hidden, static user: a type and a positive affinity per topic.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IeUser {
+    /// The user's type, `0..NUM_USER_TYPES`.
     pub user_type: usize,
+    /// The affinity to each topic.
     pub affinity: [f64; NUM_TOPICS],
 }
 
 /// One slate position's response; quality and cluster are revealed for every position.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct IeResponse {
+    /// Whether the user clicked this position.
     pub click: bool,
+    /// The shown document's quality.
     pub quality: f64,
+    /// The shown document's topic.
     pub cluster_id: usize,
 }
 

@@ -5,6 +5,27 @@
 //! sampler, the user sampler, the choice and response model, the transition, termination
 //! and reward aggregation. An [`Environment`] holds a model together with the candidate
 //! set and the random streams, and steps it exactly in RecSim's order of events.
+//!
+//! ```
+//! use recsim_core::{EnvConfig, Environment, LongTermSatisfaction, LtsParams, Model};
+//!
+//! // The tutorial's StrongLTS user, 20 candidates, slates of 2, seed 0.
+//! let model = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
+//! let mut env = Environment::new(model, EnvConfig::default()).unwrap();
+//! env.reset();
+//! let mut steps = 0;
+//! loop {
+//!     let outcome = env.step(&[0, 1]).unwrap();
+//!     assert_eq!(outcome.click.map(|c| c.position), Some(0), "always the first slot");
+//!     steps += 1;
+//!     if outcome.done {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(steps, 120, "one step per unit of the time budget");
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod choice;
 mod environment;

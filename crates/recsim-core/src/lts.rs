@@ -10,13 +10,21 @@ use crate::{sigmoid, ConfigError, EpisodeLength, KnownChoice, Model, Params, Sim
 /// The user parameters of RecSim's `LTSStaticUserSampler`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LtsParams {
+    /// How much of its net positive exposure the user keeps each step (`γ`).
     pub memory_discount: f64,
+    /// How strongly satisfaction follows the exposure (`β`).
     pub sensitivity: f64,
+    /// Standard deviation of the exposure's noise each step.
     pub innovation_stddev: f64,
+    /// Mean log-engagement of pure clickbait (`c = 1`), at full satisfaction.
     pub choc_mean: f64,
+    /// Standard deviation of pure clickbait's log-engagement.
     pub choc_stddev: f64,
+    /// Mean log-engagement of pure kale (`c = 0`), at full satisfaction.
     pub kale_mean: f64,
+    /// Standard deviation of pure kale's log-engagement.
     pub kale_stddev: f64,
+    /// Steps per episode: each costs one unit.
     pub time_budget: f64,
 }
 
@@ -66,6 +74,7 @@ impl LtsParams {
         self.memory_discount * npe - 2.0 * (c - 0.5)
     }
 
+    /// Satisfaction at net positive exposure `npe`: `σ(β·npe)`.
     #[inline]
     pub fn satisfaction(&self, npe: f64) -> f64 {
         sigmoid(self.sensitivity * npe)
@@ -131,15 +140,20 @@ impl Params for LtsParams {
 /// The latent user state: net positive exposure, satisfaction and remaining budget.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LtsUser {
+    /// The discounted sum of past kale minus clickbait.
     pub net_positive_exposure: f64,
+    /// `σ(β·net_positive_exposure)`.
     pub satisfaction: f64,
+    /// Steps left.
     pub time_budget: f64,
 }
 
 /// The response of one slate position.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LtsResponse {
+    /// Whether the user consumed this position (always position 0).
     pub click: bool,
+    /// Time spent on it (log-normal).
     pub engagement: f64,
 }
 

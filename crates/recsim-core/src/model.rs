@@ -27,6 +27,7 @@ pub enum EpisodeLength {
 pub trait Model:
     Clone + Debug + PartialEq + Send + Sync + Serialize + DeserializeOwned + 'static
 {
+    /// The parameters it is built from, settable by name.
     type Params: Params;
     /// A document's latent and observed properties.
     type Doc: Copy + Debug + Send + Sync + Serialize + DeserializeOwned;

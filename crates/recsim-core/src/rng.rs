@@ -12,12 +12,16 @@ pub type SimRng = ChaCha8Rng;
 /// response and transition noise has a third stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Streams {
+    /// Every candidate document.
     pub documents: SimRng,
+    /// Every new user.
     pub users: SimRng,
+    /// Choices, responses and transitions.
     pub noise: SimRng,
 }
 
 impl Streams {
+    /// The three streams of `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
             documents: stream(seed, 0),

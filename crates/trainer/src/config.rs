@@ -189,12 +189,12 @@ struct Stored {
 /// A configuration that cannot be used: the cause is kept.
 #[derive(Debug, Error)]
 pub enum InvalidConfig {
-    /// Not TOML.
+    /// Not TOML (boxed: the parser's error is large).
     #[error(transparent)]
-    Toml(#[from] toml::de::Error),
+    Toml(Box<toml::de::Error>),
     /// A key the configuration does not have, or a value of the wrong type.
     #[error("{}{}", key_prefix(.0.path()), .0.inner().message())]
-    Key(serde_path_to_error::Error<toml::de::Error>),
+    Key(Box<serde_path_to_error::Error<toml::de::Error>>),
     /// The environment's options.
     #[error(transparent)]
     Env(#[from] env::ConfigError),
@@ -477,7 +477,13 @@ impl TrainConfig {
 
 impl From<serde_path_to_error::Error<toml::de::Error>> for InvalidConfig {
     fn from(e: serde_path_to_error::Error<toml::de::Error>) -> Self {
-        InvalidConfig::Key(e)
+        InvalidConfig::Key(Box::new(e))
+    }
+}
+
+impl From<toml::de::Error> for InvalidConfig {
+    fn from(e: toml::de::Error) -> Self {
+        InvalidConfig::Toml(Box::new(e))
     }
 }
 

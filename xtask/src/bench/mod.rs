@@ -152,7 +152,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let plan = Plan::new(quick);
     let root = crate::workspace_root()?;
     // Set-up first, so that no build or install runs beside a measurement.
-    crate::cargo(&["build", "--release", "-p", "cli", "--features", "slateq"])?;
+    crate::cargo(&crate::BUILD_CLI)?;
     let python = vs_recsim.then(recsim::ensure_venv).transpose()?;
     let mut report = Report::new(&root, quick, args);
 
@@ -282,7 +282,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if runs.exists() {
         std::fs::remove_dir_all(&runs)?;
     }
-    let rlrec = root.join("target").join("release").join("rlrec");
+    let rlrec = crate::rlrec()?;
     report.slateq = Some(slateq::measure(&rlrec, &runs, plan.slateq_args)?);
     std::fs::remove_dir_all(&runs)?;
 

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -11,7 +10,7 @@ use serde::Serialize;
 use super::slateq::SlateQRun;
 use super::SimScenario;
 
-/// RLlib 2.8.1's figures in `shared/docs/reference-figures.md`: LinUCB's 100 tutorial
+/// RLlib 2.8.1's figures in `docs/reference.md`: LinUCB's 100 tutorial
 /// iterations took this many seconds, SlateQ trained at about this many steps per second.
 const RLLIB_LINUCB_SECONDS: f64 = 16.7;
 const RLLIB_SLATEQ_STEPS_PER_S: f64 = 92.0;
@@ -224,147 +223,6 @@ impl Report {
             .collect()
     }
 
-    /// The plain-text table printed at the end of a run.
-    pub fn table(&self) -> String {
-        let mut t = String::new();
-        let w = &mut t;
-        let _ = writeln!(
-            w,
-            "\n{}  ({}, commit {})",
-            self.command, self.date, self.commit
-        );
-        let _ = writeln!(w, "{}", self.machine_line());
-        let _ = writeln!(
-            w,
-            "\nSimulator, one core, reset+step under the random policy (median round)"
-        );
-        let _ = writeln!(
-            w,
-            "{:<48} {:>14} {:>8} {:>9} {:>14} {:>9} {:>10} {:>11}",
-            "scenario",
-            "rlrec steps/s",
-            "ns/step",
-            "step ns",
-            "RecSim steps/s",
-            "ratio",
-            "vs ref.",
-            "peak RSS"
-        );
-        for r in &self.simulator {
-            let _ = writeln!(
-                w,
-                "{:<48} {:>14} {:>8.0} {:>9} {:>14} {:>9} {:>10} {:>11}",
-                r.label,
-                thousands(r.rlrec.median),
-                1e9 / r.rlrec.median,
-                r.criterion_step_ns
-                    .map_or("-".into(), |ns| format!("{ns:.0}")),
-                r.recsim
-                    .as_ref()
-                    .map_or("-".into(), |x| thousands(x.rate.median)),
-                r.ratio.map_or("-".into(), |x| format!("{x:.0}×")),
-                r.reference_ratio.map_or("-".into(), |x| format!("{x:.0}×")),
-                mib(r.rlrec_peak_rss_kib),
-            );
-        }
-        if let Some(first) = self.vector.first() {
-            let _ = writeln!(
-                w,
-                "\nVector environment, {} environments, a random policy each (median round)",
-                first.num_envs
-            );
-            let _ = writeln!(
-                w,
-                "{:<22} {:>10} {:>7} {:>14} {:>11} {:>10} {:>11}",
-                "scenario",
-                "steps/call",
-                "threads",
-                "steps/s",
-                "× 1 thread",
-                "× one env",
-                "peak RSS"
-            );
-            for s in &self.simulator {
-                for (r, scaling, vs_single) in self.vector_rows(s.scenario) {
-                    let _ = writeln!(
-                        w,
-                        "{:<22} {:>10} {:>7} {:>14} {:>10.2}× {:>9.2}× {:>11}",
-                        r.scenario,
-                        r.fragment,
-                        r.threads,
-                        thousands(r.rate.median),
-                        scaling,
-                        vs_single,
-                        mib(r.peak_rss_kib),
-                    );
-                }
-            }
-        }
-        if !self.pairs.is_empty() {
-            let _ = writeln!(
-                w,
-                "\nOne single-environment process alone, then two at once (the machine's own two-core ceiling)"
-            );
-            let _ = writeln!(
-                w,
-                "{:<22} {:>14} {:>14} {:>14}",
-                "scenario", "one, steps/s", "two, steps/s", "× one process"
-            );
-            for (r, scaling) in self.pair_rows() {
-                let _ = writeln!(
-                    w,
-                    "{:<22} {:>14} {:>14} {:>13.2}×",
-                    r.scenario,
-                    thousands(r.alone.median),
-                    thousands(r.both.median),
-                    scaling
-                );
-            }
-        }
-        if let Some(l) = &self.linucb {
-            let _ = writeln!(
-                w,
-                "\nLinUCB, StrongLTS 20/2, seed 123: {} iterations ({} steps) in {:.3} s: {:.0} iterations/s, {} steps/s, peak RSS {} (RLlib 2.8.1: 100 iterations in {RLLIB_LINUCB_SECONDS} s)",
-                l.iterations, l.timesteps, l.seconds, l.iterations_per_s, thousands(l.steps_per_s), mib(l.peak_rss_kib)
-            );
-        }
-        if let Some(s) = &self.slateq {
-            let _ = writeln!(
-                w,
-                "\nSlateQ, rlrec train --algo slateq {}: {} iterations, {} steps, {} gradient steps",
-                s.args.join(" "),
-                s.iterations,
-                s.timesteps,
-                s.grad_steps
-            );
-            let _ = writeln!(
-                w,
-                "  {} env steps/s and {} gradient steps/s over {:.1} s of training; {:.1} s wall in all; peak RSS {}",
-                thousands(s.steps_per_s),
-                thousands(s.grad_steps_per_s),
-                s.train_s,
-                s.wall_s,
-                mib(s.peak_rss_kib)
-            );
-            let _ = writeln!(
-                w,
-                "  learning iterations without evaluation: {} env steps/s, {} gradient steps/s (RLlib 2.8.1: about {RLLIB_SLATEQ_STEPS_PER_S} env steps/s)",
-                s.learning_steps_per_s.map_or("-".into(), thousands),
-                s.learning_grad_steps_per_s.map_or("-".into(), thousands)
-            );
-            for c in &s.crossings {
-                let _ = writeln!(w, "  {} mean > {}: {}", c.metric, c.level, crossing(c));
-            }
-            let _ = writeln!(
-                w,
-                "  last training mean {}, final evaluation {}",
-                optional(s.final_training_mean),
-                optional(s.final_evaluation_mean)
-            );
-        }
-        t
-    }
-
     fn machine_line(&self) -> String {
         let m = &self.machine;
         format!(
@@ -376,65 +234,29 @@ impl Report {
         )
     }
 
-    /// `docs/benchmarks.md`.
-    pub fn markdown(&self) -> String {
-        let mut t = String::new();
-        let w = &mut t;
-        let _ = writeln!(w, "# Benchmarks\n");
-        let _ = writeln!(
-            w,
-            "Written by `{}` on {} (commit {}). {}.\n",
-            self.command,
-            self.date,
-            self.commit,
-            self.machine_line()
-        );
-        let _ = writeln!(
-            w,
-            "Every figure comes from a child process of its own, built in release mode; its peak \
-             resident set size is the kernel's high-water mark returned by `wait4`. Other \
-             processes on the machine slow the figures down: see the load above.\n"
-        );
-        let _ = writeln!(w, "## Simulator throughput, one core\n");
-        let _ = writeln!(
-            w,
-            "One environment, reset+step under the random policy (each slate position uniform), \
-             observations built every step, as RecSim's reference figures were timed. Median of \
-             the timed rounds (range in brackets). RecSim is 0.2.4 in Python{}, timed in the same \
-             run by `xtask/recsim_bench.py` with a seeded action space built once. \
-             \"Step alone\" is criterion's mean time of one step without the policy \
-             (`cargo bench -p env --bench step`).\n",
-            self.recsim_versions
-                .as_ref()
-                .map_or(String::new(), |v| format!(
-                    " {} (numpy {}, gym {})",
-                    v["python"].as_str().unwrap_or("?"),
-                    v["numpy"].as_str().unwrap_or("?"),
-                    v["gym"].as_str().unwrap_or("?")
-                ))
-        );
-        let _ = writeln!(
-            w,
-            "| scenario | rlrec steps/s | ns/step | step alone, ns | RecSim steps/s | rlrec / RecSim | RecSim reference | rlrec / reference | peak RSS rlrec | peak RSS RecSim |"
-        );
-        let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    /// The report as sections of tables: one model that both renderers draw.
+    fn sections(&self) -> Vec<Section> {
+        let mut out = Vec::new();
+        let mut sim = Table::new(&[
+            ("scenario", Align::Left),
+            ("rlrec steps/s", Align::Right),
+            ("ns/step", Align::Right),
+            ("step alone, ns", Align::Right),
+            ("RecSim steps/s", Align::Right),
+            ("rlrec / RecSim", Align::Right),
+            ("RecSim reference", Align::Right),
+            ("rlrec / reference", Align::Right),
+            ("peak RSS rlrec", Align::Right),
+            ("peak RSS RecSim", Align::Right),
+        ]);
         for r in &self.simulator {
-            let _ = writeln!(
-                w,
-                "| {} | {} [{}–{}] | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
-                r.label,
-                thousands(r.rlrec.median),
-                thousands(r.rlrec.min),
-                thousands(r.rlrec.max),
-                1e9 / r.rlrec.median,
+            sim.row(vec![
+                r.label.to_string(),
+                rate(&r.rlrec),
+                format!("{:.0}", 1e9 / r.rlrec.median),
                 r.criterion_step_ns
                     .map_or("–".into(), |ns| format!("{ns:.0}")),
-                r.recsim.as_ref().map_or("–".into(), |x| format!(
-                    "{} [{}–{}]",
-                    thousands(x.rate.median),
-                    thousands(x.rate.min),
-                    thousands(x.rate.max)
-                )),
+                r.recsim.as_ref().map_or("–".into(), |x| rate(&x.rate)),
                 r.ratio.map_or("–".into(), |x| format!("{x:.0}×")),
                 r.recsim_reference.map_or("–".into(), thousands),
                 r.reference_ratio.map_or("–".into(), |x| format!("{x:.0}×")),
@@ -442,151 +264,343 @@ impl Report {
                 r.recsim
                     .as_ref()
                     .map_or("–".into(), |x| mib(x.peak_rss_kib)),
-            );
+            ]);
         }
+        out.push(Section {
+            heading: "Simulator throughput, one core".into(),
+            intro: format!(
+                "One environment, reset+step under the random policy (each slate position \
+                 uniform), observations built every step, as RecSim's reference figures were \
+                 timed. Median of the timed rounds (range in brackets). RecSim is 0.2.4 in \
+                 Python{}, timed in the same run by `xtask/recsim_bench.py` with a seeded \
+                 action space built once. \"Step alone\" is criterion's mean time of one step \
+                 without the policy (`cargo bench -p env --bench step`).",
+                self.recsim_versions
+                    .as_ref()
+                    .map_or(String::new(), |v| format!(
+                        " {} (numpy {}, gym {})",
+                        v["python"].as_str().unwrap_or("?"),
+                        v["numpy"].as_str().unwrap_or("?"),
+                        v["gym"].as_str().unwrap_or("?")
+                    ))
+            ),
+            tables: vec![sim],
+            lines: Vec::new(),
+        });
         if let Some(first) = self.vector.first() {
-            let _ = writeln!(w, "\n## Vector environment\n");
-            let _ = writeln!(
-                w,
-                "`env::VectorEnv` with {} environments, each with its own random policy acting on \
-                 the thread that steps it. One step per call is `step_with`: the threads meet at \
-                 every step. More steps per call is `rollout`: each slot runs its steps in a \
-                 row and the threads meet once per call. 1 thread is the sequential execution. \
-                 Speed-ups are over the 1-thread vector with the same steps per call, and over \
-                 one plain environment on one core (the table above).\n",
-                first.num_envs
-            );
-            let _ = writeln!(
-                w,
-                "| scenario | steps per call | threads | steps/s | × 1 thread | × one environment | peak RSS |"
-            );
-            let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
+            let mut t = Table::new(&[
+                ("scenario", Align::Left),
+                ("steps per call", Align::Right),
+                ("threads", Align::Right),
+                ("steps/s", Align::Right),
+                ("× 1 thread", Align::Right),
+                ("× one environment", Align::Right),
+                ("peak RSS", Align::Right),
+            ]);
             for s in &self.simulator {
                 for (r, scaling, vs_single) in self.vector_rows(s.scenario) {
-                    let _ = writeln!(
-                        w,
-                        "| {} | {} | {} | {} | {:.2}× | {:.2}× | {} |",
-                        s.label,
-                        r.fragment,
-                        r.threads,
+                    t.row(vec![
+                        s.label.to_string(),
+                        r.fragment.to_string(),
+                        r.threads.to_string(),
                         thousands(r.rate.median),
-                        scaling,
-                        vs_single,
-                        mib(r.peak_rss_kib)
-                    );
+                        format!("{scaling:.2}×"),
+                        format!("{vs_single:.2}×"),
+                        mib(r.peak_rss_kib),
+                    ]);
                 }
             }
+            out.push(Section {
+                heading: "Vector environment".into(),
+                intro: format!(
+                    "`env::VectorEnv` with {} environments, each with its own random policy \
+                     acting on the thread that steps it. One step per call is `step_with`: the \
+                     threads meet at every step. More steps per call is `rollout`: each slot \
+                     runs its steps in a row and the threads meet once per call. 1 thread is \
+                     the sequential execution. Speed-ups are over the 1-thread vector with the \
+                     same steps per call, and over one plain environment on one core.",
+                    first.num_envs
+                ),
+                tables: vec![t],
+                lines: Vec::new(),
+            });
         }
         if !self.pairs.is_empty() {
-            let _ = writeln!(
-                w,
-                "\nThe machine's own ceiling: one single-environment process alone, then two at \
-                 once (the sum of their steps per second), in alternating rounds.\n"
-            );
-            let _ = writeln!(
-                w,
-                "| scenario | steps/s, one process | steps/s, two processes | × one process |"
-            );
-            let _ = writeln!(w, "|---|---:|---:|---:|");
+            let mut t = Table::new(&[
+                ("scenario", Align::Left),
+                ("steps/s, one process", Align::Right),
+                ("steps/s, two processes", Align::Right),
+                ("× one process", Align::Right),
+            ]);
             for (r, scaling) in self.pair_rows() {
                 let label = self
                     .simulator
                     .iter()
                     .find(|s| s.scenario == r.scenario)
                     .map_or(r.scenario, |s| s.label);
-                let _ = writeln!(
-                    w,
-                    "| {label} | {} | {} | {scaling:.2}× |",
+                t.row(vec![
+                    label.to_string(),
                     thousands(r.alone.median),
-                    thousands(r.both.median)
-                );
+                    thousands(r.both.median),
+                    format!("{scaling:.2}×"),
+                ]);
             }
+            out.push(Section {
+                heading: "The machine's two-core ceiling".into(),
+                intro: "One single-environment process alone, then two at once (the sum of \
+                        their steps per second), in alternating rounds."
+                    .into(),
+                tables: vec![t],
+                lines: Vec::new(),
+            });
         }
         if let Some(l) = &self.linucb {
-            let _ = writeln!(w, "\n## LinUCB training\n");
-            let _ = writeln!(
-                w,
-                "The tutorial's setting (`rlrec train --algo linucb --seed 123`: StrongLTS 20/2, \
-                 discrete actions, bandit observation, one 120-step episode per iteration), the \
-                 training iterations alone (no checkpoints, no final evaluation). For scale: \
-                 RLlib 2.8.1 trained its 100 iterations (10,000 steps) in {RLLIB_LINUCB_SECONDS} s \
-                 on the reference machine (`shared/docs/reference-figures.md`).\n"
-            );
-            let _ = writeln!(
-                w,
-                "| iterations | environment steps | seconds | iterations/s | steps/s | last training mean | peak RSS |"
-            );
-            let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|");
-            let _ = writeln!(
-                w,
-                "| {} | {} | {:.3} | {:.0} | {} | {} | {} |",
-                l.iterations,
+            let mut t = Table::new(&[
+                ("iterations", Align::Right),
+                ("environment steps", Align::Right),
+                ("seconds", Align::Right),
+                ("iterations/s", Align::Right),
+                ("steps/s", Align::Right),
+                ("last training mean", Align::Right),
+                ("peak RSS", Align::Right),
+            ]);
+            t.row(vec![
+                l.iterations.to_string(),
                 thousands(l.timesteps as f64),
-                l.seconds,
-                l.iterations_per_s,
+                format!("{:.3}", l.seconds),
+                format!("{:.0}", l.iterations_per_s),
                 thousands(l.steps_per_s),
                 optional(l.episode_reward_mean),
-                mib(l.peak_rss_kib)
-            );
+                mib(l.peak_rss_kib),
+            ]);
+            out.push(Section {
+                heading: "LinUCB training".into(),
+                intro: format!(
+                    "The tutorial's setting (`rlrec train --algo linucb --seed 123`: StrongLTS \
+                     20/2, discrete actions, bandit observation, one 120-step episode per \
+                     iteration), the training iterations alone (no checkpoints, no final \
+                     evaluation). For scale: RLlib 2.8.1 trained its 100 iterations (10,000 \
+                     steps) in {RLLIB_LINUCB_SECONDS} s on the reference machine \
+                     (`docs/reference.md`)."
+                ),
+                tables: vec![t],
+                lines: Vec::new(),
+            });
         }
         if let Some(s) = &self.slateq {
-            let _ = writeln!(w, "\n## SlateQ training\n");
-            let _ = writeln!(
-                w,
-                "`rlrec train --algo slateq --json {}` on the default scenario (StrongLTS 20/2, \
-                 user observation), through the built binary on the CPU. Steps per second are \
-                 over the training iterations' time (`time_total_s`: the warm-up of random \
-                 slates and the evaluations every few iterations included), and, in brackets, \
-                 over the iterations that learned and ran no evaluation; wall time is the whole \
-                 process (start-up, checkpoints, final evaluation, plot).\n",
-                s.args.join(" ")
-            );
-            let _ = writeln!(
-                w,
-                "| iterations | env steps | gradient steps | training s | env steps/s | gradient steps/s | wall s | last training mean | final evaluation | peak RSS |"
-            );
-            let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             let learning =
                 |x: Option<f64>| x.map_or(String::new(), |x| format!(" ({})", thousands(x)));
-            let _ = writeln!(
-                w,
-                "| {} | {} | {} | {:.1} | {}{} | {}{} | {:.1} | {} | {} | {} |",
-                s.iterations,
+            let mut t = Table::new(&[
+                ("iterations", Align::Right),
+                ("env steps", Align::Right),
+                ("gradient steps", Align::Right),
+                ("training s", Align::Right),
+                ("env steps/s", Align::Right),
+                ("gradient steps/s", Align::Right),
+                ("wall s", Align::Right),
+                ("last training mean", Align::Right),
+                ("final evaluation", Align::Right),
+                ("peak RSS", Align::Right),
+            ]);
+            t.row(vec![
+                s.iterations.to_string(),
                 thousands(s.timesteps as f64),
                 thousands(s.grad_steps as f64),
-                s.train_s,
-                thousands(s.steps_per_s),
-                learning(s.learning_steps_per_s),
-                thousands(s.grad_steps_per_s),
-                learning(s.learning_grad_steps_per_s),
-                s.wall_s,
+                format!("{:.1}", s.train_s),
+                format!(
+                    "{}{}",
+                    thousands(s.steps_per_s),
+                    learning(s.learning_steps_per_s)
+                ),
+                format!(
+                    "{}{}",
+                    thousands(s.grad_steps_per_s),
+                    learning(s.learning_grad_steps_per_s)
+                ),
+                format!("{:.1}", s.wall_s),
                 optional(s.final_training_mean),
                 optional(s.final_evaluation_mean),
-                mib(s.peak_rss_kib)
-            );
-            let _ = writeln!(
-                w,
-                "\nWhen the means first passed the tutorial's levels (environment steps, wall \
-                 seconds since the process started). The training mean is over the last 100 \
-                 finished episodes, under exploration; the evaluated mean is each periodic \
-                 evaluation's, 100 episodes without exploration (the final evaluation above \
-                 runs the configuration's `eval_episodes`, 1000 by default):\n"
-            );
-            let _ = writeln!(w, "| mean | level | reached |");
-            let _ = writeln!(w, "|---|---:|---|");
+                mib(s.peak_rss_kib),
+            ]);
+            let mut crossings = Table::new(&[
+                ("mean", Align::Left),
+                ("level", Align::Right),
+                ("reached", Align::Left),
+            ]);
             for c in &s.crossings {
-                let _ = writeln!(w, "| {} | {} | {} |", c.metric, c.level, crossing(c));
+                crossings.row(vec![c.metric.to_string(), c.level.to_string(), crossing(c)]);
             }
-            let _ = writeln!(
-                w,
-                "\nFor scale, RLlib 2.8.1's SlateQ on the reference machine: about \
-                 {RLLIB_SLATEQ_STEPS_PER_S} environment steps/s; its training mean first passed \
-                 1160 at 36,000 steps and 292 s, and its evaluated mean never did \
-                 (`shared/docs/reference-figures.md`).\n"
-            );
+            out.push(Section {
+                heading: "SlateQ training".into(),
+                intro: format!(
+                    "`rlrec train --algo slateq --json {}` on the default scenario (StrongLTS \
+                     20/2, user observation), through the built binary on the CPU. Steps per \
+                     second are over the training iterations' time (`time_total_s`: the \
+                     warm-up of random slates and the evaluations every few iterations \
+                     included), and, in brackets, over the iterations that learned and ran no \
+                     evaluation; wall time is the whole process (start-up, checkpoints, final \
+                     evaluation, plot). The second table: when the means first passed the \
+                     tutorial's levels (environment steps, wall seconds since the process \
+                     started); the training mean is over the last 100 finished episodes, under \
+                     exploration, the evaluated mean each periodic evaluation's, 100 episodes \
+                     without exploration.",
+                    s.args.join(" ")
+                ),
+                tables: vec![t, crossings],
+                lines: vec![format!(
+                    "For scale, RLlib 2.8.1's SlateQ on the reference machine: about \
+                     {RLLIB_SLATEQ_STEPS_PER_S} environment steps/s; its training mean first \
+                     passed 1160 at 36,000 steps and 292 s, and its evaluated mean never did \
+                     (`docs/reference.md`)."
+                )],
+            });
+        }
+        out
+    }
+
+    /// The plain-text tables printed at the end of a run.
+    pub fn table(&self) -> String {
+        let mut t = format!(
+            "\n{}  ({}, commit {})\n{}\n",
+            self.command,
+            self.date,
+            self.commit,
+            self.machine_line()
+        );
+        for section in self.sections() {
+            let _ = writeln!(t, "\n{}", section.heading);
+            for table in &section.tables {
+                t.push_str(&table.text());
+            }
         }
         t
     }
+
+    /// `docs/benchmarks.md`.
+    pub fn markdown(&self) -> String {
+        let mut t = String::from("# Benchmarks\n\n");
+        let _ = writeln!(
+            t,
+            "Written by `{}` on {} (commit {}). {}.\n",
+            self.command,
+            self.date,
+            self.commit,
+            self.machine_line()
+        );
+        t.push_str(
+            "Every figure comes from a child process of its own, built in release mode; its \
+             peak resident set size is the kernel's high-water mark returned by `wait4`. Other \
+             processes on the machine slow the figures down: see the load above.\n",
+        );
+        for section in self.sections() {
+            let _ = writeln!(t, "\n## {}\n\n{}\n", section.heading, section.intro);
+            for table in &section.tables {
+                t.push_str(&table.markdown());
+                t.push('\n');
+            }
+            for line in &section.lines {
+                let _ = writeln!(t, "{line}\n");
+            }
+        }
+        t
+    }
+}
+
+/// A part of the report: a heading, prose for the page, tables and closing lines.
+struct Section {
+    heading: String,
+    intro: String,
+    tables: Vec<Table>,
+    lines: Vec<String>,
+}
+
+/// Which side a column's cells keep to.
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// A table of already formatted cells, drawn as padded text or as Markdown.
+struct Table {
+    columns: Vec<(&'static str, Align)>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(columns: &[(&'static str, Align)]) -> Self {
+        Self {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+
+    /// Columns padded to their widest cell, two spaces apart.
+    fn text(&self) -> String {
+        let widths: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (head, _))| {
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([head.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<&str>| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&self.columns)
+                .zip(&widths)
+                .map(|((cell, (_, align)), &w)| match align {
+                    Align::Left => format!("{cell:<w$}"),
+                    Align::Right => format!("{cell:>w$}"),
+                })
+                .collect();
+            padded.join("  ").trim_end().to_string() + "\n"
+        };
+        let mut out = line(self.columns.iter().map(|(h, _)| *h).collect());
+        for r in &self.rows {
+            out.push_str(&line(r.iter().map(String::as_str).collect()));
+        }
+        out
+    }
+
+    /// A Markdown table.
+    fn markdown(&self) -> String {
+        let heads: Vec<&str> = self.columns.iter().map(|(h, _)| *h).collect();
+        let rules: Vec<&str> = self
+            .columns
+            .iter()
+            .map(|(_, a)| match a {
+                Align::Left => "---",
+                Align::Right => "---:",
+            })
+            .collect();
+        let mut out = format!("| {} |\n|{}|\n", heads.join(" | "), rules.join("|"));
+        for r in &self.rows {
+            let _ = writeln!(out, "| {} |", r.join(" | "));
+        }
+        out
+    }
+}
+
+/// A rate's median with its range.
+fn rate(r: &Rate) -> String {
+    format!(
+        "{} [{}–{}]",
+        thousands(r.median),
+        thousands(r.min),
+        thousands(r.max)
+    )
 }
 
 fn crossing(c: &super::slateq::Crossing) -> String {
@@ -669,6 +683,21 @@ fn commit(root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_table_renders_as_text_and_markdown() {
+        let mut t = Table::new(&[("name", Align::Left), ("steps/s", Align::Right)]);
+        t.row(vec!["a".into(), "1,000".into()]);
+        t.row(vec!["longer".into(), "5".into()]);
+        assert_eq!(
+            t.text(),
+            "name    steps/s\na         1,000\nlonger        5\n"
+        );
+        assert_eq!(
+            t.markdown(),
+            "| name | steps/s |\n|---|---:|\n| a | 1,000 |\n| longer | 5 |\n"
+        );
+    }
 
     #[test]
     fn numbers_print_as_expected() {
