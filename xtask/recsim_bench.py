@@ -38,7 +38,7 @@ from recsim.environments import interest_evolution  # noqa: E402
 from recsim.environments import interest_exploration  # noqa: E402
 from recsim.environments import long_term_satisfaction  # noqa: E402
 
-# The reference tutorial's "StrongLTS" user (shared/docs/reference-figures.md).
+# The reference tutorial's "StrongLTS" user (docs/reference.md).
 STRONG_LTS = {
     "sensitivity": 0.06,
     "time_budget": 120,

@@ -1,4 +1,4 @@
-//! RecSim's choice models (`choice_model.py`, spec §0.7): how a user picks at most one
+//! RecSim's choice models (`choice_model.py`, model §0.7): how a user picks at most one
 //! document of a slate, given one score per slate position.
 //!
 //! A model turns the scores `s_1..s_K` of a slate into click probabilities `p_1..p_K` and

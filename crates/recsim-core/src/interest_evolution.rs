@@ -1,4 +1,4 @@
-//! Interest evolution, spec §2: videos in 20 clusters of different quality, a user with
+//! Interest evolution, model §2: videos in 20 clusters of different quality, a user with
 //! observed interests that drift towards what she watches, and a time budget that good
 //! videos stretch and bad ones use up.
 
@@ -267,7 +267,7 @@ impl InterestEvolution {
         "interests ≥ −1 ≥ min_normalizer and no_click_mass > min_normalizer, checked by IevParams::validate";
 
     /// The interest and budget updates after the user watched `doc` for `watch_time`
-    /// (spec §2.6); `flip` is the uniform that decides the interest's direction.
+    /// (model §2.6); `flip` is the uniform that decides the interest's direction.
     #[inline]
     pub fn watched(&self, user: &mut IevUser, doc: &IevDoc, watch_time: f64, flip: f64) {
         let p = &self.params;

@@ -1,4 +1,4 @@
-//! Interest exploration, spec §3: documents of two topics, a rare one of high production
+//! Interest exploration, model §3: documents of two topics, a rare one of high production
 //! quality and a common one of low, and hidden users of two types with log-normal topic
 //! affinities. The user never changes and the episode never ends by itself.
 

@@ -1,4 +1,4 @@
-//! Long-term satisfaction ("Choc/Kale"), spec §1.
+//! Long-term satisfaction ("Choc/Kale"), model §1.
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -157,7 +157,7 @@ pub struct LtsResponse {
     pub engagement: f64,
 }
 
-/// The engagement observation is clipped here; the reward is not (spec §1.4–1.5).
+/// The engagement observation is clipped here; the reward is not (model §1.4–1.5).
 pub const ENGAGEMENT_OBS_MAX: f64 = 100.0;
 
 /// Long-term satisfaction: the user always clicks slate position 0; clickbait pays now and

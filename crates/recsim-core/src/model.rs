@@ -82,7 +82,7 @@ pub trait Model:
     /// Whether a response is a click.
     fn is_click(response: &Self::Response) -> bool;
     /// The quality and cluster of the document a response is about, which RecSim's
-    /// video-cluster metrics count for clicked documents (spec §4); `None` for models
+    /// video-cluster metrics count for clicked documents (model §4); `None` for models
     /// without them (long-term satisfaction).
     fn quality_and_cluster(_response: &Self::Response) -> Option<(f64, usize)> {
         None

@@ -1,4 +1,4 @@
-//! RecSim's video-cluster metrics (spec §4: `aggregate_video_cluster_metrics` and
+//! RecSim's video-cluster metrics (model §4: `aggregate_video_cluster_metrics` and
 //! `write_video_cluster_metrics`), kept for interest evolution and exploration.
 
 use env::{Scenario, Transition};

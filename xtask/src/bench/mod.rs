@@ -31,7 +31,7 @@ pub struct SimScenario {
     env: &'static str,
     num_candidates: usize,
     slate_size: usize,
-    /// RecSim's steps per second in `shared/docs/reference-figures.md`.
+    /// RecSim's steps per second in `docs/reference.md`.
     pub recsim_reference: Option<f64>,
 }
 

@@ -1,4 +1,4 @@
-//! The optimal planner for long-term satisfaction (spec §1).
+//! The optimal planner for long-term satisfaction (model §1).
 //!
 //! Once the user's net positive exposure (NPE) is known, long-term satisfaction is a
 //! one-dimensional control problem: the expected reward and the transition depend only on
