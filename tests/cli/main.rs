@@ -2,6 +2,7 @@
 //! one place for the shared fixtures.
 
 mod commands;
+mod docs;
 mod faults;
 mod parity;
 #[cfg(feature = "slateq")]

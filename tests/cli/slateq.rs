@@ -150,3 +150,58 @@ fn slateq_runs_on_the_interest_worlds() {
         assert!(text.contains("Linear("), "{text}");
     }
 }
+
+/// A SlateQ run on interest evolution with a checkpoint every iteration keeps the replay
+/// buffer in its latest checkpoint only, and still continues exactly.
+#[test]
+fn only_the_latest_checkpoint_keeps_the_replay_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--algo",
+        "slateq",
+        "--env",
+        "interest-evolution",
+        "--num-candidates",
+        "10",
+        "--steps-per-iteration",
+        "200",
+        "--checkpoint-every",
+        "1",
+        "--eval-episodes",
+        "5",
+    ];
+    let (a, b, metrics) = straight_and_resumed(dir.path(), &args, 5, 12);
+    assert_eq!(metrics.len(), 12);
+    assert_eq!(a["evaluation"], b["evaluation"]);
+    for run in ["straight", "split"] {
+        let run = dir.path().join(run);
+        let replays: Vec<String> = std::fs::read_dir(&run)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("replay.bin").exists())
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(replays, ["checkpoint-000012"], "{}", run.display());
+        let checkpoints = std::fs::read_dir(&run)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("checkpoint-")
+            })
+            .count();
+        assert_eq!(checkpoints, 12);
+    }
+    // An older checkpoint still serves inference, and refuses to continue training.
+    let old = dir.path().join("straight/checkpoint-000006");
+    rlrec(["inference", "--steps", "2", "--checkpoint"])
+        .args([&old])
+        .ok();
+    rlrec(["train", "--iterations", "13", "--checkpoint"])
+        .args([&old])
+        .args(["--out"])
+        .args([dir.path().join("branch")])
+        .fails_with("holds no replay buffer");
+}

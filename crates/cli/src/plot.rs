@@ -84,7 +84,7 @@ fn bounds(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
 
 /// Decimals that tell neighbouring ticks of an axis spanning `range` apart.
 fn decimals(range: &Range<f64>) -> usize {
-    let step = (range.end - range.start) / 8.0;
+    let step = (range.end - range.start) / 6.0;
     if step >= 1.0 {
         0
     } else {
@@ -94,7 +94,7 @@ fn decimals(range: &Range<f64>) -> usize {
 
 /// Draws a figure into the PNG at `path`: written to a temporary file, then renamed, so a
 /// failed drawing leaves an existing file as it was.
-fn render(path: &Path, draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
+fn render(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
     fonts();
     let name = path
         .file_name()
@@ -103,7 +103,7 @@ fn render(path: &Path, draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
     // The extension tells plotters the format.
     let tmp = path.with_file_name(format!(".{name}.tmp.png"));
     let result = (|| {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw(&root)?;
         root.present().map_err(err)?;
@@ -138,6 +138,8 @@ fn chart<'a, 'b>(
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
+        .y_labels(6)
+        .light_line_style(WHITE.mix(0.0))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.digits$}"))
         .label_style((FONT, 14))
@@ -183,10 +185,10 @@ pub fn episode(path: &Path, title: &str, episode: &Episode) -> Result<()> {
     check_finite("the user's state", steps.iter().flat_map(|s| &s.user_state))?;
     let xs: Vec<f64> = (1..=steps.len()).map(|t| t as f64).collect();
     let x = 0.0..(steps.len() as f64 + 1.0);
-    render(path, |root| {
+    render(path, (900, 860), |root| {
         let panels = 1 + usize::from(served.is_some()) + usize::from(states > 0);
-        let (top, rest) = root.split_vertically(40);
-        top.titled(title, (FONT, 22)).map_err(err)?;
+        let (top, rest) = root.split_vertically(36);
+        top.titled(title, (FONT, 20)).map_err(err)?;
         let areas = rest.split_evenly((panels, 1));
         let mut areas = areas.iter();
         let area = areas.next().expect("one panel at least");
@@ -305,7 +307,7 @@ pub fn training_curve(
         .map(|p| p.0)
         .chain(evaluations.iter().map(|p| p.x))
         .fold(1.0, f64::max);
-    render(path, |root| {
+    render(path, SIZE, |root| {
         let mut c = chart(
             root,
             title,
@@ -373,8 +375,8 @@ pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
     let y = padded(lo, hi);
     let n = rows.len() as f64;
     let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
-    render(path, |root| {
-        let digits = decimals(&y) + 1;
+    render(path, SIZE, |root| {
+        let digits = decimals(&y);
         let mut c = ChartBuilder::on(root)
             .caption(title, (FONT, 20))
             .margin(16)
@@ -449,7 +451,7 @@ mod tests {
     fn ticks_have_the_digits_their_spacing_needs() {
         assert_eq!(decimals(&(1150.0..1200.0)), 0);
         assert_eq!(decimals(&(1155.0..1158.0)), 2);
-        assert_eq!(decimals(&(0.0..0.04)), 4);
+        assert_eq!(decimals(&(0.0..0.04)), 3);
         assert_eq!(color_of("slateq"), color_of("slateq (run-a)"));
     }
 }

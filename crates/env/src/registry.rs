@@ -314,7 +314,7 @@ pub struct Scenario {
     /// The seed of every random stream.
     pub seed: u64,
     /// Model parameter overrides (`--set name=value`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ParamSet::is_empty")]
     pub params: ParamSet,
     /// RLlib's wrappers.
     #[serde(default)]
