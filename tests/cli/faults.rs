@@ -833,33 +833,48 @@ fn f24_a_run_without_a_checkpoint_starts_again() {
     );
 }
 
-/// Finding 25: Runs started together without `--out` get different folders.
+/// Finding 25: Runs started in the same second without `--out` get different folders: the
+/// folders the next seconds' runs would take are occupied first, so the run must find a
+/// free name, and it leaves the occupied ones alone.
 #[test]
 fn f25_runs_started_together_get_their_own_folders() {
     let dir = tempfile::tempdir().unwrap();
-    let start = || {
-        Command::new(binary())
-            .args([
-                "train",
-                "--algo",
-                "random",
-                "--iterations",
-                "1",
-                "--eval-episodes",
-                "2",
-            ])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let children: Vec<_> = (0..3).map(|_| start()).collect();
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
+    let runs = dir.path().join("runs");
+    fs::create_dir(&runs).unwrap();
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for t in start..start + 20 {
+        let name = format!(
+            "random-strong-lts-{}",
+            trainer::UtcTime::from_unix(t).compact()
+        );
+        fs::create_dir(runs.join(&name)).unwrap();
+        fs::write(runs.join(&name).join("someone-elses.txt"), "taken").unwrap();
     }
-    let runs = fs::read_dir(dir.path().join("runs")).unwrap().count();
-    assert_eq!(runs, 3);
+    let before = snapshot(&runs);
+    rlrec([
+        "train",
+        "--algo",
+        "random",
+        "--iterations",
+        "1",
+        "--eval-episodes",
+        "2",
+    ])
+    .current_dir(dir.path())
+    .ok();
+    let after = snapshot(&runs);
+    let new: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    assert!(
+        new.iter().all(|k| k.contains("-2/")),
+        "the run took a free name: {new:?}"
+    );
+    assert!(
+        before.iter().all(|(k, v)| after.get(k) == Some(v)),
+        "taken folders untouched"
+    );
 }
 
 /// Finding 26: `--steps-per-iteration 0` means one episode where episodes have one length, else
