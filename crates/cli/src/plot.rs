@@ -451,7 +451,7 @@ mod tests {
     fn ticks_have_the_digits_their_spacing_needs() {
         assert_eq!(decimals(&(1150.0..1200.0)), 0);
         assert_eq!(decimals(&(1155.0..1158.0)), 2);
-        assert_eq!(decimals(&(0.0..0.04)), 3);
+        assert_eq!(decimals(&(0.0..0.04)), 4);
         assert_eq!(color_of("slateq"), color_of("slateq (run-a)"));
     }
 }
