@@ -282,6 +282,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     let bar = progress::bar(config.iterations, "iterations", json);
     bar.set_position(first);
     let mut last_checkpoint = None;
+    let mut last_note: Option<std::time::Instant> = None;
     while !algorithm.is_done() {
         let result = algorithm.train()?;
         run.append_metrics(&result)?;
@@ -295,8 +296,13 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         if let Some(e) = &result.evaluation {
             message.push_str(&format!(", evaluated {:.2}", e.summary.mean));
         }
-        if bar.is_hidden() {
-            // No terminal: one line per iteration, as RLlib prints.
+        // No terminal: a line per iteration, as RLlib prints, but at most one a second
+        // (fast runs would flood the log), and always the last and each evaluation.
+        let due = last_note.is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
+            || algorithm.is_done()
+            || result.evaluation.is_some();
+        if bar.is_hidden() && due {
+            last_note = Some(std::time::Instant::now());
             note!(
                 "iteration {}/{}: {} steps, {} episodes, {message}, {:.1} s",
                 result.training_iteration,
