@@ -70,9 +70,11 @@ class RecSimEnv(gymnasium.Env[Any, Any]):
     Observations are RLlib's RecSim layout, ``{'doc': {'0': …, 'N-1': …}, 'response':
     (K responses), 'user': …}`` (the bandit switch: ``{'item': N × d}``), or with
     ``flat=True`` one float32 vector, user ‖ candidates ‖ response, each part as
-    ``gymnasium.spaces.flatten`` lays it out. ``info['clicked']`` is the clicked slate
-    position or ``None``; worlds with video qualities add ``clicked_quality`` and
-    ``clicked_cluster`` on a click. A seed gives ``rlrec episode --seed``'s episode.
+    ``gymnasium.spaces.flatten`` lays it out. On a click, ``info['clicked']`` is the
+    clicked slate position, and worlds with video qualities add ``clicked_quality`` and
+    ``clicked_cluster``; without one, ``info`` has none of them (``rlrec episode
+    --json``'s ``null``), which lets Gymnasium's vector environments batch the infos.
+    A seed gives ``rlrec episode --seed``'s episode.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}

@@ -157,12 +157,14 @@ impl Env {
     }
 }
 
-/// The step's click, as `rlrec episode --json` reports it: `clicked` (the position, or
-/// `None`), and `clicked_quality` and `clicked_cluster` where the world has them.
+/// The step's click, as `rlrec episode --json` reports it: `clicked` (the position), and
+/// `clicked_quality` and `clicked_cluster` where the world has them; no keys without a
+/// click (the JSON's `null`), so that Gymnasium's vector environments, which batch infos
+/// key by key with a mask of the environments that have the key, can batch them.
 fn info<'py>(py: Python<'py>, t: &Transition) -> PyResult<Bound<'py, PyDict>> {
     let info = PyDict::new(py);
-    info.set_item(pyo3::intern!(py, "clicked"), t.click.map(|c| c.position))?;
     if let Some(click) = t.click {
+        info.set_item(pyo3::intern!(py, "clicked"), click.position)?;
         if let Some(quality) = click.quality {
             info.set_item(pyo3::intern!(py, "clicked_quality"), quality)?;
         }
