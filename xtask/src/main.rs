@@ -16,6 +16,7 @@
 mod bench;
 mod libtorch;
 mod plots;
+mod python;
 
 use std::process::{Command, ExitCode};
 
@@ -61,6 +62,7 @@ fn run(args: &[String]) -> Result<()> {
             cargo(&["test", "--workspace", "--all-features", "--release"])?;
             // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
             cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
+            python::test()?;
             plots::plots(true)?;
             bench::run(&["--quick".to_string()])
         }

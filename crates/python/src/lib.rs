@@ -5,6 +5,8 @@
 //! by [`trainer::baseline`], the function `rlrec baseline` calls, so Python and the CLI
 //! give the same figures for the same seed. The module links no libtorch.
 
+#![warn(missing_docs)]
+
 mod layout;
 mod options;
 mod single;
@@ -52,9 +54,12 @@ fn slot_seed(seed: u64, slot: usize) -> u64 {
     env::slot_seed(seed, slot)
 }
 
-/// Every registered world: `(name, description, [(parameter, default), …])`.
+/// A world's name, description and model parameters with their defaults.
+type WorldInfo = (String, String, Vec<(&'static str, f64)>);
+
+/// Every registered world.
 #[pyfunction]
-fn worlds() -> Vec<(String, String, Vec<(&'static str, f64)>)> {
+fn worlds() -> Vec<WorldInfo> {
     env::registered()
         .iter()
         .map(|w| {

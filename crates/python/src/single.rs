@@ -13,6 +13,9 @@ use pyo3::types::{PyBool, PyDict};
 use crate::layout::{describe, describe_flat, float_array, Node};
 use crate::options::{integer, scenario};
 
+/// `(observation, reward, terminated, truncated, info)`.
+type Step<'py> = (Bound<'py, PyAny>, f64, bool, bool, Bound<'py, PyDict>);
+
 /// What a step changes, behind one lock: the environment, the slate being decoded and
 /// the flat observation the dict layout is read from.
 struct State {
@@ -113,11 +116,7 @@ impl Env {
 
     /// One step: `(observation, reward, terminated, truncated, info)`. A refused action
     /// raises and leaves the environment as it was.
-    fn step<'py>(
-        &self,
-        py: Python<'py>,
-        action: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyAny>, f64, bool, bool, Bound<'py, PyDict>)> {
+    fn step<'py>(&self, py: Python<'py>, action: &Bound<'py, PyAny>) -> PyResult<Step<'py>> {
         let mut state = self
             .state
             .lock_py_attached(py)

@@ -17,6 +17,15 @@ use pyo3::types::PyDict;
 use crate::layout::{describe, describe_flat, Node};
 use crate::options::scenario;
 
+/// `(observations, rewards, terminated, truncated, info)`.
+type Step<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyDict>,
+);
+
 /// The batch and its scratch slates, behind one lock.
 struct Inner {
     batch: Batch,
@@ -37,7 +46,13 @@ struct Buffers {
     /// Whether the slot's user clicked (gymnasium's `_clicked` mask).
     click_mask: Py<PyArray1<bool>>,
     /// The clicked document's quality and cluster, where the world has them.
-    quality: Option<(Py<PyArray1<f64>>, Py<PyArray1<i64>>)>,
+    video: Option<Video>,
+}
+
+/// The clicked videos' facts (NaN and -1 without a click).
+struct Video {
+    quality: Py<PyArray1<f64>>,
+    cluster: Py<PyArray1<i64>>,
 }
 
 /// `B` environments of one scenario with NEXT_STEP autoreset.
@@ -103,11 +118,9 @@ impl VectorEnv {
             truncated: PyArray1::zeros(py, num_envs, false).unbind(),
             clicked: PyArray1::zeros(py, num_envs, false).unbind(),
             click_mask: PyArray1::zeros(py, num_envs, false).unbind(),
-            quality: has_quality.then(|| {
-                (
-                    PyArray1::zeros(py, num_envs, false).unbind(),
-                    PyArray1::zeros(py, num_envs, false).unbind(),
-                )
+            video: has_quality.then(|| Video {
+                quality: PyArray1::zeros(py, num_envs, false).unbind(),
+                cluster: PyArray1::zeros(py, num_envs, false).unbind(),
             }),
         };
         Ok(Self {
@@ -192,18 +205,7 @@ impl VectorEnv {
     /// `actions` is an int64 array of `(B, K)` slates, or of `(B,)` discrete actions. A
     /// slot whose episode ended at the previous step resets instead (its action is
     /// ignored; reward 0, neither end). Bad actions raise and change nothing.
-    #[allow(clippy::type_complexity)]
-    fn step<'py>(
-        &self,
-        py: Python<'py>,
-        actions: &Bound<'py, PyAny>,
-    ) -> PyResult<(
-        Bound<'py, PyAny>,
-        Bound<'py, PyAny>,
-        Bound<'py, PyAny>,
-        Bound<'py, PyAny>,
-        Bound<'py, PyDict>,
-    )> {
+    fn step<'py>(&self, py: Python<'py>, actions: &Bound<'py, PyAny>) -> PyResult<Step<'py>> {
         let mut guard = self
             .inner
             .lock_py_attached(py)
@@ -219,10 +221,12 @@ impl VectorEnv {
             b.clicked.bind(py).readwrite(),
             b.click_mask.bind(py).readwrite(),
         );
-        let mut quality = b
-            .quality
-            .as_ref()
-            .map(|(q, c)| (q.bind(py).readwrite(), c.bind(py).readwrite()));
+        let mut quality = b.video.as_ref().map(|v| {
+            (
+                v.quality.bind(py).readwrite(),
+                v.cluster.bind(py).readwrite(),
+            )
+        });
         let contiguous = |e: numpy::AsSliceError| PyValueError::new_err(e.to_string());
         let out = Out {
             obs: obs.as_slice_mut().map_err(contiguous)?,
@@ -250,15 +254,15 @@ impl VectorEnv {
             self.handed_out(b.clicked.bind(py)),
         )?;
         info.set_item(pyo3::intern!(py, "_clicked"), &mask)?;
-        if let Some((q, c)) = &b.quality {
+        if let Some(video) = &b.video {
             info.set_item(
                 pyo3::intern!(py, "clicked_quality"),
-                self.handed_out(q.bind(py)),
+                self.handed_out(video.quality.bind(py)),
             )?;
             info.set_item(pyo3::intern!(py, "_clicked_quality"), &mask)?;
             info.set_item(
                 pyo3::intern!(py, "clicked_cluster"),
-                self.handed_out(c.bind(py)),
+                self.handed_out(video.cluster.bind(py)),
             )?;
             info.set_item(pyo3::intern!(py, "_clicked_cluster"), &mask)?;
         }
