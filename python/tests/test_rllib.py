@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -51,7 +52,9 @@ def test_ppo_trains_on_the_vector_entry_point() -> None:
             process.wait()
     assert process.returncode == 0, output
     assert "env runner's environment: RecSimVectorEnv of 8" in output
-    rows = [line.split() for line in output.splitlines() if line.strip()[:1].isdigit()]
+    # The example's table: iteration, env steps, episodes, return mean, seconds.
+    row = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)$")
+    rows = [m.groups() for m in map(row.match, output.splitlines()) if m]
     assert [(r[0], r[1]) for r in rows] == [("1", "960"), ("2", "1920")], output
     returns = [float(r[3]) for r in rows if r[3] != "nan"]
     # 120-step episodes of StrongLTS score about 1090-1195 whatever the policy.

@@ -9,7 +9,6 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import data_equivalence
-from gymnasium.utils.passive_env_checker import data_shares_objects
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 import rlrec
@@ -116,7 +115,7 @@ def test_copies_by_default_and_the_owned_arrays_on_request() -> None:
     first, _ = env.reset(seed=0)
     second, r1, *_ = env.step(np.zeros((4, 2), dtype=np.int64))
     third, r2, *_ = env.step(np.zeros((4, 2), dtype=np.int64))
-    assert not data_shares_objects(first, second) and not data_shares_objects(second, third)
+    assert not np.shares_memory(first, second) and not np.shares_memory(second, third)
     assert not np.shares_memory(r1, r2)
     shared = rlrec.make_vec("strong-lts", num_envs=4, flat=True, copy=False)
     a, _ = shared.reset(seed=0)

@@ -51,6 +51,15 @@ pub fn test() -> Result<()> {
     run_suite(&root, &rllib, &wheel)
 }
 
+/// The interpreter of the light venv with the current wheel installed (for the benchmark).
+pub fn installed() -> Result<PathBuf> {
+    let root = crate::workspace_root()?;
+    let light = ensure_venv(&root, &LIGHT)?;
+    let wheel = build_wheel(&root, &light)?;
+    install(&light, &wheel)?;
+    Ok(light)
+}
+
 /// The venv's interpreter, (re)installing the venv first where its requirements changed.
 fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
     let file = root
@@ -127,9 +136,8 @@ fn build_wheel(root: &Path, python: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Installs the wheel into the venv and runs `python/tests` there, with the `rlrec`
-/// binary that the Rust tests built for the parity tests.
-fn run_suite(root: &Path, python: &Path, wheel: &Path) -> Result<()> {
+/// Installs the wheel into the venv, replacing any earlier build.
+fn install(python: &Path, wheel: &Path) -> Result<()> {
     checked(
         Command::new(python)
             .args([
@@ -142,7 +150,13 @@ fn run_suite(root: &Path, python: &Path, wheel: &Path) -> Result<()> {
                 "--force-reinstall",
             ])
             .arg(wheel),
-    )?;
+    )
+}
+
+/// Installs the wheel into the venv and runs `python/tests` there, with the `rlrec`
+/// binary that the Rust tests built for the parity tests.
+fn run_suite(root: &Path, python: &Path, wheel: &Path) -> Result<()> {
+    install(python, wheel)?;
     let rlrec = root.join("target").join("release").join("rlrec");
     if !rlrec.is_file() {
         bail!(

@@ -162,6 +162,8 @@ pub struct Report {
     pub linucb: Option<LinUcbRow>,
     pub slateq: Option<SlateQRun>,
     pub recsim_versions: Option<serde_json::Value>,
+    /// The Python package's figures ([`super::python`]).
+    pub python: Vec<super::python::PythonRow>,
 }
 
 impl Report {
@@ -185,6 +187,7 @@ impl Report {
             linucb: None,
             slateq: None,
             recsim_versions: None,
+            python: Vec::new(),
         }
     }
 
@@ -321,6 +324,8 @@ impl Report {
                 );
             }
         }
+        t.push_str(&self.python_table());
+        let w = &mut t;
         if let Some(l) = &self.linucb {
             let _ = writeln!(
                 w,
@@ -502,6 +507,8 @@ impl Report {
                 );
             }
         }
+        t.push_str(&self.python_markdown());
+        let w = &mut t;
         if let Some(l) = &self.linucb {
             let _ = writeln!(w, "\n## LinUCB training\n");
             let _ = writeln!(
@@ -612,7 +619,7 @@ fn mib(kib: u64) -> String {
 }
 
 /// A rate rounded to an integer, with thousands separators.
-fn thousands(x: f64) -> String {
+pub(super) fn thousands(x: f64) -> String {
     if !x.is_finite() {
         return "–".into();
     }
