@@ -7,7 +7,7 @@
 
 use env::flat::{flat_bounds, flat_offsets};
 use env::Space;
-use numpy::{PyArray1, PyArrayDyn, PyArrayMethods};
+use numpy::{PyArray0, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -227,8 +227,23 @@ pub fn float_array<'py>(
     shape: &[usize],
     fill: impl FnOnce(&mut [f32]),
 ) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: `fill` writes every element before the array is handed to Python.
-    let array = unsafe { PyArrayDyn::<f32>::new(py, shape, false) };
+    // Fixed dimensions where they fit: an array of dynamic dimensions costs an allocation
+    // of its own, and a dict observation makes one array per document every step.
+    // SAFETY (every `new`): the elements stay unread until `filled` hands them to `fill`,
+    // which writes every one before Python sees the array.
+    match *shape {
+        [] => filled(unsafe { PyArray0::<f32>::new(py, [], false) }, fill),
+        [n] => filled(unsafe { PyArray1::<f32>::new(py, [n], false) }, fill),
+        [n, m] => filled(unsafe { PyArray2::<f32>::new(py, [n, m], false) }, fill),
+        _ => filled(unsafe { PyArrayDyn::<f32>::new(py, shape, false) }, fill),
+    }
+}
+
+/// Hands a new, uninitialised array to `fill`, which writes every element.
+fn filled<'py, D: numpy::ndarray::Dimension>(
+    array: Bound<'py, numpy::PyArray<f32, D>>,
+    fill: impl FnOnce(&mut [f32]),
+) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: the array was just made here; nothing else holds it.
     fill(unsafe { array.as_slice_mut() }.expect("a new array is contiguous"));
     Ok(array.into_any())
