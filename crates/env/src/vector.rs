@@ -306,31 +306,23 @@ impl VectorEnv {
 
     /// Starts an episode in every slot, slot `i` seeded with [`slot_seed`]`(seed, i)`.
     pub fn reset(&mut self, seed: u64) {
-        let (ud, id) = (
-            self.layout.user_dim,
-            self.layout.num_candidates * self.layout.doc_dim,
-        );
-        for (i, env) in self.envs.iter_mut().enumerate() {
-            env.reset(Some(slot_seed(seed, i)));
-            observe(
-                env.as_ref(),
-                &mut self.users[i * ud..(i + 1) * ud],
-                &mut self.items[i * id..(i + 1) * id],
-            );
-        }
-        self.after_reset();
+        self.reset_slots(Some(seed));
     }
 
     /// Starts an episode in every slot, each continuing its own random streams (gym's
     /// `reset()` without a seed). Before the first seeded [`VectorEnv::reset`], every slot
     /// runs on the streams it was built with.
     pub fn reset_unseeded(&mut self) {
+        self.reset_slots(None);
+    }
+
+    fn reset_slots(&mut self, seed: Option<u64>) {
         let (ud, id) = (
             self.layout.user_dim,
             self.layout.num_candidates * self.layout.doc_dim,
         );
         for (i, env) in self.envs.iter_mut().enumerate() {
-            env.reset(None);
+            env.reset(seed.map(|seed| slot_seed(seed, i)));
             observe(
                 env.as_ref(),
                 &mut self.users[i * ud..(i + 1) * ud],
@@ -359,7 +351,7 @@ impl VectorEnv {
     }
 
     /// [`VectorEnv::step`], writing each slot's flat observation ([`SlateEnv::write_flat`])
-    /// into `flat` (slot `i`'s at `i·D..(i+1)·D`, `D = flat.len() / B`) instead of
+    /// into `flat` (slot `i`'s at `i·D..(i+1)·D`, `D` = [`VectorEnv::flat_dim`]) instead of
     /// [`VectorEnv::users`] and [`VectorEnv::items`], which are left as they were: one
     /// copy of the batch instead of two, straight into the caller's array.
     pub fn step_flat(&mut self, slates: &[usize], flat: &mut [f32]) -> Result<(), VectorError> {

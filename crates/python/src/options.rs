@@ -65,7 +65,8 @@ pub fn config_error(e: ConfigError) -> PyErr {
     }
 }
 
-fn type_name(value: &Bound<'_, PyAny>) -> String {
+/// The name of a value's type, for messages.
+pub fn type_name(value: &Bound<'_, PyAny>) -> String {
     value
         .get_type()
         .name()

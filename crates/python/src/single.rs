@@ -11,7 +11,7 @@ use pyo3::sync::MutexExt;
 use pyo3::types::{PyBool, PyDict};
 
 use crate::layout::{describe, describe_flat, float_array, Node};
-use crate::options::{integer, scenario};
+use crate::options::{integer, scenario, type_name};
 
 /// `(observation, reward, terminated, truncated, info)`.
 type Step<'py> = (Bound<'py, PyAny>, f64, bool, bool, Bound<'py, PyDict>);
@@ -172,13 +172,6 @@ fn info<'py>(py: Python<'py>, t: &Transition) -> PyResult<Bound<'py, PyDict>> {
         }
     }
     Ok(info)
-}
-
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map_or_else(|_| "?".into(), |n| n.to_string())
 }
 
 /// A `Discrete(n)` action: a Python or numpy integer (a 0-d integer array too).

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use env::{decode_action, Autoreset, Execution, Space, StepError, VectorEnv as Batch, VectorError};
+use env::{decode_action, Autoreset, Execution, Space, VectorEnv as Batch, VectorError};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -346,7 +346,7 @@ impl VectorEnv {
         let Ok(array) = actions.cast::<PyUntypedArray>() else {
             return Err(PyTypeError::new_err(format!(
                 "the actions of a vector environment are a numpy array, not {}",
-                actions.get_type().name()?
+                crate::options::type_name(actions)
             )));
         };
         if !matches!(array.dtype().kind(), b'i' | b'u') {
@@ -377,10 +377,13 @@ impl VectorEnv {
         match self.discrete {
             Some(size) => {
                 for (slate, &a) in slates.chunks_exact_mut(k).zip(values.iter()) {
-                    u64::try_from(a)
-                        .map_err(|_| StepError::ActionOutOfRange { action: 0, n: size }.to_string())
-                        .and_then(|a| decode_action(a, n, slate).map_err(|e| e.to_string()))
-                        .map_err(|_| out_of_range(a, size))?;
+                    let action = u64::try_from(a).map_err(|_| {
+                        PyValueError::new_err(format!(
+                            "discrete action {a} is negative: the action space is Discrete({size})"
+                        ))
+                    })?;
+                    decode_action(action, n, slate)
+                        .map_err(|e| PyValueError::new_err(e.to_string()))?;
                 }
             }
             None => {
@@ -393,18 +396,6 @@ impl VectorEnv {
             }
         }
         Ok(())
-    }
-}
-
-/// A discrete action outside `Discrete(size)`, with the environment's message.
-fn out_of_range(action: i64, size: u64) -> PyErr {
-    match u64::try_from(action) {
-        Ok(action) => {
-            PyValueError::new_err(StepError::ActionOutOfRange { action, n: size }.to_string())
-        }
-        Err(_) => PyValueError::new_err(format!(
-            "discrete action {action} is negative: the action space is Discrete({size})"
-        )),
     }
 }
 
