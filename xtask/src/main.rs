@@ -21,6 +21,7 @@
 mod bench;
 mod libtorch;
 mod plots;
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -121,6 +122,7 @@ fn test() -> Result<()> {
     let root = workspace_root()?.join("target/xtask-install");
     let installed = install(&root)?;
     check_installed(&installed)?;
+    python::test()?;
     plots::plots(true)?;
     bench::run(&["--quick".to_string()])
 }

@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod flat;
 mod recsim;
 mod registry;
 mod slate;
@@ -32,7 +33,7 @@ pub use registry::{
 };
 pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
 pub use space::{Space, Value};
-pub use vector::{slot_seed, Execution, SlotPolicy, VectorEnv, VectorError};
+pub use vector::{slot_seed, Autoreset, Execution, SlotPolicy, VectorEnv, VectorError};
 pub use wrappers::{
     decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction, TimeLimit,
     UserObservation,

@@ -14,8 +14,19 @@ pub trait ModelSpaces: Model {
     fn response_space() -> Space;
     /// An observed response as a point of [`ModelSpaces::response_space`].
     fn response_value(response: &Self::Response) -> Value;
+    /// The flat encoding ([`crate::flat`]) of [`ModelSpaces::response_value`], written
+    /// into `out` (`response_space().flat_dim()` long). The default derives it from the
+    /// value, allocating; the built-in models write it directly.
+    fn response_features(response: &Self::Response, out: &mut [f32]) {
+        crate::flat::flatten_value(
+            &Self::response_space(),
+            &Self::response_value(response),
+            out,
+        );
+    }
     /// A document's features ([`Model::doc_observation`]) as a point of
     /// [`ModelSpaces::doc_space`]; the features themselves unless the space is structured.
+    /// The features must be the flat encoding ([`crate::flat`]) of this value.
     fn doc_value(features: &[f32]) -> Value {
         Value::Array(features.iter().map(|&x| f64::from(x)).collect())
     }
@@ -246,6 +257,16 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
     }
 }
 
+/// A boolean's one-hot encoding as a `Discrete(2)`.
+#[inline]
+fn one_hot2(x: bool) -> [f32; 2] {
+    if x {
+        [0.0, 1.0]
+    } else {
+        [1.0, 0.0]
+    }
+}
+
 mod lts_spaces {
     use recsim_core::lts::LtsResponse;
     use recsim_core::LongTermSatisfaction;
@@ -270,6 +291,10 @@ mod lts_spaces {
                 ("click".into(), Value::Int(r.click.into())),
                 ("engagement".into(), Value::Array(vec![r.engagement])),
             ])
+        }
+        fn response_features(r: &LtsResponse, out: &mut [f32]) {
+            out[..2].copy_from_slice(&super::one_hot2(r.click));
+            out[2] = r.engagement as f32;
         }
     }
 }
@@ -306,6 +331,16 @@ mod interest_evolution_spaces {
                 ("watch_time".into(), Value::Array(vec![r.watch_time])),
             ])
         }
+        fn response_features(r: &IevResponse, out: &mut [f32]) {
+            let (click, rest) = out.split_at_mut(2);
+            click.copy_from_slice(&super::one_hot2(r.click));
+            let (cluster, rest) = rest.split_at_mut(NUM_CLUSTERS);
+            cluster.fill(0.0);
+            cluster[r.cluster_id] = 1.0;
+            rest[..2].copy_from_slice(&super::one_hot2(r.liked));
+            rest[2] = r.quality as f32;
+            rest[3] = r.watch_time as f32;
+        }
     }
 }
 
@@ -338,6 +373,12 @@ mod interest_exploration_spaces {
                 ("cluster_id".into(), Value::Int(r.cluster_id as u64)),
                 ("quality".into(), Value::Array(vec![r.quality])),
             ])
+        }
+        fn response_features(r: &IeResponse, out: &mut [f32]) {
+            out[..2].copy_from_slice(&super::one_hot2(r.click));
+            out[2..2 + NUM_TOPICS].fill(0.0);
+            out[2 + r.cluster_id] = 1.0;
+            out[2 + NUM_TOPICS] = r.quality as f32;
         }
         fn doc_value(features: &[f32]) -> Value {
             let cluster = features[..NUM_TOPICS]

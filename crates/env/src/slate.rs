@@ -31,6 +31,9 @@ pub trait SlateObs {
     fn myopic_scores(&self, out: &mut [f64]);
     /// The whole observation as a point of the observation space.
     fn to_value(&self) -> Value;
+    /// Writes the flat encoding of the responses ([`crate::flat`]) into `out`, one equal
+    /// share per slate position; nothing where the observation has no responses.
+    fn write_response(&self, _out: &mut [f32]) {}
 }
 
 impl<M: ModelSpaces> SlateObs for RecSimObs<M> {
@@ -50,6 +53,14 @@ impl<M: ModelSpaces> SlateObs for RecSimObs<M> {
     }
     fn to_value(&self) -> Value {
         RecSimObs::to_value(self)
+    }
+    fn write_response(&self, out: &mut [f32]) {
+        let Some(dim) = out.len().checked_div(self.response.len()) else {
+            return;
+        };
+        for (response, out) in self.response.iter().zip(out.chunks_exact_mut(dim)) {
+            M::response_features(response, out);
+        }
     }
 }
 
@@ -93,6 +104,9 @@ pub trait SlateEnv: Simulator + Send {
     /// The whole observation as a point of the observation space (allocates; for display
     /// and for Python's dict observations).
     fn observation_value(&self) -> Value;
+    /// Writes the flat observation ([`crate::flat`]: user ‖ candidates ‖ response) into
+    /// `out`, which is [`crate::flat::env_flat_dim`] long; allocates nothing.
+    fn write_flat(&self, out: &mut [f32]);
 }
 
 impl<E> SlateEnv for E
@@ -136,5 +150,13 @@ where
     }
     fn observation_value(&self) -> Value {
         self.observation().to_value()
+    }
+    fn write_flat(&self, out: &mut [f32]) {
+        let obs = self.observation();
+        let (user, rest) = out.split_at_mut(obs.user().len());
+        user.copy_from_slice(obs.user());
+        let (items, response) = rest.split_at_mut(obs.items().len());
+        items.copy_from_slice(obs.items());
+        obs.write_response(response);
     }
 }

@@ -1,11 +1,15 @@
 //! Vector environments: `B` independent environments stepped in lockstep, with one batch
 //! of observations, transitions and end flags, on the calling thread or across cores.
 //!
-//! **Autoreset**: gymnasium's *same-step* convention. When a slot's episode ends, the slot
-//! starts its next episode within the same step: the transition reports the step that
-//! ended the episode (its reward, `terminated`, `truncated`), and the slot's batch
-//! observation is already the first one of the next episode. The last observation of the
-//! ended episode is not kept.
+//! **Autoreset** ([`Autoreset`]): by default gymnasium's *same-step* convention. When a
+//! slot's episode ends, the slot starts its next episode within the same step: the
+//! transition reports the step that ended the episode (its reward, `terminated`,
+//! `truncated`), and the slot's batch observation is already the first one of the next
+//! episode. The last observation of the ended episode is not kept. With
+//! [`Autoreset::NextStep`] (gymnasium's default, which RLlib's env runners assume) the
+//! batch keeps the ended episode's last observation, and the slot's next step resets it
+//! instead of stepping: that step's slate is ignored, and its transition is empty (reward
+//! 0, neither end, no click).
 //!
 //! **Seeds**: [`VectorEnv::reset`] seeds slot `i` with [`slot_seed`]`(seed, i)`; after that
 //! each slot runs on its own streams, and autoresets continue them. A run is reproducible
@@ -70,9 +74,27 @@ pub enum VectorError {
         #[source]
         source: EnvError,
     },
+    /// A flat observation buffer that is not `B` equal shares.
+    #[error("a flat observation buffer of {len} values for a batch of {expected}")]
+    FlatLength {
+        /// Values given.
+        len: usize,
+        /// `B` times the flat observation's length.
+        expected: usize,
+    },
     /// The thread pool could not start.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
+}
+
+/// When a slot whose episode ended starts the next one (gymnasium's `AutoresetMode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Autoreset {
+    /// Within the step that ended the episode.
+    #[default]
+    SameStep,
+    /// At the slot's next step, which only resets it.
+    NextStep,
 }
 
 /// Where the slots of a [`VectorEnv`] are stepped.
@@ -156,6 +178,11 @@ pub struct VectorEnv {
     steps: usize,
     /// Slots whose episode has started since their policy last acted.
     fresh: Vec<bool>,
+    autoreset: Autoreset,
+    /// The length of one slot's flat observation.
+    flat_dim: usize,
+    /// Slots whose episode ended and that reset at their next step ([`Autoreset::NextStep`]).
+    ended: Vec<bool>,
 }
 
 impl std::fmt::Debug for VectorEnv {
@@ -202,11 +229,30 @@ impl VectorEnv {
             transitions: vec![Transition::default(); b],
             steps: 1,
             fresh: vec![true; b],
+            autoreset: Autoreset::SameStep,
+            flat_dim: crate::flat::env_flat_dim(envs[0].as_ref()),
+            ended: vec![false; b],
             envs,
             layout,
             pool,
             started: false,
         })
+    }
+
+    /// Sets when slots whose episode ended start the next one.
+    pub fn with_autoreset(mut self, autoreset: Autoreset) -> Self {
+        self.autoreset = autoreset;
+        self
+    }
+
+    /// When slots whose episode ended start the next one.
+    pub fn autoreset(&self) -> Autoreset {
+        self.autoreset
+    }
+
+    /// The length of one slot's flat observation ([`VectorEnv::step_flat`]).
+    pub fn flat_dim(&self) -> usize {
+        self.flat_dim
     }
 
     /// The number of environments (`B`).
@@ -260,28 +306,67 @@ impl VectorEnv {
 
     /// Starts an episode in every slot, slot `i` seeded with [`slot_seed`]`(seed, i)`.
     pub fn reset(&mut self, seed: u64) {
+        self.reset_slots(Some(seed));
+    }
+
+    /// Starts an episode in every slot, each continuing its own random streams (gym's
+    /// `reset()` without a seed). Before the first seeded [`VectorEnv::reset`], every slot
+    /// runs on the streams it was built with.
+    pub fn reset_unseeded(&mut self) {
+        self.reset_slots(None);
+    }
+
+    fn reset_slots(&mut self, seed: Option<u64>) {
         let (ud, id) = (
             self.layout.user_dim,
             self.layout.num_candidates * self.layout.doc_dim,
         );
         for (i, env) in self.envs.iter_mut().enumerate() {
-            env.reset(Some(slot_seed(seed, i)));
+            env.reset(seed.map(|seed| slot_seed(seed, i)));
             observe(
                 env.as_ref(),
                 &mut self.users[i * ud..(i + 1) * ud],
                 &mut self.items[i * id..(i + 1) * id],
             );
         }
+        self.after_reset();
+    }
+
+    fn after_reset(&mut self) {
         self.transitions.truncate(self.envs.len());
         self.transitions.fill(Transition::default());
         self.steps = 1;
         self.fresh.fill(true);
+        self.ended.fill(false);
         self.started = true;
     }
 
     /// Shows every slot `i` the slate `slates[i·K..(i+1)·K]`. Every position is checked
     /// first: on error nothing has changed.
     pub fn step(&mut self, slates: &[usize]) -> Result<(), VectorError> {
+        self.check_slates(slates)?;
+        self.slates.copy_from_slice(slates);
+        // A vector of a zero-sized type never allocates.
+        self.run(&mut vec![Given; self.envs.len()], 1, &mut [])
+    }
+
+    /// [`VectorEnv::step`], writing each slot's flat observation ([`SlateEnv::write_flat`])
+    /// into `flat` (slot `i`'s at `i·D..(i+1)·D`, `D` = [`VectorEnv::flat_dim`]) instead of
+    /// [`VectorEnv::users`] and [`VectorEnv::items`], which are left as they were: one
+    /// copy of the batch instead of two, straight into the caller's array.
+    pub fn step_flat(&mut self, slates: &[usize], flat: &mut [f32]) -> Result<(), VectorError> {
+        self.check_slates(slates)?;
+        if flat.len() != self.envs.len() * self.flat_dim {
+            return Err(VectorError::FlatLength {
+                len: flat.len(),
+                expected: self.envs.len() * self.flat_dim,
+            });
+        }
+        self.slates.copy_from_slice(slates);
+        self.run(&mut vec![Given; self.envs.len()], 1, flat)
+    }
+
+    fn check_slates(&self, slates: &[usize]) -> Result<(), VectorError> {
         let (b, k, n) = (
             self.envs.len(),
             self.layout.slate_size,
@@ -307,9 +392,7 @@ impl VectorEnv {
                 .into(),
             });
         }
-        self.slates.copy_from_slice(slates);
-        // A vector of a zero-sized type never allocates.
-        self.rollout(&mut vec![Given; b], 1)
+        Ok(())
     }
 
     /// Lets each slot's policy choose its slate (on the thread that steps the slot), then
@@ -330,6 +413,17 @@ impl VectorEnv {
         policies: &mut [P],
         steps: usize,
     ) -> Result<(), VectorError> {
+        self.run(policies, steps, &mut [])
+    }
+
+    /// Runs `steps` steps of every slot; writes the observations into `flat` where it is
+    /// not empty, else into the batch buffers.
+    fn run<P: SlotPolicy>(
+        &mut self,
+        policies: &mut [P],
+        steps: usize,
+        flat: &mut [f32],
+    ) -> Result<(), VectorError> {
         if !self.started {
             return Err(VectorError::NotReset);
         }
@@ -347,6 +441,8 @@ impl VectorEnv {
             items: self.layout.num_candidates * self.layout.doc_dim,
             slate: self.layout.slate_size,
             steps,
+            flat: flat.len() / self.envs.len(),
+            autoreset: self.autoreset,
         };
         let part = Part {
             first: 0,
@@ -357,6 +453,8 @@ impl VectorEnv {
             slates: &mut self.slates,
             transitions: &mut self.transitions,
             fresh: &mut self.fresh,
+            ended: &mut self.ended,
+            flat,
         };
         let result = match &self.pool {
             None => part.run(dims),
@@ -382,6 +480,9 @@ struct Dims {
     items: usize,
     slate: usize,
     steps: usize,
+    /// The flat observation's length, where the call writes flat observations; else 0.
+    flat: usize,
+    autoreset: Autoreset,
 }
 
 /// A contiguous range of slots with their policies and their parts of the batch buffers.
@@ -395,6 +496,8 @@ struct Part<'a, P> {
     slates: &'a mut [usize],
     transitions: &'a mut [Transition],
     fresh: &'a mut [bool],
+    ended: &'a mut [bool],
+    flat: &'a mut [f32],
 }
 
 impl<P: SlotPolicy> Part<'_, P> {
@@ -405,8 +508,14 @@ impl<P: SlotPolicy> Part<'_, P> {
             let slate = &mut self.slates[i * d.slate..(i + 1) * d.slate];
             // A local for the slot's steps: neighbouring slots' flags share a cache line,
             // which two threads would otherwise pass back and forth at every step.
-            let mut fresh = self.fresh[i];
+            let (mut fresh, mut ended) = (self.fresh[i], self.ended[i]);
             for t in &mut self.transitions[i * d.steps..(i + 1) * d.steps] {
+                if std::mem::take(&mut ended) {
+                    env.reset(None);
+                    *t = Transition::default();
+                    fresh = true;
+                    continue;
+                }
                 if std::mem::take(&mut fresh) {
                     policy.episode_started();
                 }
@@ -416,16 +525,25 @@ impl<P: SlotPolicy> Part<'_, P> {
                     source,
                 })?;
                 if t.done() {
-                    env.reset(None);
-                    fresh = true;
+                    match d.autoreset {
+                        Autoreset::SameStep => {
+                            env.reset(None);
+                            fresh = true;
+                        }
+                        Autoreset::NextStep => ended = true,
+                    }
                 }
             }
-            self.fresh[i] = fresh;
-            observe(
-                env.as_ref(),
-                &mut self.users[i * d.user..(i + 1) * d.user],
-                &mut self.items[i * d.items..(i + 1) * d.items],
-            );
+            (self.fresh[i], self.ended[i]) = (fresh, ended);
+            if d.flat > 0 {
+                env.write_flat(&mut self.flat[i * d.flat..(i + 1) * d.flat]);
+            } else {
+                observe(
+                    env.as_ref(),
+                    &mut self.users[i * d.user..(i + 1) * d.user],
+                    &mut self.items[i * d.items..(i + 1) * d.items],
+                );
+            }
         }
         Ok(())
     }
@@ -471,6 +589,8 @@ impl<P: SlotPolicy> Part<'_, P> {
         let (slates_a, slates_b) = self.slates.split_at_mut(mid * d.slate);
         let (transitions_a, transitions_b) = self.transitions.split_at_mut(mid * d.steps);
         let (fresh_a, fresh_b) = self.fresh.split_at_mut(mid);
+        let (ended_a, ended_b) = self.ended.split_at_mut(mid);
+        let (flat_a, flat_b) = self.flat.split_at_mut(mid * d.flat);
         (
             Part {
                 first: self.first,
@@ -481,6 +601,8 @@ impl<P: SlotPolicy> Part<'_, P> {
                 slates: slates_a,
                 transitions: transitions_a,
                 fresh: fresh_a,
+                ended: ended_a,
+                flat: flat_a,
             },
             Part {
                 first: self.first + mid,
@@ -491,6 +613,8 @@ impl<P: SlotPolicy> Part<'_, P> {
                 slates: slates_b,
                 transitions: transitions_b,
                 fresh: fresh_b,
+                ended: ended_b,
+                flat: flat_b,
             },
         )
     }

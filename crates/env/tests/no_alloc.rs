@@ -5,8 +5,8 @@ use std::cell::Cell;
 use std::num::NonZeroUsize;
 
 use env::{
-    BanditObservation, DiscreteAction, Env, Execution, ModelSpaces, RecSimEnv, RecSimObs,
-    Simulator, SlateEnv, SlotPolicy, TimeLimit, UserObservation, VectorEnv,
+    Autoreset, BanditObservation, DiscreteAction, Env, Execution, ModelSpaces, RecSimEnv,
+    RecSimObs, Simulator, SlateEnv, SlotPolicy, TimeLimit, UserObservation, VectorEnv,
 };
 use recsim_core::{
     EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
@@ -45,11 +45,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Steps and flat observations ([`SlateEnv::write_flat`]).
 fn steps_allocate(env: &mut dyn SlateEnv) -> usize {
     env.reset(None);
+    let mut flat = vec![0.0; env::flat::env_flat_dim(env)];
     let before = allocations();
     for t in 0..5_000usize {
         let t = env.step(&[t % 20, (t / 3) % 20]).unwrap();
+        env.write_flat(&mut flat);
         if t.done() {
             env.reset(None);
         }
@@ -121,13 +124,16 @@ impl SlotPolicy for Walk {
 /// Builds one environment of a vector.
 type Make<'a> = Box<dyn Fn() -> Box<dyn SlateEnv> + 'a>;
 
-/// Reset, steps with given slates, steps with per-slot policies and rollouts of a
+/// Reset, steps with given slates (into the batch buffers and flat), steps with per-slot policies and rollouts of a
 /// sequential vector of 8 environments from `make`.
-fn vector_allocates(make: impl Fn() -> Box<dyn SlateEnv>) -> usize {
-    let mut v = VectorEnv::new((0..8).map(|_| make()).collect(), Execution::Sequential).unwrap();
+fn vector_allocates(make: &dyn Fn() -> Box<dyn SlateEnv>, autoreset: Autoreset) -> usize {
+    let mut v = VectorEnv::new((0..8).map(|_| make()).collect(), Execution::Sequential)
+        .unwrap()
+        .with_autoreset(autoreset);
     let mut policies: Vec<Walk> = (0..8).map(|t| Walk { t }).collect();
     let slates: Vec<usize> = (0..8 * v.layout().slate_size).map(|i| i % 10).collect();
     let mut ends = 0;
+    let mut flat = vec![0.0; 8 * v.flat_dim()];
     let before = allocations();
     v.reset(7);
     let reset = allocations() - before;
@@ -136,6 +142,8 @@ fn vector_allocates(make: impl Fn() -> Box<dyn SlateEnv>) -> usize {
     let before = allocations();
     for i in 0..1_000 {
         v.step(&slates).unwrap();
+        ends += v.transitions().iter().filter(|t| t.done()).count();
+        v.step_flat(&slates, &mut flat).unwrap();
         ends += v.transitions().iter().filter(|t| t.done()).count();
         v.step_with(&mut policies).unwrap();
         ends += v.transitions().iter().filter(|t| t.done()).count();
@@ -178,6 +186,12 @@ fn the_sequential_vector_env_does_not_allocate() {
         ),
     ];
     for (name, make) in cases {
-        assert_eq!(vector_allocates(make), 0, "{name} allocated");
+        for autoreset in [Autoreset::SameStep, Autoreset::NextStep] {
+            assert_eq!(
+                vector_allocates(&make, autoreset),
+                0,
+                "{name}, {autoreset:?} allocated"
+            );
+        }
     }
 }

@@ -41,6 +41,7 @@ pub fn child(args: &[String]) -> Result<()> {
             )?
         }
         "linucb" => linucb(number(1)? as u64)?,
+        "flat-vector" => super::python::native(&args[1..])?,
         other => bail!("unknown measurement `{other}`"),
     };
     println!("{result}");

@@ -9,6 +9,7 @@
 
 mod measure;
 mod process;
+mod python;
 mod recsim;
 mod report;
 mod slateq;
@@ -154,6 +155,7 @@ pub fn run(args: &[String]) -> Result<()> {
     // Set-up first, so that no build or install runs beside a measurement.
     crate::cargo(&crate::BUILD_CLI)?;
     let python = vs_recsim.then(recsim::ensure_venv).transpose()?;
+    let package = crate::python::installed()?;
     let mut report = Report::new(&root, quick, args);
 
     // Criterion's micro-benchmarks of the step functions; the smoke run runs each once.
@@ -244,6 +246,14 @@ pub fn run(args: &[String]) -> Result<()> {
             }
         }
     }
+
+    report.python = python::measure(
+        &package,
+        &root.join("xtask").join("python_bench.py"),
+        &exe,
+        plan.sim_seconds,
+        plan.sim_rounds,
+    )?;
 
     // The ceiling of the machine itself: two single-environment processes at once, each
     // round right after one process alone.

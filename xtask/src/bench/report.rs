@@ -161,6 +161,8 @@ pub struct Report {
     pub linucb: Option<LinUcbRow>,
     pub slateq: Option<SlateQRun>,
     pub recsim_versions: Option<serde_json::Value>,
+    /// The Python package's figures ([`super::python`]).
+    pub python: Vec<super::python::PythonRow>,
 }
 
 impl Report {
@@ -184,6 +186,7 @@ impl Report {
             linucb: None,
             slateq: None,
             recsim_versions: None,
+            python: Vec::new(),
         }
     }
 
@@ -354,6 +357,7 @@ impl Report {
                 lines: Vec::new(),
             });
         }
+        out.extend(self.python_section());
         if let Some(l) = &self.linucb {
             let mut t = Table::new(&[
                 ("iterations", Align::Right),
@@ -507,35 +511,35 @@ impl Report {
 }
 
 /// A part of the report: a heading, prose for the page, tables and closing lines.
-struct Section {
-    heading: String,
-    intro: String,
-    tables: Vec<Table>,
-    lines: Vec<String>,
+pub(super) struct Section {
+    pub heading: String,
+    pub intro: String,
+    pub tables: Vec<Table>,
+    pub lines: Vec<String>,
 }
 
 /// Which side a column's cells keep to.
 #[derive(Clone, Copy)]
-enum Align {
+pub(super) enum Align {
     Left,
     Right,
 }
 
 /// A table of already formatted cells, drawn as padded text or as Markdown.
-struct Table {
+pub(super) struct Table {
     columns: Vec<(&'static str, Align)>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(columns: &[(&'static str, Align)]) -> Self {
+    pub(super) fn new(columns: &[(&'static str, Align)]) -> Self {
         Self {
             columns: columns.to_vec(),
             rows: Vec::new(),
         }
     }
 
-    fn row(&mut self, cells: Vec<String>) {
+    pub(super) fn row(&mut self, cells: Vec<String>) {
         debug_assert_eq!(cells.len(), self.columns.len());
         self.rows.push(cells);
     }
@@ -594,7 +598,7 @@ impl Table {
 }
 
 /// A rate's median with its range.
-fn rate(r: &Rate) -> String {
+pub(super) fn rate(r: &Rate) -> String {
     format!(
         "{} [{}–{}]",
         thousands(r.median),
@@ -621,12 +625,12 @@ fn loads(l: Option<[f64; 3]>) -> String {
 }
 
 /// KiB as MiB with one decimal.
-fn mib(kib: u64) -> String {
+pub(super) fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 /// A rate rounded to an integer, with thousands separators.
-fn thousands(x: f64) -> String {
+pub(super) fn thousands(x: f64) -> String {
     if !x.is_finite() {
         return "–".into();
     }

@@ -1,0 +1,183 @@
+//! The Python package's tests: `cargo xtask test` builds the extension into a wheel with
+//! maturin, installs it into cached venvs and runs `python/tests` with pytest in each.
+//!
+//! Two venvs under the cache root ([`cache_root`]), each installed from a requirements
+//! file of `python/requirements/` and reinstalled only when that file (or the Python
+//! that made the venv) changes:
+//!
+//! * `python-venv` (`test.txt`): the newest Gymnasium, maturin and pytest; seconds to
+//!   install.
+//! * `rllib-venv` (`rllib.txt`): RLlib 2.60 with torch, which pins Gymnasium 1.2.2. The
+//!   whole suite runs again there, the RLlib smoke test with it. About three minutes and
+//!   4.7 GB once; `RLREC_SKIP_RLLIB=1` skips it (CI never sets it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::checked;
+use crate::libtorch::cache_root;
+
+/// Written last into a venv: the requirements it was installed from.
+const MARKER: &str = "rlrec-requirements";
+
+/// A venv of the cache and the requirements file it is installed from.
+struct Venv {
+    name: &'static str,
+    requirements: &'static str,
+}
+
+const LIGHT: Venv = Venv {
+    name: "python-venv",
+    requirements: "test.txt",
+};
+const RLLIB: Venv = Venv {
+    name: "rllib-venv",
+    requirements: "rllib.txt",
+};
+
+/// Builds the wheel, then installs it and runs the suite in each venv.
+pub fn test() -> Result<()> {
+    let root = crate::workspace_root()?;
+    let light = ensure_venv(&root, &LIGHT)?;
+    let wheel = build_wheel(&root, &light)?;
+    run_suite(&root, &light, &wheel)?;
+    if std::env::var_os("RLREC_SKIP_RLLIB").is_some_and(|v| v != "0") {
+        eprintln!("xtask: RLREC_SKIP_RLLIB is set: not running the suite with RLlib 2.60 (Gymnasium 1.2.2)");
+        return Ok(());
+    }
+    let rllib = ensure_venv(&root, &RLLIB)?;
+    run_suite(&root, &rllib, &wheel)
+}
+
+/// The interpreter of the light venv with the current wheel installed (for the benchmark).
+pub fn installed() -> Result<PathBuf> {
+    let root = crate::workspace_root()?;
+    let light = ensure_venv(&root, &LIGHT)?;
+    let wheel = build_wheel(&root, &light)?;
+    install(&light, &wheel)?;
+    Ok(light)
+}
+
+/// The venv's interpreter, (re)installing the venv first where its requirements changed.
+fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
+    let file = root
+        .join("python")
+        .join("requirements")
+        .join(venv.requirements);
+    let requirements =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let version = Command::new(&base)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {base} (Python 3 with venv and pip is required)"))?;
+    let wanted = format!(
+        "{}{requirements}",
+        String::from_utf8_lossy(&version.stdout).trim_end()
+    );
+    let dir = cache_root()?.join(venv.name);
+    let python = dir.join("bin").join("python");
+    let marker = dir.join(MARKER);
+    if python.is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return Ok(python);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    eprintln!(
+        "xtask: installing python/requirements/{} into {}",
+        venv.requirements,
+        dir.display()
+    );
+    checked(Command::new(&base).args(["-m", "venv"]).arg(&dir))
+        .with_context(|| format!("creating a venv with {base}"))?;
+    checked(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                // The wheels are large (torch); a second copy in pip's cache helps nobody.
+                "--no-cache-dir",
+                "-r",
+            ])
+            .arg(&file),
+    )
+    .with_context(|| format!("installing {}", file.display()))?;
+    std::fs::write(&marker, wanted)?;
+    Ok(python)
+}
+
+/// `maturin build --release` of `python/` into `target/wheels/python/`; returns the wheel.
+fn build_wheel(root: &Path, python: &Path) -> Result<PathBuf> {
+    let out = root.join("target").join("wheels").join("python");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    eprintln!("xtask: building the Python extension (maturin build --release)");
+    checked(
+        Command::new(python)
+            .args(["-m", "maturin", "build", "--release", "--quiet", "--out"])
+            .arg(&out)
+            .arg("--interpreter")
+            .arg(python)
+            .current_dir(root.join("python")),
+    )?;
+    let wheels: Vec<PathBuf> = std::fs::read_dir(&out)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    match wheels.as_slice() {
+        [wheel] => Ok(wheel.clone()),
+        other => bail!("maturin left {} wheels in {}", other.len(), out.display()),
+    }
+}
+
+/// Installs the wheel into the venv, replacing any earlier build.
+fn install(python: &Path, wheel: &Path) -> Result<()> {
+    checked(
+        Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--force-reinstall",
+            ])
+            .arg(wheel),
+    )
+}
+
+/// Installs the wheel into the venv and runs `python/tests` there, with the `rlrec`
+/// binary that the Rust tests built for the parity tests.
+fn run_suite(root: &Path, python: &Path, wheel: &Path) -> Result<()> {
+    install(python, wheel)?;
+    let rlrec = root.join("target").join("release").join("rlrec");
+    if !rlrec.is_file() {
+        bail!(
+            "{} is missing: the Rust tests build it first",
+            rlrec.display()
+        );
+    }
+    eprintln!("xtask: pytest python/tests with {}", python.display());
+    checked(
+        Command::new(python)
+            .args([
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "python/tests",
+            ])
+            .current_dir(root)
+            .env("RLREC_BIN", rlrec)
+            // Tests never write bytecode into the source tree.
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+    )
+}
