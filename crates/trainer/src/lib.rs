@@ -29,6 +29,8 @@ mod metrics;
 mod planner;
 mod run;
 mod stats;
+pub mod sweep;
+pub mod tensorboard;
 
 pub use algorithm::{
     build_agent, evaluate_policy, evaluate_policy_on, Algorithm, IterationResult, LoopState,
@@ -48,7 +50,7 @@ pub use episode::{
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
 pub use run::{write_atomic, RunDir, RunError};
-pub use stats::Summary;
+pub use stats::{Interval, RunStats, Summary};
 
 use agents::config::SlateQConfig;
 use agents::Agent;
