@@ -28,7 +28,7 @@ mod episode;
 mod metrics;
 mod planner;
 mod run;
-mod stats;
+pub mod stats;
 pub mod sweep;
 pub mod tensorboard;
 
@@ -49,7 +49,7 @@ pub use episode::{
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
-pub use run::{write_atomic, RunDir, RunError};
+pub use run::{lock_folder, write_atomic, RunDir, RunError};
 pub use stats::{Interval, RunStats, Summary};
 
 use agents::config::SlateQConfig;

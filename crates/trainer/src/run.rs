@@ -148,9 +148,10 @@ fn new_run_id() -> String {
     format!("{nanos:x}-{:x}", std::process::id())
 }
 
-/// Takes the folder's lock, or names the process that holds it. Nothing is written: the
-/// holder records its process id once it starts writing ([`RunDir::claim`]).
-fn lock(path: &Path) -> Result<File, RunError> {
+/// Takes the lock of a folder rlrec writes (a run's, a sweep's) in its [`LOCK_FILE`],
+/// held while the file stays open, or names the process that holds it. Nothing is
+/// written: a run records its process id once it starts writing ([`RunDir::claim`]).
+pub fn lock_folder(path: &Path) -> Result<File, RunError> {
     let file = path.join(LOCK_FILE);
     let mut f = OpenOptions::new()
         .read(true)
@@ -218,7 +219,7 @@ impl RunDir {
         if !is_empty(path)? {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
-        let lock = lock(path)?;
+        let lock = lock_folder(path)?;
         if !is_empty(path)? {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
@@ -284,7 +285,7 @@ impl RunDir {
         if !marker.is_file() {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
-        let lock = lock(path)?;
+        let lock = lock_folder(path)?;
         let run_id = Self::run_id_in(path)?.ok_or_else(|| RunError::NotARun(path.to_path_buf()))?;
         Ok(Self {
             path: path.to_path_buf(),
