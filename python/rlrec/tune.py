@@ -175,7 +175,8 @@ def run(
     empty), as ``rlrec tune SWEEP --out OUT`` would locally, and returns its results
     (``results.json``'s object) with ``nodes``: each trial's node ids, in the order it ran
     on them. Connects to ``address`` (``"auto"``, ``"HOST:PORT"``) unless Ray is already
-    initialised; ``storage_path`` (default ``OUT/ray``) must be reachable from every node.
+    initialised; ``storage_path`` (a path or a URI such as ``s3://bucket/sweeps``; default
+    ``OUT/ray``) must be reachable from every node.
     Raises ``ValueError`` for a sweep rlrec refuses and ``RuntimeError`` when a trial fails
     more than ``max_failures`` times."""
     import ray
@@ -188,7 +189,9 @@ def run(
     rlrec = _binary(binary)
     sweep_path, out_path = Path(sweep).resolve(), Path(out).resolve()
     trials = _plan(rlrec, sweep_path, out_path)
-    storage = Path(storage_path).resolve() if storage_path is not None else out_path / "ray"
+    storage = str(storage_path) if storage_path is not None else str(out_path / "ray")
+    if "://" not in storage:  # a path, not a URI such as s3://bucket/sweeps
+        storage = str(Path(storage).resolve())
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=verbose > 1)
     configs = {t["trial"]: str(t["config"]) for t in trials}
@@ -200,7 +203,7 @@ def run(
         param_space={"trial": tune.grid_search([t["trial"] for t in trials])},
         run_config=tune.RunConfig(
             name=out_path.name,
-            storage_path=str(storage),
+            storage_path=storage,
             failure_config=tune.FailureConfig(max_failures=max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=verbose,

@@ -2,7 +2,8 @@
 //!
 //! All drawing lives in the `rlrec` binary (one style); this only runs it: the per-step
 //! rewards of a random and a greedy episode, the bandit and SlateQ training curves (with
-//! the random baseline and the planner's values), and the comparison of every policy.
+//! the random baseline and the planner's values), the comparison of every policy, and the
+//! figures of the sweep in docs/sweeps.md (`examples/sweeps/slateq-lr.toml`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -100,6 +101,45 @@ pub fn plots(quick: bool) -> Result<()> {
         path(&chart),
     ]);
     checked(Command::new(&rlrec).args(&compare).current_dir(&root))?;
+    sweep(&root, &rlrec, &runs, &out, quick)?;
     println!("figures written to {}", out.display());
+    Ok(())
+}
+
+/// A tiny sweep for `--quick`: the pipeline, not the figures.
+const QUICK_SWEEP: &str = r#"
+[sweep]
+iterations = 2
+seeds = 2
+[base]
+algo = "slateq"
+steps_per_iteration = 100
+eval_episodes = 5
+[axes]
+"slateq.lr" = { grid = [1e-3, 1e-4] }
+"#;
+
+/// docs/sweeps.md's sweep (SlateQ's learning rate × 3 seeds), and its two figures.
+fn sweep(root: &Path, rlrec: &Path, runs: &Path, out: &Path, quick: bool) -> Result<()> {
+    let file = if quick {
+        let file = runs.join("quick-sweep.toml");
+        std::fs::write(&file, QUICK_SWEEP)?;
+        file
+    } else {
+        root.join("examples/sweeps/slateq-lr.toml")
+    };
+    let folder = runs.join("sweep");
+    checked(
+        Command::new(rlrec)
+            .arg("tune")
+            .arg(&file)
+            .arg("--out")
+            .arg(&folder)
+            .current_dir(root),
+    )?;
+    for (from, to) in [("curves.png", "sweep-curves.png"), ("scores.png", "sweep-scores.png")] {
+        std::fs::copy(folder.join(from), out.join(to))
+            .with_context(|| format!("copying {from}"))?;
+    }
     Ok(())
 }

@@ -213,7 +213,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             .enumerate()
             .map(|(i, (label, key, s))| plot::Row {
                 label: label.clone(),
-                color_key: key.clone(),
+                color: plot::color_of(key),
                 point: plot::Point {
                     x: i as f64,
                     mean: s.mean,
@@ -301,7 +301,7 @@ fn report_seeds(
             .enumerate()
             .map(|(i, ((label, key, _), s))| plot::Row {
                 label: label.clone(),
-                color_key: key.clone(),
+                color: plot::color_of(key),
                 point: plot::Point {
                     x: i as f64,
                     mean: s.mean.value,

@@ -59,6 +59,12 @@ pub fn color_of(name: &str) -> RGBColor {
     }
 }
 
+/// The colour of the `k`-th of several configurations, the same in a sweep's every chart.
+pub fn series_color(k: usize) -> RGBColor {
+    let (r, g, b) = Palette99::pick(k).rgb();
+    RGBColor(r, g, b)
+}
+
 /// Refuses data with a value that is not a finite number, naming it.
 fn check_finite<'a>(what: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
     if let Some(v) = values.into_iter().find(|v| !v.is_finite()) {
@@ -357,8 +363,8 @@ pub fn training_curve(
 pub struct Row {
     /// The name under its dot.
     pub label: String,
-    /// The policy or algorithm whose colour it takes.
-    pub color_key: String,
+    /// Its colour: [`color_of`] its policy, or [`series_color`] its configuration.
+    pub color: RGBColor,
     /// Its evaluation.
     pub point: Point,
     /// The scores of its runs (seeds), drawn as rings beside the dot; empty for one run.
@@ -410,7 +416,7 @@ pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
             .map_err(err)?;
         for (i, row) in rows.iter().enumerate() {
             let (x, p) = (i as f64, &row.point);
-            let color = color_of(&row.color_key);
+            let color = row.color;
             let whisker =
                 |v: f64| PathElement::new([(x - 0.1, v), (x + 0.1, v)], color.stroke_width(2));
             c.draw_series([
@@ -472,7 +478,7 @@ pub fn learning_curves(path: &Path, title: &str, x_desc: &str, curves: &[Curve])
             "episode return",
         )?;
         for (k, curve) in curves.iter().enumerate() {
-            let color = Palette99::pick(k).to_rgba();
+            let color = series_color(k);
             let band: Vec<(f64, f64)> = curve
                 .points
                 .iter()

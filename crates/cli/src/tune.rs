@@ -783,7 +783,7 @@ fn figures(
         .enumerate()
         .map(|(i, s)| plot::Row {
             label: name(i),
-            color_key: sweep.configurations[i].label(),
+            color: plot::series_color(i),
             point: plot::Point {
                 x: i as f64,
                 mean: s.mean.value,
