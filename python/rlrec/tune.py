@@ -210,17 +210,21 @@ def run(
         ),
     )
     grid = tuner.fit()
-    failed = [str(r.error) for r in grid if r.error is not None]
+    outcomes = [grid[i] for i in range(len(grid))]
+    failed = [str(r.error) for r in outcomes if r.error is not None]
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(trials)} trials failed:\n" + "\n".join(failed))
     nodes: dict[str, list[str]] = {}
-    for result in grid:
-        name = str(result.config["trial"])
-        assert result.checkpoint is not None, f"trial {name} reported no checkpoint"
+    for result in outcomes:
+        name = str((result.config or {})["trial"])
+        if result.checkpoint is None:
+            raise RuntimeError(f"trial {name} ended without a checkpoint")
         with result.checkpoint.as_directory() as saved:
             shutil.copytree(saved, out_path / "trials" / name)
+        # Every report, those before a restart included, in the order they came.
         history = result.metrics_dataframe
-        nodes[name] = list(dict.fromkeys(history["node_id"])) if "node_id" in history else []
+        ran_on = history["node_id"] if history is not None and "node_id" in history else []
+        nodes[name] = list(dict.fromkeys(ran_on))
     done = subprocess.run(
         [rlrec, "tune", str(sweep_path), "--out", str(out_path), "--resume", "--json"],
         capture_output=True,

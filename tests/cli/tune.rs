@@ -2,14 +2,11 @@
 //! event files of run folders.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{assert_unchanged, binary, metrics_without_times, rlrec, snapshot, train};
+use crate::util::{assert_unchanged, rlrec, snapshot, train};
 
 /// A LinUCB sweep of `linucb.alpha` × 2 seeds, 3 iterations of one episode each.
 const BANDIT_SWEEP: &str = r#"
@@ -32,6 +29,7 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 }
 
 /// The results without the figures' paths, which name the folder.
+#[cfg(feature = "slateq")]
 fn results(out: &Path) -> Value {
     let mut v: Value =
         serde_json::from_str(&fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -164,60 +162,72 @@ fn bad_sweep_files_are_refused_before_anything_is_written() {
         .fails_with("linucb.alpha: 2.0 → 3.0");
 }
 
-/// What ended a sweep that the test interrupted.
-enum Stop {
-    Interrupt,
-    Kill,
-}
-
-/// Starts `rlrec tune --json`, waits until some trial has passed iteration `after`
-/// (so it has a checkpoint), stops the sweep as `stop` says and returns its exit status
-/// and stderr.
-fn interrupted(sweep: &Path, out: &Path, after: u64, stop: Stop) -> (Option<i32>, String) {
-    let mut child = Command::new(binary())
-        .args(["tune", "--json", "--jobs", "2", "--out"])
-        .args([out, sweep])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("the sweep runs until stopped").unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap();
-        if v["training_iteration"].as_u64().is_some_and(|i| i > after) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
-    }
-    match stop {
-        Stop::Interrupt => {
-            // SAFETY: kill(2) of the child this test started.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-        }
-        Stop::Kill => child.kill().unwrap(),
-    }
-    // Read on: a sweep whose output reader went away would die of SIGPIPE instead.
-    lines.for_each(drop);
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
-}
-
-/// The issue's acceptance run: SlateQ's learning rate × 3 seeds on StrongLTS with
-/// `--jobs 2`, stopped by SIGINT and, in a second try, by SIGKILL, then resumed: the
-/// results and every trial's metrics equal an uninterrupted sweep's.
 #[cfg(feature = "slateq")]
-#[test]
-fn an_interrupted_sweep_resumes_to_the_uninterrupted_results() {
-    let dir = tempfile::tempdir().unwrap();
-    let sweep = write(
-        dir.path(),
-        "lr.toml",
-        r#"
+mod interrupted {
+    use std::fs;
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use serde_json::Value;
+
+    use super::{results, write};
+    use crate::util::{binary, metrics_without_times, rlrec};
+
+    /// What ended a sweep that the test interrupted.
+    enum Stop {
+        Interrupt,
+        Kill,
+    }
+
+    /// Starts `rlrec tune --json`, waits until some trial has passed iteration `after`
+    /// (so it has a checkpoint), stops the sweep as `stop` says and returns its exit status
+    /// and stderr.
+    fn interrupted(sweep: &Path, out: &Path, after: u64, stop: Stop) -> (Option<i32>, String) {
+        let mut child = Command::new(binary())
+            .args(["tune", "--json", "--jobs", "2", "--out"])
+            .args([out, sweep])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines.next().expect("the sweep runs until stopped").unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v["training_iteration"].as_u64().is_some_and(|i| i > after) {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        }
+        match stop {
+            Stop::Interrupt => {
+                // SAFETY: kill(2) of the child this test started.
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+            }
+            Stop::Kill => child.kill().unwrap(),
+        }
+        // Read on: a sweep whose output reader went away would die of SIGPIPE instead.
+        lines.for_each(drop);
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    }
+
+    /// The issue's acceptance run: SlateQ's learning rate × 3 seeds on StrongLTS with
+    /// `--jobs 2`, stopped by SIGINT and, in a second try, by SIGKILL, then resumed: the
+    /// results and every trial's metrics equal an uninterrupted sweep's.
+    #[test]
+    fn an_interrupted_sweep_resumes_to_the_uninterrupted_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let sweep = write(
+            dir.path(),
+            "lr.toml",
+            r#"
 [sweep]
 iterations = 6
 seeds = 3
@@ -240,46 +250,47 @@ target_update_every = 100
 [axes]
 "slateq.lr" = { grid = [1e-3, 1e-4] }
 "#,
-    );
-    let straight = dir.path().join("straight");
-    rlrec(["tune", "--json", "--jobs", "2", "--out"])
-        .args([&straight, &sweep])
-        .json();
-    let expected = results(&straight);
-    let trials: Vec<String> = fs::read_dir(straight.join("trials"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| !n.contains('.'))
-        .collect();
-    assert_eq!(trials.len(), 6);
-    for (name, stop) in [("sigint", Stop::Interrupt), ("sigkill", Stop::Kill)] {
-        let out = dir.path().join(name);
-        let (code, stderr) = interrupted(&sweep, &out, 2, stop);
-        match name {
-            "sigint" => {
-                assert_eq!(code, Some(1), "{stderr}");
-                assert!(
-                    stderr.contains("interrupted: ") && stderr.contains("--resume"),
-                    "{stderr}"
+        );
+        let straight = dir.path().join("straight");
+        rlrec(["tune", "--json", "--jobs", "2", "--out"])
+            .args([&straight, &sweep])
+            .json();
+        let expected = results(&straight);
+        let trials: Vec<String> = fs::read_dir(straight.join("trials"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| !n.contains('.'))
+            .collect();
+        assert_eq!(trials.len(), 6);
+        for (name, stop) in [("sigint", Stop::Interrupt), ("sigkill", Stop::Kill)] {
+            let out = dir.path().join(name);
+            let (code, stderr) = interrupted(&sweep, &out, 2, stop);
+            match name {
+                "sigint" => {
+                    assert_eq!(code, Some(1), "{stderr}");
+                    assert!(
+                        stderr.contains("interrupted: ") && stderr.contains("--resume"),
+                        "{stderr}"
+                    );
+                }
+                _ => assert_eq!(code, None, "killed by a signal"),
+            }
+            // Straight away: the stopped trials' processes are gone and their folders free.
+            let resumed = rlrec(["tune", "--json", "--jobs", "2", "--resume", "--out"])
+                .args([&out, &sweep])
+                .ok();
+            assert!(
+                resumed.contains("\"resumed\":true"),
+                "{name}: some trial continued from a checkpoint:\n{resumed}"
+            );
+            assert_eq!(results(&out), expected, "{name}");
+            for trial in &trials {
+                assert_eq!(
+                    metrics_without_times(&out.join("trials").join(trial)),
+                    metrics_without_times(&straight.join("trials").join(trial)),
+                    "{name}: {trial}"
                 );
             }
-            _ => assert_eq!(code, None, "killed by a signal"),
-        }
-        // Straight away: the stopped trials' processes are gone and their folders free.
-        let resumed = rlrec(["tune", "--json", "--jobs", "2", "--resume", "--out"])
-            .args([&out, &sweep])
-            .ok();
-        assert!(
-            resumed.contains("\"resumed\":true"),
-            "{name}: some trial continued from a checkpoint:\n{resumed}"
-        );
-        assert_eq!(results(&out), expected, "{name}");
-        for trial in &trials {
-            assert_eq!(
-                metrics_without_times(&out.join("trials").join(trial)),
-                metrics_without_times(&straight.join("trials").join(trial)),
-                "{name}: {trial}"
-            );
         }
     }
 }

@@ -137,7 +137,10 @@ fn sweep(root: &Path, rlrec: &Path, runs: &Path, out: &Path, quick: bool) -> Res
             .arg(&folder)
             .current_dir(root),
     )?;
-    for (from, to) in [("curves.png", "sweep-curves.png"), ("scores.png", "sweep-scores.png")] {
+    for (from, to) in [
+        ("curves.png", "sweep-curves.png"),
+        ("scores.png", "sweep-scores.png"),
+    ] {
         std::fs::copy(folder.join(from), out.join(to))
             .with_context(|| format!("copying {from}"))?;
     }

@@ -148,9 +148,9 @@ fn new_run_id() -> String {
     format!("{nanos:x}-{:x}", std::process::id())
 }
 
-/// Takes the lock of a folder rlrec writes (a run's, a sweep's) in its [`LOCK_FILE`],
-/// held while the file stays open, or names the process that holds it. Nothing is
-/// written: a run records its process id once it starts writing ([`RunDir::claim`]).
+/// Takes the lock of a folder rlrec writes (a run's, a sweep's) in its `.rlrec-lock`
+/// file, held while the file stays open, or names the process that holds it. Nothing is
+/// written: a run records its process id there once it starts writing.
 pub fn lock_folder(path: &Path) -> Result<File, RunError> {
     let file = path.join(LOCK_FILE);
     let mut f = OpenOptions::new()

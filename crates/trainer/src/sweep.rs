@@ -67,8 +67,8 @@ pub enum SweepError {
         configuration: String,
         /// Its configuration's axis values.
         label: String,
-        /// Why the configuration is refused.
-        source: InvalidConfig,
+        /// Why the configuration is refused (boxed: it is large).
+        source: Box<InvalidConfig>,
     },
 }
 
@@ -200,17 +200,17 @@ impl Axis {
                     .into(),
             ));
         }
-        let bounds = |kind: &str, v: Vec<f64>, positive: bool| match v.as_slice() {
-            &[lo, hi] if !(lo.is_finite() && hi.is_finite()) => {
+        let bounds = |kind: &str, v: Vec<f64>, positive: bool| match *v.as_slice() {
+            [lo, hi] if !(lo.is_finite() && hi.is_finite()) => {
                 Err(bad(format!("{kind} bounds must be finite numbers")))
             }
-            &[lo, hi] if lo > hi => Err(bad(format!(
+            [lo, hi] if lo > hi => Err(bad(format!(
                 "{kind} = [{lo}, {hi}]: the low bound is above the high one"
             ))),
-            &[lo, _] if positive && lo <= 0.0 => Err(bad(format!(
+            [lo, _] if positive && lo <= 0.0 => Err(bad(format!(
                 "{kind} = [{lo}, …]: a log-uniform range must lie above 0"
             ))),
-            &[lo, hi] => Ok((lo, hi)),
+            [lo, hi] => Ok((lo, hi)),
             _ => Err(bad(format!("{kind} takes [lo, hi], two numbers"))),
         };
         let values = |kind: &str, v: Vec<toml::Value>| {
@@ -511,7 +511,7 @@ impl From<InvalidConfig> for SweepError {
         SweepError::Trial {
             configuration: String::new(),
             label: String::new(),
-            source,
+            source: Box::new(source),
         }
     }
 }
