@@ -8,4 +8,5 @@ mod parity;
 #[cfg(feature = "slateq")]
 mod slateq;
 mod training;
+mod tune;
 mod util;

@@ -144,7 +144,8 @@ pub fn train(out: &Path, args: &[&str]) -> Value {
         .json()
 }
 
-/// A run's metrics.jsonl without the wall-clock fields, for comparing runs.
+/// A run's metrics.jsonl without the wall-clock fields (`time_*`, `timestamp`), for
+/// comparing runs.
 pub fn metrics_without_times(run: &Path) -> Vec<Value> {
     std::fs::read_to_string(run.join("metrics.jsonl"))
         .unwrap()
@@ -153,7 +154,7 @@ pub fn metrics_without_times(run: &Path) -> Vec<Value> {
             let mut v: Value = serde_json::from_str(l).unwrap();
             v.as_object_mut()
                 .unwrap()
-                .retain(|k, _| !k.starts_with("time_"));
+                .retain(|k, _| !k.starts_with("time_") && k != "timestamp");
             v
         })
         .collect()

@@ -5,6 +5,7 @@
 //! commands, in order, in one scratch folder (later ones read earlier runs, as a reader's
 //! would), and copies each figure into place. A test checks that every command is shown
 //! in the docs and that every image in `docs/img/` comes from one of them.
+//! docs/sweeps.md's figures come from its sweep (`examples/sweeps/slateq-lr.toml`).
 
 use std::path::Path;
 use std::process::Command;
@@ -119,6 +120,7 @@ pub fn plots(quick: bool) -> Result<()> {
         checked(Command::new(&rlrec).args(&args).current_dir(&scratch))?;
         copy(&scratch.join(figure.writes), &out.join(figure.image))?;
     }
+    sweep(&root, &rlrec, &scratch, &out, quick)?;
     println!("figures written to {}", out.display());
     Ok(())
 }
@@ -126,6 +128,46 @@ pub fn plots(quick: bool) -> Result<()> {
 fn copy(from: &Path, to: &Path) -> Result<()> {
     std::fs::copy(from, to)
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    Ok(())
+}
+
+/// A tiny sweep for `--quick`: the pipeline, not the figures.
+const QUICK_SWEEP: &str = r#"
+[sweep]
+iterations = 2
+seeds = 2
+[base]
+algo = "slateq"
+steps_per_iteration = 100
+eval_episodes = 5
+[axes]
+"slateq.lr" = { grid = [1e-3, 1e-4] }
+"#;
+
+/// docs/sweeps.md's sweep (SlateQ's learning rate × 3 seeds), and its two figures.
+fn sweep(root: &Path, rlrec: &Path, runs: &Path, out: &Path, quick: bool) -> Result<()> {
+    let file = if quick {
+        let file = runs.join("quick-sweep.toml");
+        std::fs::write(&file, QUICK_SWEEP)?;
+        file
+    } else {
+        root.join("examples/sweeps/slateq-lr.toml")
+    };
+    let folder = runs.join("sweep");
+    checked(
+        Command::new(rlrec)
+            .arg("tune")
+            .arg(&file)
+            .arg("--out")
+            .arg(&folder)
+            .current_dir(root),
+    )?;
+    for (from, to) in [
+        ("curves.png", "sweep-curves.png"),
+        ("scores.png", "sweep-scores.png"),
+    ] {
+        copy(&folder.join(from), &out.join(to))?;
+    }
     Ok(())
 }
 

@@ -10,6 +10,13 @@
 //! * `rllib-venv` (`rllib.txt`): RLlib 2.60 with torch, which pins Gymnasium 1.2.2. The
 //!   whole suite runs again there, the RLlib smoke test with it. About three minutes and
 //!   4.7 GB once; `RLREC_SKIP_RLLIB=1` skips it (CI never sets it).
+//! * `tune-venv` (`tune.txt`): Ray Tune 2.60 (no torch), rliable and TensorBoard's reader,
+//!   for the sweep suite (`python/tests/tune`): the statistics against rliable, the event
+//!   files against TensorBoard, and a sweep on a two-node Ray cluster. About a minute once;
+//!   `RLREC_SKIP_RAY=1` skips it (CI never sets it).
+//!
+//! The first two venvs run `python/tests` but for `python/tests/tune`, which only the
+//! third runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,19 +43,38 @@ const RLLIB: Venv = Venv {
     name: "rllib-venv",
     requirements: "rllib.txt",
 };
+const TUNE: Venv = Venv {
+    name: "tune-venv",
+    requirements: "tune.txt",
+};
+
+/// The sweep suite, which needs the tune venv's packages.
+const TUNE_TESTS: &str = "python/tests/tune";
+
+/// Whether a developer asked to skip a heavy venv (`NAME=1`); CI never sets these.
+fn skipped(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v != "0")
+}
 
 /// Builds the wheel, then installs it and runs the suite in each venv.
 pub fn test() -> Result<()> {
     let root = crate::workspace_root()?;
     let light = ensure_venv(&root, &LIGHT)?;
     let wheel = build_wheel(&root, &light)?;
-    run_suite(&root, &light, &wheel)?;
-    if std::env::var_os("RLREC_SKIP_RLLIB").is_some_and(|v| v != "0") {
+    let without_tune = ["python/tests", "--ignore", TUNE_TESTS];
+    run_suite(&root, &light, &wheel, &without_tune)?;
+    if skipped("RLREC_SKIP_RAY") {
+        eprintln!("xtask: RLREC_SKIP_RAY is set: not running the sweep suite on Ray Tune 2.60");
+    } else {
+        let tune = ensure_venv(&root, &TUNE)?;
+        run_suite(&root, &tune, &wheel, &[TUNE_TESTS])?;
+    }
+    if skipped("RLREC_SKIP_RLLIB") {
         eprintln!("xtask: RLREC_SKIP_RLLIB is set: not running the suite with RLlib 2.60 (Gymnasium 1.2.2)");
         return Ok(());
     }
     let rllib = ensure_venv(&root, &RLLIB)?;
-    run_suite(&root, &rllib, &wheel)
+    run_suite(&root, &rllib, &wheel, &without_tune)
 }
 
 /// The interpreter of the light venv with the current wheel installed (for the benchmark).
@@ -153,9 +179,9 @@ fn install(python: &Path, wheel: &Path) -> Result<()> {
     )
 }
 
-/// Installs the wheel into the venv and runs `python/tests` there, with the `rlrec`
+/// Installs the wheel into the venv and runs pytest on `tests` there, with the `rlrec`
 /// binary that the Rust tests built for the parity tests.
-fn run_suite(root: &Path, python: &Path, wheel: &Path) -> Result<()> {
+fn run_suite(root: &Path, python: &Path, wheel: &Path, tests: &[&str]) -> Result<()> {
     install(python, wheel)?;
     let rlrec = root.join("target").join("release").join("rlrec");
     if !rlrec.is_file() {
@@ -164,17 +190,15 @@ fn run_suite(root: &Path, python: &Path, wheel: &Path) -> Result<()> {
             rlrec.display()
         );
     }
-    eprintln!("xtask: pytest python/tests with {}", python.display());
+    eprintln!(
+        "xtask: pytest {} with {}",
+        tests.join(" "),
+        python.display()
+    );
     checked(
         Command::new(python)
-            .args([
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "python/tests",
-            ])
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .args(tests)
             .current_dir(root)
             .env("RLREC_BIN", rlrec)
             // Tests never write bytecode into the source tree.

@@ -1,17 +1,24 @@
 //! `rlrec compare`: fixed policies and trained checkpoints evaluated on one environment
-//! and one stream of users, side by side, with a chart.
+//! and one stream of users, side by side, with a chart; with `--seeds S`, each on S seeds
+//! (trained algorithms trained again on each), with the runs' interval statistics.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use env::Scenario;
 use serde_json::json;
-use trainer::{evaluate_on, evaluate_policy_on, fixed_policy, Checkpoint, FixedPolicy, Summary};
+use trainer::{
+    evaluate_on, evaluate_policy_on, fixed_policy, Algorithm, Checkpoint, FixedPolicy, RunStats,
+    Summary, TrainConfig,
+};
 
 use crate::args::{
     check_evaluation_size, count_usize, png_path, policy_parser, EnvArgs, MAX_EPISODES,
 };
-use crate::output::outln;
+use crate::output::{note, outln};
+
+/// The most seeds one comparison runs per row.
+const MAX_SEEDS: u64 = 1000;
 use crate::{plot, progress};
 
 /// Options of `rlrec compare`.
@@ -27,6 +34,13 @@ pub struct CompareArgs {
     /// Episodes each policy plays, all on the same users and documents.
     #[arg(long, default_value_t = 1000, value_parser = count_usize(1, MAX_EPISODES, "the most episodes one command plays"))]
     pub episodes: usize,
+    /// Run every row on S seeds: fixed policies are evaluated on S evaluation seeds (the
+    /// environment's seed, +1, …); a checkpoint's configuration is trained again from
+    /// scratch on S training seeds (its own seed, +1, …) and each policy evaluated on the
+    /// matching evaluation seed. Rows then report the mean over seeds with Student's t
+    /// 95% interval and the interquartile mean with a bootstrap interval.
+    #[arg(long, value_name = "S", value_parser = count_usize(1, MAX_SEEDS, "seeds per row"))]
+    pub seeds: Option<usize>,
     /// The environment every row is evaluated on: the first checkpoint's evaluation
     /// stream (else the tutorial's scenario on seed 1000003, where a run trained with seed
     /// 0 evaluates), with these options on top.
@@ -35,7 +49,8 @@ pub struct CompareArgs {
     /// Write a chart of the means and their 95% intervals.
     #[arg(long, value_name = "FILE", value_parser = png_path)]
     pub plot: Option<PathBuf>,
-    /// Print one JSON array: a label and a summary per row.
+    /// Print one JSON array: a label and a summary per row (with --seeds: the runs'
+    /// scores and statistics).
     #[arg(long)]
     pub json: bool,
 }
@@ -92,23 +107,33 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     let scenario = args.env.apply(base);
     scenario.validate()?;
     check_evaluation_size(&scenario, args.episodes, 1)?;
-    let total = (args.policy.len() + args.checkpoint.len()) * args.episodes;
+    let seeds = args.seeds.unwrap_or(1);
+    let total = (args.policy.len() + args.checkpoint.len()) * args.episodes * seeds;
     let bar = progress::bar(total as u64, "episodes", args.json);
     let mut done = 0u64;
-    // (label, colour key, summary). Baselines first, then trained agents, then oracles.
-    let mut rows: Vec<(String, String, Summary)> = Vec::new();
+    // (label, colour key, one evaluation per seed). Baselines first, then trained agents,
+    // then oracles.
+    let mut rows: Vec<(String, String, Vec<Summary>)> = Vec::new();
     let (oracles, baselines): (Vec<FixedPolicy>, Vec<FixedPolicy>) =
         args.policy.iter().copied().partition(|p| p.is_oracle());
-    let fixed = |policy: FixedPolicy, done: &mut u64| -> Result<(String, String, Summary)> {
-        let summary = evaluate_fixed(policy, &scenario, args.episodes, |i| {
-            bar.set_position(*done + i as u64)
-        })?;
-        *done += args.episodes as u64;
-        Ok((
-            policy.name().to_string(),
-            policy.name().to_string(),
-            summary,
-        ))
+    // Seed k of every row plays on the same users and documents (common random numbers).
+    let on_seed = |s: &Scenario, k: usize| -> Result<Scenario> {
+        let mut s = s.clone();
+        s.seed = offset_seed(s.seed, k)?;
+        Ok(s)
+    };
+    let fixed = |policy: FixedPolicy, done: &mut u64| -> Result<(String, String, Vec<Summary>)> {
+        let mut runs = Vec::with_capacity(seeds);
+        for k in 0..seeds {
+            runs.push(evaluate_fixed(
+                policy,
+                &on_seed(&scenario, k)?,
+                args.episodes,
+                |i| bar.set_position(*done + i as u64),
+            )?);
+            *done += args.episodes as u64;
+        }
+        Ok((policy.name().to_string(), policy.name().to_string(), runs))
     };
     for &policy in &baselines {
         rows.push(fixed(policy, &mut done)?);
@@ -135,29 +160,66 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             wrappers: trained.wrappers,
             ..scenario.clone()
         };
-        let evaluation =
-            evaluate_policy_on(&ckpt.config, &ckpt.agent_state, &on, args.episodes, |i| {
-                bar.set_position(done + i as u64)
-            })?;
-        done += args.episodes as u64;
-        rows.push((run_label(ckpt), ckpt.algo().to_string(), evaluation.summary));
+        let mut runs = Vec::with_capacity(seeds);
+        for k in 0..seeds {
+            let progress = |i: usize| bar.set_position(done + i as u64);
+            let evaluation = if args.seeds.is_none() {
+                evaluate_policy_on(
+                    &ckpt.config,
+                    &ckpt.agent_state,
+                    &on,
+                    args.episodes,
+                    progress,
+                )?
+            } else {
+                let mut config = ckpt.config.clone();
+                config.env.seed = offset_seed(config.env.seed, k)?;
+                if bar.is_hidden() && !args.json {
+                    note!(
+                        "training {} again on seed {} ({} iterations)",
+                        run_label(ckpt),
+                        config.env.seed,
+                        config.iterations
+                    );
+                }
+                let agent = trained_from_scratch(config)?;
+                evaluate_policy_on(
+                    agent.config(),
+                    &agent.agent().save(),
+                    &on_seed(&on, k)?,
+                    args.episodes,
+                    progress,
+                )?
+            };
+            done += args.episodes as u64;
+            runs.push(evaluation.summary);
+        }
+        rows.push((run_label(ckpt), ckpt.algo().to_string(), runs));
     }
     for &policy in &oracles {
         rows.push(fixed(policy, &mut done)?);
     }
     bar.finish_and_clear();
+    if args.seeds.is_some() {
+        return report_seeds(args, &scenario, &rows);
+    }
+    let rows: Vec<(String, String, Summary)> = rows
+        .into_iter()
+        .map(|(label, key, mut runs)| (label, key, runs.remove(0)))
+        .collect();
     if let Some(path) = &args.plot {
         let points: Vec<plot::Row> = rows
             .iter()
             .enumerate()
             .map(|(i, (label, key, s))| plot::Row {
                 label: label.clone(),
-                color_key: key.clone(),
+                color: plot::color_of(key),
                 point: plot::Point {
                     x: i as f64,
                     mean: s.mean,
                     ci95: s.ci95,
                 },
+                runs: Vec::new(),
             })
             .collect();
         let title = format!(
@@ -201,6 +263,85 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         if let Some(path) = &args.plot {
             outln!("chart written to {}", path.display());
         }
+    }
+    Ok(())
+}
+
+/// `seed + k`, within the seeds a scenario takes.
+fn offset_seed(seed: u64, k: usize) -> Result<u64> {
+    seed.checked_add(k as u64)
+        .filter(|s| *s <= i64::MAX as u64)
+        .with_context(|| format!("seed {seed} + {k} is beyond the largest seed, 2^63 − 1"))
+}
+
+/// A configuration trained from scratch to its last iteration, without a run folder.
+fn trained_from_scratch(config: TrainConfig) -> Result<Algorithm> {
+    let mut algorithm = Algorithm::new(config)?;
+    while !algorithm.is_done() {
+        algorithm.train()?;
+    }
+    Ok(algorithm)
+}
+
+/// The rows of `--seeds`: each row's per-seed mean returns and their statistics.
+fn report_seeds(
+    args: &CompareArgs,
+    scenario: &Scenario,
+    rows: &[(String, String, Vec<Summary>)],
+) -> Result<()> {
+    let stats: Vec<RunStats> = rows
+        .iter()
+        .map(|(_, _, runs)| RunStats::new(&runs.iter().map(|s| s.mean).collect::<Vec<_>>()))
+        .collect();
+    let seeds = args.seeds.unwrap_or(1);
+    if let Some(path) = &args.plot {
+        let points: Vec<plot::Row> = rows
+            .iter()
+            .zip(&stats)
+            .enumerate()
+            .map(|(i, ((label, key, _), s))| plot::Row {
+                label: label.clone(),
+                color: plot::color_of(key),
+                point: plot::Point {
+                    x: i as f64,
+                    mean: s.mean.value,
+                    ci95: s.mean.ci95.unwrap_or([s.mean.value; 2]),
+                },
+                runs: s.scores.clone(),
+            })
+            .collect();
+        let title = format!(
+            "{} {}/{}: mean over {seeds} seeds of {} episodes each (rings: the seeds)",
+            scenario.env, scenario.num_candidates, scenario.slate_size, args.episodes
+        );
+        plot::comparison_chart(path, &title, &points)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        let out: Vec<_> = rows
+            .iter()
+            .zip(&stats)
+            .map(|((label, _, _), s)| json!({"label": label, "seeds": seeds, "stats": s}))
+            .collect();
+        outln!("{}", serde_json::to_string(&out)?);
+        return Ok(());
+    }
+    outln!(
+        "{} {}/{}, seeds {}..{}, {} episodes each (no exploration):",
+        scenario.env,
+        scenario.num_candidates,
+        scenario.slate_size,
+        scenario.seed,
+        scenario.seed + seeds as u64 - 1,
+        args.episodes
+    );
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
+    outln!("  {:<width$} {}", "policy", crate::tune::STATS_HEADER);
+    for ((label, _, _), s) in rows.iter().zip(&stats) {
+        outln!("  {label:<width$} {}", crate::tune::stats_columns(s));
+    }
+    if let Some(path) = &args.plot {
+        outln!("chart written to {}", path.display());
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod output;
 mod plot;
 mod progress;
 mod train;
+mod tune;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -85,6 +86,9 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Summarise a checkpoint: algorithm, configuration, learned parameters.
     Inspect(train::InspectArgs),
+    /// Run a sweep: configurations × seeds as run folders, J at a time, with a results
+    /// table and figures.
+    Tune(tune::TuneArgs),
 }
 
 /// The command line, with `--set`'s help listing every world's parameters.
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
         Command::Inference(args) => train::inference(&args),
         Command::Inspect(args) => train::inspect(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Tune(args) => tune::tune(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

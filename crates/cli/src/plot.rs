@@ -59,6 +59,12 @@ pub fn color_of(name: &str) -> RGBColor {
     }
 }
 
+/// The colour of the `k`-th of several configurations, the same in a sweep's every chart.
+pub fn series_color(k: usize) -> RGBColor {
+    let (r, g, b) = Palette99::pick(k).rgb();
+    RGBColor(r, g, b)
+}
+
 /// Refuses data with a value that is not a finite number, naming it.
 fn check_finite<'a>(what: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
     if let Some(v) = values.into_iter().find(|v| !v.is_finite()) {
@@ -357,10 +363,12 @@ pub fn training_curve(
 pub struct Row {
     /// The name under its dot.
     pub label: String,
-    /// The policy or algorithm whose colour it takes.
-    pub color_key: String,
+    /// Its colour: [`color_of`] its policy, or [`series_color`] its configuration.
+    pub color: RGBColor,
     /// Its evaluation.
     pub point: Point,
+    /// The scores of its runs (seeds), drawn as rings beside the dot; empty for one run.
+    pub runs: Vec<f64>,
 }
 
 /// Mean evaluated return per policy as a dot with its 95% interval, on an axis zoomed to
@@ -368,10 +376,16 @@ pub struct Row {
 pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
     check_finite(
         "the comparison",
-        rows.iter()
-            .flat_map(|r| [&r.point.mean, &r.point.ci95[0], &r.point.ci95[1]]),
+        rows.iter().flat_map(|r| {
+            [&r.point.mean, &r.point.ci95[0], &r.point.ci95[1]]
+                .into_iter()
+                .chain(&r.runs)
+        }),
     )?;
-    let (lo, hi) = bounds(rows.iter().flat_map(|r| r.point.ci95));
+    let (lo, hi) = bounds(
+        rows.iter()
+            .flat_map(|r| r.point.ci95.into_iter().chain(r.runs.iter().copied())),
+    );
     let y = padded(lo, hi);
     let n = rows.len() as f64;
     let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
@@ -402,7 +416,7 @@ pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
             .map_err(err)?;
         for (i, row) in rows.iter().enumerate() {
             let (x, p) = (i as f64, &row.point);
-            let color = color_of(&row.color_key);
+            let color = row.color;
             let whisker =
                 |v: f64| PathElement::new([(x - 0.1, v), (x + 0.1, v)], color.stroke_width(2));
             c.draw_series([
@@ -413,6 +427,12 @@ pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
             .map_err(err)?;
             c.draw_series([Circle::new((x, p.mean), 6, color.filled())])
                 .map_err(err)?;
+            c.draw_series(
+                row.runs
+                    .iter()
+                    .map(|&v| Circle::new((x - 0.18, v), 4, color.stroke_width(1))),
+            )
+            .map_err(err)?;
             c.draw_series([Text::new(
                 format!("{:.*}", digits.max(1), p.mean),
                 (x + 0.12, p.mean),
@@ -421,6 +441,61 @@ pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
             .map_err(err)?;
         }
         Ok(())
+    })
+}
+
+/// One configuration's learning curve: at each x the mean over its runs, and the band
+/// from the lowest to the highest run.
+pub struct Curve {
+    /// Its name in the legend.
+    pub label: String,
+    /// `(x, mean, lowest, highest)`, by x.
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// Learning curves of several configurations, each a line with its runs' band, in
+/// colours told apart by their legend.
+pub fn learning_curves(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> Result<()> {
+    check_finite(
+        "the learning curves",
+        curves
+            .iter()
+            .flat_map(|c| c.points.iter().flat_map(|p| [&p.1, &p.2, &p.3])),
+    )?;
+    let points = || curves.iter().flat_map(|c| c.points.iter());
+    let (lo, hi) = bounds(points().flat_map(|p| [p.2, p.3]));
+    if !lo.is_finite() {
+        bail!("nothing to plot: no run finished an episode");
+    }
+    let x_max = points().map(|p| p.0).fold(1.0, f64::max);
+    render(path, SIZE, |root| {
+        let mut c = chart(
+            root,
+            title,
+            0.0..x_max,
+            padded(lo, hi),
+            x_desc,
+            "episode return",
+        )?;
+        for (k, curve) in curves.iter().enumerate() {
+            let color = series_color(k);
+            let band: Vec<(f64, f64)> = curve
+                .points
+                .iter()
+                .map(|p| (p.0, p.3))
+                .chain(curve.points.iter().rev().map(|p| (p.0, p.2)))
+                .collect();
+            c.draw_series([Polygon::new(band, color.mix(0.18).filled())])
+                .map_err(err)?;
+            c.draw_series(LineSeries::new(
+                curve.points.iter().map(|p| (p.0, p.1)),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(curve.label.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        legend(&mut c, SeriesLabelPosition::LowerRight)
     })
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use env::Scenario;
 use serde_json::json;
+use trainer::checkpoint::EVALUATION_FILE;
 #[cfg(feature = "slateq")]
 use trainer::AlgoConfig;
 use trainer::{
@@ -142,7 +143,12 @@ impl TrainArgs {
     /// The configuration a run continues under: the saved one with the options given on
     /// top. Options equal to the saved ones are fine; the settings of [`RESUMABLE_KEYS`]
     /// may change; anything else is a conflict, each named.
-    fn resumed_config(&self, saved: &TrainConfig, iteration: u64) -> Result<TrainConfig> {
+    fn resumed_config(
+        &self,
+        saved: &TrainConfig,
+        iteration: u64,
+        evaluated: bool,
+    ) -> Result<TrainConfig> {
         let config = self.config_over(saved.clone())?;
         let conflicts: Vec<String> = saved
             .differences(&config)
@@ -160,7 +166,10 @@ impl TrainArgs {
                 RESUMABLE_KEYS.join(", ")
             );
         }
-        if config.iterations <= iteration {
+        // A run stopped between its last checkpoint and its final evaluation is finished
+        // by a resume to the same iteration count: it evaluates, as it would have.
+        let finishing = config.iterations == iteration && !evaluated;
+        if config.iterations <= iteration && !finishing {
             bail!(
                 "the checkpoint is at iteration {iteration}, so --iterations must be above it \
                  (it is {}): training stops at that iteration count",
@@ -220,8 +229,9 @@ fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
         ckpt.expect_algo(algo)?;
     }
     let iteration = ckpt.iteration();
-    ckpt.config = args.resumed_config(&ckpt.config, iteration)?;
     let home = run_folder_of(&source);
+    let evaluated = evaluated_at(&home) == Some(iteration);
+    ckpt.config = args.resumed_config(&ckpt.config, iteration, evaluated)?;
     let is_latest = RunDir::latest_in(&home)? == Some(iteration);
     let target = match &args.out {
         Some(out) => out.clone(),
@@ -263,6 +273,12 @@ fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
     Ok((algorithm, run))
 }
 
+/// The iteration a run folder's final evaluation was made at, if it has one.
+pub fn evaluated_at(run: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(run.join(EVALUATION_FILE)).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text).ok()?["training_iteration"].as_u64()
+}
+
 fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<()> {
     let config = algorithm.config().clone();
     let first = algorithm.state().iteration;
@@ -286,6 +302,12 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     while !algorithm.is_done() {
         let result = algorithm.train()?;
         run.append_metrics(&result)?;
+        // The checkpoint first: whoever reads the iteration's line (`rlrec tune`, the Ray
+        // driver) may take the checkpoint it reports.
+        let every = config.checkpoint_every;
+        if (every > 0 && result.training_iteration.is_multiple_of(every)) || algorithm.is_done() {
+            last_checkpoint = Some(run.save(algorithm, config.keep_checkpoints)?);
+        }
         if json {
             outln!("{}", serde_json::to_string(&result)?);
         }
@@ -314,15 +336,16 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         }
         bar.set_message(message);
         bar.set_position(result.training_iteration);
-        let every = config.checkpoint_every;
-        if (every > 0 && result.training_iteration.is_multiple_of(every)) || algorithm.is_done() {
-            last_checkpoint = Some(run.save(algorithm, config.keep_checkpoints)?);
-        }
     }
     bar.finish_and_clear();
     let checkpoint = match last_checkpoint {
         Some(c) => c,
-        None => run.save(algorithm, config.keep_checkpoints)?,
+        // Nothing trained: a finished run resumed for its evaluation; its checkpoint stands.
+        None => run
+            .checkpoints()?
+            .pop()
+            .map(|(_, path)| path)
+            .context("the resumed run has no checkpoint")?,
     };
 
     let eval_bar = progress::bar(config.eval_episodes as u64, "evaluation", json);
@@ -331,7 +354,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     eval_bar.finish_and_clear();
     let iteration = algorithm.state().iteration;
     trainer::write_atomic(
-        &run.path().join("evaluation.json"),
+        &run.path().join(EVALUATION_FILE),
         serde_json::to_string_pretty(
             &json!({"training_iteration": iteration, "evaluation": evaluation}),
         )?

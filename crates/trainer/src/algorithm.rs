@@ -87,6 +87,10 @@ pub struct IterationResult {
     pub time_this_iter_s: f64,
     /// Wall time since the start (resumed runs add up).
     pub time_total_s: f64,
+    /// The wall clock at the iteration's end, in seconds since 1970 (RLlib's
+    /// `timestamp`; TensorBoard's `wall_time`).
+    #[serde(default)]
+    pub timestamp: f64,
     /// The learner's own statistics.
     pub learner: BTreeMap<String, f64>,
     /// RecSim's video-cluster metrics over this iteration's steps, where the environment
@@ -274,6 +278,9 @@ impl Algorithm {
             episode_len_mean: len,
             time_this_iter_s: elapsed,
             time_total_s: s.time_total_s,
+            timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             learner,
             metrics: metrics.map(|m| m.report()),
             evaluation,

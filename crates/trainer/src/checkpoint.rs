@@ -39,6 +39,8 @@ pub const POINTER_FILE: &str = "checkpoint_path.txt";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// The run's configuration.
 pub const CONFIG_FILE: &str = "config.toml";
+/// The final evaluation of a finished run: `{"training_iteration", "evaluation"}`.
+pub const EVALUATION_FILE: &str = "evaluation.json";
 
 /// A checkpoint or run folder that cannot be read or written.
 #[derive(Debug, Error)]

@@ -285,7 +285,11 @@ impl TrainConfig {
     /// by key; a file that names another algorithm starts from that algorithm's defaults
     /// instead. Nothing is validated but the keys and their types.
     pub fn merged(&self, text: &str) -> Result<Self, InvalidConfig> {
-        let overlay: toml::Table = toml::from_str(text)?;
+        self.merged_table(toml::from_str(text)?)
+    }
+
+    /// [`TrainConfig::merged`] of a parsed table.
+    pub fn merged_table(&self, overlay: toml::Table) -> Result<Self, InvalidConfig> {
         let base = match overlay.get("algo") {
             Some(algo) => match Algo::deserialize(algo.clone())? {
                 algo if algo == self.algo() => self.clone(),

@@ -28,7 +28,9 @@ mod episode;
 mod metrics;
 mod planner;
 mod run;
-mod stats;
+pub mod stats;
+pub mod sweep;
+pub mod tensorboard;
 
 pub use algorithm::{
     build_agent, evaluate_policy, evaluate_policy_on, Algorithm, IterationResult, LoopState,
@@ -47,8 +49,8 @@ pub use episode::{
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use planner::{LtsPlanner, OptimalPolicy, PlannerError, PolicyKind, Resolution, MAX_HORIZON};
-pub use run::{write_atomic, RunDir, RunError};
-pub use stats::Summary;
+pub use run::{lock_folder, write_atomic, RunDir, RunError};
+pub use stats::{Interval, RunStats, Summary};
 
 use agents::config::SlateQConfig;
 use agents::Agent;

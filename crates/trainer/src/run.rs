@@ -5,7 +5,9 @@
 //! A run folder is never mistaken for a user's: rlrec writes only into a folder that does
 //! not exist, an empty one, or one its marker names as an rlrec run. Every file is written
 //! to a temporary name and renamed into place (metrics lines are appended, and cut back if
-//! the append fails), so an interrupted write leaves the previous state readable.
+//! the append fails), so an interrupted write leaves the previous state readable. The
+//! TensorBoard event file follows `metrics.jsonl` record for record: appended with it, and
+//! rewritten from it whenever it is cut back (a resume, a rewind, a branch).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -19,6 +21,7 @@ use crate::checkpoint::{
     checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
     METRICS_FILE, POINTER_FILE, REPLAY_FILE,
 };
+use crate::tensorboard::{self, EVENTS_FILE};
 use crate::{Algorithm, Checkpoint, IterationResult, TrainConfig, RESUMABLE_KEYS};
 
 /// The marker that makes a folder an rlrec run.
@@ -145,9 +148,10 @@ fn new_run_id() -> String {
     format!("{nanos:x}-{:x}", std::process::id())
 }
 
-/// Takes the folder's lock, or names the process that holds it. Nothing is written: the
-/// holder records its process id once it starts writing ([`RunDir::claim`]).
-fn lock(path: &Path) -> Result<File, RunError> {
+/// Takes the lock of a folder rlrec writes (a run's, a sweep's) in its `.rlrec-lock`
+/// file, held while the file stays open, or names the process that holds it. Nothing is
+/// written: a run records its process id there once it starts writing.
+pub fn lock_folder(path: &Path) -> Result<File, RunError> {
     let file = path.join(LOCK_FILE);
     let mut f = OpenOptions::new()
         .read(true)
@@ -215,7 +219,7 @@ impl RunDir {
         if !is_empty(path)? {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
-        let lock = lock(path)?;
+        let lock = lock_folder(path)?;
         if !is_empty(path)? {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
@@ -268,7 +272,7 @@ impl RunDir {
         let text = serde_json::to_string(&marker).expect("a marker serialises");
         write_atomic(&self.path.join(MARKER_FILE), text.as_bytes())?;
         self.write_config(config)?;
-        write_atomic(&self.metrics_path(), b"")?;
+        self.write_history(Vec::new())?;
         Ok(self)
     }
 
@@ -281,7 +285,7 @@ impl RunDir {
         if !marker.is_file() {
             return Err(RunError::NotARun(path.to_path_buf()));
         }
-        let lock = lock(path)?;
+        let lock = lock_folder(path)?;
         let run_id = Self::run_id_in(path)?.ok_or_else(|| RunError::NotARun(path.to_path_buf()))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -410,13 +414,29 @@ impl RunDir {
     /// branch keeps the curve that led to its checkpoint.
     pub fn adopt_history(&self, source: &Path, iteration: u64) -> Result<(), RunError> {
         let lines = metric_lines(&source.join(METRICS_FILE))?;
-        write_atomic(&self.metrics_path(), &joined(kept(lines, iteration)))?;
-        Ok(())
+        self.write_history(kept(lines, iteration))
     }
 
     fn keep_metrics_through(&self, iteration: u64) -> Result<(), RunError> {
         let lines = metric_lines(&self.metrics_path())?;
-        write_atomic(&self.metrics_path(), &joined(kept(lines, iteration)))?;
+        self.write_history(kept(lines, iteration))
+    }
+
+    /// Writes `metrics.jsonl` and the event file anew, holding `lines`.
+    fn write_history(&self, lines: Vec<String>) -> Result<(), RunError> {
+        let values: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("kept lines parse"))
+            .collect();
+        let created = values
+            .first()
+            .and_then(|v| v["timestamp"].as_f64())
+            .unwrap_or_else(unix_now);
+        write_atomic(&self.metrics_path(), &joined(lines))?;
+        write_atomic(
+            &self.path.join(EVENTS_FILE),
+            &tensorboard::file(&values, created),
+        )?;
         Ok(())
     }
 
@@ -431,7 +451,12 @@ impl RunDir {
 
     /// Every iteration's results so far.
     pub fn metrics(&self) -> Result<Vec<IterationResult>, RunError> {
-        metric_lines(&self.metrics_path())?
+        Self::metrics_in(&self.path)
+    }
+
+    /// Every iteration's results so far of the run in `path`, without locking it.
+    pub fn metrics_in(path: &Path) -> Result<Vec<IterationResult>, RunError> {
+        metric_lines(&path.join(METRICS_FILE))?
             .iter()
             .map(|l| {
                 serde_json::from_str(l).map_err(|e| CheckpointError::Decode(e.to_string()).into())
@@ -442,19 +467,13 @@ impl RunDir {
     /// Adds one iteration's line to `metrics.jsonl`; a failed append is cut back off, so
     /// the file never ends in half a line.
     pub fn append_metrics(&self, result: &IterationResult) -> Result<(), RunError> {
-        let path = self.metrics_path();
-        let mut f = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        let before = f.metadata().map_err(io(&path))?.len();
         let line = serde_json::to_string(result).expect("results serialise") + "\n";
-        if let Err(e) = f.write_all(line.as_bytes()).and_then(|()| f.sync_data()) {
-            let _ = f.set_len(before);
-            return Err(io(&path)(e));
-        }
-        Ok(())
+        let value = serde_json::to_value(result).expect("results serialise");
+        append(&self.metrics_path(), line.as_bytes())?;
+        append(
+            &self.path.join(EVENTS_FILE),
+            &tensorboard::iteration_record(&value),
+        )
     }
 
     /// Saves `checkpoint-NNNNNN/` atomically, points `checkpoint_path.txt` at it, and
@@ -542,6 +561,28 @@ impl RunDir {
         }
         Ok(())
     }
+}
+
+/// Appends `bytes` to the file at `path` and syncs it; a failed append is cut back off, so
+/// the file never ends in half a record.
+fn append(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(io(path))?;
+    let before = f.metadata().map_err(io(path))?.len();
+    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_data()) {
+        let _ = f.set_len(before);
+        return Err(io(path)(e));
+    }
+    Ok(())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn metric_lines(path: &Path) -> Result<Vec<String>, RunError> {

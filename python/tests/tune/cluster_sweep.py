@@ -1,0 +1,65 @@
+"""A sweep on a two-node Ray cluster whose second node is killed mid-sweep (run by
+``test_ray.py`` inside ``unshare -n``): ``cluster_sweep.py SWEEP OUT RLREC REPORT``.
+
+The head and the second node have one CPU each, so two trials run at once, one on each.
+Once a trial on the second node has reported two iterations (its first checkpoint), the
+node is removed (its raylet and workers killed); Tune restarts that trial from its
+checkpoint on the head. The report holds both node ids, the killed trial and the results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import ray
+from ray.cluster_utils import Cluster
+
+import rlrec.tune
+
+
+def _watch(storage: Path, node_id: str, cluster: Cluster, node: object, killed: list[str]) -> None:
+    """Removes ``node`` once a trial on it has reported iteration 2 or later."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not killed:
+        for results in storage.glob("*/*/result.json"):
+            for line in results.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line being written
+                if row.get("node_id") == node_id and row.get("training_iteration", 0) >= 2:
+                    killed.append(row["config"]["trial"])
+                    cluster.remove_node(node, allow_graceful=False)
+                    return
+        time.sleep(0.05)
+
+
+def main() -> None:
+    sweep, out, binary, report = sys.argv[1:5]
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        second = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, include_dashboard=False)
+        head_id = cluster.head_node.node_id
+        second_id = second.node_id
+        killed: list[str] = []
+        storage = Path(out) / "ray"
+        watcher = threading.Thread(target=_watch, args=(storage, second_id, cluster, second, killed), daemon=True)
+        watcher.start()
+        summary = rlrec.tune.run(sweep, out, binary=binary, max_failures=2, verbose=0)
+        Path(report).write_text(
+            json.dumps({"head": head_id, "second": second_id, "killed": killed[0] if killed else None,
+                        "nodes": summary["nodes"], "summary": summary})
+        )
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+if __name__ == "__main__":
+    main()
