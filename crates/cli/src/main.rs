@@ -3,6 +3,8 @@
 mod args;
 mod commands;
 mod compare;
+mod log;
+mod ope;
 mod output;
 mod plot;
 mod progress;
@@ -85,6 +87,10 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Summarise a checkpoint: algorithm, configuration, learned parameters.
     Inspect(train::InspectArgs),
+    /// Write a policy's interactions to a Parquet log, with its probabilities.
+    Log(log::LogArgs),
+    /// Estimate a policy's value from logs (off-policy evaluation).
+    Ope(ope::OpeArgs),
 }
 
 /// The command line, with `--set`'s help listing every world's parameters.
@@ -151,6 +157,8 @@ fn main() -> ExitCode {
         Command::Inference(args) => train::inference(&args),
         Command::Inspect(args) => train::inspect(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Log(args) => log::log(&args),
+        Command::Ope(args) => ope::ope(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

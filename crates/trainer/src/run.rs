@@ -46,7 +46,7 @@ pub enum RunError {
     #[error("run folder {} already holds a run; pass --resume to continue it or choose another --out", .0.display())]
     RunExists(PathBuf),
     /// Another process writes the run.
-    #[error("run folder {} is in use by process {pid}; wait for it to finish, or stop it", path.display())]
+    #[error("{} is in use by process {pid}; wait for it to finish, or stop it", path.display())]
     InUse {
         /// The folder.
         path: PathBuf,
@@ -147,7 +147,7 @@ fn new_run_id() -> String {
 
 /// Takes the folder's lock, or names the process that holds it. Nothing is written: the
 /// holder records its process id once it starts writing ([`RunDir::claim`]).
-fn lock(path: &Path) -> Result<File, RunError> {
+pub(crate) fn lock(path: &Path) -> Result<File, RunError> {
     let file = path.join(LOCK_FILE);
     let mut f = OpenOptions::new()
         .read(true)
@@ -175,7 +175,7 @@ fn lock(path: &Path) -> Result<File, RunError> {
 }
 
 /// Whether a folder holds nothing but a lock file (another process may be starting in it).
-fn is_empty(path: &Path) -> Result<bool, RunError> {
+pub(crate) fn is_empty(path: &Path) -> Result<bool, RunError> {
     for entry in fs::read_dir(path).map_err(io(path))? {
         let entry = entry.map_err(io(path))?;
         if entry.file_name() != LOCK_FILE {
