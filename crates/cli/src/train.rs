@@ -6,11 +6,9 @@ use anyhow::{bail, Context, Result};
 use env::Scenario;
 use serde_json::json;
 use trainer::logs::LogReader;
-#[cfg(feature = "slateq")]
-use trainer::AlgoConfig;
 use trainer::{
-    build_agent, evaluate_policy_on, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy,
-    LtsPlanner, OfflineSource, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
+    build_agent, evaluate_policy_on, Algo, AlgoConfig, Algorithm, Checkpoint, Evaluation,
+    FixedPolicy, LtsPlanner, OfflineSource, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
 };
 
 use crate::args::{
@@ -153,7 +151,8 @@ impl TrainArgs {
     fn offline_config(&self, dir: &Path) -> Result<TrainConfig> {
         if self.env != EnvArgs::default() {
             bail!(
-                "--offline learns in the environment of its log: leave out the environment                  options (write another log for another environment)"
+                "--offline learns in the environment of its log: leave out the environment \
+                 options (write another log for another environment)"
             );
         }
         let reader = LogReader::open(dir)?;
@@ -166,8 +165,14 @@ impl TrainArgs {
             checksum: meta.checksum.clone(),
             steps: meta.steps,
         });
-        if !algo.learns_from_replay() {
-            base.iterations = meta.steps.div_ceil(base.iteration_steps() as u64);
+        match &mut base.agent {
+            // The whole log in the replay buffer, unless a configuration says otherwise.
+            AlgoConfig::Slateq(c) => {
+                c.buffer_size = c
+                    .buffer_size
+                    .max(usize::try_from(meta.steps).unwrap_or(usize::MAX))
+            }
+            _ => base.iterations = meta.steps.div_ceil(base.iteration_steps() as u64),
         }
         base.evaluation_interval = (base.iterations / 10).max(1);
         let config = self.config_over(base)?;
@@ -175,7 +180,8 @@ impl TrainArgs {
         config.algo().required_wrappers(&mut wanted)?;
         if config.algo().learns_from_replay() && wanted.wrappers != config.env.wrappers {
             bail!(
-                "{} needs the user's state, which {} does not hold ({} hides it): write the log                  with --user-observation",
+                "{} needs the user's state, which {} does not hold ({} hides it): write the log \
+                 with --user-observation",
                 config.algo(),
                 dir.display(),
                 config.env.env
@@ -185,7 +191,8 @@ impl TrainArgs {
         let passes = meta.steps.div_ceil(steps);
         if !config.algo().learns_from_replay() && config.iterations > passes {
             bail!(
-                "{} holds {} steps: {} takes in each once, so at most {passes} iterations of                  {steps} steps (--iterations is {})",
+                "{} holds {} steps: {} takes in each once, so at most {passes} iterations of \
+                 {steps} steps (--iterations is {})",
                 dir.display(),
                 meta.steps,
                 config.algo(),

@@ -175,7 +175,7 @@ pub(crate) fn lock(path: &Path) -> Result<File, RunError> {
 }
 
 /// Whether a folder holds nothing but a lock file (another process may be starting in it).
-pub(crate) fn is_empty(path: &Path) -> Result<bool, RunError> {
+fn is_empty(path: &Path) -> Result<bool, RunError> {
     for entry in fs::read_dir(path).map_err(io(path))? {
         let entry = entry.map_err(io(path))?;
         if entry.file_name() != LOCK_FILE {

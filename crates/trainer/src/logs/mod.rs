@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::algorithm::finite;
-use crate::run::{is_empty, lock};
+use crate::run::{lock, LOCK_FILE};
 use crate::{write_atomic, TrainError};
 
 /// The metadata file, the log's marker.
@@ -318,6 +318,20 @@ fn replace(out: &Path, tmp: &Path, meta: &str) -> Result<(), LogError> {
     })
 }
 
+/// Whether `out` holds nothing but a lock and what an interrupted `rlrec log` left: a
+/// second try must not find its own leftovers in its way.
+fn is_free(out: &Path) -> Result<bool, LogError> {
+    for entry in fs::read_dir(out).map_err(LogError::io(out))? {
+        let name = entry.map_err(LogError::io(out))?.file_name();
+        let name = name.to_string_lossy();
+        let leftover = name.starts_with(&format!(".{STEPS_FILE}.")) && name.ends_with(".tmp");
+        if name != LOCK_FILE && !leftover {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Makes `out` ready for a log: created if missing, else empty or a log of rlrec's;
 /// locked while this process writes it.
 fn claim(out: &Path) -> Result<fs::File, TrainError> {
@@ -326,7 +340,7 @@ fn claim(out: &Path) -> Result<fs::File, TrainError> {
     }
     fs::create_dir_all(out).map_err(LogError::io(out))?;
     let check = || -> Result<(), TrainError> {
-        if !is_log(out) && !is_empty(out)? {
+        if !is_log(out) && !is_free(out)? {
             return Err(LogError::NotEmpty(out.to_path_buf()).into());
         }
         Ok(())
@@ -336,7 +350,7 @@ fn claim(out: &Path) -> Result<fs::File, TrainError> {
     // Checked again under the lock: another process may have written meanwhile.
     check()?;
     // The process id names this writer to a second one.
-    let file = out.join(crate::run::LOCK_FILE);
+    let file = out.join(LOCK_FILE);
     lock.set_len(0)
         .and_then(|()| write!(lock, "{}", std::process::id()))
         .map_err(LogError::io(&file))?;

@@ -146,6 +146,18 @@ fn uninformative(weights: &[f64]) -> Option<Outcome> {
         })
 }
 
+/// As [`uninformative`], for products of weights over episodes.
+fn no_episode(products: &[f64]) -> Option<Outcome> {
+    products
+        .iter()
+        .all(|w| *w == 0.0)
+        .then(|| Outcome::Undefined {
+            why: "every logged episode shows, early on, a slate the target policy never would: \
+              no episode weighs anything"
+                .into(),
+        })
+}
+
 /// A mean over steps of `term(i)`.
 fn step_mean(episode: &[u64], term: impl Fn(usize) -> f64) -> Outcome {
     let (a, b) = by_episode(episode, 1, |i, a, b| {
@@ -317,7 +329,7 @@ pub fn per_decision_is(episode: &[u64], slate_weight: &[f64], reward: &[f64]) ->
         rho *= w;
         products.push(rho);
     }
-    if let Some(none) = uninformative(&products) {
+    if let Some(none) = no_episode(&products) {
         return none;
     }
     let (a, b) = by_episode(episode, 1, |i, a, b| {
@@ -335,6 +347,9 @@ pub fn per_decision_is(episode: &[u64], slate_weight: &[f64], reward: &[f64]) ->
 /// product of the episode's slate weights and `G_e` its return. Biased (consistent).
 pub fn weighted_is(episode: &[u64], slate_weight: &[f64], reward: &[f64]) -> Outcome {
     let (rho, ret) = episode_weights(episode, slate_weight, reward);
+    if let Some(none) = no_episode(&rho) {
+        return none;
+    }
     clustered_ratio(
         &rho.iter().zip(&ret).map(|(p, g)| p * g).collect::<Vec<_>>(),
         &rho,
