@@ -204,7 +204,7 @@ fn bad_input_is_a_clear_error_that_changes_nothing() {
 fn zero_support_is_named_not_estimated() {
     let dir = tempfile::tempdir().unwrap();
     let greedy = dir.path().join("greedy");
-    log(&greedy, &["--policy", "greedy", "--episodes", "5"]);
+    log(&greedy, &["--policy", "greedy", "--episodes", "12"]);
     let report = &ope(&[&greedy], &["--policy", "kale"])["reports"][0];
     for id in [
         "ips",

@@ -216,6 +216,10 @@ fn has_repeats(slate: &[usize]) -> bool {
         .any(|(j, i)| slate[..j].contains(i))
 }
 
+/// What [`each_prefix`] calls with each prefix: the prefix, its probability, and which
+/// items it uses.
+type Visit<'a> = dyn FnMut(&[usize], f64, &[bool]) + 'a;
+
 /// Visits every ordered prefix of `len` distinct items not yet `used`, with its
 /// Plackett–Luce probability (from `prob`, the probability of what `prefix` holds).
 fn each_prefix(
@@ -224,7 +228,7 @@ fn each_prefix(
     prefix: &mut Vec<usize>,
     len: usize,
     prob: f64,
-    visit: &mut dyn FnMut(&[usize], f64, &[bool]),
+    visit: &mut Visit,
 ) {
     if prefix.len() == len {
         visit(prefix, prob, used);

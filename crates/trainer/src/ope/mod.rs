@@ -129,6 +129,9 @@ pub const PER_EPISODE: [Estimator; 2] = [
     },
 ];
 
+/// The effective number of episodes below which the episode estimators give no number.
+pub const MIN_EPISODE_ESS: f64 = 10.0;
+
 /// One estimator's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Line {
@@ -415,15 +418,29 @@ pub fn evaluate(
             estimators::sn_pseudo_inverse(&episode, &reward, &pi_weight)
         }),
     ];
+    let (rho, returns) = estimators::episode_weights(&episode, &slate_weight, &reward);
+    let episode_ess = estimators::effective_sample_size(&rho);
+    // A few episodes carrying all the weight make the estimate theirs and its interval
+    // meaningless (a single one gives a width of zero): say so.
+    let enough = |outcome: Outcome| match outcome {
+        Outcome::Estimate(_) if episode_ess < MIN_EPISODE_ESS => Outcome::Undefined {
+            why: format!(
+                "the episode weights are degenerate: their effective sample size is \
+                 {episode_ess:.1} of {} episodes, below the {MIN_EPISODE_ESS} an interval \
+                 needs (the per-step view does not multiply weights over time)",
+                rho.len()
+            ),
+        },
+        other => other,
+    };
     let per_episode_outcomes = [
         slate_gaps.outcome("slates", || {
-            estimators::per_decision_is(&episode, &slate_weight, &reward)
+            enough(estimators::per_decision_is(&episode, &slate_weight, &reward))
         }),
         slate_gaps.outcome("slates", || {
-            estimators::weighted_is(&episode, &slate_weight, &reward)
+            enough(estimators::weighted_is(&episode, &slate_weight, &reward))
         }),
     ];
-    let (rho, returns) = estimators::episode_weights(&episode, &slate_weight, &reward);
     let lines = |estimators: &[Estimator], outcomes: Vec<Outcome>| {
         estimators
             .iter()
@@ -442,7 +459,7 @@ pub fn evaluate(
         episodes: meta.episodes,
         per_step: lines(&PER_STEP, per_step_outcomes.to_vec()),
         per_episode: lines(&PER_EPISODE, per_episode_outcomes.to_vec()),
-        episode_ess: estimators::effective_sample_size(&rho),
+        episode_ess,
         episodes_with_weight: rho.iter().filter(|r| **r > 0.0).count() as u64,
         logged_step_reward: reward.iter().sum::<f64>() / reward.len().max(1) as f64,
         logged_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,

@@ -75,12 +75,16 @@ impl FeatureMap {
     }
 }
 
+/// One position's normal equations in one fold: `ΦᵀΦ`, `Φᵀr`, and the features and
+/// rewards of rows waiting to be added.
+type Normal = (DMatrix<f64>, DVector<f64>, Vec<f64>, Vec<f64>);
+
 /// Normal equations, per fold and position, for fitting the model.
 pub struct RewardFit {
     k: usize,
     q: usize,
-    /// `[fold][position]`: `ΦᵀΦ`, `Φᵀr`, and rows waiting to be added.
-    normal: Vec<Vec<(DMatrix<f64>, DVector<f64>, Vec<f64>, Vec<f64>)>>,
+    /// `[fold][position]`.
+    normal: Vec<Vec<Normal>>,
 }
 
 impl RewardFit {
@@ -152,7 +156,7 @@ impl RewardFit {
 }
 
 /// Adds the waiting rows to the normal equations.
-fn flush(entry: &mut (DMatrix<f64>, DVector<f64>, Vec<f64>, Vec<f64>), q: usize) {
+fn flush(entry: &mut Normal, q: usize) {
     let rows = entry.3.len();
     if rows == 0 {
         return;
