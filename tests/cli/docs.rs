@@ -202,3 +202,8 @@ fn the_guide_runs_as_written() {
 fn the_readme_runs_as_written() {
     run_page("README.md");
 }
+
+#[test]
+fn the_logs_page_runs_as_written() {
+    run_page("docs/logs.md");
+}

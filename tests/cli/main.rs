@@ -4,6 +4,7 @@
 mod commands;
 mod docs;
 mod faults;
+mod logs;
 mod parity;
 #[cfg(feature = "slateq")]
 mod slateq;

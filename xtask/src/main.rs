@@ -13,6 +13,8 @@
 //!   tiny runs into `target/plots-quick/`, a smoke test).
 //! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
 //!   Python RecSim's (see [`bench`](mod@bench)).
+//! * `cargo xtask ope-validation [--quick]`: the off-policy estimators against the
+//!   simulator over many log sets (see [`validation`]), written as `docs/ope-validation.md`.
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
 //!
 //! The `xtask` alias builds this program in release mode, because the benchmark measures
@@ -22,6 +24,7 @@ mod bench;
 mod libtorch;
 mod plots;
 mod python;
+mod validation;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -39,7 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | ope-validation [--quick] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ.
 pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
@@ -83,6 +86,7 @@ fn run(args: &[String]) -> Result<()> {
         "example" => example(rest.iter().any(|a| a == "--quick")),
         "plots" => plots::plots(rest.iter().any(|a| a == "--quick")),
         "bench" => bench::run(rest),
+        "ope-validation" => validation::run(rest),
         // A measurement in a child process of the benchmark.
         "__measure" => bench::child(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),

@@ -66,12 +66,30 @@ impl Agent for Baseline {
                 }
             }
             BaselineKind::Greedy | BaselineKind::Kale => {
-                self.scores.resize(n, 0.0);
-                env.myopic_scores(&mut self.scores);
-                if self.kind == BaselineKind::Kale {
-                    self.scores.iter_mut().for_each(|s| *s = -*s);
-                }
-                top_k(&self.scores, &mut self.order, slate);
+                let mut scores = std::mem::take(&mut self.scores);
+                scores.resize(n, 0.0);
+                self.scores(env, &mut scores)
+                    .expect("greedy and kale rank by a score");
+                top_k(&scores, &mut self.order, slate);
+                self.scores = scores;
+            }
+        }
+    }
+
+    /// Greedy's myopic scores; kale's, negated.
+    fn scores(&mut self, env: &dyn SlateEnv, out: &mut [f64]) -> Result<(), AgentError> {
+        match self.kind {
+            BaselineKind::Random => Err(AgentError::Unsupported(
+                "the random policy ranks no candidates".into(),
+            )),
+            BaselineKind::Greedy => {
+                env.myopic_scores(out);
+                Ok(())
+            }
+            BaselineKind::Kale => {
+                env.myopic_scores(out);
+                out.iter_mut().for_each(|s| *s = -*s);
+                Ok(())
             }
         }
     }

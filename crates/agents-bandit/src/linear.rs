@@ -13,7 +13,7 @@ use recsim_core::{stream, SimRng};
 use serde::{Deserialize, Serialize};
 
 use agents::config::{LinTsConfig, LinUcbConfig};
-use agents::{check_layout, top_k, Agent, AgentError};
+use agents::{check_layout, top_k, Agent, AgentError, LoggedStep};
 
 /// How a linear bandit explores.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -105,6 +105,47 @@ impl LinearBandit {
         }
     }
 
+    /// Learns from the slate shown for the features in `shown` and what followed.
+    fn learn(&mut self, slate: &[usize], t: &Transition) {
+        match t.click {
+            // The reward is credited to the clicked document alone.
+            Some(click) => {
+                self.features(slate[click.position]);
+                self.update(t.reward);
+            }
+            // No click: every document shown earned the step's reward (zero), once each.
+            None => {
+                for (j, &i) in slate.iter().enumerate() {
+                    if !slate[..j].contains(&i) {
+                        self.features(i);
+                        self.update(t.reward);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scores every candidate of `shown` by `theta`, with LinUCB's bonus when `bonus`.
+    fn score_all(&mut self, theta: &DVector<f64>, bonus: Option<f64>) {
+        let n = self.state.layout.num_candidates;
+        self.scores.resize(n, 0.0);
+        for i in 0..n {
+            self.features(i);
+            let mut score = theta.dot(&self.x);
+            if let Some(alpha) = bonus {
+                let width = self.x.dot(&(&self.state.a_inv * &self.x)).max(0.0).sqrt();
+                score += alpha * width;
+            }
+            self.scores[i] = score;
+        }
+    }
+
+    fn show(&mut self, user: &[f32], items: &[f32]) {
+        self.shown.clear();
+        self.shown.extend(user.iter().map(|&v| f64::from(v)));
+        self.shown.extend(items.iter().map(|&v| f64::from(v)));
+    }
+
     fn update(&mut self, reward: f64) {
         let s = &mut self.state;
         let predicted = s.theta.dot(&self.x);
@@ -129,10 +170,7 @@ impl Agent for LinearBandit {
     }
 
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]) {
-        let n = self.state.layout.num_candidates;
-        self.shown.clear();
-        self.shown.extend(env.user().iter().map(|&v| f64::from(v)));
-        self.shown.extend(env.items().iter().map(|&v| f64::from(v)));
+        self.show(env.user(), env.items());
         let theta = match (explore, self.state.exploration) {
             (true, Exploration::Thompson(c)) => {
                 // θ̃ = θ̂ + v·L·z with LLᵀ = A⁻¹; A⁻¹ stays symmetric positive definite.
@@ -147,36 +185,42 @@ impl Agent for LinearBandit {
             }
             _ => self.state.theta.clone(),
         };
-        self.scores.resize(n, 0.0);
-        for i in 0..n {
-            self.features(i);
-            let mut score = theta.dot(&self.x);
-            if let (true, Exploration::Ucb(c)) = (explore, self.state.exploration) {
-                let width = self.x.dot(&(&self.state.a_inv * &self.x)).max(0.0).sqrt();
-                score += c.alpha * width;
-            }
-            self.scores[i] = score;
-        }
+        let bonus = match (explore, self.state.exploration) {
+            (true, Exploration::Ucb(c)) => Some(c.alpha),
+            _ => None,
+        };
+        self.score_all(&theta, bonus);
         top_k(&self.scores, &mut self.order, slate);
     }
 
+    /// The posterior mean's scores, which it ranks by without exploring.
+    fn scores(&mut self, env: &dyn SlateEnv, out: &mut [f64]) -> Result<(), AgentError> {
+        self.show(env.user(), env.items());
+        let theta = self.state.theta.clone();
+        self.score_all(&theta, None);
+        out.copy_from_slice(&self.scores);
+        Ok(())
+    }
+
     fn observe(&mut self, slate: &[usize], t: &Transition, _next: &dyn SlateEnv) {
-        match t.click {
-            // The reward is credited to the clicked document alone.
-            Some(click) => {
-                self.features(slate[click.position]);
-                self.update(t.reward);
-            }
-            // No click: every document shown earned the step's reward (zero), once each.
-            None => {
-                for (j, &i) in slate.iter().enumerate() {
-                    if !slate[..j].contains(&i) {
-                        self.features(i);
-                        self.update(t.reward);
-                    }
-                }
-            }
+        self.learn(slate, t);
+    }
+
+    /// The same update as [`Agent::observe`]'s, for the logged observation.
+    fn add_logged(&mut self, step: &LoggedStep) -> Result<(), AgentError> {
+        let layout = &self.state.layout;
+        if step.user.len() != layout.user_dim
+            || step.items.len() != layout.num_candidates * layout.doc_dim
+        {
+            return Err(AgentError::State(format!(
+                "a logged step of {} user and {} candidate features does not fit {layout:?}",
+                step.user.len(),
+                step.items.len()
+            )));
         }
+        self.show(step.user, step.items);
+        self.learn(step.slate, &step.transition);
+        Ok(())
     }
 
     fn stats(&mut self) -> Vec<(&'static str, f64)> {

@@ -42,7 +42,7 @@ mod td;
 pub use choice::{best_slate, slate_value, ChoiceRule};
 
 use agents::config::{ChoiceModelKind, SlateQConfig};
-use agents::{check_layout, Agent, AgentError};
+use agents::{check_layout, Agent, AgentError, LoggedStep};
 use env::{Layout, SlateEnv, Transition};
 use rand::Rng;
 use recsim_core::{stream, KnownChoice, SimRng};
@@ -501,6 +501,65 @@ impl Agent for SlateQ {
         {
             self.learn();
         }
+    }
+
+    /// Stores the logged transition in the replay buffer, as [`Agent::observe`] stores
+    /// its own.
+    fn add_logged(&mut self, step: &LoggedStep) -> Result<(), AgentError> {
+        let Layout {
+            num_candidates: n,
+            doc_dim: d,
+            user_dim: u,
+            ..
+        } = self.layout;
+        let fits = |user: &[f32], items: &[f32]| user.len() == u && items.len() == n * d;
+        if !fits(step.user, step.items) || !fits(step.next_user, step.next_items) {
+            return Err(AgentError::State(format!(
+                "a logged step of {} user and {} candidate features does not fit {:?}",
+                step.user.len(),
+                step.items.len(),
+                self.layout
+            )));
+        }
+        self.shown.clear();
+        self.shown.extend_from_slice(step.user);
+        self.shown.extend_from_slice(step.items);
+        self.next.clear();
+        self.next.extend_from_slice(step.next_user);
+        self.next.extend_from_slice(step.next_items);
+        let t = &step.transition;
+        self.replay.push(
+            &self.shown,
+            step.slate,
+            t.click.map(|c| c.position),
+            t.reward,
+            t.terminated && !self.bootstrap_at_end,
+            &self.next,
+        );
+        self.env_steps += 1;
+        Ok(())
+    }
+
+    /// Gradient steps on the replay buffer, one per `train_every` of `steps` (at least
+    /// one); the normalisation is measured on the whole buffer first.
+    fn learn_offline(&mut self, steps: usize) -> Result<(), AgentError> {
+        if self.replay.len() == 0 {
+            return Err(AgentError::Unsupported(
+                "SlateQ has no logged steps to learn from".into(),
+            ));
+        }
+        if self.norm.is_none() {
+            self.norm = Some(Normalizer::measure(
+                &self.replay,
+                &self.layout,
+                self.center_rewards,
+            ));
+        }
+        for _ in 0..(steps / self.config.train_every).max(1) {
+            self.learn();
+            self.health()?;
+        }
+        Ok(())
     }
 
     fn health(&self) -> Result<(), AgentError> {

@@ -62,6 +62,24 @@ pub enum AgentError {
     Diverged(String),
 }
 
+/// One logged step to learn from without acting: the observation the slate was chosen
+/// for, the slate, what followed, and the observation after it.
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedStep<'a> {
+    /// The user features the slate was chosen for.
+    pub user: &'a [f32],
+    /// The `N × d` candidate features the slate was chosen for.
+    pub items: &'a [f32],
+    /// The candidate positions shown.
+    pub slate: &'a [usize],
+    /// What followed.
+    pub transition: Transition,
+    /// The user features after the step.
+    pub next_user: &'a [f32],
+    /// The candidate features after the step.
+    pub next_items: &'a [f32],
+}
+
 /// Something that recommends slates and may learn from what follows.
 ///
 /// An agent owns its random stream (seeded when it is built), so that saving and loading
@@ -72,11 +90,36 @@ pub trait Agent: Send {
     /// Fills `slate` (one candidate position per slot) for the environment's current
     /// observation; `explore` is false for evaluation.
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]);
+    /// The score it ranks each candidate by when it acts without exploring (its slate is
+    /// the best-scoring candidates, best first), for the current observation: what a
+    /// softmax over its choices draws from. `Unsupported` for an agent that ranks no
+    /// candidates by a score of their own.
+    fn scores(&mut self, _env: &dyn SlateEnv, _out: &mut [f64]) -> Result<(), AgentError> {
+        Err(AgentError::Unsupported(format!(
+            "{} ranks no candidates by a score of its own",
+            self.algorithm()
+        )))
+    }
     /// Called when an episode has just started, before its first [`Agent::act`], for
     /// agents that keep per-episode state.
     fn begin_episode(&mut self) {}
     /// Learns from one step: the slate shown, its transition, and the environment after it.
     fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
+    /// Takes in one logged step, without acting (offline learning): a bandit learns from it
+    /// at once, SlateQ keeps it in its replay buffer. `Unsupported` for agents that do not
+    /// learn from logs.
+    fn add_logged(&mut self, _step: &LoggedStep) -> Result<(), AgentError> {
+        Err(AgentError::Unsupported(format!(
+            "{} does not learn from logs",
+            self.algorithm()
+        )))
+    }
+    /// Learns from the logged steps taken in so far, for as long as `steps` environment
+    /// steps would have let it online (SlateQ: one gradient step every `train_every`);
+    /// nothing for agents that learn as each step comes in.
+    fn learn_offline(&mut self, _steps: usize) -> Result<(), AgentError> {
+        Ok(())
+    }
     /// Whether learning is still sound: a learner whose loss or weights stopped being
     /// finite says so here, and training stops before it saves a broken policy.
     fn health(&self) -> Result<(), AgentError> {

@@ -73,7 +73,7 @@ pub fn any_usize(s: &str) -> Result<usize, String> {
 /// The environment options every command takes (`ENV` in the design's contract). Each one
 /// given overrides the scenario it applies to (the default, a `--config` file's, a
 /// checkpoint's).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Args)]
 pub struct EnvArgs {
     /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults), interest-evolution,
     /// interest-exploration (RLlib uses 10 candidates for these two) [default: strong-lts].

@@ -3,6 +3,8 @@
 mod args;
 mod commands;
 mod compare;
+mod log;
+mod ope;
 mod output;
 mod plot;
 mod progress;
@@ -89,6 +91,10 @@ enum Command {
     /// Run a sweep: configurations × seeds as run folders, J at a time, with a results
     /// table and figures.
     Tune(tune::TuneArgs),
+    /// Write a policy's interactions to a Parquet log, with its probabilities.
+    Log(log::LogArgs),
+    /// Estimate a policy's value from logs (off-policy evaluation).
+    Ope(ope::OpeArgs),
 }
 
 /// The command line, with `--set`'s help listing every world's parameters.
@@ -156,6 +162,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => train::inspect(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Tune(args) => tune::tune(&args),
+        Command::Log(args) => log::log(&args),
+        Command::Ope(args) => ope::ope(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

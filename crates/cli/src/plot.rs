@@ -499,6 +499,113 @@ pub fn learning_curves(path: &Path, title: &str, x_desc: &str, curves: &[Curve])
     })
 }
 
+/// One estimator's estimates, one per log set: the value and its 95% interval.
+pub struct Estimates {
+    /// The estimator's name.
+    pub label: String,
+    /// `(estimate, interval)` per log set with an estimate.
+    pub points: Vec<(f64, [f64; 2])>,
+}
+
+/// Every estimator's estimates side by side, each log set a dot with its interval (spread
+/// sideways so that they do not hide each other), and the true value as a line. The axis
+/// spans the estimates; an interval reaching beyond it ends at its edge with a bar.
+pub fn estimates_chart(
+    path: &Path,
+    title: &str,
+    series: &[Estimates],
+    truth: Option<f64>,
+) -> Result<()> {
+    check_finite(
+        "the estimates",
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| &p.0))
+            .chain(truth.as_ref()),
+    )?;
+    let (lo, hi) = bounds(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .chain(truth),
+    );
+    if !lo.is_finite() {
+        bail!("cannot plot the estimates: no estimator gave one");
+    }
+    let span = (hi - lo).max(1e-3 * hi.abs().max(1.0));
+    let y = (lo - 0.35 * span)..(hi + 0.35 * span);
+    let n = series.len() as f64;
+    let labels: Vec<String> = series.iter().map(|s| s.label.clone()).collect();
+    render(path, (1100, 600), |root| {
+        let digits = decimals(&y);
+        let mut c = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-0.5..(n - 0.5), y.clone())
+            .map_err(err)?;
+        c.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(series.len())
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("estimate, 95% interval (axis does not start at 0)")
+            .y_label_formatter(&|v| format!("{v:.digits$}"))
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
+        if let Some(t) = truth {
+            let green = color_of("optimal");
+            c.draw_series([PathElement::new(
+                [(-0.5, t), (n - 0.5, t)],
+                green.stroke_width(2),
+            )])
+            .map_err(err)?
+            .label(format!("simulator's value {t:.*}", digits + 1))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], green.stroke_width(2)));
+            legend(&mut c, SeriesLabelPosition::UpperRight)?;
+        }
+        let clamp = |v: f64| v.clamp(y.start, y.end);
+        for (i, s) in series.iter().enumerate() {
+            let color = color_of(&s.label);
+            let m = s.points.len().max(1) as f64;
+            if s.points.is_empty() {
+                c.draw_series([Text::new(
+                    "no estimate".to_string(),
+                    (i as f64 - 0.3, (y.start + y.end) / 2.0),
+                    (FONT, 12),
+                )])
+                .map_err(err)?;
+            }
+            for (j, (value, ci)) in s.points.iter().enumerate() {
+                let x = i as f64
+                    + if m > 1.0 {
+                        0.6 * (j as f64 / (m - 1.0) - 0.5)
+                    } else {
+                        0.0
+                    };
+                let (a, b) = (clamp(ci[0]), clamp(ci[1]));
+                c.draw_series([
+                    PathElement::new([(x, a), (x, b)], color.mix(0.6).stroke_width(1)),
+                    PathElement::new([(x - 0.02, a), (x + 0.02, a)], color.stroke_width(1)),
+                    PathElement::new([(x - 0.02, b), (x + 0.02, b)], color.stroke_width(1)),
+                ])
+                .map_err(err)?;
+                c.draw_series([Circle::new((x, *value), 3, color.filled())])
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,10 @@ use anyhow::{bail, Context, Result};
 use env::Scenario;
 use serde_json::json;
 use trainer::checkpoint::EVALUATION_FILE;
-#[cfg(feature = "slateq")]
-use trainer::AlgoConfig;
+use trainer::logs::LogReader;
 use trainer::{
-    build_agent, evaluate_policy_on, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy,
-    LtsPlanner, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
+    build_agent, evaluate_policy_on, Algo, AlgoConfig, Algorithm, Checkpoint, Evaluation,
+    FixedPolicy, LtsPlanner, OfflineSource, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
 };
 
 use crate::args::{
@@ -71,6 +70,10 @@ pub struct TrainArgs {
     /// 0: never [default: 0].
     #[arg(long, value_name = "N", value_parser = any_u64)]
     pub evaluation_interval: Option<u64>,
+    /// Learn from this log (`rlrec log`) instead of the environment: a fixed replay, no
+    /// interaction; evaluated in the logs' environment as every run is.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "checkpoint"])]
+    pub offline: Option<PathBuf>,
     /// SlateQ's device: cpu, or cuda where libtorch sees a GPU [default: cpu].
     #[cfg(feature = "slateq")]
     #[arg(long)]
@@ -103,8 +106,11 @@ impl TrainArgs {
                 );
             }
         }
-        config.env = self.env.apply(config.env);
-        config.algo().required_wrappers(&mut config.env)?;
+        // An offline run's environment is its log's.
+        if config.offline.is_none() {
+            config.env = self.env.apply(config.env);
+            config.algo().required_wrappers(&mut config.env)?;
+        }
         if let Some(n) = self.iterations {
             config.iterations = n;
         }
@@ -138,6 +144,63 @@ impl TrainArgs {
     /// flags. The algorithm is `--algo`'s, else the file's, else SlateQ.
     fn fresh_config(&self) -> Result<TrainConfig> {
         self.config_over(TrainConfig::new(self.algo.unwrap_or(Algo::Slateq)))
+    }
+
+    /// The configuration of a new offline run on the log `dir`: its environment, a
+    /// bandit's iterations one pass over the log, an evaluation every tenth of the run
+    /// (an offline run plays no training episodes to plot); then the file and the flags.
+    fn offline_config(&self, dir: &Path) -> Result<TrainConfig> {
+        if self.env != EnvArgs::default() {
+            bail!(
+                "--offline learns in the environment of its log: leave out the environment \
+                 options (write another log for another environment)"
+            );
+        }
+        let reader = LogReader::open(dir)?;
+        let meta = reader.meta();
+        let algo = self.algo.unwrap_or(Algo::Slateq);
+        let mut base = TrainConfig::new(algo);
+        base.env = meta.scenario.clone();
+        base.offline = Some(OfflineSource {
+            logs: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
+            checksum: meta.checksum.clone(),
+            steps: meta.steps,
+        });
+        match &mut base.agent {
+            // The whole log in the replay buffer, unless a configuration says otherwise.
+            AlgoConfig::Slateq(c) => {
+                c.buffer_size = c
+                    .buffer_size
+                    .max(usize::try_from(meta.steps).unwrap_or(usize::MAX))
+            }
+            _ => base.iterations = meta.steps.div_ceil(base.iteration_steps() as u64),
+        }
+        base.evaluation_interval = (base.iterations / 10).max(1);
+        let config = self.config_over(base)?;
+        let mut wanted = config.env.clone();
+        config.algo().required_wrappers(&mut wanted)?;
+        if config.algo().learns_from_replay() && wanted.wrappers != config.env.wrappers {
+            bail!(
+                "{} needs the user's state, which {} does not hold ({} hides it): write the log \
+                 with --user-observation",
+                config.algo(),
+                dir.display(),
+                config.env.env
+            );
+        }
+        let steps = config.iteration_steps() as u64;
+        let passes = meta.steps.div_ceil(steps);
+        if !config.algo().learns_from_replay() && config.iterations > passes {
+            bail!(
+                "{} holds {} steps: {} takes in each once, so at most {passes} iterations of \
+                 {steps} steps (--iterations is {})",
+                dir.display(),
+                meta.steps,
+                config.algo(),
+                config.iterations
+            );
+        }
+        Ok(config)
     }
 
     /// The configuration a run continues under: the saved one with the options given on
@@ -196,7 +259,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         continued(args)?
     } else {
         // Everything is checked before the folder is made.
-        let config = args.fresh_config()?;
+        let config = match &args.offline {
+            Some(dir) => args.offline_config(dir)?,
+            None => args.fresh_config()?,
+        };
         let algorithm = Algorithm::new(config)?;
         let run = match &args.out {
             Some(out) => RunDir::create(out, algorithm.config())?,
@@ -283,8 +349,11 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
     let config = algorithm.config().clone();
     let first = algorithm.state().iteration;
     if !json {
+        let offline = config.offline.as_ref().map_or(String::new(), |o| {
+            format!(" offline from the log {}", o.logs.display())
+        });
         outln!(
-            "training {} on {} ({} candidates, slate {}): iterations {}..{} of {} steps, run folder {}",
+            "training {}{offline} on {} ({} candidates, slate {}): iterations {}..{} of {} steps, run folder {}",
             config.algo(),
             config.env.env,
             config.env.num_candidates,
@@ -311,10 +380,12 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         if json {
             outln!("{}", serde_json::to_string(&result)?);
         }
-        let mut message = result
-            .episode_reward_mean
-            .map(|m| format!("episode_reward_mean {m:.2}"))
-            .unwrap_or_else(|| "no episode finished yet".into());
+        let mut message = match (result.episode_reward_mean, &config.offline) {
+            (Some(m), _) => format!("episode_reward_mean {m:.2}"),
+            // An offline run plays no episodes: it learns from logged ones.
+            (None, Some(_)) => "offline".into(),
+            (None, None) => "no episode finished yet".into(),
+        };
         if let Some(e) = &result.evaluation {
             message.push_str(&format!(", evaluated {:.2}", e.summary.mean));
         }

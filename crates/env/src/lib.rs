@@ -78,6 +78,21 @@ impl Transition {
     }
 }
 
+/// One slate position's response in the last step, in terms every world shares: what a
+/// log records per position.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SlotResponse {
+    /// The user clicked (consumed) this position.
+    pub click: bool,
+    /// The reward this position's response earns alone ([`recsim_core::Model::reward`] of
+    /// it): LTS's engagement, interest evolution's watch time, interest exploration's 1 per
+    /// click. RecSim's rewards add up over positions, so these sum to the step's reward.
+    pub reward: f64,
+    /// The shown document's quality, where the response reveals one (interest evolution
+    /// and exploration).
+    pub quality: Option<f64>,
+}
+
 /// The result of [`Env::step`]: the observation, lent by the environment, and the
 /// transition.
 #[derive(Debug)]
@@ -136,6 +151,9 @@ pub trait Simulator {
     fn doc_id(&self, position: usize) -> u64;
     /// The model's choice model, as far as observations reveal it.
     fn known_choice(&self) -> KnownChoice;
+    /// Writes the last step's response at each slate position: the raw responses, before
+    /// the observation clips them; empty ones after a reset and past a shorter slate.
+    fn write_responses(&self, out: &mut [SlotResponse]);
     /// The complete state, random streams included.
     fn save_state(&self) -> EnvState;
     /// Restores what [`Simulator::save_state`] wrote; on error nothing changes.
@@ -179,6 +197,9 @@ impl<W: Wrapper> Simulator for W {
     }
     fn known_choice(&self) -> KnownChoice {
         self.inner().known_choice()
+    }
+    fn write_responses(&self, out: &mut [SlotResponse]) {
+        self.inner().write_responses(out)
     }
     fn save_state(&self) -> EnvState {
         let mut state = self.inner().save_state();

@@ -2,7 +2,7 @@
 
 use recsim_core::{ConfigError, EnvConfig, Environment, KnownChoice, Model};
 
-use crate::{Env, EnvError, EnvState, Simulator, Space, Step, Transition, Value};
+use crate::{Env, EnvError, EnvState, Simulator, SlotResponse, Space, Step, Transition, Value};
 
 /// The gym spaces of a model's user, document and response observations.
 pub trait ModelSpaces: Model {
@@ -218,6 +218,20 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
 
     fn known_choice(&self) -> KnownChoice {
         self.sim.model().known_choice()
+    }
+
+    fn write_responses(&self, out: &mut [SlotResponse]) {
+        let model = self.sim.model();
+        let shown = self.sim.responses();
+        for (slot, out) in out.iter_mut().enumerate() {
+            *out = shown
+                .get(slot)
+                .map_or_else(SlotResponse::default, |r| SlotResponse {
+                    click: M::is_click(r),
+                    reward: model.reward(std::slice::from_ref(r)),
+                    quality: M::quality_and_cluster(r).map(|(quality, _)| quality),
+                });
+        }
     }
 
     fn save_state(&self) -> EnvState {

@@ -45,6 +45,10 @@ pub trait World: Send + Sync {
     fn hidden_user(&self) -> bool;
     /// The clusters RecSim's video-cluster metrics count clicks in, where the model has them.
     fn num_clusters(&self) -> Option<usize>;
+    /// The score a greedy policy ranks each candidate by ([`SlateObs::myopic_scores`]), for
+    /// an observation given as its user features and `N × d` candidate features: how a
+    /// policy acts on logged observations, with no environment to ask.
+    fn myopic_scores(&self, user: &[f32], items: &[f32], out: &mut [f64]);
     /// Builds the model from the default parameters and `params`, and reports on it.
     fn check(&self, params: &ParamSet) -> Result<ModelFacts, ConfigError>;
     /// Builds the wrapped environment of a scenario of this world.
@@ -128,6 +132,12 @@ impl<M: ModelSpaces> World for ModelWorld<M> {
 
     fn num_clusters(&self) -> Option<usize> {
         M::NUM_CLUSTERS
+    }
+
+    fn myopic_scores(&self, user: &[f32], items: &[f32], out: &mut [f64]) {
+        for (row, score) in items.chunks_exact(M::DOC_DIM).zip(out) {
+            *score = M::myopic_score(user, row);
+        }
     }
 
     fn check(&self, params: &ParamSet) -> Result<ModelFacts, ConfigError> {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;
+use crate::offline::OfflineFeed;
 use crate::{
     evaluate_on, AlgoConfig, Evaluation, InvalidConfig, TrainConfig, VideoMetrics, VideoReport,
 };
@@ -42,6 +43,9 @@ pub enum TrainError {
     /// The planner.
     #[error(transparent)]
     Planner(#[from] crate::PlannerError),
+    /// A log of interactions.
+    #[error(transparent)]
+    Log(#[from] crate::logs::LogError),
     /// A reward that is not a finite number.
     #[error(
         "a step's reward is {0}: the model's parameters make it overflow; choose smaller \
@@ -123,13 +127,14 @@ pub struct LoopState {
     pub started: bool,
 }
 
-/// An agent, its training environment and the loop state.
+/// An agent, its training environment (or, offline, its log) and the loop state.
 pub struct Algorithm {
     config: TrainConfig,
     env: Box<dyn SlateEnv>,
     agent: Box<dyn Agent>,
     state: LoopState,
     slate: Vec<usize>,
+    offline: Option<OfflineFeed>,
 }
 
 /// Builds the agent a configuration names, for `env`.
@@ -153,12 +158,18 @@ impl Algorithm {
         config.validate()?;
         let env = config.env.build()?;
         let agent = build_agent(&config, env.as_ref())?;
+        let offline = config
+            .offline
+            .as_ref()
+            .map(|source| OfflineFeed::open(source, &config.env))
+            .transpose()?;
         Ok(Self {
             slate: vec![0; env.layout().slate_size],
             config,
             env,
             agent,
             state: LoopState::default(),
+            offline,
         })
     }
 
@@ -175,6 +186,10 @@ impl Algorithm {
         algo.agent.load(agent_state)?;
         if let Some(replay) = replay {
             algo.agent.load_replay(replay)?;
+        }
+        if let Some(feed) = algo.offline.as_mut() {
+            // The steps the agent took in before are in its state (or its replay).
+            feed.feed(state.timesteps_total, |_| Ok(()))?;
         }
         algo.state = state;
         Ok(algo)
@@ -204,8 +219,12 @@ impl Algorithm {
         self.state.iteration >= self.config.iterations
     }
 
-    /// One iteration: a fixed number of environment steps, learning after each.
+    /// One iteration: a fixed number of environment steps, learning after each; offline,
+    /// the log's steps instead (see [`crate::offline`]).
     pub fn train(&mut self) -> Result<IterationResult, TrainError> {
+        if self.offline.is_some() {
+            return self.train_offline();
+        }
         let start = Instant::now();
         let s = &mut self.state;
         if !s.started {
@@ -238,6 +257,39 @@ impl Algorithm {
                 self.agent.begin_episode();
             }
         }
+        self.finish_iteration(start, episodes_before, metrics.map(|m| m.report()))
+    }
+
+    /// An offline iteration: a bandit takes in the log's next steps; a replay learner the
+    /// whole log at its first iteration; then it learns for the iteration's steps.
+    fn train_offline(&mut self) -> Result<IterationResult, TrainError> {
+        let start = Instant::now();
+        let steps = self.config.iteration_steps() as u64;
+        let episodes_before = self.state.episodes_total;
+        let feed = self.offline.as_mut().expect("an offline run");
+        let s = &mut self.state;
+        let take = match (self.config.algo().learns_from_replay(), s.started) {
+            (true, false) => u64::MAX,
+            (true, true) => 0,
+            (false, _) => steps,
+        };
+        let (fed, episodes) = feed.feed(take, crate::offline::add(self.agent.as_mut()))?;
+        s.started = true;
+        s.timesteps_total += fed;
+        s.episodes_total += episodes;
+        self.agent.learn_offline(steps as usize)?;
+        self.agent.health()?;
+        self.finish_iteration(start, episodes_before, None)
+    }
+
+    /// Ends an iteration: its evaluation, if one is due, and its results.
+    fn finish_iteration(
+        &mut self,
+        start: Instant,
+        episodes_before: u64,
+        metrics: Option<VideoReport>,
+    ) -> Result<IterationResult, TrainError> {
+        let s = &mut self.state;
         s.iteration += 1;
         let interval = self.config.evaluation_interval;
         let evaluation = if interval > 0 && s.iteration.is_multiple_of(interval) {
@@ -282,7 +334,7 @@ impl Algorithm {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
             learner,
-            metrics: metrics.map(|m| m.report()),
+            metrics,
             evaluation,
         })
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use agents::Agent;
 use agents_bandit::{Baseline, BaselineKind};
 use env::{Scenario, Transition};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     evaluate_vectorized, Evaluation, LtsPlanner, OptimalPolicy, PolicyKind, TrainError,
@@ -16,7 +16,8 @@ use crate::{
 };
 
 /// A policy that does not learn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FixedPolicy {
     /// Each slate position uniform over the candidates.
     Random,

@@ -3,6 +3,7 @@
 //! any part of it.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
@@ -25,6 +26,18 @@ pub enum Algo {
     Lints,
     /// SlateQ (needs libtorch).
     Slateq,
+}
+
+/// The log an offline run learns from, instead of an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineSource {
+    /// The log folder (`rlrec log`).
+    pub logs: PathBuf,
+    /// The log's checksum: a run continues only from the same log.
+    pub checksum: String,
+    /// Its steps.
+    pub steps: u64,
 }
 
 impl Algo {
@@ -66,6 +79,13 @@ impl Algo {
             Algo::Random | Algo::Greedy => {}
         }
         Ok(())
+    }
+
+    /// Whether it learns from a replay buffer: offline, it takes in the whole log at once
+    /// and learns from it for as long as asked; the others take in each logged step once,
+    /// in order, as they would online.
+    pub fn learns_from_replay(self) -> bool {
+        self == Algo::Slateq
     }
 }
 
@@ -163,6 +183,8 @@ pub struct TrainConfig {
     pub keep_checkpoints: u64,
     /// The environment.
     pub env: Scenario,
+    /// The log an offline run learns from (it never acts in `env`, where it is evaluated).
+    pub offline: Option<OfflineSource>,
 }
 
 /// `config.toml` as written and read: the algorithm's own table only.
@@ -178,6 +200,8 @@ struct Stored {
     evaluation_duration: usize,
     keep_checkpoints: u64,
     env: Scenario,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    offline: Option<OfflineSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     linucb: Option<LinUcbConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,6 +297,7 @@ impl TrainConfig {
             evaluation_duration: 100,
             keep_checkpoints: 0,
             env,
+            offline: None,
         }
     }
 
@@ -341,6 +366,7 @@ impl TrainConfig {
             evaluation_duration: stored.evaluation_duration,
             keep_checkpoints: stored.keep_checkpoints,
             env: stored.env,
+            offline: stored.offline,
         })
     }
 
@@ -362,6 +388,7 @@ impl TrainConfig {
             evaluation_duration: self.evaluation_duration,
             keep_checkpoints: self.keep_checkpoints,
             env: self.env.clone(),
+            offline: self.offline.clone(),
             linucb,
             lints,
             slateq,
@@ -469,6 +496,25 @@ impl TrainConfig {
             "between 1 and 10,000,000",
         )?;
         self.agent.validate()?;
+        if let Some(source) = &self.offline {
+            match &self.agent {
+                AlgoConfig::Random | AlgoConfig::Greedy => {
+                    return Err(InvalidConfig::Combination(
+                        "offline training is for linucb, lints and slateq: random and greedy \
+                         learn nothing",
+                    ))
+                }
+                AlgoConfig::Slateq(c) if (c.buffer_size as u64) < source.steps => {
+                    return Err(InvalidConfig::Setting {
+                        name: "slateq.buffer_size",
+                        value: c.buffer_size as u64,
+                        why: "offline SlateQ holds the whole log in its replay buffer: raise it \
+                              to the log's steps",
+                    })
+                }
+                _ => {}
+            }
+        }
         if self.algo() == Algo::Slateq && self.env.wrappers.bandit_observation {
             return Err(InvalidConfig::Combination(
                 "SlateQ needs the user features, which the bandit observation drops: leave \

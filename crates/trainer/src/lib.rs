@@ -25,7 +25,10 @@ pub mod checkpoint;
 mod clock;
 mod config;
 mod episode;
+pub mod logs;
 mod metrics;
+mod offline;
+pub mod ope;
 mod planner;
 mod run;
 pub mod stats;
@@ -40,8 +43,8 @@ pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakeAgen
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use clock::UtcTime;
 pub use config::{
-    Algo, AlgoConfig, InvalidConfig, TrainConfig, EVAL_SEED_OFFSET, FALLBACK_STEPS_PER_ITERATION,
-    RESUMABLE_KEYS, SLATEQ_ITERATIONS,
+    Algo, AlgoConfig, InvalidConfig, OfflineSource, TrainConfig, EVAL_SEED_OFFSET,
+    FALLBACK_STEPS_PER_ITERATION, RESUMABLE_KEYS, SLATEQ_ITERATIONS,
 };
 pub use episode::{
     evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,

@@ -49,7 +49,7 @@ pub enum RunError {
     #[error("run folder {} already holds a run; pass --resume to continue it or choose another --out", .0.display())]
     RunExists(PathBuf),
     /// Another process writes the run.
-    #[error("run folder {} is in use by process {pid}; wait for it to finish, or stop it", path.display())]
+    #[error("{} is in use by process {pid}; wait for it to finish, or stop it", path.display())]
     InUse {
         /// The folder.
         path: PathBuf,

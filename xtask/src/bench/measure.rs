@@ -8,7 +8,8 @@ use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{anyhow, bail, Context, Result};
 use env::{slot_seed, Execution, VectorEnv};
 use serde_json::json;
-use trainer::{AgentPolicy, Algo, Algorithm, TrainConfig};
+use trainer::logs::{write_log, BasePolicy, LogReader, PolicySpec};
+use trainer::{AgentPolicy, Algo, Algorithm, FixedPolicy, TrainConfig};
 
 use super::SimScenario;
 
@@ -42,6 +43,8 @@ pub fn child(args: &[String]) -> Result<()> {
         }
         "linucb" => linucb(number(1)? as u64)?,
         "flat-vector" => super::python::native(&args[1..])?,
+        "log" => log(arg(1), number(2)? as u64, std::path::Path::new(arg(3)))?,
+        "ope" => ope(arg(1), std::path::Path::new(arg(2)))?,
         other => bail!("unknown measurement `{other}`"),
     };
     println!("{result}");
@@ -160,4 +163,50 @@ fn linucb(iterations: u64) -> Result<serde_json::Value> {
         "seconds": seconds,
         "episode_reward_mean": last.episode_reward_mean,
     }))
+}
+
+/// A logging case of the benchmark: the world, the logging policy and the target.
+fn log_case(name: &str) -> Result<(env::Scenario, PolicySpec, PolicySpec)> {
+    let greedy = BasePolicy::Fixed(FixedPolicy::Greedy);
+    Ok(match name {
+        "strong-lts" => (
+            SimScenario::named("strong-lts")?.scenario(),
+            PolicySpec::Random,
+            PolicySpec::EpsilonGreedy {
+                base: greedy,
+                epsilon: 0.0,
+            },
+        ),
+        "interest-evolution" => (
+            SimScenario::named("interest-evolution")?.scenario(),
+            PolicySpec::EpsilonGreedy {
+                base: greedy.clone(),
+                epsilon: 0.3,
+            },
+            PolicySpec::Softmax {
+                base: greedy,
+                temperature: 0.2,
+            },
+        ),
+        other => bail!("no logging case `{other}`"),
+    })
+}
+
+/// Writes `episodes` episodes of the case's logging policy into `out` (one core).
+fn log(case: &str, episodes: u64, out: &std::path::Path) -> Result<serde_json::Value> {
+    let (scenario, logging, _) = log_case(case)?;
+    let start = Instant::now();
+    let summary = write_log(&scenario, &logging, episodes, out, |_| ())?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(json!({ "steps": summary.meta.steps, "seconds": seconds, "bytes": summary.bytes }))
+}
+
+/// Every estimator of the case's target on the log in `out`.
+fn ope(case: &str, out: &std::path::Path) -> Result<serde_json::Value> {
+    let (_, _, target) = log_case(case)?;
+    let reader = LogReader::open(out)?;
+    let start = Instant::now();
+    let report = trainer::ope::evaluate(&reader, &target, |_| ())?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(json!({ "steps": report.steps, "seconds": seconds }))
 }

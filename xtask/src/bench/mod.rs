@@ -23,7 +23,7 @@ use trainer::FRAGMENT_STEPS;
 
 pub use measure::child;
 
-use report::{LinUcbRow, PairRow, Rate, RecSimRow, Report, SimRow, VectorRow};
+use report::{LinUcbRow, LogRow, PairRow, Rate, RecSimRow, Report, SimRow, VectorRow};
 
 /// A simulator scenario of the throughput table.
 pub struct SimScenario {
@@ -100,6 +100,8 @@ struct Plan {
     num_envs: usize,
     linucb_iterations: u64,
     slateq_args: &'static [&'static str],
+    /// Episodes logged per logging case: about a million steps in a full run.
+    log_episodes: [(&'static str, u64); 2],
 }
 
 impl Plan {
@@ -113,6 +115,7 @@ impl Plan {
                 vector_rounds: 1,
                 num_envs: 256,
                 linucb_iterations: 10,
+                log_episodes: [("strong-lts", 100), ("interest-evolution", 100)],
                 // Past the 2,000 warm-up steps, with an iteration that learns and does not
                 // evaluate, so that the learning speed is timed too.
                 slateq_args: &[
@@ -133,6 +136,7 @@ impl Plan {
                 vector_rounds: 7,
                 num_envs: 256,
                 linucb_iterations: 100,
+                log_episodes: [("strong-lts", 10_000), ("interest-evolution", 12_000)],
                 slateq_args: &["--evaluation-interval", "2"],
             }
         }
@@ -286,6 +290,28 @@ pub fn run(args: &[String]) -> Result<()> {
         |_, _| (),
     )?;
     report.linucb = Some(LinUcbRow::parse(&finished.stdout, finished.peak_rss_kib)?);
+
+    // Logging and off-policy evaluation, each in a process of its own so that each
+    // peak is its own: logging streams in constant memory; the estimators keep a few
+    // numbers per logged step.
+    for (case, episodes) in plan.log_episodes {
+        eprintln!("xtask: logging {episodes} episodes of {case}, then evaluating on them");
+        let dir = root
+            .join("target")
+            .join("bench")
+            .join(format!("log-{case}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let dir_arg = dir.to_str().context("a UTF-8 path")?.to_string();
+        let (logged, log_peak) =
+            measured_value(&exe, &["log", case, &episodes.to_string(), &dir_arg])?;
+        let (evaluated, ope_peak) = measured_value(&exe, &["ope", case, &dir_arg])?;
+        std::fs::remove_dir_all(&dir)?;
+        report.logs.push(LogRow::parse(
+            case, &logged, log_peak, &evaluated, ope_peak,
+        )?);
+    }
 
     eprintln!("xtask: training SlateQ (rlrec train --algo slateq)");
     let runs = root.join("target").join("bench").join("slateq-run");

@@ -137,6 +137,55 @@ impl LinUcbRow {
     }
 }
 
+/// Logging a million steps to Parquet, then every estimator over them.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogRow {
+    pub case: &'static str,
+    pub steps: u64,
+    pub log_seconds: f64,
+    pub log_steps_per_s: f64,
+    pub bytes: u64,
+    pub log_peak_rss_kib: u64,
+    pub ope_seconds: f64,
+    pub ope_steps_per_s: f64,
+    pub ope_peak_rss_kib: u64,
+}
+
+impl LogRow {
+    pub fn parse(
+        case: &str,
+        logged: &serde_json::Value,
+        log_peak_rss_kib: u64,
+        evaluated: &serde_json::Value,
+        ope_peak_rss_kib: u64,
+    ) -> Result<Self> {
+        let number = |v: &serde_json::Value, key: &str| {
+            v[key]
+                .as_f64()
+                .with_context(|| format!("the logging measurement's {key}"))
+        };
+        let (steps, log_seconds, ope_seconds) = (
+            number(logged, "steps")?,
+            number(logged, "seconds")?,
+            number(evaluated, "seconds")?,
+        );
+        Ok(Self {
+            case: match case {
+                "strong-lts" => "StrongLTS 20/2: random logging, greedy target",
+                _ => "interest evolution 10/2: ε-greedy logging (ε = 0.3), softmax target",
+            },
+            steps: steps as u64,
+            log_seconds,
+            log_steps_per_s: steps / log_seconds,
+            bytes: number(logged, "bytes")? as u64,
+            log_peak_rss_kib,
+            ope_seconds,
+            ope_steps_per_s: steps / ope_seconds,
+            ope_peak_rss_kib,
+        })
+    }
+}
+
 /// The machine the figures were measured on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
@@ -159,6 +208,7 @@ pub struct Report {
     pub vector: Vec<VectorRow>,
     pub pairs: Vec<PairRow>,
     pub linucb: Option<LinUcbRow>,
+    pub logs: Vec<LogRow>,
     pub slateq: Option<SlateQRun>,
     pub recsim_versions: Option<serde_json::Value>,
     /// The Python package's figures ([`super::python`]).
@@ -184,6 +234,7 @@ impl Report {
             vector: Vec::new(),
             pairs: Vec::new(),
             linucb: None,
+            logs: Vec::new(),
             slateq: None,
             recsim_versions: None,
             python: Vec::new(),
@@ -387,6 +438,45 @@ impl Report {
                      steps) in {RLLIB_LINUCB_SECONDS} s on the reference machine \
                      (`docs/reference.md`)."
                 ),
+                tables: vec![t],
+                lines: Vec::new(),
+            });
+        }
+        if !self.logs.is_empty() {
+            let mut t = Table::new(&[
+                ("case", Align::Left),
+                ("steps", Align::Right),
+                ("logging s", Align::Right),
+                ("logged steps/s", Align::Right),
+                ("Parquet MB", Align::Right),
+                ("peak RSS logging", Align::Right),
+                ("OPE s", Align::Right),
+                ("OPE steps/s", Align::Right),
+                ("peak RSS OPE", Align::Right),
+            ]);
+            for r in &self.logs {
+                t.row(vec![
+                    r.case.to_string(),
+                    thousands(r.steps as f64),
+                    format!("{:.2}", r.log_seconds),
+                    thousands(r.log_steps_per_s),
+                    format!("{:.1}", r.bytes as f64 / 1e6),
+                    mib(r.log_peak_rss_kib),
+                    format!("{:.2}", r.ope_seconds),
+                    thousands(r.ope_steps_per_s),
+                    mib(r.ope_peak_rss_kib),
+                ]);
+            }
+            out.push(Section {
+                heading: "Logs and off-policy evaluation".into(),
+                intro: "`rlrec log` in-process on one core: the environment, the logging policy \
+                        and its probabilities, and the Parquet file (Snappy), written and synced; \
+                        then, in a process of its own, `rlrec ope`'s every estimator on that log \
+                        (two passes: the reward model, then the target on every logged \
+                        observation). Logging streams in row groups, so its memory does not \
+                        grow with the log; the estimators keep about a hundred bytes per logged \
+                        step."
+                    .into(),
                 tables: vec![t],
                 lines: Vec::new(),
             });

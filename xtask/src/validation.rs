@@ -1,0 +1,251 @@
+//! `cargo xtask ope-validation [--quick]`: the off-policy estimators against the
+//! simulator's true values, over many independent log sets, written as
+//! `docs/ope-validation.md` and two figures in `docs/img/` (`--quick`: a smoke run into
+//! `target/ope-validation-quick/`, the documented figures left alone).
+//!
+//! For StrongLTS 20/2 (with the user observation, so that a SlateQ target can act) and
+//! interest evolution 10/2, with random and ε-greedy logging, it writes independent log
+//! sets (seeds 0, 1, …), trains a SlateQ target on each world, and runs `rlrec ope` over
+//! all the sets of each case for four targets, with `--truth`; `rlrec ope` summarises
+//! coverage, bias and RMSE per estimator.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::{cargo, rlrec, workspace_root};
+
+struct Sizes {
+    sets: usize,
+    episodes: &'static str,
+    truth: &'static str,
+    slateq_iterations: &'static str,
+}
+
+struct World {
+    name: &'static str,
+    label: &'static str,
+    args: &'static [&'static str],
+    temperature: &'static str,
+}
+
+const WORLDS: [World; 2] = [
+    World {
+        name: "lts",
+        label: "StrongLTS 20/2 (user observation)",
+        args: &["--user-observation"],
+        temperature: "0.1",
+    },
+    World {
+        name: "iev",
+        label: "interest evolution 10/2",
+        args: &["--env", "interest-evolution", "--num-candidates", "10"],
+        temperature: "0.2",
+    },
+];
+
+const LOGGING: [(&str, &str, &[&str]); 2] = [
+    ("random", "random", &["--policy", "random"]),
+    (
+        "eps",
+        "ε-greedy around greedy, ε = 0.3",
+        &["--policy", "greedy", "--epsilon", "0.3"],
+    ),
+];
+
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let sizes = if quick {
+        Sizes {
+            sets: 2,
+            episodes: "10",
+            truth: "10",
+            slateq_iterations: "3",
+        }
+    } else {
+        Sizes {
+            sets: 20,
+            episodes: "500",
+            truth: "2000",
+            slateq_iterations: "60",
+        }
+    };
+    let root = workspace_root()?;
+    let work = root.join(if quick {
+        "target/ope-validation-quick"
+    } else {
+        "target/ope-validation"
+    });
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    cargo(&crate::BUILD_CLI)?;
+    let bin = rlrec()?;
+    let run = |args: &[&str]| -> Result<String> {
+        let out = Command::new(&bin)
+            .args(args)
+            .current_dir(&work)
+            .output()
+            .with_context(|| format!("starting rlrec {args:?}"))?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "rlrec {args:?} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let path = |p: &Path| p.to_str().expect("UTF-8 paths").to_string();
+    let mut page = String::from("# Off-policy estimators against the simulator\n\n");
+    let _ = writeln!(
+        page,
+        "Written by `cargo xtask ope-validation` (see [logs.md](logs.md) for what each \
+         estimator assumes). For each world and logging policy: {} independent log sets \
+         (seeds 0–{}) of {} episodes each; for each target policy, `rlrec ope` over all the \
+         sets with `--truth {}`. Coverage: the share of sets whose 95% interval holds the \
+         simulator's value; bias and RMSE: of the estimates against it. Per step, the value is \
+         the target's expected reward at the logging policy's states; per episode, its \
+         return.\n",
+        sizes.sets,
+        sizes.sets - 1,
+        sizes.episodes,
+        sizes.truth
+    );
+    for world in &WORLDS {
+        eprintln!("xtask: training the SlateQ target on {}", world.label);
+        let slateq = work.join(format!("slateq-{}", world.name));
+        let mut train = vec![
+            "train",
+            "--algo",
+            "slateq",
+            "--iterations",
+            sizes.slateq_iterations,
+            "--eval-episodes",
+            "200",
+            "--json",
+        ];
+        train.extend(world.args.iter().filter(|a| **a != "--user-observation"));
+        let slateq_arg = path(&slateq);
+        train.extend(["--out", &slateq_arg]);
+        run(&train)?;
+        let targets: [(&str, Vec<&str>); 4] = [
+            ("greedy", vec!["--policy", "greedy"]),
+            ("kale", vec!["--policy", "kale"]),
+            (
+                "softmax",
+                vec!["--policy", "greedy", "--temperature", world.temperature],
+            ),
+            ("slateq", vec!["--checkpoint", &slateq_arg]),
+        ];
+        for (logging, logging_label, logging_args) in LOGGING {
+            eprintln!(
+                "xtask: {} log sets of {} with {logging} logging",
+                sizes.sets, world.label
+            );
+            let mut sets: Vec<PathBuf> = Vec::new();
+            for seed in 0..sizes.sets {
+                let out = work.join(format!("{}-{logging}-{seed}", world.name));
+                let seed = seed.to_string();
+                let mut args = vec!["log", "--episodes", sizes.episodes, "--seed", &seed];
+                args.extend(logging_args);
+                args.extend(world.args);
+                let out_arg = path(&out);
+                args.extend(["--out", &out_arg]);
+                run(&args)?;
+                sets.push(out);
+            }
+            let _ = writeln!(
+                page,
+                "## {}, {logging_label} logging\n\nEach cell: coverage, bias, RMSE; \
+                 `unsupported`/`none` where the estimator gave no number.\n",
+                world.label
+            );
+            let mut results = Vec::new();
+            for (target, target_args) in &targets {
+                eprintln!("xtask:   target {target}");
+                let mut args = vec!["ope", "--json", "--truth", sizes.truth];
+                args.extend(target_args);
+                let set_args: Vec<String> = sets.iter().map(|s| path(s)).collect();
+                for s in &set_args {
+                    args.extend(["--logs", s]);
+                }
+                let png = work.join(format!("ope-{}-{logging}-{target}.png", world.name));
+                let png_arg = path(&png);
+                args.extend(["--plot", &png_arg]);
+                let out: Value = serde_json::from_str(run(&args)?.trim())?;
+                results.push((*target, out));
+            }
+            table(&mut page, &results);
+        }
+    }
+    let (doc, img) = if quick {
+        (work.join("ope-validation.md"), work.join("img"))
+    } else {
+        (root.join("docs/ope-validation.md"), root.join("docs/img"))
+    };
+    std::fs::create_dir_all(&img)?;
+    for (from, to) in [
+        ("ope-lts-random-greedy.png", "ope-lts-random-greedy.png"),
+        ("ope-iev-eps-softmax.png", "ope-iev-eps-softmax.png"),
+    ] {
+        std::fs::copy(work.join(from), img.join(to)).with_context(|| format!("copying {from}"))?;
+    }
+    std::fs::write(&doc, page).with_context(|| format!("writing {}", doc.display()))?;
+    println!("written: {}", doc.display());
+    Ok(())
+}
+
+/// One case's table: an estimator per row, a target per column.
+fn table(page: &mut String, results: &[(&str, Value)]) {
+    let _ = write!(page, "| estimator |");
+    for (target, out) in results {
+        let truth = &out["truth"];
+        let _ = write!(
+            page,
+            " {target} (per step {:.3}, return {:.1}) |",
+            truth["per_step"]["value"].as_f64().unwrap_or(f64::NAN),
+            truth["per_episode"]["value"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    let _ = writeln!(page, "\n|---|{}", "---|".repeat(results.len()));
+    let rows = results[0].1["summary"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (i, row) in rows.iter().enumerate() {
+        let _ = write!(page, "| {} |", row["name"].as_str().unwrap_or("?"));
+        for (_, out) in results {
+            let r = &out["summary"][i];
+            let cell = match (
+                r["coverage"].as_f64(),
+                r["bias"].as_f64(),
+                r["rmse"].as_f64(),
+            ) {
+                (Some(c), Some(b), Some(e)) => {
+                    let refused = r["refused"].as_u64().unwrap_or(0);
+                    let extra = if refused > 0 {
+                        format!(" ({refused} sets none)")
+                    } else {
+                        String::new()
+                    };
+                    format!("{:.0}%, {b:+.3}, {e:.3}{extra}", 100.0 * c)
+                }
+                _ => {
+                    let why = r["why"].as_str().unwrap_or("");
+                    if why.contains("zero probability") {
+                        "unsupported".into()
+                    } else {
+                        "none".into()
+                    }
+                }
+            };
+            let _ = write!(page, " {cell} |");
+        }
+        let _ = writeln!(page);
+    }
+    let _ = writeln!(page);
+}
