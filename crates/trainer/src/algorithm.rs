@@ -220,7 +220,7 @@ impl Algorithm {
     }
 
     /// One iteration: a fixed number of environment steps, learning after each; offline,
-    /// the log's steps instead (see [`crate::offline`]).
+    /// the log's steps instead (see the `offline` module).
     pub fn train(&mut self) -> Result<IterationResult, TrainError> {
         if self.offline.is_some() {
             return self.train_offline();
