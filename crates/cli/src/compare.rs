@@ -299,15 +299,8 @@ fn report_seeds(
             .iter()
             .zip(&stats)
             .enumerate()
-            .map(|(i, ((label, key, _), s))| plot::Row {
-                label: label.clone(),
-                color: plot::color_of(key),
-                point: plot::Point {
-                    x: i as f64,
-                    mean: s.mean.value,
-                    ci95: s.mean.ci95.unwrap_or([s.mean.value; 2]),
-                },
-                runs: s.scores.clone(),
+            .map(|(i, ((label, key, _), s))| {
+                plot::Row::of_seeds(label.clone(), plot::color_of(key), i, s)
             })
             .collect();
         let title = format!(

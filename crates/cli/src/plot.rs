@@ -154,6 +154,43 @@ fn chart<'a, 'b>(
     Ok(chart)
 }
 
+/// Axes for one column per label (a policy, an estimator), on a y range zoomed to `y`.
+fn categorical_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    title: &str,
+    labels: &[String],
+    y: Range<f64>,
+    y_desc: &str,
+) -> Result<Chart<'a, 'b>> {
+    let digits = decimals(&y);
+    let n = labels.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5..(n - 0.5), y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(labels.len())
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| format!("{v:.digits$}"))
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 /// The series labels of a chart, in a box at `position`.
 fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Result<()> {
     chart
@@ -371,6 +408,23 @@ pub struct Row {
     pub runs: Vec<f64>,
 }
 
+impl Row {
+    /// The row of a policy or configuration run on several seeds: the mean with its
+    /// t interval, and each seed's score.
+    pub fn of_seeds(label: String, color: RGBColor, x: usize, stats: &trainer::RunStats) -> Self {
+        Row {
+            label,
+            color,
+            point: Point {
+                x: x as f64,
+                mean: stats.mean.value,
+                ci95: stats.mean.ci95.unwrap_or([stats.mean.value; 2]),
+            },
+            runs: stats.scores.clone(),
+        }
+    }
+}
+
 /// Mean evaluated return per policy as a dot with its 95% interval, on an axis zoomed to
 /// the intervals, with ticks fine enough to tell them apart, each in its policy's colour.
 pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
@@ -387,33 +441,16 @@ pub fn comparison_chart(path: &Path, title: &str, rows: &[Row]) -> Result<()> {
             .flat_map(|r| r.point.ci95.into_iter().chain(r.runs.iter().copied())),
     );
     let y = padded(lo, hi);
-    let n = rows.len() as f64;
     let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
     render(path, SIZE, |root| {
         let digits = decimals(&y);
-        let mut c = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(-0.5..(n - 0.5), y.clone())
-            .map_err(err)?;
-        c.configure_mesh()
-            .disable_x_mesh()
-            .x_labels(rows.len())
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .y_desc("mean episode return, 95% interval (axis does not start at 0)")
-            .y_label_formatter(&|v| format!("{v:.digits$}"))
-            .label_style((FONT, 14))
-            .draw()
-            .map_err(err)?;
+        let mut c = categorical_chart(
+            root,
+            title,
+            &labels,
+            y.clone(),
+            "mean episode return, 95% interval (axis does not start at 0)",
+        )?;
         for (i, row) in rows.iter().enumerate() {
             let (x, p) = (i as f64, &row.point);
             let color = row.color;
@@ -538,29 +575,13 @@ pub fn estimates_chart(
     let labels: Vec<String> = series.iter().map(|s| s.label.clone()).collect();
     render(path, (1100, 600), |root| {
         let digits = decimals(&y);
-        let mut c = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(-0.5..(n - 0.5), y.clone())
-            .map_err(err)?;
-        c.configure_mesh()
-            .disable_x_mesh()
-            .x_labels(series.len())
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .y_desc("estimate, 95% interval (axis does not start at 0)")
-            .y_label_formatter(&|v| format!("{v:.digits$}"))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(err)?;
+        let mut c = categorical_chart(
+            root,
+            title,
+            &labels,
+            y.clone(),
+            "estimate, 95% interval (axis does not start at 0)",
+        )?;
         if let Some(t) = truth {
             let green = color_of("optimal");
             c.draw_series([PathElement::new(

@@ -781,16 +781,7 @@ fn figures(
     let rows: Vec<plot::Row> = stats
         .iter()
         .enumerate()
-        .map(|(i, s)| plot::Row {
-            label: name(i),
-            color: plot::series_color(i),
-            point: plot::Point {
-                x: i as f64,
-                mean: s.mean.value,
-                ci95: s.mean.ci95.unwrap_or([s.mean.value; 2]),
-            },
-            runs: s.scores.clone(),
-        })
+        .map(|(i, s)| plot::Row::of_seeds(name(i), plot::series_color(i), i, s))
         .collect();
     plot::comparison_chart(
         scores_png,
