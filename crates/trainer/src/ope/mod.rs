@@ -435,7 +435,11 @@ pub fn evaluate(
     };
     let per_episode_outcomes = [
         slate_gaps.outcome("slates", || {
-            enough(estimators::per_decision_is(&episode, &slate_weight, &reward))
+            enough(estimators::per_decision_is(
+                &episode,
+                &slate_weight,
+                &reward,
+            ))
         }),
         slate_gaps.outcome("slates", || {
             enough(estimators::weighted_is(&episode, &slate_weight, &reward))
