@@ -23,7 +23,7 @@ use crate::bench::process;
 const INTRO: &str = "Each scenario's policies are evaluated over 1000 episodes (mean ± the \
 half-width of the 95% interval). random, greedy and kale are `rlrec baseline --policy P`; \
 LinUCB and SlateQ are `rlrec train --algo A` with their defaults (LinUCB: 100 iterations; \
-SlateQ: 200,000 steps with the time left in view, seed 0), evaluated by the run's final \
+SlateQ: 180,000 steps with the time left in view, seed 0), evaluated by the run's final \
 evaluation without exploration. \"best other baseline\" is the better of kale and LinUCB. \
 Where the world is long-term satisfaction the planner's optimal policy (which knows the \
 satisfaction and the time left) and its best stationary policy (the satisfaction only) are \
