@@ -33,7 +33,6 @@
 //! With the time left in the observation (`wrappers.time_aware`, the default of
 //! `rlrec train --algo slateq`), every episode's end is terminal and the agent learns the
 //! finite-horizon values: it can spend the user's satisfaction when little time is left.
-//! ```
 
 #![warn(missing_docs)]
 
