@@ -4,7 +4,8 @@
 ``rlrec/InterestEvolution-v0`` and ``rlrec/InterestExploration-v0`` with Gymnasium, each
 with a vector entry point (NEXT_STEP autoreset). Keyword arguments are the ``rlrec`` CLI's
 environment options (``num_candidates``, ``slate_size``, ``resample_documents``, ``seed``,
-``horizon``, ``discrete_action``, ``bandit_observation``, ``user_observation``), model
+``horizon``, ``discrete_action``, ``bandit_observation``, ``user_observation``,
+``time_aware``), model
 parameters by name, and ``flat=True`` for one ``Box`` observation.
 """
 

@@ -19,7 +19,8 @@ WORLDS = [
     ("rlrec/InterestExploration-v0", "interest-exploration"),
 ]
 
-# Each wrapper switch alone, all three, and the flat layout (alone and with them).
+# Each wrapper switch alone, all three, the flat layout (alone and with them), and the time
+# left after the user's state.
 SWITCHES: list[dict[str, Any]] = [
     {},
     {"discrete_action": True},
@@ -29,6 +30,7 @@ SWITCHES: list[dict[str, Any]] = [
     {"flat": True},
     {"flat": True, "discrete_action": True, "user_observation": True},
     {"flat": True, "bandit_observation": True},
+    {"user_observation": True, "time_aware": True},
 ]
 
 

@@ -88,6 +88,50 @@ fn env_prints_the_wrapped_observation() {
     );
 }
 
+/// `--time-aware` adds the remaining fraction of the episode after the user features, in
+/// every world; the planner's policies act as without it.
+#[test]
+fn time_aware_adds_the_time_left_in_every_world() {
+    for (world, dim) in [
+        ("strong-lts", 2),
+        ("lts", 2),
+        ("interest-evolution", 2),
+        ("interest-exploration", 3),
+    ] {
+        let json = rlrec([
+            "env",
+            "--json",
+            "--env",
+            world,
+            "--num-candidates",
+            "3",
+            "--user-observation",
+            "--time-aware",
+        ])
+        .json();
+        let user = |phase: &str| {
+            json["runs"][0][phase]["observation"]["user"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{world}: {json}"))
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let (reset, step) = (user("reset"), user("step"));
+        assert!(reset.len() >= dim, "{world}: {reset:?}");
+        assert_eq!(reset.last(), Some(&1.0), "{world}: all the episode is left");
+        assert!(*step.last().unwrap() < 1.0, "{world}: {step:?}");
+    }
+    let total = |args: &[&str]| {
+        rlrec(["episode", "--policy", "optimal", "--json"])
+            .args(args)
+            .json()["total_reward"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(total(&[]), total(&["--time-aware"]));
+}
+
 #[test]
 fn env_shows_the_interest_environments() {
     let text = rlrec([

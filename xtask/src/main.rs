@@ -4,8 +4,8 @@
 //!   `rlrec train --algo slateq [ARGS…]`, the main job.
 //! * `cargo xtask test`: the same set-up, then the quality gates (formatting, clippy on
 //!   both feature sets, the documentation), the whole test suite, the custom-world
-//!   example, the installed binary, and the smoke runs of the figures (`plots --quick`)
-//!   and the benchmark (`bench --quick`).
+//!   example, the installed binary, and the smoke runs of the figures (`plots --quick`),
+//!   the benchmark (`bench --quick`) and the suite (`suite --quick`).
 //! * `cargo xtask install [--root DIR]`: the `rlrec` binary with SlateQ into `DIR/bin`
 //!   (default `~/.cargo`, whose `bin` is on the PATH of a Rust set-up).
 //! * `cargo xtask example [--quick]`: the custom-world example (`examples/custom_world.rs`).
@@ -13,6 +13,8 @@
 //!   tiny runs into `target/plots-quick/`, a smoke test).
 //! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
 //!   Python RecSim's (see [`bench`](mod@bench)).
+//! * `cargo xtask suite [--quick] [--jobs J]`: the default SlateQ against the baselines
+//!   and, where the planner applies, the optimum, on a suite of scenarios (see [`suite`]).
 //! * `cargo xtask ope-validation [--quick]`: the off-policy estimators against the
 //!   simulator over many log sets (see [`validation`]), written as `docs/ope-validation.md`.
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
@@ -24,6 +26,7 @@ mod bench;
 mod libtorch;
 mod plots;
 mod python;
+mod suite;
 mod validation;
 
 use std::path::{Path, PathBuf};
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | ope-validation [--quick] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | suite [--quick] [--jobs J] | ope-validation [--quick] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ.
 pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
@@ -86,6 +89,7 @@ fn run(args: &[String]) -> Result<()> {
         "example" => example(rest.iter().any(|a| a == "--quick")),
         "plots" => plots::plots(rest.iter().any(|a| a == "--quick")),
         "bench" => bench::run(rest),
+        "suite" => suite::run(rest),
         "ope-validation" => validation::run(rest),
         // A measurement in a child process of the benchmark.
         "__measure" => bench::child(rest),
@@ -128,7 +132,8 @@ fn test() -> Result<()> {
     check_installed(&installed)?;
     python::test()?;
     plots::plots(true)?;
-    bench::run(&["--quick".to_string()])
+    bench::run(&["--quick".to_string()])?;
+    suite::run(&["--quick".to_string()])
 }
 
 /// `~/.cargo`, or `CARGO_HOME`.

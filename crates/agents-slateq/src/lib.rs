@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use agents::{config::SlateQConfig, Agent};
-//! use agents_slateq::SlateQ;
+//! use agents_slateq::{Episodes, SlateQ};
 //! use env::{Scenario, Simulator};
 //!
 //! // SlateQ sees the StrongLTS user's satisfaction.
@@ -16,7 +16,8 @@
 //! scenario.wrappers.user_observation = true;
 //! let mut env = scenario.build().unwrap();
 //! let config = SlateQConfig { learning_starts: 10, ..SlateQConfig::default() };
-//! let mut agent = SlateQ::new(config, env.layout(), env.known_choice(), true, 0).unwrap();
+//! let episodes = Episodes { fixed_length: true, time_aware_steps: None };
+//! let mut agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
 //! env.reset(None);
 //! let mut slate = [0; 2];
 //! for _ in 0..20 {
@@ -28,6 +29,10 @@
 //! let grad_steps = stats.iter().find(|(k, _)| *k == "grad_steps").unwrap().1;
 //! assert_eq!(grad_steps, 11.0, "learning starts after the 10 warm-up steps");
 //! ```
+//!
+//! With the time left in the observation (`wrappers.time_aware`, the default of
+//! `rlrec train --algo slateq`), every episode's end is terminal and the agent learns the
+//! finite-horizon values: it can spend the user's satisfaction when little time is left.
 
 #![warn(missing_docs)]
 
@@ -41,6 +46,8 @@ mod td;
 
 pub use choice::{best_slate, slate_value, ChoiceRule};
 
+use std::collections::VecDeque;
+
 use agents::config::{ChoiceModelKind, SlateQConfig};
 use agents::{check_layout, Agent, AgentError, LoggedStep};
 use env::{Layout, SlateEnv, Transition};
@@ -51,7 +58,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use choice::{proportional_weights, LogitChoice};
 use net::{to_vec, Mlp, Params, SavedParams};
-use normalize::Normalizer;
+use normalize::{Moments, Normalizer};
 use replay::Replay;
 use schedule::Linear;
 
@@ -87,10 +94,32 @@ struct Saved {
     target: Vec<f32>,
     choice: Option<SavedParams>,
     norm: Option<Normalizer>,
+    warm_rewards: Moments,
+    pending: VecDeque<Pending>,
     rng: SimRng,
     env_steps: u64,
     grad_steps: u64,
     stats: IterStats,
+}
+
+/// A step whose `n`-step return is still open: its later rewards are yet to come.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    state: Vec<f32>,
+    slate: Vec<usize>,
+    click: Option<usize>,
+    reward: f64,
+}
+
+/// What the agent knows of the episodes it learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Episodes {
+    /// Every episode has the same length (it settles the unset reward options).
+    pub fixed_length: bool,
+    /// `T`, where the last user feature is the remaining fraction of a `T`-step episode
+    /// (`env::TimeAwareObservation`): every end is then part of what the agent sees, so
+    /// none is bootstrapped through.
+    pub time_aware_steps: Option<usize>,
 }
 
 /// Per-iteration learner statistics.
@@ -116,8 +145,16 @@ pub struct SlateQ {
     choice: Option<LogitChoice>,
     replay: Replay,
     norm: Option<Normalizer>,
+    /// The single-step rewards of the warm-up, which the reward normalisation measures.
+    warm_rewards: Moments,
+    /// The steps whose `n`-step return is still open, oldest first.
+    pending: VecDeque<Pending>,
     center_rewards: bool,
-    bootstrap_at_end: bool,
+    /// Bootstrap through an end by the model / by a time limit.
+    bootstrap_terminated: bool,
+    bootstrap_truncated: bool,
+    /// `T` of the time feature, which the agent sees log-scaled.
+    time_steps: Option<usize>,
     rng: SimRng,
     env_steps: u64,
     grad_steps: u64,
@@ -133,13 +170,15 @@ pub struct SlateQ {
 
 impl SlateQ {
     /// Builds an untrained agent for `layout`, with the environment's choice model where
-    /// it is known and the configuration asks for it. `fixed_length` says whether every
-    /// episode has the same length (it settles the unset reward options).
+    /// it is known and the configuration asks for it. `episodes` settles the unset reward
+    /// options: with episodes of one length and no time in the observation the agent
+    /// centres rewards and bootstraps through every end (stationary values); with the time
+    /// left in the observation it centres rewards and no end is bootstrapped through.
     pub fn new(
         config: SlateQConfig,
         layout: Layout,
         known: KnownChoice,
-        fixed_length: bool,
+        episodes: Episodes,
         seed: u64,
     ) -> Result<Self, AgentError> {
         config.validate()?;
@@ -184,9 +223,23 @@ impl SlateQ {
                 ),
             ));
         }
-        let center_rewards = config.center_rewards.unwrap_or(fixed_length);
-        let bootstrap_at_end = config.bootstrap_at_episode_end.unwrap_or(fixed_length);
-        if config.gamma >= 1.0 && bootstrap_at_end {
+        let time_aware = episodes.time_aware_steps.is_some();
+        if time_aware && layout.user_dim == 0 {
+            return Err(invalid(
+                "env.wrappers.time_aware",
+                "the observation has no user features, so no time feature either (the bandit observation drops them)",
+            ));
+        }
+        let center_rewards = config
+            .center_rewards
+            .unwrap_or(episodes.fixed_length || time_aware);
+        // A time limit the observation does not show is no part of the problem: bootstrap
+        // through it. One it shows (time-aware) ends the problem as the model's own end does.
+        let (bootstrap_terminated, bootstrap_truncated) = match config.bootstrap_at_episode_end {
+            Some(b) => (b, b),
+            None => (episodes.fixed_length && !time_aware, !time_aware),
+        };
+        if config.gamma >= 1.0 && (bootstrap_terminated || bootstrap_truncated) {
             // Values would grow without bound: nothing ever ends the sum.
             return Err(invalid(
                 "slateq.gamma",
@@ -195,6 +248,11 @@ impl SlateQ {
         }
         Ok(Self {
             target: online.snapshot(),
+            warm_rewards: Moments::new(1),
+            pending: VecDeque::with_capacity(config.n_step),
+            bootstrap_terminated,
+            bootstrap_truncated,
+            time_steps: episodes.time_aware_steps,
             replay: Replay::new(config.buffer_size, state_len, layout.slate_size),
             config,
             layout,
@@ -206,7 +264,6 @@ impl SlateQ {
             choice,
             norm: None,
             center_rewards,
-            bootstrap_at_end,
             rng,
             env_steps: 0,
             grad_steps: 0,
@@ -222,6 +279,78 @@ impl SlateQ {
     /// The hyperparameters.
     pub fn config(&self) -> &SlateQConfig {
         &self.config
+    }
+
+    /// Appends a state as the agent stores it: the user features (the time feature
+    /// log-scaled), then the candidates'.
+    fn push_state(&self, user: &[f32], items: &[f32], out: &mut Vec<f32>) {
+        out.extend_from_slice(user);
+        if let (Some(steps), Some(time)) = (self.time_steps, out.last_mut()) {
+            // `ln(1 + f·T) / ln(1 + T)`: the last steps of an episode, where the best
+            // action changes fastest, spread over the input range instead of crowding
+            // near 0. A plain fraction learned the end markedly worse.
+            let t = steps as f32;
+            *time = (1.0 + *time * t).ln() / (1.0 + t).ln();
+        }
+        out.extend_from_slice(items);
+    }
+
+    /// Moves the finished `n`-step returns into the replay buffer: every open one at an
+    /// episode's end (`end = Some(terminal)`), else the oldest once `n` are open. `next`
+    /// is the state after the latest step.
+    fn flush(&mut self, next: &[f32], end: Option<bool>) {
+        let n = self.config.n_step;
+        let gamma = self.config.gamma;
+        while match end {
+            Some(_) => !self.pending.is_empty(),
+            None => self.pending.len() >= n,
+        } {
+            let steps = self.pending.len().min(n);
+            let ret: f64 = self
+                .pending
+                .iter()
+                .take(steps)
+                .enumerate()
+                .map(|(j, p)| gamma.powi(j as i32) * p.reward)
+                .sum();
+            let p = self.pending.pop_front().expect("an open step");
+            // n ≤ 255 (validated), so the count fits.
+            self.replay.push(
+                &p.state,
+                &p.slate,
+                p.click,
+                ret,
+                steps as u8,
+                end == Some(true),
+                next,
+            );
+        }
+    }
+
+    /// Counts one environment step: the warm-up's rewards, the normalisation at its end,
+    /// and a gradient step every `train_every` steps after it.
+    fn count_step(&mut self, reward: f64) {
+        self.env_steps += 1;
+        let starts = (self.config.learning_starts as u64).max(1);
+        if self.env_steps <= starts {
+            self.warm_rewards.add(&[reward as f32]);
+        }
+        if self.env_steps == starts {
+            self.norm = Some(Normalizer::measure(
+                &self.replay,
+                &self.layout,
+                &self.warm_rewards,
+                self.center_rewards,
+            ));
+        }
+        if self.env_steps >= starts
+            && self.replay.len() > 0
+            && self
+                .env_steps
+                .is_multiple_of(self.config.train_every as u64)
+        {
+            self.learn();
+        }
     }
 
     /// ε of the next exploring step: it falls once learning has started.
@@ -338,9 +467,10 @@ impl SlateQ {
             .sample_indices(b, &mut self.rng, &mut self.indices);
         let (mut states, mut nexts) = (Vec::new(), Vec::new());
         let (mut slates, mut chosen, mut slots) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut rewards, mut live) = (Vec::new(), Vec::new());
+        let (mut rewards, mut discounts) = (Vec::new(), Vec::new());
         let norm = self.norm();
         let lr = self.lr();
+        let gamma = self.config.gamma;
         for &i in &self.indices {
             let s = self.replay.get(i);
             states.extend_from_slice(s.state);
@@ -349,8 +479,12 @@ impl SlateQ {
             // The consumed item: the clicked candidate, or the no-click entry N.
             chosen.push(s.click.map_or(n as i64, |p| i64::from(s.slate[p])));
             slots.push(s.click.map_or(k as i64, |p| p as i64));
-            rewards.push(norm.reward(s.reward));
-            live.push(if s.done { 0.0f32 } else { 1.0 });
+            rewards.push(norm.reward(s.reward, s.steps, gamma));
+            discounts.push(if s.done {
+                0.0
+            } else {
+                gamma.powi(i32::from(s.steps)) as f32
+            });
         }
         let (user, items) = self.split(&self.tensor(&states, b), &norm);
         let (next_user, next_items) = self.split(&self.tensor(&nexts, b), &norm);
@@ -382,9 +516,8 @@ impl SlateQ {
             td::targets(
                 self.rule,
                 self.config.slate_optimizer,
-                self.config.gamma as f32,
                 &rewards,
-                &live,
+                &discounts,
                 &next,
                 k,
                 &mut self.order,
@@ -441,9 +574,10 @@ impl Agent for SlateQ {
     }
 
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]) {
-        self.shown.clear();
-        self.shown.extend_from_slice(env.user());
-        self.shown.extend_from_slice(env.items());
+        let mut shown = std::mem::take(&mut self.shown);
+        shown.clear();
+        self.push_state(env.user(), env.items(), &mut shown);
+        self.shown = shown;
         let n = self.layout.num_candidates;
         if explore {
             let warming_up = self.env_steps < self.config.learning_starts as u64;
@@ -473,34 +607,25 @@ impl Agent for SlateQ {
     }
 
     fn observe(&mut self, slate: &[usize], t: &Transition, next: &dyn SlateEnv) {
-        self.next.clear();
-        self.next.extend_from_slice(next.user());
-        self.next.extend_from_slice(next.items());
-        let terminal = t.terminated && !self.bootstrap_at_end;
-        self.replay.push(
-            &self.shown,
-            slate,
-            t.click.map(|c| c.position),
-            t.reward,
-            terminal,
-            &self.next,
-        );
-        self.env_steps += 1;
-        let starts = self.config.learning_starts as u64;
-        if self.env_steps == starts.max(1) {
-            self.norm = Some(Normalizer::measure(
-                &self.replay,
-                &self.layout,
-                self.center_rewards,
-            ));
-        }
-        if self.env_steps >= starts
-            && self
-                .env_steps
-                .is_multiple_of(self.config.train_every as u64)
-        {
-            self.learn();
-        }
+        let mut next_state = std::mem::take(&mut self.next);
+        next_state.clear();
+        self.push_state(next.user(), next.items(), &mut next_state);
+        self.pending.push_back(Pending {
+            state: self.shown.clone(),
+            slate: slate.to_vec(),
+            click: t.click.map(|c| c.position),
+            reward: t.reward,
+        });
+        let end = if t.terminated {
+            Some(!self.bootstrap_terminated)
+        } else if t.truncated {
+            Some(!self.bootstrap_truncated)
+        } else {
+            None
+        };
+        self.flush(&next_state, end);
+        self.next = next_state;
+        self.count_step(t.reward);
     }
 
     /// Stores the logged transition in the replay buffer, as [`Agent::observe`] stores
@@ -521,21 +646,23 @@ impl Agent for SlateQ {
                 self.layout
             )));
         }
-        self.shown.clear();
-        self.shown.extend_from_slice(step.user);
-        self.shown.extend_from_slice(step.items);
-        self.next.clear();
-        self.next.extend_from_slice(step.next_user);
-        self.next.extend_from_slice(step.next_items);
+        let (mut state, mut next) = (Vec::new(), Vec::new());
+        self.push_state(step.user, step.items, &mut state);
+        self.push_state(step.next_user, step.next_items, &mut next);
         let t = &step.transition;
+        // A log's steps are learned from one at a time: one-step returns.
+        let terminal = (t.terminated && !self.bootstrap_terminated)
+            || (t.truncated && !self.bootstrap_truncated);
         self.replay.push(
-            &self.shown,
+            &state,
             step.slate,
             t.click.map(|c| c.position),
             t.reward,
-            t.terminated && !self.bootstrap_at_end,
-            &self.next,
+            1,
+            terminal,
+            &next,
         );
+        self.warm_rewards.add(&[t.reward as f32]);
         self.env_steps += 1;
         Ok(())
     }
@@ -552,6 +679,7 @@ impl Agent for SlateQ {
             self.norm = Some(Normalizer::measure(
                 &self.replay,
                 &self.layout,
+                &self.warm_rewards,
                 self.center_rewards,
             ));
         }
@@ -631,6 +759,8 @@ impl Agent for SlateQ {
             target: to_vec(&self.target),
             choice: self.choice.as_ref().map(|c| c.params.save()),
             norm: self.norm.clone(),
+            warm_rewards: self.warm_rewards.clone(),
+            pending: self.pending.clone(),
             rng: self.rng.clone(),
             env_steps: self.env_steps,
             grad_steps: self.grad_steps,
@@ -666,7 +796,18 @@ impl Agent for SlateQ {
                 self.layout.doc_dim,
             )
         });
+        if saved.pending.len() >= self.config.n_step.max(1)
+            || saved.pending.iter().any(|p| {
+                p.state.len() != self.replay.shape().1 || p.slate.len() != self.layout.slate_size
+            })
+        {
+            return Err(AgentError::State(
+                "the saved open n-step returns do not fit the configuration".into(),
+            ));
+        }
         self.norm = saved.norm;
+        self.warm_rewards = saved.warm_rewards;
+        self.pending = saved.pending;
         self.rng = saved.rng;
         self.env_steps = saved.env_steps;
         self.grad_steps = saved.grad_steps;

@@ -13,7 +13,7 @@ pub struct Normalizer {
     pub user_sd: Vec<f32>,
     pub doc_mean: Vec<f32>,
     pub doc_sd: Vec<f32>,
-    /// Zero unless rewards are centred.
+    /// The mean of one step's reward; zero unless rewards are centred.
     pub reward_mean: f32,
     pub reward_sd: f32,
 }
@@ -31,20 +31,20 @@ impl Normalizer {
         }
     }
 
-    /// Measures every transition in `replay`; `center` subtracts the mean reward too.
-    pub fn measure(replay: &Replay, layout: &Layout, center: bool) -> Self {
+    /// Measures the features of every state in `replay` and the single-step `rewards`
+    /// (the replay holds multi-step returns); `center` subtracts the mean reward too.
+    pub fn measure(replay: &Replay, layout: &Layout, rewards: &Moments, center: bool) -> Self {
         let (u, d) = (layout.user_dim, layout.doc_dim);
         let mut user = Moments::new(u);
         let mut doc = Moments::new(d);
-        let mut reward = Moments::new(1);
         for i in 0..replay.len() {
             let s = replay.get(i);
             user.add(&s.state[..u]);
             for row in s.state[u..].chunks_exact(d) {
                 doc.add(row);
             }
-            reward.add(&[s.reward]);
         }
+        let reward = rewards;
         let (reward_mean, reward_sd) = reward.finish();
         let (user_mean, user_sd) = user.finish();
         let (doc_mean, doc_sd) = doc.finish();
@@ -58,21 +58,25 @@ impl Normalizer {
         }
     }
 
-    /// A reward in normalised units.
-    pub fn reward(&self, r: f32) -> f32 {
-        (r - self.reward_mean) / self.reward_sd
+    /// A return of `steps` rewards discounted by `gamma`, in normalised units: each
+    /// reward centred, `(R − mean·Σ_{j<steps} γ^j) / sd`.
+    pub fn reward(&self, r: f32, steps: u8, gamma: f64) -> f32 {
+        let weight: f64 = (0..i32::from(steps)).map(|j| gamma.powi(j)).sum();
+        ((f64::from(r) - f64::from(self.reward_mean) * weight) / f64::from(self.reward_sd)) as f32
     }
 }
 
 /// Running sums for per-dimension mean and standard deviation.
-struct Moments {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moments {
     n: f64,
     sum: Vec<f64>,
     sq: Vec<f64>,
 }
 
 impl Moments {
-    fn new(dim: usize) -> Self {
+    /// Nothing seen yet, in `dim` dimensions.
+    pub fn new(dim: usize) -> Self {
         Self {
             n: 0.0,
             sum: vec![0.0; dim],
@@ -80,7 +84,8 @@ impl Moments {
         }
     }
 
-    fn add(&mut self, x: &[f32]) {
+    /// Counts one point.
+    pub fn add(&mut self, x: &[f32]) {
         self.n += 1.0;
         for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sq).zip(x) {
             *s += f64::from(v);
@@ -117,20 +122,27 @@ mod tests {
         };
         let mut replay = Replay::new(10, 3, 1);
         // user 1 then 3; documents 0, 2 and 4, 6; the doc's second feature is absent.
-        replay.push(&[1.0, 0.0, 2.0], &[0], Some(0), 1.0, false, &[0.0; 3]);
-        replay.push(&[3.0, 4.0, 6.0], &[1], None, 3.0, false, &[0.0; 3]);
-        let n = Normalizer::measure(&replay, &layout, true);
+        replay.push(&[1.0, 0.0, 2.0], &[0], Some(0), 1.0, 1, false, &[0.0; 3]);
+        replay.push(&[3.0, 4.0, 6.0], &[1], None, 3.0, 1, false, &[0.0; 3]);
+        let mut rewards = Moments::new(1);
+        rewards.add(&[1.0]);
+        rewards.add(&[3.0]);
+        let n = Normalizer::measure(&replay, &layout, &rewards, true);
         assert_eq!((n.user_mean[0], n.user_sd[0]), (2.0, 1.0));
         // Documents 0, 2, 4, 6: mean 3, population variance (9 + 1 + 1 + 9) / 4 = 5.
         assert_eq!(n.doc_mean[0], 3.0);
         assert!((n.doc_sd[0] - 5f32.sqrt()).abs() < 1e-6);
         assert_eq!((n.reward_mean, n.reward_sd), (2.0, 1.0));
-        assert_eq!(n.reward(4.0), 2.0);
-        let uncentred = Normalizer::measure(&replay, &layout, false);
-        assert_eq!(uncentred.reward(4.0), 4.0);
+        assert_eq!(n.reward(4.0, 1, 0.5), 2.0);
+        // Two rewards discounted by 0.5: the centring is 2·(1 + 0.5) = 3.
+        assert_eq!(n.reward(4.0, 2, 0.5), 1.0);
+        let uncentred = Normalizer::measure(&replay, &layout, &rewards, false);
+        assert_eq!(uncentred.reward(4.0, 2, 0.5), 4.0);
         let mut constant = Replay::new(4, 3, 1);
-        constant.push(&[5.0, 1.0, 1.0], &[0], None, 2.0, false, &[0.0; 3]);
-        let c = Normalizer::measure(&constant, &layout, false);
+        constant.push(&[5.0, 1.0, 1.0], &[0], None, 2.0, 1, false, &[0.0; 3]);
+        let mut one = Moments::new(1);
+        one.add(&[2.0]);
+        let c = Normalizer::measure(&constant, &layout, &one, false);
         assert_eq!((c.user_sd[0], c.doc_sd[0], c.reward_sd), (1.0, 1.0, 1.0));
     }
 }

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use recsim_core::SimRng;
 
-/// Transitions `(s, slate, click, r, done, s')`; a state is the user features followed by
-/// the candidates' features.
+/// Transitions `(s, slate, click, R, m, done, s')`: `R` is the discounted sum of the `m`
+/// rewards from `s` on (an `m`-step return, `m` ≥ 1) and `s'` the state `m` steps later; a
+/// state is the user features followed by the candidates' features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replay {
     capacity: usize,
@@ -20,6 +21,8 @@ pub struct Replay {
     /// Clicked slate position, or −1 for no click.
     clicks: Vec<i16>,
     rewards: Vec<f32>,
+    /// Rewards summed in each return.
+    steps: Vec<u8>,
     dones: Vec<bool>,
 }
 
@@ -30,6 +33,8 @@ pub struct Sample<'a> {
     pub slate: &'a [u16],
     pub click: Option<usize>,
     pub reward: f32,
+    /// Rewards summed in `reward`; `next_state` is this many steps later.
+    pub steps: u8,
     pub done: bool,
 }
 
@@ -46,6 +51,7 @@ impl Replay {
             slates: Vec::new(),
             clicks: Vec::new(),
             rewards: Vec::new(),
+            steps: Vec::new(),
             dones: Vec::new(),
         }
     }
@@ -71,6 +77,8 @@ impl Replay {
             && self.slates.len() == n * self.slate_len
             && self.clicks.len() == n
             && self.rewards.len() == n
+            && self.steps.len() == n
+            && self.steps.iter().all(|&m| m >= 1)
             && self.dones.len() == n
             && self
                 .clicks
@@ -86,9 +94,11 @@ impl Replay {
         slate: &[usize],
         click: Option<usize>,
         reward: f64,
+        steps: u8,
         done: bool,
         next_state: &[f32],
     ) {
+        debug_assert!(steps >= 1);
         debug_assert_eq!(state.len(), self.state_len);
         let i = self.next;
         if self.len < self.capacity {
@@ -98,6 +108,7 @@ impl Replay {
             self.slates.extend(slate.iter().map(|&p| p as u16));
             self.clicks.push(click.map_or(-1, |p| p as i16));
             self.rewards.push(reward as f32);
+            self.steps.push(steps);
             self.dones.push(done);
             self.len += 1;
         } else {
@@ -109,6 +120,7 @@ impl Replay {
             }
             self.clicks[i] = click.map_or(-1, |p| p as i16);
             self.rewards[i] = reward as f32;
+            self.steps[i] = steps;
             self.dones[i] = done;
         }
         self.next = (i + 1) % self.capacity;
@@ -122,6 +134,7 @@ impl Replay {
             slate: &self.slates[i * k..(i + 1) * k],
             click: usize::try_from(self.clicks[i]).ok(),
             reward: self.rewards[i],
+            steps: self.steps[i],
             done: self.dones[i],
         }
     }
@@ -146,6 +159,7 @@ mod tests {
                 &[t],
                 Some(0),
                 t as f64,
+                1,
                 false,
                 &[t as f32 + 0.5],
             );
@@ -154,8 +168,9 @@ mod tests {
         assert_eq!(r.get(0).state, &[2.0]);
         assert_eq!(r.get(1).state, &[1.0]);
         assert_eq!(r.get(0).next_state, &[2.5]);
-        r.push(&[9.0], &[0], None, 0.0, true, &[0.0]);
+        r.push(&[9.0], &[0], None, 0.0, 3, true, &[0.0]);
         assert_eq!(r.get(1).click, None);
+        assert_eq!(r.get(1).steps, 3);
         assert!(r.get(1).done);
     }
 }

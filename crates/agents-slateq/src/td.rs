@@ -15,16 +15,14 @@ pub struct NextValues<'a> {
     pub weights: &'a [f32],
 }
 
-/// `r + γ·live·Q(s', A')` for each transition: `A'` is the best next slate of `K` under
-/// `next.select`, valued under `next.target` (SlateQ with double Q). `live` is 0 where
-/// the episode ended without bootstrapping, else 1.
-#[allow(clippy::too_many_arguments)]
+/// `R + discount·Q(s', A')` for each transition: `A'` is the best next slate of `K` under
+/// `next.select`, valued under `next.target` (SlateQ with double Q). `discount` is `γ^m`
+/// for an `m`-step return, 0 where the episode ended without bootstrapping.
 pub fn targets(
     rule: ChoiceRule,
     optimizer: SlateOptimizer,
-    gamma: f32,
     rewards: &[f32],
-    live: &[f32],
+    discounts: &[f32],
     next: &NextValues,
     slate_size: usize,
     order: &mut Vec<usize>,
@@ -33,9 +31,9 @@ pub fn targets(
     let mut slate = vec![0; slate_size];
     rewards
         .iter()
-        .zip(live)
+        .zip(discounts)
         .enumerate()
-        .map(|(j, (&r, &l))| {
+        .map(|(j, (&r, &discount))| {
             let row = j * row_len..(j + 1) * row_len;
             let w = if next.weights.is_empty() {
                 &[][..]
@@ -50,7 +48,7 @@ pub fn targets(
                 &mut slate,
                 order,
             );
-            r + gamma * l * slate_value(rule, &next.target[row], w, &slate)
+            r + discount * slate_value(rule, &next.target[row], w, &slate)
         })
         .collect()
 }
@@ -75,9 +73,8 @@ mod tests {
         let t = targets(
             ChoiceRule::FirstPosition,
             SlateOptimizer::Greedy,
-            0.5,
             &[1.0, 2.0],
-            &[1.0, 0.0],
+            &[0.5, 0.0],
             &next,
             1,
             &mut order,
@@ -92,7 +89,6 @@ mod tests {
         let t = targets(
             ChoiceRule::Weights,
             SlateOptimizer::Greedy,
-            1.0,
             &[0.0, 0.0],
             &[1.0, 1.0],
             &next,

@@ -132,6 +132,10 @@ pub struct SlateQConfig {
     pub lr_decay_steps: usize,
     /// Discount of future value.
     pub gamma: f64,
+    /// Rewards summed before bootstrapping (`n`-step returns; 1 is one-step TD). Values
+    /// that depend on the time left carry over the episode's last steps in `n` times fewer
+    /// bootstraps.
+    pub n_step: usize,
     /// Transitions per gradient step.
     pub batch_size: usize,
     /// Transitions the replay buffer holds.
@@ -178,12 +182,16 @@ impl Default for SlateQConfig {
     fn default() -> Self {
         Self {
             hidden: vec![32, 32],
-            lr: 3e-4,
+            // The default run's (180,000 steps of StrongLTS 20/2 with the time left in
+            // view; docs/slateq.md): the learning rate decays over the whole run, so that
+            // late updates cannot flip decisions that hang on small differences of value.
+            lr: 1e-3,
             lr_final: 3e-5,
-            lr_decay_steps: 60_000,
-            gamma: 0.98,
+            lr_decay_steps: 180_000,
+            gamma: 0.995,
+            n_step: 5,
             batch_size: 64,
-            buffer_size: 100_000,
+            buffer_size: 200_000,
             learning_starts: 2_000,
             train_every: 1,
             target_update_every: 1_000,
@@ -191,7 +199,9 @@ impl Default for SlateQConfig {
             epsilon_end: 0.02,
             epsilon_steps: 30_000,
             grad_clip: 10.0,
-            huber_delta: 1.0,
+            // In effect a squared loss: the finite-horizon values' errors are large early
+            // and the Huber loss's bounded gradient learned them more slowly.
+            huber_delta: 100.0,
             double_q: true,
             choice_model: ChoiceModelKind::Auto,
             slate_optimizer: SlateOptimizer::Greedy,
@@ -250,6 +260,13 @@ impl SlateQConfig {
         ] {
             count_in(name, value, 0, MAX_STEPS, "longer than any run")?;
         }
+        count_in(
+            "slateq.n_step",
+            self.n_step,
+            1,
+            255,
+            "a return of more steps than that is a Monte Carlo return",
+        )?;
         for (name, value) in [
             ("slateq.train_every", self.train_every),
             ("slateq.target_update_every", self.target_update_every),
@@ -307,5 +324,6 @@ mod tests {
         assert!(slateq(|c| c.threads = 1000).contains("slateq.threads"));
         assert!(slateq(|c| c.device = "tpu".into()).contains("expected cpu or cuda"));
         assert!(slateq(|c| c.gamma = 1.5).contains("slateq.gamma"));
+        assert!(slateq(|c| c.n_step = 0).contains("slateq.n_step"));
     }
 }

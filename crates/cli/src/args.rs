@@ -105,6 +105,11 @@ pub struct EnvArgs {
     /// evolution: remaining budget; interest exploration: topic affinities).
     #[arg(long)]
     pub user_observation: bool,
+    /// Add the remaining fraction of the episode to the user observation (gymnasium's
+    /// TimeAwareObservation: LTS's time budget, the interest worlds' horizon); SlateQ
+    /// turns it on by default.
+    #[arg(long)]
+    pub time_aware: bool,
     /// Cut every episode after this many steps, as truncated [default: none; 1000 for
     /// interest-evolution, 100 for interest-exploration, which never ends by itself].
     #[arg(long, value_name = "STEPS", value_parser = any_usize)]
@@ -158,6 +163,7 @@ impl EnvArgs {
         w.user_observation |= self.user_observation;
         w.bandit_observation |= self.bandit_observation;
         w.discrete_action |= self.discrete_action;
+        w.time_aware |= self.time_aware;
         base
     }
 

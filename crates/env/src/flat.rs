@@ -169,11 +169,12 @@ mod tests {
 
     fn switches() -> Vec<Wrappers> {
         let mut all = Vec::new();
-        for bits in 0..8u8 {
+        for bits in 0..16u8 {
             all.push(Wrappers {
                 user_observation: bits & 1 != 0,
                 bandit_observation: bits & 2 != 0,
                 discrete_action: bits & 4 != 0,
+                time_aware: bits & 8 != 0,
             });
         }
         all

@@ -35,8 +35,8 @@ pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
 pub use space::{Space, Value};
 pub use vector::{slot_seed, Autoreset, Execution, SlotPolicy, VectorEnv, VectorError};
 pub use wrappers::{
-    decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction, TimeLimit,
-    UserObservation,
+    decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction,
+    TimeAwareObservation, TimeLimit, UserObservation,
 };
 
 pub use recsim_core::{Click, ConfigError, KnownChoice, StepError};
@@ -130,7 +130,8 @@ pub struct EnvState {
     pub simulator: Vec<u8>,
     /// Whether an episode has started.
     pub started: bool,
-    /// Steps of the current episode, where a [`TimeLimit`] counts them.
+    /// Steps of the current episode, where a [`TimeLimit`] or a [`TimeAwareObservation`]
+    /// counts them (both count the same steps: those since the last reset).
     pub elapsed_steps: Option<u64>,
 }
 

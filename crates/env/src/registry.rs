@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::{
     BanditObservation, DiscreteAction, Env, ModelSpaces, RecSimEnv, RecSimObs, Simulator, SlateEnv,
-    SlateObs, TimeLimit, UserObservation,
+    SlateObs, TimeAwareObservation, TimeLimit, UserObservation,
 };
 
 /// The environment every command defaults to: the reference tutorial's StrongLTS.
@@ -150,22 +150,36 @@ impl<M: ModelSpaces> World for ModelWorld<M> {
 
     fn build(&self, scenario: &Scenario) -> Result<Box<dyn SlateEnv>, ConfigError> {
         let env = RecSimEnv::new(self.model(&scenario.params)?, scenario.env_config())?;
+        let time = scenario.time_aware_steps()?.and_then(NonZeroUsize::new);
         Ok(match scenario.horizon()? {
-            Some(steps) => wrap_user(TimeLimit::new(env, steps), scenario.wrappers),
-            None => wrap_user(env, scenario.wrappers),
+            Some(steps) => wrap_user(TimeLimit::new(env, steps), scenario.wrappers, time),
+            None => wrap_user(env, scenario.wrappers, time),
         })
     }
 }
 
-fn wrap_user<M, E>(env: E, w: Wrappers) -> Box<dyn SlateEnv>
+fn wrap_user<M, E>(env: E, w: Wrappers, time: Option<NonZeroUsize>) -> Box<dyn SlateEnv>
 where
     M: ModelSpaces,
     E: Env<Obs = RecSimObs<M>, Act = [usize]> + Simulator + Send + 'static,
 {
     if w.user_observation {
-        wrap_bandit(UserObservation::new(env), w)
+        wrap_time(UserObservation::new(env), w, time)
     } else {
-        wrap_bandit(env, w)
+        wrap_time(env, w, time)
+    }
+}
+
+/// The time feature goes after the user features, so that it is the last user feature
+/// whatever other wrappers add.
+fn wrap_time<M, E>(env: E, w: Wrappers, time: Option<NonZeroUsize>) -> Box<dyn SlateEnv>
+where
+    M: ModelSpaces,
+    E: Env<Obs = RecSimObs<M>, Act = [usize]> + Simulator + Send + 'static,
+{
+    match time {
+        Some(steps) => wrap_bandit(TimeAwareObservation::new(env, steps), w),
+        None => wrap_bandit(env, w),
     }
 }
 
@@ -305,6 +319,10 @@ pub struct Wrappers {
     pub bandit_observation: bool,
     /// `Discrete(N^K)` actions instead of `MultiDiscrete([N]*K)`.
     pub discrete_action: bool,
+    /// Add the remaining fraction of the episode to the user observation (gymnasium's
+    /// `TimeAwareObservation`; [`Scenario::time_aware_steps`]). The bandit observation
+    /// drops the user observation, and this feature with it.
+    pub time_aware: bool,
 }
 
 /// Everything that defines an environment instance: a registered world and its options
@@ -428,7 +446,14 @@ impl Scenario {
             });
         }
         self.horizon()?;
-        world.check(&self.params)
+        let facts = world.check(&self.params)?;
+        if self.wrappers.time_aware
+            && facts.episode_length == EpisodeLength::Variable
+            && self.horizon()?.is_none()
+        {
+            return Err(ConfigError::UnboundedEpisodes);
+        }
+        Ok(facts)
     }
 
     /// Checks everything without building the environment.
@@ -446,6 +471,22 @@ impl Scenario {
             EpisodeLength::Endless => horizon,
             EpisodeLength::Variable => None,
         })
+    }
+
+    /// The episode length the time-aware observation counts down from, where it is on: the
+    /// fixed length of every episode, else the horizon that cuts them. A world whose
+    /// episodes have neither is refused.
+    pub fn time_aware_steps(&self) -> Result<Option<usize>, ConfigError> {
+        if !self.wrappers.time_aware {
+            return Ok(None);
+        }
+        match self.episode_length()? {
+            Some(steps) => Ok(Some(steps)),
+            None => match self.horizon()? {
+                Some(steps) => Ok(Some(steps.get())),
+                None => Err(ConfigError::UnboundedEpisodes),
+            },
+        }
     }
 
     /// The long-term-satisfaction parameters with the overrides applied, where the world
@@ -502,6 +543,47 @@ mod tests {
         assert_eq!(lts.episode_length(), Ok(Some(5)));
         let iev = Scenario::new("interest-evolution");
         assert_eq!(iev.episode_length(), Ok(None));
+    }
+
+    #[test]
+    fn the_time_aware_feature_counts_down_each_worlds_episode_length() {
+        let steps = |name: &str| {
+            let mut s = Scenario::new(name);
+            s.wrappers.time_aware = true;
+            s.time_aware_steps()
+        };
+        // LTS's time budget, interest exploration's horizon, and the horizon that cuts
+        // interest evolution's episodes of varying length.
+        assert_eq!(steps("strong-lts"), Ok(Some(120)));
+        assert_eq!(steps("lts"), Ok(Some(60)));
+        assert_eq!(steps("interest-exploration"), Ok(Some(100)));
+        assert_eq!(steps("interest-evolution"), Ok(Some(1000)));
+        assert_eq!(Scenario::default().time_aware_steps(), Ok(None), "off");
+        // A world whose episodes have neither a length nor a horizon has nothing to count.
+        register(ModelWorld::<InterestEvolution>::new(
+            "registry-test/endless-iev",
+            "test",
+            IevParams::default(),
+        ))
+        .unwrap();
+        assert_eq!(
+            steps("registry-test/endless-iev"),
+            Err(ConfigError::UnboundedEpisodes)
+        );
+        let mut user = Scenario::default();
+        user.wrappers = Wrappers {
+            user_observation: true,
+            time_aware: true,
+            ..Wrappers::default()
+        };
+        let mut env = user.build().unwrap();
+        env.reset(None);
+        assert_eq!(
+            env.layout().user_dim,
+            2,
+            "the satisfaction, then the time left"
+        );
+        assert_eq!(env.user()[1], 1.0);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! RLlib's RecSim wrappers (spec Appendix A): `MultiDiscrete`→`Discrete` actions, the
 //! bandit observation, and the user-features observation the tutorial's SlateQ needs;
-//! and gymnasium's time limit, for interest exploration, which never ends by itself.
+//! gymnasium's time limit, for interest exploration, which never ends by itself, and its
+//! time-aware observation, which shows how much of the episode is left.
 
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
@@ -251,6 +252,133 @@ impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObserva
 
     fn step(&mut self, action: &E::Act) -> Result<Step<'_, RecSimObs<M>>, EnvError> {
         let transition = self.inner.step(action)?.transition;
+        self.observe();
+        Ok(Step {
+            obs: &self.obs,
+            transition,
+        })
+    }
+
+    fn observation(&self) -> &RecSimObs<M> {
+        &self.obs
+    }
+}
+
+/// Gymnasium's `TimeAwareObservation`: appends the remaining fraction of the episode,
+/// `(T − t) / T` after `t` of its `T` steps (1 at reset, 0 after the last step), to the
+/// user observation. `T` is the length every episode has (long-term satisfaction's time
+/// budget, a horizon that ends an endless world) or the horizon that cuts episodes of
+/// varying length (interest evolution's): [`crate::Scenario::time_aware_steps`].
+///
+/// Without it a policy cannot tell the start of an episode from its end, where the best
+/// finite-horizon policy acts differently (it spends the user's satisfaction when little
+/// time is left). The step count is part of the saved state
+/// ([`EnvState::elapsed_steps`], which a [`TimeLimit`] below counts the same way), so a
+/// checkpoint resumes at the same point of the episode.
+#[derive(Debug, Clone)]
+pub struct TimeAwareObservation<E, M: Model> {
+    inner: E,
+    obs: RecSimObs<M>,
+    episode_steps: usize,
+    elapsed: usize,
+}
+
+impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> TimeAwareObservation<E, M> {
+    /// Wraps `inner`, whose episodes last (or are cut at) `episode_steps` steps.
+    pub fn new(inner: E, episode_steps: NonZeroUsize) -> Self {
+        let mut obs = inner.observation().clone();
+        obs.user.reserve(1);
+        let mut env = Self {
+            inner,
+            obs,
+            episode_steps: episode_steps.get(),
+            elapsed: 0,
+        };
+        env.observe();
+        env
+    }
+
+    /// The fraction of the episode still to run, as the observation shows it.
+    pub fn remaining_fraction(&self) -> f32 {
+        self.episode_steps.saturating_sub(self.elapsed) as f32 / self.episode_steps as f32
+    }
+
+    fn observe(&mut self) {
+        let inner = self.inner.observation();
+        self.obs.user.clear();
+        self.obs.user.extend_from_slice(&inner.user);
+        let remaining = self.remaining_fraction();
+        self.obs.user.push(remaining);
+        self.obs.docs.copy_from_slice(&inner.docs);
+        self.obs.response.copy_from_slice(&inner.response);
+    }
+}
+
+impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Wrapper for TimeAwareObservation<E, M> {
+    type Inner = E;
+    fn inner(&self) -> &E {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.inner
+    }
+    fn after_load(&mut self) {
+        self.observe();
+    }
+    fn save_own(&self, state: &mut EnvState) {
+        state.elapsed_steps = Some(self.elapsed as u64);
+    }
+    fn check_own(&self, state: &EnvState) -> Result<(), EnvError> {
+        match state.elapsed_steps {
+            None => Err(EnvError::State(
+                "the saved environment does not count its steps; this time-aware one does".into(),
+            )),
+            Some(elapsed) if elapsed > self.episode_steps as u64 => Err(EnvError::State(format!(
+                "the saved episode has run {elapsed} steps, past this time-aware \
+                     observation's {}",
+                self.episode_steps
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+    fn load_own(&mut self, state: &EnvState) {
+        self.elapsed = state.elapsed_steps.map_or(0, |e| e as usize);
+    }
+}
+
+impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for TimeAwareObservation<E, M> {
+    type Obs = RecSimObs<M>;
+    type Act = E::Act;
+
+    fn observation_space(&self) -> Space {
+        let mut space = self.inner.observation_space();
+        if let Space::Dict(entries) = &mut space {
+            let dim = self.obs.user.len();
+            let (low, high) = M::user_bounds();
+            let user = Space::boxed(low.min(0.0), high.max(1.0), &[dim]);
+            for (key, sub) in entries.iter_mut() {
+                if key == "user" {
+                    *sub = user.clone();
+                }
+            }
+        }
+        space
+    }
+
+    fn action_space(&self) -> Space {
+        self.inner.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> &RecSimObs<M> {
+        self.inner.reset(seed);
+        self.elapsed = 0;
+        self.observe();
+        &self.obs
+    }
+
+    fn step(&mut self, action: &E::Act) -> Result<Step<'_, RecSimObs<M>>, EnvError> {
+        let transition = self.inner.step(action)?.transition;
+        self.elapsed += 1;
         self.observe();
         Ok(Step {
             obs: &self.obs,

@@ -2,7 +2,7 @@ use std::num::NonZeroUsize;
 
 use env::{
     decode_action, encode_action, BanditObservation, DiscreteAction, Env, EnvError, ModelSpaces,
-    Simulator, Space, TimeLimit, UserObservation, Wrapper,
+    Simulator, Space, TimeAwareObservation, TimeLimit, UserObservation, Wrapper,
 };
 use recsim_core::{InterestEvolution, LongTermSatisfaction, Model, StepError};
 
@@ -358,6 +358,50 @@ fn time_limit_count_is_saved_and_restored() {
 }
 
 #[test]
+fn time_aware_observation_counts_down_the_episode_and_resumes_exactly() {
+    // StrongLTS: 120 steps; the satisfaction, then the time left.
+    let steps = NonZeroUsize::new(120).unwrap();
+    let mut env = TimeAwareObservation::new(UserObservation::new(lts(5, 2)), steps);
+    let first = env.reset(Some(4)).user.clone();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[1], 1.0, "the whole episode is left at reset");
+    for t in 1..=30 {
+        let step = env.step(&[0, 1]).unwrap();
+        assert_eq!(step.obs.user[1], (120 - t) as f32 / 120.0);
+    }
+    // A copy loaded from the saved state continues bit for bit, to the episode's end.
+    let saved = env.save_state();
+    assert_eq!(saved.elapsed_steps, Some(30));
+    let mut copy = TimeAwareObservation::new(UserObservation::new(lts(5, 2)), steps);
+    copy.load_state(&saved).unwrap();
+    assert_eq!(copy.observation(), env.observation());
+    for t in 31..=120 {
+        let (a, b) = (env.step(&[1, 0]).unwrap(), copy.step(&[1, 0]).unwrap());
+        assert_eq!(a.transition, b.transition);
+        assert_eq!(a.obs, b.obs);
+        assert_eq!(a.transition.terminated, t == 120);
+    }
+    assert_eq!(
+        env.remaining_fraction(),
+        0.0,
+        "nothing is left after the last step"
+    );
+    assert_eq!(env.reset(None).user[1], 1.0);
+    // The feature lies in the observation space.
+    assert!(env
+        .observation_space()
+        .contains(&env.observation().to_value()));
+    // A state without a step count, or past this length, is refused and changes nothing.
+    let plain = lts(5, 2).save_state();
+    let before = copy.save_state();
+    assert!(matches!(copy.load_state(&plain), Err(EnvError::State(_))));
+    let mut short = TimeAwareObservation::new(lts(5, 2), NonZeroUsize::new(10).unwrap());
+    short.reset(None);
+    assert!(short.load_state(&saved).is_err());
+    assert_eq!(copy.save_state(), before);
+}
+
+#[test]
 fn responses_lie_in_their_spaces() {
     fn check<M: ModelSpaces>(env: &mut impl Env<Obs = env::RecSimObs<M>, Act = [usize]>) {
         env.reset(None);
@@ -409,11 +453,13 @@ fn every_observation_lies_in_its_space() {
         "interest-evolution",
         "interest-exploration",
     ] {
-        for (user, bandit, discrete) in [
-            (false, false, false),
-            (true, false, false),
-            (false, true, true),
-            (true, true, false),
+        for (user, bandit, discrete, time_aware) in [
+            (false, false, false, false),
+            (true, false, false, false),
+            (false, true, true, false),
+            (true, true, false, false),
+            (false, false, false, true),
+            (true, false, true, true),
         ] {
             let mut scenario = env::Scenario {
                 num_candidates: 5,
@@ -424,6 +470,7 @@ fn every_observation_lies_in_its_space() {
                 user_observation: user,
                 bandit_observation: bandit,
                 discrete_action: discrete,
+                time_aware,
             };
             let mut e = scenario.build().unwrap();
             let (space, _) = e.spaces();

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
 /// The CLI's environment options (`--num-candidates` is `num_candidates`, …).
-pub const OPTIONS: [&str; 8] = [
+pub const OPTIONS: [&str; 9] = [
     "num_candidates",
     "slate_size",
     "resample_documents",
@@ -16,6 +16,7 @@ pub const OPTIONS: [&str; 8] = [
     "discrete_action",
     "bandit_observation",
     "user_observation",
+    "time_aware",
 ];
 
 /// The scenario of world `env` with `options` applied and validated. A name that is
@@ -45,6 +46,7 @@ pub fn scenario(env: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Scen
             "discrete_action" => s.wrappers.discrete_action = boolean(name, &value)?,
             "bandit_observation" => s.wrappers.bandit_observation = boolean(name, &value)?,
             "user_observation" => s.wrappers.user_observation = boolean(name, &value)?,
+            "time_aware" => s.wrappers.time_aware = boolean(name, &value)?,
             _ => {
                 s.params.insert(key.clone(), real(name, &value)?);
             }

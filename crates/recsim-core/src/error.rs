@@ -40,6 +40,9 @@ pub enum ConfigError {
     /// `max_episode_steps = 0`.
     #[error("the horizon (max_episode_steps) must be at least 1")]
     ZeroHorizon,
+    /// A time-aware observation of episodes with neither a fixed length nor a horizon.
+    #[error("time_aware needs episodes of a known length: set a horizon (max_episode_steps)")]
+    UnboundedEpisodes,
     /// An environment name nobody registered.
     #[error("unknown environment `{name}`; registered: {known}")]
     UnknownEnvironment {

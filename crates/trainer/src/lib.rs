@@ -70,7 +70,10 @@ fn slateq_agent(
         config.clone(),
         env.layout(),
         env.known_choice(),
-        scenario.episode_length()?.is_some(),
+        agents_slateq::Episodes {
+            fixed_length: scenario.episode_length()?.is_some(),
+            time_aware_steps: scenario.time_aware_steps()?,
+        },
         scenario.seed,
     )?))
 }

@@ -8,10 +8,10 @@
 //! and written as JSON under `target/bench/` and, for a full run, as `docs/benchmarks.md`.
 
 mod measure;
-mod process;
+pub(crate) mod process;
 mod python;
 mod recsim;
-mod report;
+pub(crate) mod report;
 mod slateq;
 
 use std::path::{Path, PathBuf};

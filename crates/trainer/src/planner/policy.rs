@@ -62,7 +62,9 @@ impl OptimalPolicy {
         kind: PolicyKind,
         layout: &Layout,
     ) -> Result<Self, PlannerError> {
-        if (layout.user_dim, layout.doc_dim) != (1, 1) {
+        // The satisfaction comes first; a time-aware observation adds the time left after
+        // it, which the policy counts itself.
+        if layout.user_dim == 0 || layout.doc_dim != 1 {
             return Err(PlannerError::HiddenUser);
         }
         Ok(Self {
