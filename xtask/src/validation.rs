@@ -3,8 +3,8 @@
 //! `docs/ope-validation.md` and two figures in `docs/img/` (`--quick`: a smoke run into
 //! `target/ope-validation-quick/`, the documented figures left alone).
 //!
-//! For StrongLTS 20/2 (with the user observation, so that a SlateQ target can act) and
-//! interest evolution 10/2, with random and ε-greedy logging, it writes independent log
+//! For StrongLTS 20/2 and interest evolution 10/2 (both with the user observation, so that
+//! a SlateQ target can act on the logs), with random and ε-greedy logging, it writes independent log
 //! sets (seeds 0, 1, …), trains a SlateQ target on each world, and runs `rlrec ope` over
 //! all the sets of each case for four targets, with `--truth`; `rlrec ope` summarises
 //! coverage, bias and RMSE per estimator.
@@ -39,10 +39,18 @@ const WORLDS: [World; 2] = [
         args: &["--user-observation"],
         temperature: "0.1",
     },
+    // With the user observation too: SlateQ sees the user's state where a world hides it
+    // (`Algo::required_wrappers`), and a checkpoint acts only on logs of its own wrappers.
     World {
         name: "iev",
-        label: "interest evolution 10/2",
-        args: &["--env", "interest-evolution", "--num-candidates", "10"],
+        label: "interest evolution 10/2 (user observation)",
+        args: &[
+            "--env",
+            "interest-evolution",
+            "--num-candidates",
+            "10",
+            "--user-observation",
+        ],
         temperature: "0.2",
     },
 ];

@@ -146,9 +146,8 @@ impl TrainArgs {
         self.config_over(TrainConfig::new(self.algo.unwrap_or(Algo::Slateq)))
     }
 
-    /// The configuration of a new offline run on the log `dir`: its environment, a
-    /// bandit's iterations one pass over the log, an evaluation every tenth of the run
-    /// (an offline run plays no training episodes to plot); then the file and the flags.
+    /// The configuration of a new offline run on the log `dir`: the offline defaults
+    /// ([`TrainConfig::offline`]), then the file, then the flags.
     fn offline_config(&self, dir: &Path) -> Result<TrainConfig> {
         if self.env != EnvArgs::default() {
             bail!(
@@ -158,24 +157,15 @@ impl TrainArgs {
         }
         let reader = LogReader::open(dir)?;
         let meta = reader.meta();
-        let algo = self.algo.unwrap_or(Algo::Slateq);
-        let mut base = TrainConfig::new(algo);
-        base.env = meta.scenario.clone();
-        base.offline = Some(OfflineSource {
-            logs: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
-            checksum: meta.checksum.clone(),
-            steps: meta.steps,
-        });
-        match &mut base.agent {
-            // The whole log in the replay buffer, unless a configuration says otherwise.
-            AlgoConfig::Slateq(c) => {
-                c.buffer_size = c
-                    .buffer_size
-                    .max(usize::try_from(meta.steps).unwrap_or(usize::MAX))
-            }
-            _ => base.iterations = meta.steps.div_ceil(base.iteration_steps() as u64),
-        }
-        base.evaluation_interval = (base.iterations / 10).max(1);
+        let base = TrainConfig::offline(
+            self.algo.unwrap_or(Algo::Slateq),
+            meta.scenario.clone(),
+            OfflineSource {
+                logs: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
+                checksum: meta.checksum.clone(),
+                steps: meta.steps,
+            },
+        );
         let config = self.config_over(base)?;
         let mut wanted = config.env.clone();
         config.algo().required_wrappers(&mut wanted)?;

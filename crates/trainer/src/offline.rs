@@ -105,3 +105,120 @@ fn step<'a>(row: &'a Row, next_user: &'a [f32], next_items: &'a [f32]) -> Logged
 pub(crate) fn add(agent: &mut dyn Agent) -> impl FnMut(&LoggedStep) -> Result<(), TrainError> + '_ {
     move |step| agent.add_logged(step).map_err(TrainError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::{write_log, PolicySpec};
+
+    /// What an agent would observe online, step by step: the observation it acted on, the
+    /// slate, the transition, and the observation after the step (before any reset).
+    #[derive(Debug, PartialEq)]
+    struct Observed {
+        user: Vec<f32>,
+        items: Vec<f32>,
+        slate: Vec<usize>,
+        transition: Transition,
+        next_user: Vec<f32>,
+        next_items: Vec<f32>,
+    }
+
+    impl Observed {
+        fn of(step: &LoggedStep) -> Self {
+            Self {
+                user: step.user.to_vec(),
+                items: step.items.to_vec(),
+                slate: step.slate.to_vec(),
+                transition: step.transition,
+                next_user: step.next_user.to_vec(),
+                next_items: step.next_items.to_vec(),
+            }
+        }
+    }
+
+    /// The offline feed hands an agent exactly what [`Agent::observe`] receives online
+    /// from the same slates: the state acted on, the consumed position, the reward, the
+    /// episode-end flags, and the next state, across episode boundaries and in feeds cut
+    /// at any size.
+    #[test]
+    fn the_feed_hands_over_what_an_online_agent_observes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            Scenario {
+                wrappers: env::Wrappers {
+                    user_observation: true,
+                    ..Default::default()
+                },
+                max_episode_steps: Some(7),
+                seed: 3,
+                ..Scenario::default()
+            },
+            Scenario {
+                num_candidates: 5,
+                seed: 4,
+                max_episode_steps: Some(9),
+                ..Scenario::new("interest-evolution")
+            },
+        ];
+        for (i, scenario) in cases.into_iter().enumerate() {
+            let logs = dir.path().join(format!("log{i}"));
+            write_log(&scenario, &PolicySpec::Random, 3, &logs, |_| ()).unwrap();
+            // Online: the logged slates, played again in the same environment.
+            let reader = LogReader::open(&logs).unwrap();
+            let slates: Vec<Vec<usize>> = {
+                let mut rows = reader.rows().unwrap();
+                let mut out = Vec::new();
+                while let Some(row) = rows.next_row().unwrap() {
+                    out.push(row.slate.clone());
+                }
+                out
+            };
+            let mut live = scenario.build().unwrap();
+            let mut online = Vec::new();
+            live.reset(None);
+            for slate in &slates {
+                let (user, items) = (live.user().to_vec(), live.items().to_vec());
+                let mut transition = live.step(slate).unwrap();
+                // The log holds no topic cluster (no learner reads it).
+                if let Some(click) = transition.click.as_mut() {
+                    click.cluster = None;
+                }
+                online.push(Observed {
+                    user,
+                    items,
+                    slate: slate.clone(),
+                    transition,
+                    next_user: live.user().to_vec(),
+                    next_items: live.items().to_vec(),
+                });
+                if transition.done() {
+                    live.reset(None);
+                }
+            }
+            assert_eq!(online.iter().filter(|o| o.transition.done()).count(), 3);
+            // Offline, fed in pieces that cut episodes anywhere.
+            let source = OfflineSource {
+                logs: logs.clone(),
+                checksum: reader.meta().checksum.clone(),
+                steps: reader.meta().steps,
+            };
+            let mut feed = OfflineFeed::open(&source, &scenario).unwrap();
+            let mut offline = Vec::new();
+            let mut episodes = 0;
+            for size in [1, 5, 2, 100] {
+                let (_, e) = feed
+                    .feed(size, |step| {
+                        offline.push(Observed::of(step));
+                        Ok(())
+                    })
+                    .unwrap();
+                episodes += e;
+            }
+            assert_eq!(episodes, 3);
+            assert_eq!(offline.len(), online.len());
+            for (t, (off, on)) in offline.iter().zip(&online).enumerate() {
+                assert_eq!(off, on, "case {i}, step {t}");
+            }
+        }
+    }
+}
