@@ -261,6 +261,9 @@ pub const SLATEQ_ITERATIONS: u64 = 180;
 /// 1180 (docs/logs.md).
 pub const OFFLINE_SLATEQ_BATCH_SIZE: usize = 256;
 
+/// Offline SlateQ's iterations (of `steps_per_iteration` gradient steps each).
+pub const OFFLINE_SLATEQ_ITERATIONS: u64 = 60;
+
 /// Steps per iteration when episodes have no fixed length.
 pub const FALLBACK_STEPS_PER_ITERATION: usize = 1000;
 
@@ -325,10 +328,23 @@ impl TrainConfig {
         base.env = scenario;
         match &mut base.agent {
             AlgoConfig::Slateq(c) => {
-                c.buffer_size = c
-                    .buffer_size
-                    .max(usize::try_from(source.steps).unwrap_or(usize::MAX));
-                c.batch_size = OFFLINE_SLATEQ_BATCH_SIZE;
+                // Not the online recipe: its n-step returns would value the logging
+                // policy's actions (a log holds no time feature to learn the finite
+                // horizon from, either), so one-step targets over the former 60,000-step
+                // schedule, measured in docs/logs.md.
+                *c = SlateQConfig {
+                    lr: 3e-4,
+                    lr_decay_steps: 60_000,
+                    gamma: 0.98,
+                    n_step: 1,
+                    huber_delta: 1.0,
+                    batch_size: OFFLINE_SLATEQ_BATCH_SIZE,
+                    buffer_size: c
+                        .buffer_size
+                        .max(usize::try_from(source.steps).unwrap_or(usize::MAX)),
+                    ..c.clone()
+                };
+                base.iterations = OFFLINE_SLATEQ_ITERATIONS;
             }
             _ => base.iterations = source.steps.div_ceil(base.iteration_steps() as u64),
         }
