@@ -8,8 +8,8 @@ use serde_json::json;
 use trainer::checkpoint::EVALUATION_FILE;
 use trainer::logs::LogReader;
 use trainer::{
-    build_agent, evaluate_policy_on, Algo, AlgoConfig, Algorithm, Checkpoint, Evaluation,
-    FixedPolicy, LtsPlanner, OfflineSource, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
+    build_agent, evaluate_policy_on, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy,
+    LtsPlanner, OfflineSource, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
 };
 
 use crate::args::{
@@ -132,7 +132,7 @@ impl TrainArgs {
         #[cfg(feature = "slateq")]
         if let Some(device) = &self.device {
             match &mut config.agent {
-                AlgoConfig::Slateq(c) => c.device = device.clone(),
+                trainer::AlgoConfig::Slateq(c) => c.device = device.clone(),
                 _ => bail!("--device is SlateQ's; this run is {}", config.algo()),
             }
         }

@@ -570,11 +570,13 @@ mod tests {
             steps("registry-test/endless-iev"),
             Err(ConfigError::UnboundedEpisodes)
         );
-        let mut user = Scenario::default();
-        user.wrappers = Wrappers {
-            user_observation: true,
-            time_aware: true,
-            ..Wrappers::default()
+        let user = Scenario {
+            wrappers: Wrappers {
+                user_observation: true,
+                time_aware: true,
+                ..Wrappers::default()
+            },
+            ..Scenario::default()
         };
         let mut env = user.build().unwrap();
         env.reset(None);
