@@ -339,9 +339,8 @@ impl TrainConfig {
                     n_step: 1,
                     huber_delta: 1.0,
                     batch_size: OFFLINE_SLATEQ_BATCH_SIZE,
-                    buffer_size: c
-                        .buffer_size
-                        .max(usize::try_from(source.steps).unwrap_or(usize::MAX)),
+                    // The whole log, and no more.
+                    buffer_size: usize::try_from(source.steps).unwrap_or(usize::MAX),
                     ..c.clone()
                 };
                 base.iterations = OFFLINE_SLATEQ_ITERATIONS;
@@ -753,7 +752,9 @@ mod tests {
             (c.batch_size, c.buffer_size),
             (OFFLINE_SLATEQ_BATCH_SIZE, 150_000)
         );
-        assert_eq!(slateq.evaluation_interval, SLATEQ_ITERATIONS / 10);
+        assert_eq!(slateq.iterations, OFFLINE_SLATEQ_ITERATIONS);
+        assert_eq!(slateq.evaluation_interval, OFFLINE_SLATEQ_ITERATIONS / 10);
+        assert_eq!(c.n_step, 1, "one-step targets from a log");
         let edited = slateq.merged("[slateq]\nbatch_size = 64\n").unwrap();
         let AlgoConfig::Slateq(c) = &edited.agent else {
             panic!("not SlateQ")
