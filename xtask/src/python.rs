@@ -109,33 +109,48 @@ fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
     if python.is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         return Ok(python);
     }
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-    }
     eprintln!(
         "xtask: installing python/requirements/{} into {}",
         venv.requirements,
         dir.display()
     );
-    checked(Command::new(&base).args(["-m", "venv"]).arg(&dir))
-        .with_context(|| format!("creating a venv with {base}"))?;
+    new_venv(&dir)?;
+    // The wheels are large (torch); a second copy in pip's cache helps nobody.
+    pip_install(&python, &["--no-cache-dir", "-r"], &[file.as_os_str()])
+        .with_context(|| format!("installing {}", file.display()))?;
+    std::fs::write(&marker, wanted)?;
+    Ok(python)
+}
+
+/// Creates an empty venv at `dir`, replacing what was there, with `$PYTHON` (default
+/// `python3`).
+pub fn new_venv(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    checked(Command::new(&base).args(["-m", "venv"]).arg(dir))
+        .with_context(|| format!("creating a venv with {base} (Python 3 with venv is required)"))
+}
+
+/// `python -m pip install`, quietly, with pip's `options` before the `packages`.
+pub fn pip_install(
+    python: &Path,
+    options: &[&str],
+    packages: &[impl AsRef<std::ffi::OsStr>],
+) -> Result<()> {
     checked(
-        Command::new(&python)
+        Command::new(python)
             .args([
                 "-m",
                 "pip",
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                // The wheels are large (torch); a second copy in pip's cache helps nobody.
-                "--no-cache-dir",
-                "-r",
             ])
-            .arg(&file),
+            .args(options)
+            .args(packages),
     )
-    .with_context(|| format!("installing {}", file.display()))?;
-    std::fs::write(&marker, wanted)?;
-    Ok(python)
 }
 
 /// `maturin build --release` of `python/` into `target/wheels/python/`; returns the wheel.

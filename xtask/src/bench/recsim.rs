@@ -6,8 +6,8 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use super::process;
-use crate::checked;
 use crate::libtorch::cache_root;
+use crate::python::{new_venv, pip_install};
 
 /// What RecSim's environments import, pinned to the versions of the reference figures'
 /// machine (Python 3.11, numpy 1.26). RecSim itself comes without its declared
@@ -30,32 +30,13 @@ pub fn ensure_venv() -> Result<PathBuf> {
     if venv.join(COMPLETE).is_file() && python.is_file() {
         return Ok(python);
     }
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).with_context(|| format!("removing {}", venv.display()))?;
-    }
-    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     eprintln!(
         "xtask: installing RecSim 0.2.4 from PyPI into {} (once)",
         venv.display()
     );
-    checked(Command::new(&base).args(["-m", "venv"]).arg(&venv))
-        .with_context(|| format!("creating a venv with {base} (Python 3 with venv is required)"))?;
-    let pip = |extra: &[&str], packages: &[&str]| {
-        checked(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(extra)
-                .args(packages),
-        )
-    };
-    pip(&[], &PACKAGES)?;
-    pip(&["--no-deps"], &[RECSIM])?;
+    new_venv(&venv)?;
+    pip_install(&python, &[], &PACKAGES)?;
+    pip_install(&python, &["--no-deps"], &[RECSIM])?;
     std::fs::write(venv.join(COMPLETE), "")?;
     Ok(python)
 }
