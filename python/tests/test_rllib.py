@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("ray") is None, reason="needs ray[rllib] (python/requirements/rllib.txt)"
+    importlib.util.find_spec("ray.rllib") is None, reason="needs ray[rllib] (python/requirements/rllib.txt)"
 )
 
 TIMEOUT_S = 420

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import run_cli
 
-pytest.importorskip("ray")
+pytest.importorskip("ray.tune")
 import rlrec.tune  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
