@@ -5,7 +5,6 @@ the test starts and stops everything itself, within a time limit."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -17,9 +16,8 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("ray.rllib") is None, reason="needs ray[rllib] (python/requirements/rllib.txt)"
-)
+# Skips where RLlib is absent (the light and tune venvs); a missing parent `ray` skips too.
+pytest.importorskip("ray.rllib", reason="needs ray[rllib] (python/requirements/rllib.txt)")
 
 TIMEOUT_S = 420
 
