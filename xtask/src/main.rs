@@ -5,7 +5,8 @@
 //! * `cargo xtask test`: the same set-up, then the quality gates (formatting, clippy on
 //!   both feature sets, the documentation), the whole test suite, the custom-world
 //!   example, the installed binary, and the smoke runs of the figures (`plots --quick`),
-//!   the benchmark (`bench --quick`) and the suite (`suite --quick`).
+//!   the benchmark (`bench --quick`), the suite (`suite --quick`) and the OPE validation
+//!   (`ope-validation --quick`).
 //! * `cargo xtask install [--root DIR]`: the `rlrec` binary with SlateQ into `DIR/bin`
 //!   (default `~/.cargo`, whose `bin` is on the PATH of a Rust set-up).
 //! * `cargo xtask example [--quick]`: the custom-world example (`examples/custom_world.rs`).
@@ -133,7 +134,8 @@ fn test() -> Result<()> {
     python::test()?;
     plots::plots(true)?;
     bench::run(&["--quick".to_string()])?;
-    suite::run(&["--quick".to_string()])
+    suite::run(&["--quick".to_string()])?;
+    validation::run(&["--quick".to_string()])
 }
 
 /// `~/.cargo`, or `CARGO_HOME`.

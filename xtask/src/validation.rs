@@ -3,8 +3,9 @@
 //! `docs/ope-validation.md` and two figures in `docs/img/` (`--quick`: a smoke run into
 //! `target/ope-validation-quick/`, the documented figures left alone).
 //!
-//! For StrongLTS 20/2 and interest evolution 10/2 (both with the user observation, so that
-//! a SlateQ target can act on the logs), with random and ε-greedy logging, it writes independent log
+//! For StrongLTS 20/2 and interest evolution 10/2 (both with the user observation and the
+//! time left, so that the default SlateQ can act on the logs as a target), with random and
+//! ε-greedy logging, it writes independent log
 //! sets (seeds 0, 1, …), trains a SlateQ target on each world, and runs `rlrec ope` over
 //! all the sets of each case for four targets, with `--truth`; `rlrec ope` summarises
 //! coverage, bias and RMSE per estimator.
@@ -35,21 +36,23 @@ struct World {
 const WORLDS: [World; 2] = [
     World {
         name: "lts",
-        label: "StrongLTS 20/2 (user observation)",
-        args: &["--user-observation"],
+        label: "StrongLTS 20/2 (user observation, time-aware)",
+        args: &["--user-observation", "--time-aware"],
         temperature: "0.1",
     },
-    // With the user observation too: SlateQ sees the user's state where a world hides it
-    // (`Algo::required_wrappers`), and a checkpoint acts only on logs of its own wrappers.
+    // With the user observation and the time left: SlateQ sees the user's state where a
+    // world hides it (`Algo::required_wrappers`) and the time left by default, and a
+    // checkpoint acts only on logs of its own wrappers.
     World {
         name: "iev",
-        label: "interest evolution 10/2 (user observation)",
+        label: "interest evolution 10/2 (user observation, time-aware)",
         args: &[
             "--env",
             "interest-evolution",
             "--num-candidates",
             "10",
             "--user-observation",
+            "--time-aware",
         ],
         temperature: "0.2",
     },
