@@ -16,7 +16,7 @@
 //!   Python RecSim's (see [`bench`](mod@bench)).
 //! * `cargo xtask suite [--quick] [--jobs J]`: the default SlateQ against the baselines
 //!   and, where the planner applies, the optimum, on a suite of scenarios (see [`suite`]).
-//! * `cargo xtask ope-validation [--quick]`: the off-policy estimators against the
+//! * `cargo xtask ope-validation [--quick] [--sets N]`: the off-policy estimators against the
 //!   simulator over many log sets (see [`validation`]), written as `docs/ope-validation.md`.
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
 //!
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | suite [--quick] [--jobs J] | ope-validation [--quick] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | suite [--quick] [--jobs J] | ope-validation [--quick] [--sets N] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ.
 pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];

@@ -1,14 +1,14 @@
-//! `cargo xtask ope-validation [--quick]`: the off-policy estimators against the
+//! `cargo xtask ope-validation [--quick] [--sets N]`: the off-policy estimators against the
 //! simulator's true values, over many independent log sets, written as
 //! `docs/ope-validation.md` and two figures in `docs/img/` (`--quick`: a smoke run into
 //! `target/ope-validation-quick/`, the documented figures left alone).
 //!
 //! For StrongLTS 20/2 and interest evolution 10/2 (both with the user observation and the
 //! time left, so that the default SlateQ can act on the logs as a target), with random and
-//! ε-greedy logging, it writes independent log
-//! sets (seeds 0, 1, …), trains a SlateQ target on each world, and runs `rlrec ope` over
-//! all the sets of each case for four targets, with `--truth`; `rlrec ope` summarises
-//! coverage, bias and RMSE per estimator.
+//! ε-greedy logging, it writes independent log sets (seeds 0, 1, …; 20 unless `--sets`
+//! says), trains a SlateQ target on each world, and runs `rlrec ope` over all the sets of
+//! each case for four targets, with `--truth`; `rlrec ope` summarises coverage, bias and
+//! RMSE per estimator.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,9 +67,27 @@ const LOGGING: [(&str, &str, &[&str]); 2] = [
     ),
 ];
 
+const USAGE: &str = "usage: cargo xtask ope-validation [--quick] [--sets N]";
+
 pub fn run(args: &[String]) -> Result<()> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let sizes = if quick {
+    let (mut quick, mut sets) = (false, None);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            // Twenty sets cannot tell a 95% coverage from 85% (docs/logs.md): more can.
+            "--sets" => {
+                sets = Some(
+                    rest.next()
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .filter(|&n| n >= 2)
+                        .context("--sets takes a count of at least 2")?,
+                )
+            }
+            _ => anyhow::bail!("{USAGE}"),
+        }
+    }
+    let mut sizes = if quick {
         Sizes {
             sets: 2,
             episodes: "10",
@@ -84,6 +102,9 @@ pub fn run(args: &[String]) -> Result<()> {
             slateq_iterations: "60",
         }
     };
+    if let Some(sets) = sets {
+        sizes.sets = sets;
+    }
     let root = workspace_root()?;
     let work = root.join(if quick {
         "target/ope-validation-quick"
