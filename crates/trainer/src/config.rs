@@ -329,12 +329,12 @@ impl TrainConfig {
         match &mut base.agent {
             AlgoConfig::Slateq(c) => {
                 // Not the online recipe: its n-step returns would value the logging
-                // policy's actions (a log holds no time feature to learn the finite
-                // horizon from, either), so one-step targets over the former 60,000-step
-                // schedule, measured in docs/logs.md. A wider network and a target
-                // network held twice as long as online: with the online [32, 32] and
-                // 1000 steps, the policy swung by ±5 between evaluations and stayed
-                // greedy for half the run on some logs.
+                // policy's actions (and a log without `--time-aware` holds no time
+                // feature to learn the finite horizon from), so one-step targets over
+                // the former 60,000-step schedule, measured in docs/logs.md. A wider
+                // network and a target network held twice as long as online: with the
+                // online [32, 32] and 1000 steps, the policy swung by ±5 between
+                // evaluations and stayed greedy for half the run on some logs.
                 *c = SlateQConfig {
                     lr: 3e-4,
                     lr_decay_steps: 60_000,
