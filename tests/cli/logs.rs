@@ -24,6 +24,31 @@ fn ope(logs: &[&Path], args: &[&str]) -> Value {
     cmd.args(args).json()
 }
 
+/// `rlrec train --algo slateq --offline LOGS` into `dir/name`, with `config` written to
+/// `dir/name.toml`: 4 iterations of `steps` gradient steps, evaluated over 50 episodes.
+#[cfg(feature = "slateq")]
+fn slateq_offline(dir: &Path, name: &str, logs: &Path, config: &str, steps: &str) -> Value {
+    let file = dir.join(format!("{name}.toml"));
+    fs::write(&file, config).unwrap();
+    train(
+        &dir.join(name),
+        &[
+            "--algo",
+            "slateq",
+            "--offline",
+            logs.to_str().unwrap(),
+            "--config",
+            file.to_str().unwrap(),
+            "--iterations",
+            "4",
+            "--steps-per-iteration",
+            steps,
+            "--eval-episodes",
+            "50",
+        ],
+    )
+}
+
 /// The per-step line of estimator `id` in a report.
 fn line<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["per_step"]
@@ -447,29 +472,13 @@ fn slateq_learns_offline_and_a_checkpoint_is_a_target_and_a_logger() {
             "--user-observation",
         ],
     );
-    let config = dir.path().join("slateq.toml");
-    fs::write(
-        &config,
-        "[slateq]\nhidden = [16]\nbatch_size = 32\ntarget_update_every = 200\nlr_decay_steps = 2000\n",
-    )
-    .unwrap();
     let run = dir.path().join("run");
-    let done = train(
-        &run,
-        &[
-            "--algo",
-            "slateq",
-            "--offline",
-            logs.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--iterations",
-            "4",
-            "--steps-per-iteration",
-            "500",
-            "--eval-episodes",
-            "50",
-        ],
+    let done = slateq_offline(
+        dir.path(),
+        "run",
+        &logs,
+        "[slateq]\nhidden = [16]\nbatch_size = 32\ntarget_update_every = 200\nlr_decay_steps = 2000\n",
+        "500",
     );
     // Far above kale (1090): it has learnt that clickbait pays.
     assert!(
@@ -535,32 +544,11 @@ fn slateq_learns_long_term_value_offline() {
         ],
     );
     let run = |name: &str, extra: &str| {
-        let config = dir.path().join(format!("{name}.toml"));
-        fs::write(
-            &config,
-            format!(
-                "[slateq]\nhidden = [16]\nbatch_size = 32\ntarget_update_every = 200\n\
-                 lr = 1e-3\nlr_final = 1e-4\nlr_decay_steps = 4000\n{extra}"
-            ),
-        )
-        .unwrap();
-        let done = train(
-            &dir.path().join(name),
-            &[
-                "--algo",
-                "slateq",
-                "--offline",
-                logs.to_str().unwrap(),
-                "--config",
-                config.to_str().unwrap(),
-                "--iterations",
-                "4",
-                "--steps-per-iteration",
-                "1000",
-                "--eval-episodes",
-                "50",
-            ],
+        let config = format!(
+            "[slateq]\nhidden = [16]\nbatch_size = 32\ntarget_update_every = 200\n\
+             lr = 1e-3\nlr_final = 1e-4\nlr_decay_steps = 4000\n{extra}"
         );
+        let done = slateq_offline(dir.path(), name, &logs, &config, "1000");
         done["evaluation"]["mean"].as_f64().unwrap()
     };
     let long_term = run("long-term", "");
