@@ -22,11 +22,11 @@ fn slateq_learns_far_better_than_random_on_default_lts() {
     );
 }
 
-#[test]
-fn slateq_resumes_exactly() {
+/// Trains 20 iterations of 100 steps straight and split at 8 (iterations end inside
+/// episodes of 60 steps), with `extra` under `[slateq]`; returns the metrics.
+fn slateq_resumes_exactly_with(extra: &str) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
-    // Iterations of 100 steps end inside episodes (60 steps each).
-    let config = slateq_config(dir.path(), "");
+    let config = slateq_config(dir.path(), extra);
     let args = [
         "--config",
         config.to_str().unwrap(),
@@ -37,11 +37,30 @@ fn slateq_resumes_exactly() {
     ];
     let (a, b, metrics) = straight_and_resumed(dir.path(), &args, 8, 20);
     assert_eq!(metrics.len(), 20);
+    assert_eq!(a["evaluation"], b["evaluation"]);
+    metrics
+}
+
+#[test]
+fn slateq_resumes_exactly() {
+    let metrics = slateq_resumes_exactly_with("");
     assert!(
         metrics[19]["learner"]["grad_steps"].as_f64().unwrap() > 1000.0,
         "it did learn"
     );
-    assert_eq!(a["evaluation"], b["evaluation"]);
+}
+
+/// Four environments, each with its open episode and open n-step returns in the
+/// checkpoint, and one gradient step per step of all four.
+#[test]
+fn slateq_with_several_environments_resumes_exactly() {
+    let metrics = slateq_resumes_exactly_with("num_envs = 4\ntrain_every = 4\nn_step = 3");
+    let at = |i: usize, key: &str| metrics[i][key].as_f64().unwrap();
+    // 2000 steps after 300 of warm-up, one gradient step per 4.
+    assert_eq!(metrics[19]["learner"]["grad_steps"].as_f64(), Some(426.0));
+    assert_eq!(at(19, "timesteps_total"), 2000.0);
+    // Each environment took 500 steps: 8 whole episodes of 60.
+    assert_eq!(at(19, "episodes_total"), 32.0);
 }
 
 #[test]
@@ -65,6 +84,15 @@ fn bad_slateq_input_is_a_clear_error() {
     with(&["--device", "cuda"]).fails_with("cuda was requested");
     with(&["--device", "tpu"]).fails_with("expected cpu or cuda");
     with(&["--bandit-observation"]).fails_with("SlateQ needs the user features");
+    // 300 steps per iteration do not divide among 7 environments.
+    let other = tempfile::tempdir().unwrap();
+    let seven = slateq_config(other.path(), "num_envs = 7");
+    rlrec(["train", "--config"])
+        .args([&seven])
+        .args(["--out"])
+        .args([dir.path().join("seven")])
+        .fails_with("slateq.num_envs = 7 is invalid");
+    assert!(!dir.path().join("seven").exists(), "nothing was written");
 
     // A SlateQ checkpoint is not a bandit's, and a bandit's is not SlateQ's.
     let slateq_run = dir.path().join("slateq");

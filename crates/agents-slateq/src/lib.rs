@@ -95,11 +95,25 @@ struct Saved {
     choice: Option<SavedParams>,
     norm: Option<Normalizer>,
     warm_rewards: Moments,
-    pending: VecDeque<Pending>,
+    pending: Vec<VecDeque<Pending>>,
     rng: SimRng,
     env_steps: u64,
     grad_steps: u64,
     stats: IterStats,
+}
+
+/// Appends a state as the agent stores it: the user features (the time feature of a
+/// `time_steps`-step episode log-scaled), then the candidates'.
+fn push_state(time_steps: Option<usize>, user: &[f32], items: &[f32], out: &mut Vec<f32>) {
+    out.extend_from_slice(user);
+    if let (Some(steps), Some(time)) = (time_steps, out.last_mut()) {
+        // `ln(1 + f·T) / ln(1 + T)`: the last steps of an episode, where the best action
+        // changes fastest, spread over the input range instead of crowding near 0. A plain
+        // fraction learned the end markedly worse.
+        let t = steps as f32;
+        *time = (1.0 + *time * t).ln() / (1.0 + t).ln();
+    }
+    out.extend_from_slice(items);
 }
 
 /// A step whose `n`-step return is still open: its later rewards are yet to come.
@@ -147,8 +161,8 @@ pub struct SlateQ {
     norm: Option<Normalizer>,
     /// The single-step rewards of the warm-up, which the reward normalisation measures.
     warm_rewards: Moments,
-    /// The steps whose `n`-step return is still open, oldest first.
-    pending: VecDeque<Pending>,
+    /// Per environment, the steps whose `n`-step return is still open, oldest first.
+    pending: Vec<VecDeque<Pending>>,
     center_rewards: bool,
     /// Bootstrap through an end by the model / by a time limit.
     bootstrap_terminated: bool,
@@ -161,9 +175,11 @@ pub struct SlateQ {
     stats: IterStats,
     /// Set when a loss turned non-finite: training must stop.
     diverged: Option<String>,
-    // Scratch, refilled on every call.
+    /// The states the last slates were chosen for, one per environment.
     shown: Vec<f32>,
+    // Scratch, refilled on every call.
     next: Vec<f32>,
+    explored: Vec<bool>,
     order: Vec<usize>,
     indices: Vec<usize>,
 }
@@ -246,10 +262,11 @@ impl SlateQ {
                 "1 needs episodes that end: set bootstrap_at_episode_end = false",
             ));
         }
+        let num_envs = config.num_envs;
         Ok(Self {
             target: online.snapshot(),
             warm_rewards: Moments::new(1),
-            pending: VecDeque::with_capacity(config.n_step),
+            pending: vec![VecDeque::with_capacity(config.n_step); config.num_envs],
             bootstrap_terminated,
             bootstrap_truncated,
             time_steps: episodes.time_aware_steps,
@@ -269,8 +286,9 @@ impl SlateQ {
             grad_steps: 0,
             stats: IterStats::default(),
             diverged: None,
-            shown: Vec::with_capacity(state_len),
+            shown: Vec::with_capacity(state_len * num_envs),
             next: Vec::with_capacity(state_len),
+            explored: Vec::with_capacity(num_envs),
             order: Vec::new(),
             indices: Vec::new(),
         })
@@ -281,39 +299,25 @@ impl SlateQ {
         &self.config
     }
 
-    /// Appends a state as the agent stores it: the user features (the time feature
-    /// log-scaled), then the candidates'.
-    fn push_state(&self, user: &[f32], items: &[f32], out: &mut Vec<f32>) {
-        out.extend_from_slice(user);
-        if let (Some(steps), Some(time)) = (self.time_steps, out.last_mut()) {
-            // `ln(1 + f·T) / ln(1 + T)`: the last steps of an episode, where the best
-            // action changes fastest, spread over the input range instead of crowding
-            // near 0. A plain fraction learned the end markedly worse.
-            let t = steps as f32;
-            *time = (1.0 + *time * t).ln() / (1.0 + t).ln();
-        }
-        out.extend_from_slice(items);
-    }
-
-    /// Moves the finished `n`-step returns into the replay buffer: every open one at an
-    /// episode's end (`end = Some(terminal)`), else the oldest once `n` are open. `next`
-    /// is the state after the latest step.
-    fn flush(&mut self, next: &[f32], end: Option<bool>) {
+    /// Moves environment `slot`'s finished `n`-step returns into the replay buffer: every
+    /// open one at an episode's end (`end = Some(terminal)`), else the oldest once `n` are
+    /// open. `next` is the state after the latest step.
+    fn flush(&mut self, slot: usize, next: &[f32], end: Option<bool>) {
         let n = self.config.n_step;
         let gamma = self.config.gamma;
+        let pending = &mut self.pending[slot];
         while match end {
-            Some(_) => !self.pending.is_empty(),
-            None => self.pending.len() >= n,
+            Some(_) => !pending.is_empty(),
+            None => pending.len() >= n,
         } {
-            let steps = self.pending.len().min(n);
-            let ret: f64 = self
-                .pending
+            let steps = pending.len().min(n);
+            let ret: f64 = pending
                 .iter()
                 .take(steps)
                 .enumerate()
                 .map(|(j, p)| gamma.powi(j as i32) * p.reward)
                 .sum();
-            let p = self.pending.pop_front().expect("an open step");
+            let p = pending.pop_front().expect("an open step");
             // n ≤ 255 (validated), so the count fits.
             self.replay.push(
                 &p.state,
@@ -555,6 +559,80 @@ impl SlateQ {
         self.stats.count += 1;
     }
 
+    /// Fills one slate per state in `shown` (`slates[i·K..(i+1)·K]` for state `i`):
+    /// exploring ones at random, the others from one forward pass over every state.
+    fn choose(&mut self, explore: bool, slates: &mut [usize]) {
+        let Layout {
+            num_candidates: n,
+            slate_size: k,
+            ..
+        } = self.layout;
+        let warming_up = self.env_steps < self.config.learning_starts as u64;
+        let eps = self.epsilon();
+        self.explored.clear();
+        for slate in slates.chunks_exact_mut(k) {
+            let random = explore && (warming_up || self.rng.random::<f64>() < eps);
+            if random {
+                for p in slate.iter_mut() {
+                    *p = self.rng.random_range(0..n);
+                }
+            }
+            self.explored.push(random);
+        }
+        if self.explored.iter().all(|&e| e) {
+            return;
+        }
+        let norm = self.norm();
+        let rows = self.explored.len();
+        let (q, w) = tch::no_grad(|| {
+            let (user, items) = self.split(&self.tensor(&self.shown, rows), &norm);
+            let q = to_vec(&self.item_values(&self.online.theta, &user, &items));
+            let w = self.choice_weights(&self.shown, &user, &items);
+            (q, w)
+        });
+        for (i, slate) in slates.chunks_exact_mut(k).enumerate() {
+            if self.explored[i] {
+                continue;
+            }
+            let row = i * (n + 1)..(i + 1) * (n + 1);
+            // No weights under the first-position rule.
+            let w = w.get(row.clone()).unwrap_or(&[]);
+            best_slate(
+                self.rule,
+                self.config.slate_optimizer,
+                &q[row],
+                w,
+                slate,
+                &mut self.order,
+            );
+        }
+    }
+
+    /// Learns from environment `slot`'s step: its state was the `slot`-th of the last
+    /// [`Agent::act`] or [`Agent::act_batch`].
+    fn observe_slot(&mut self, slot: usize, slate: &[usize], t: &Transition, next: &dyn SlateEnv) {
+        let mut next_state = std::mem::take(&mut self.next);
+        next_state.clear();
+        push_state(self.time_steps, next.user(), next.items(), &mut next_state);
+        let len = self.replay.shape().1;
+        self.pending[slot].push_back(Pending {
+            state: self.shown[slot * len..(slot + 1) * len].to_vec(),
+            slate: slate.to_vec(),
+            click: t.click.map(|c| c.position),
+            reward: t.reward,
+        });
+        let end = if t.terminated {
+            Some(!self.bootstrap_terminated)
+        } else if t.truncated {
+            Some(!self.bootstrap_truncated)
+        } else {
+            None
+        };
+        self.flush(slot, &next_state, end);
+        self.next = next_state;
+        self.count_step(t.reward);
+    }
+
     fn layers_description(&self) -> String {
         let mut parts = Vec::new();
         let last = self.mlp.sizes.len() - 2;
@@ -574,58 +652,34 @@ impl Agent for SlateQ {
     }
 
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]) {
-        let mut shown = std::mem::take(&mut self.shown);
-        shown.clear();
-        self.push_state(env.user(), env.items(), &mut shown);
-        self.shown = shown;
-        let n = self.layout.num_candidates;
-        if explore {
-            let warming_up = self.env_steps < self.config.learning_starts as u64;
-            let eps = self.epsilon();
-            if warming_up || self.rng.random::<f64>() < eps {
-                for p in slate.iter_mut() {
-                    *p = self.rng.random_range(0..n);
-                }
-                return;
-            }
+        self.shown.clear();
+        push_state(self.time_steps, env.user(), env.items(), &mut self.shown);
+        self.choose(explore, slate);
+    }
+
+    /// Every environment's slate from one forward pass of the network.
+    fn act_batch(&mut self, envs: &[Box<dyn SlateEnv>], explore: bool, slates: &mut [usize]) {
+        self.shown.clear();
+        for env in envs {
+            push_state(self.time_steps, env.user(), env.items(), &mut self.shown);
         }
-        let norm = self.norm();
-        let (q, w) = tch::no_grad(|| {
-            let (user, items) = self.split(&self.tensor(&self.shown, 1), &norm);
-            let q = to_vec(&self.item_values(&self.online.theta, &user, &items));
-            let w = self.choice_weights(&self.shown, &user, &items);
-            (q, w)
-        });
-        best_slate(
-            self.rule,
-            self.config.slate_optimizer,
-            &q,
-            &w,
-            slate,
-            &mut self.order,
-        );
+        self.choose(explore, slates);
     }
 
     fn observe(&mut self, slate: &[usize], t: &Transition, next: &dyn SlateEnv) {
-        let mut next_state = std::mem::take(&mut self.next);
-        next_state.clear();
-        self.push_state(next.user(), next.items(), &mut next_state);
-        self.pending.push_back(Pending {
-            state: self.shown.clone(),
-            slate: slate.to_vec(),
-            click: t.click.map(|c| c.position),
-            reward: t.reward,
-        });
-        let end = if t.terminated {
-            Some(!self.bootstrap_terminated)
-        } else if t.truncated {
-            Some(!self.bootstrap_truncated)
-        } else {
-            None
-        };
-        self.flush(&next_state, end);
-        self.next = next_state;
-        self.count_step(t.reward);
+        self.observe_slot(0, slate, t, next);
+    }
+
+    fn observe_batch(
+        &mut self,
+        slates: &[usize],
+        transitions: &[Transition],
+        envs: &[Box<dyn SlateEnv>],
+    ) {
+        let k = self.layout.slate_size;
+        for (slot, (env, t)) in envs.iter().zip(transitions).enumerate() {
+            self.observe_slot(slot, &slates[slot * k..(slot + 1) * k], t, env.as_ref());
+        }
     }
 
     /// Stores the logged transition in the replay buffer, as [`Agent::observe`] stores
@@ -647,8 +701,8 @@ impl Agent for SlateQ {
             )));
         }
         let (mut state, mut next) = (Vec::new(), Vec::new());
-        self.push_state(step.user, step.items, &mut state);
-        self.push_state(step.next_user, step.next_items, &mut next);
+        push_state(self.time_steps, step.user, step.items, &mut state);
+        push_state(self.time_steps, step.next_user, step.next_items, &mut next);
         let t = &step.transition;
         // A log's steps are learned from one at a time: one-step returns.
         let terminal = (t.terminated && !self.bootstrap_terminated)
@@ -796,9 +850,13 @@ impl Agent for SlateQ {
                 self.layout.doc_dim,
             )
         });
-        if saved.pending.len() >= self.config.n_step.max(1)
-            || saved.pending.iter().any(|p| {
-                p.state.len() != self.replay.shape().1 || p.slate.len() != self.layout.slate_size
+        if saved.pending.len() != self.config.num_envs
+            || saved.pending.iter().any(|open| {
+                open.len() >= self.config.n_step.max(1)
+                    || open.iter().any(|p| {
+                        p.state.len() != self.replay.shape().1
+                            || p.slate.len() != self.layout.slate_size
+                    })
             })
         {
             return Err(AgentError::State(
@@ -841,5 +899,88 @@ impl Agent for SlateQ {
         }
         self.replay = replay;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use env::Scenario;
+
+    /// StrongLTS environments seeded 0, 1, … with the user's satisfaction in view, reset,
+    /// and an agent for them.
+    fn agent_and_envs(config: SlateQConfig) -> (SlateQ, Vec<Box<dyn SlateEnv>>) {
+        let envs: Vec<_> = (0..config.num_envs as u64)
+            .map(|seed| {
+                let mut scenario = Scenario::default();
+                scenario.wrappers.user_observation = true;
+                scenario.seed = seed;
+                let mut env = scenario.build().unwrap();
+                env.reset(None);
+                env
+            })
+            .collect();
+        let episodes = Episodes {
+            fixed_length: true,
+            time_aware_steps: None,
+        };
+        let (layout, known) = (envs[0].layout(), envs[0].known_choice());
+        let agent = SlateQ::new(config, layout, known, episodes, 0).unwrap();
+        (agent, envs)
+    }
+
+    #[test]
+    fn each_environment_keeps_its_own_n_step_returns() {
+        let config = SlateQConfig {
+            num_envs: 2,
+            n_step: 3,
+            learning_starts: 1000,
+            ..SlateQConfig::default()
+        };
+        let (mut agent, mut envs) = agent_and_envs(config);
+        let (mut slates, mut transitions) = ([0; 4], [Transition::default(); 2]);
+        // Per environment: each step's state and reward.
+        let mut seen: [Vec<(Vec<f32>, f64)>; 2] = Default::default();
+        for _ in 0..10 {
+            agent.act_batch(&envs, true, &mut slates);
+            for (i, env) in envs.iter_mut().enumerate() {
+                let mut state = Vec::new();
+                push_state(None, env.user(), env.items(), &mut state);
+                transitions[i] = env.step(&slates[2 * i..2 * i + 2]).unwrap();
+                seen[i].push((state, transitions[i].reward));
+            }
+            agent.observe_batch(&slates, &transitions, &envs);
+        }
+        // Eight steps of each have a closed 3-step return, stored as they close: entry
+        // 2t + i is environment i's step t.
+        assert_eq!(agent.replay.len(), 16);
+        let gamma = agent.config.gamma;
+        for t in 0..8 {
+            for (i, seen) in seen.iter().enumerate() {
+                let s = agent.replay.get(2 * t + i);
+                assert_eq!(s.state, seen[t].0.as_slice(), "step {t} of environment {i}");
+                let ret: f64 = (0..3).map(|j| gamma.powi(j) * seen[t + j as usize].1).sum();
+                assert_eq!(s.reward, ret as f32, "step {t} of environment {i}");
+                if let Some((next, _)) = seen.get(t + 3) {
+                    assert_eq!(s.next_state, next.as_slice());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_forward_pass_chooses_what_one_pass_per_environment_would() {
+        let config = SlateQConfig {
+            num_envs: 3,
+            ..SlateQConfig::default()
+        };
+        let (mut agent, envs) = agent_and_envs(config);
+        let mut batch = [0; 6];
+        agent.act_batch(&envs, false, &mut batch);
+        let mut each = [0; 6];
+        for (env, slate) in envs.iter().zip(each.chunks_exact_mut(2)) {
+            agent.act(env.as_ref(), false, slate);
+        }
+        assert_eq!(batch, each);
     }
 }

@@ -145,6 +145,10 @@ pub struct SlateQConfig {
     pub learning_starts: usize,
     /// Environment steps between gradient steps.
     pub train_every: usize,
+    /// Environments experience is collected from at once: their slates are chosen in one
+    /// batched forward pass, and each steps in turn. Environment `i` is seeded with
+    /// `env::slot_seed(seed, i)`, so one environment is the plain run.
+    pub num_envs: usize,
     /// Gradient steps between copies of the online network into the target network.
     pub target_update_every: usize,
     /// Slate-level ε-greedy: ε falls linearly from `epsilon_start` to `epsilon_end` over
@@ -194,6 +198,7 @@ impl Default for SlateQConfig {
             buffer_size: 200_000,
             learning_starts: 2_000,
             train_every: 1,
+            num_envs: 1,
             target_update_every: 1_000,
             epsilon_start: 1.0,
             epsilon_end: 0.02,
@@ -215,6 +220,8 @@ impl Default for SlateQConfig {
 
 /// The most steps any SlateQ schedule or buffer counts: far beyond any run here.
 const MAX_STEPS: usize = 1_000_000_000;
+/// The most environments SlateQ collects from at once.
+const MAX_ENVS: usize = 4096;
 
 impl SlateQConfig {
     /// Checks every field's range. Whether the device exists is checked when the agent
@@ -245,6 +252,13 @@ impl SlateQConfig {
             1,
             10_000_000,
             "the replay lives in memory and in every checkpoint",
+        )?;
+        count_in(
+            "slateq.num_envs",
+            self.num_envs,
+            1,
+            MAX_ENVS,
+            "every environment is held in memory and in every checkpoint",
         )?;
         count_in(
             "slateq.threads",
@@ -322,6 +336,8 @@ mod tests {
         assert!(slateq(|c| c.hidden = vec![]).contains("slateq.hidden"));
         assert!(slateq(|c| c.batch_size = 1_000_000_000).contains("slateq.batch_size"));
         assert!(slateq(|c| c.threads = 1000).contains("slateq.threads"));
+        assert!(slateq(|c| c.num_envs = 0).contains("slateq.num_envs"));
+        assert!(slateq(|c| c.num_envs = 1 << 40).contains("slateq.num_envs"));
         assert!(slateq(|c| c.device = "tpu".into()).contains("expected cpu or cuda"));
         assert!(slateq(|c| c.gamma = 1.5).contains("slateq.gamma"));
         assert!(slateq(|c| c.n_step = 0).contains("slateq.n_step"));

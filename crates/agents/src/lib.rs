@@ -105,6 +105,33 @@ pub trait Agent: Send {
     fn begin_episode(&mut self) {}
     /// Learns from one step: the slate shown, its transition, and the environment after it.
     fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
+    /// Fills the slates of several environments at once, `slates[i·K..(i+1)·K]` for
+    /// `envs[i]`; [`Agent::observe_batch`] then takes their steps. By default
+    /// [`Agent::act`] for each: right for one environment, and for agents that remember
+    /// nothing from `act` to `observe`. The trainer gives several only to an agent whose
+    /// configuration asks for them (SlateQ's `num_envs`, one forward pass for all).
+    fn act_batch(&mut self, envs: &[Box<dyn SlateEnv>], explore: bool, slates: &mut [usize]) {
+        let Some(first) = envs.first() else { return };
+        let k = first.layout().slate_size;
+        for (env, slate) in envs.iter().zip(slates.chunks_exact_mut(k)) {
+            self.act(env.as_ref(), explore, slate);
+        }
+    }
+    /// Learns from one step of each environment of the last [`Agent::act_batch`], in its
+    /// order: the slates shown, their transitions and the environments after them. By
+    /// default [`Agent::observe`] for each.
+    fn observe_batch(
+        &mut self,
+        slates: &[usize],
+        transitions: &[Transition],
+        envs: &[Box<dyn SlateEnv>],
+    ) {
+        let Some(first) = envs.first() else { return };
+        let k = first.layout().slate_size;
+        for ((env, t), slate) in envs.iter().zip(transitions).zip(slates.chunks_exact(k)) {
+            self.observe(slate, t, env.as_ref());
+        }
+    }
     /// Takes in one logged step, without acting (offline learning): a bandit learns from it
     /// at once, SlateQ keeps it in its replay buffer. `Unsupported` for agents that do not
     /// learn from logs.

@@ -27,8 +27,8 @@ pub struct TrainArgs {
     /// --config file's].
     #[arg(long, value_parser = |s: &str| s.parse::<Algo>())]
     pub algo: Option<Algo>,
-    /// Stop at this training iteration; a resumed run trains only the rest [default: 60
-    /// for slateq, 100 for the others].
+    /// Stop at this training iteration; a resumed run trains only the rest [default: 180
+    /// for slateq (60 offline), 100 for the others].
     #[arg(long, value_parser = any_u64)]
     pub iterations: Option<u64>,
     /// Run folder: a new or empty folder, or with --resume a run to continue [default:

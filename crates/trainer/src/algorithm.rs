@@ -115,10 +115,8 @@ pub struct LoopState {
     pub timesteps_total: u64,
     /// Episodes finished.
     pub episodes_total: u64,
-    /// The unfinished episode's return so far.
-    pub episode_return: f64,
-    /// The unfinished episode's length so far.
-    pub episode_len: usize,
+    /// `(return, length)` so far of each training environment's unfinished episode.
+    pub open_episodes: Vec<(f64, usize)>,
     /// `(return, length)` of the last finished episodes, oldest first.
     pub window: VecDeque<(f64, usize)>,
     /// Wall time of all iterations.
@@ -127,13 +125,16 @@ pub struct LoopState {
     pub started: bool,
 }
 
-/// An agent, its training environment (or, offline, its log) and the loop state.
+/// An agent, its training environments (or, offline, its log) and the loop state.
 pub struct Algorithm {
     config: TrainConfig,
-    env: Box<dyn SlateEnv>,
+    /// `TrainConfig::num_envs` of them; environment `i` seeded with `slot_seed(seed, i)`.
+    envs: Vec<Box<dyn SlateEnv>>,
     agent: Box<dyn Agent>,
     state: LoopState,
-    slate: Vec<usize>,
+    /// The slates of the environments' current step, `K` each.
+    slates: Vec<usize>,
+    transitions: Vec<Transition>,
     offline: Option<OfflineFeed>,
 }
 
@@ -156,17 +157,25 @@ impl Algorithm {
     /// A fresh run.
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
         config.validate()?;
-        let env = config.env.build()?;
-        let agent = build_agent(&config, env.as_ref())?;
+        let envs = (0..config.num_envs())
+            .map(|slot| {
+                let mut scenario = config.env.clone();
+                // Within the configuration's range of seeds (slot 0 keeps its own).
+                scenario.seed = env::slot_seed(scenario.seed, slot) & i64::MAX as u64;
+                scenario.build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let agent = build_agent(&config, envs[0].as_ref())?;
         let offline = config
             .offline
             .as_ref()
             .map(|source| OfflineFeed::open(source, &config.env))
             .transpose()?;
         Ok(Self {
-            slate: vec![0; env.layout().slate_size],
+            slates: vec![0; envs.len() * envs[0].layout().slate_size],
+            transitions: vec![Transition::default(); envs.len()],
             config,
-            env,
+            envs,
             agent,
             state: LoopState::default(),
             offline,
@@ -177,12 +186,28 @@ impl Algorithm {
     pub(crate) fn restore(
         config: TrainConfig,
         state: LoopState,
-        env_state: &env::EnvState,
+        env_states: &[env::EnvState],
         agent_state: &[u8],
         replay: Option<&[u8]>,
     ) -> Result<Self, TrainError> {
         let mut algo = Self::new(config)?;
-        algo.env.load_state(env_state)?;
+        // An online run that has started keeps every environment's open episode.
+        let open = if algo.offline.is_none() && state.started {
+            algo.envs.len()
+        } else {
+            0
+        };
+        if env_states.len() != algo.envs.len() || state.open_episodes.len() != open {
+            return Err(CheckpointError::Decode(format!(
+                "{} environment states for a configuration of {} environments",
+                env_states.len(),
+                algo.envs.len()
+            ))
+            .into());
+        }
+        for (env, saved) in algo.envs.iter_mut().zip(env_states) {
+            env.load_state(saved)?;
+        }
         algo.agent.load(agent_state)?;
         if let Some(replay) = replay {
             algo.agent.load_replay(replay)?;
@@ -210,8 +235,9 @@ impl Algorithm {
         self.agent.as_ref()
     }
 
-    pub(crate) fn env(&self) -> &dyn SlateEnv {
-        self.env.as_ref()
+    /// The training environments.
+    pub(crate) fn envs(&self) -> &[Box<dyn SlateEnv>] {
+        &self.envs
     }
 
     /// Whether the run has reached its last iteration.
@@ -228,33 +254,50 @@ impl Algorithm {
         let start = Instant::now();
         let s = &mut self.state;
         if !s.started {
-            self.env.reset(None);
-            self.agent.begin_episode();
+            for env in &mut self.envs {
+                env.reset(None);
+                self.agent.begin_episode();
+            }
+            s.open_episodes = vec![(0.0, 0); self.envs.len()];
             s.started = true;
         }
         let episodes_before = s.episodes_total;
         let mut metrics = VideoMetrics::for_scenario(&self.config.env);
-        for _ in 0..self.config.iteration_steps() {
-            self.agent.act(self.env.as_ref(), true, &mut self.slate);
-            let t = finite(self.env.step(&self.slate)?)?;
-            self.agent.observe(&self.slate, &t, self.env.as_ref());
-            self.agent.health()?;
-            if let Some(m) = metrics.as_mut() {
-                m.record_transition(&t);
+        let k = self.slates.len() / self.envs.len();
+        for _ in 0..self.config.iteration_steps() / self.envs.len() {
+            self.agent.act_batch(&self.envs, true, &mut self.slates);
+            for ((env, slate), t) in self
+                .envs
+                .iter_mut()
+                .zip(self.slates.chunks_exact(k))
+                .zip(&mut self.transitions)
+            {
+                *t = finite(env.step(slate)?)?;
             }
-            s.timesteps_total += 1;
-            s.episode_return += t.reward;
-            s.episode_len += 1;
-            if t.done() {
-                if s.window.len() == SMOOTHING_WINDOW {
-                    s.window.pop_front();
+            self.agent
+                .observe_batch(&self.slates, &self.transitions, &self.envs);
+            self.agent.health()?;
+            for ((env, t), open) in self
+                .envs
+                .iter_mut()
+                .zip(&self.transitions)
+                .zip(&mut s.open_episodes)
+            {
+                if let Some(m) = metrics.as_mut() {
+                    m.record_transition(t);
                 }
-                s.window.push_back((s.episode_return, s.episode_len));
-                s.episodes_total += 1;
-                s.episode_return = 0.0;
-                s.episode_len = 0;
-                self.env.reset(None);
-                self.agent.begin_episode();
+                s.timesteps_total += 1;
+                open.0 += t.reward;
+                open.1 += 1;
+                if t.done() {
+                    if s.window.len() == SMOOTHING_WINDOW {
+                        s.window.pop_front();
+                    }
+                    s.window.push_back(std::mem::take(open));
+                    s.episodes_total += 1;
+                    env.reset(None);
+                    self.agent.begin_episode();
+                }
             }
         }
         self.finish_iteration(start, episodes_before, metrics.map(|m| m.report()))

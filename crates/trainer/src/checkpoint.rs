@@ -11,7 +11,7 @@
 //! | 1 + n | algorithm name, length-prefixed |
 //! | 8 | payload length, little-endian |
 //! | 4 | CRC-32 of the payload |
-//! | … | payload (bincode): run id, config (TOML), loop state, environment state, agent state |
+//! | … | payload (bincode): run id, config (TOML), loop state, environment states, agent state |
 
 use std::fs;
 use std::io;
@@ -27,8 +27,9 @@ use crate::{Algo, Algorithm, InvalidConfig, LoopState, TrainConfig, TrainError};
 const MAGIC: &[u8; 8] = b"RLRECCKP";
 const REPLAY_MAGIC: &[u8; 8] = b"RLRECRPL";
 /// The newest format this build reads and the one it writes. Version 2: the environment
-/// state is typed ([`EnvState`]), the configuration strict, the replay apart.
-pub const FORMAT_VERSION: u32 = 2;
+/// state is typed ([`EnvState`]), the configuration strict, the replay apart. Version 3:
+/// one state per training environment (SlateQ's `num_envs`).
+pub const FORMAT_VERSION: u32 = 3;
 /// The checkpoint file inside a checkpoint folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 /// The replay buffer, in a run's latest checkpoint only.
@@ -112,7 +113,7 @@ struct Payload {
     run_id: String,
     config_toml: String,
     state: LoopState,
-    env_state: EnvState,
+    env_states: Vec<EnvState>,
     agent_state: Vec<u8>,
     /// Whether a replay buffer was saved beside it, which continuing needs.
     has_replay: bool,
@@ -127,8 +128,8 @@ pub struct Checkpoint {
     pub config: TrainConfig,
     /// The loop's counters.
     pub state: LoopState,
-    /// The training environment, streams included.
-    pub env_state: EnvState,
+    /// The training environments, streams included.
+    pub env_states: Vec<EnvState>,
     /// The agent, as [`agents::Agent::save`] wrote it.
     pub agent_state: Vec<u8>,
     /// The agent's replay buffer ([`agents::Agent::save_replay`]), where it has one and
@@ -148,7 +149,7 @@ impl Checkpoint {
             run_id: run_id.to_string(),
             config: algorithm.config().clone(),
             state: algorithm.state().clone(),
-            env_state: algorithm.env().save_state(),
+            env_states: algorithm.envs().iter().map(|e| e.save_state()).collect(),
             agent_state: algorithm.agent().save(),
             has_replay: replay.is_some(),
             replay,
@@ -172,7 +173,7 @@ impl Checkpoint {
             run_id: self.run_id.clone(),
             config_toml: self.config.to_toml(),
             state: self.state.clone(),
-            env_state: self.env_state.clone(),
+            env_states: self.env_states.clone(),
             agent_state: self.agent_state.clone(),
             has_replay: self.has_replay,
         };
@@ -205,7 +206,7 @@ impl Checkpoint {
             run_id: payload.run_id,
             config,
             state: payload.state,
-            env_state: payload.env_state,
+            env_states: payload.env_states,
             agent_state: payload.agent_state,
             replay: None,
             has_replay: payload.has_replay,
@@ -261,7 +262,7 @@ impl Checkpoint {
         Algorithm::restore(
             self.config,
             self.state,
-            &self.env_state,
+            &self.env_states,
             &self.agent_state,
             self.replay.as_deref(),
         )

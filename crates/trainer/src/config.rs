@@ -472,6 +472,15 @@ impl TrainConfig {
         out
     }
 
+    /// The environments training collects from at once (SlateQ's `num_envs`; one for
+    /// the others, which learn from each step before the next).
+    pub fn num_envs(&self) -> usize {
+        match &self.agent {
+            AlgoConfig::Slateq(c) => c.num_envs,
+            _ => 1,
+        }
+    }
+
     /// The steps of one iteration, resolving 0 to one episode's length.
     pub fn iteration_steps(&self) -> usize {
         match self.steps_per_iteration {
@@ -570,6 +579,14 @@ impl TrainConfig {
                 }
                 _ => {}
             }
+        }
+        if !self.iteration_steps().is_multiple_of(self.num_envs()) {
+            return Err(InvalidConfig::Setting {
+                name: "slateq.num_envs",
+                value: self.num_envs() as u64,
+                why: "an iteration's environment steps must divide evenly among the \
+                      environments: choose a divisor of steps_per_iteration",
+            });
         }
         if self.algo() == Algo::Slateq && self.env.wrappers.bandit_observation {
             return Err(InvalidConfig::Combination(
