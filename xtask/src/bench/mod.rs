@@ -313,14 +313,20 @@ pub fn run(args: &[String]) -> Result<()> {
         )?);
     }
 
-    eprintln!("xtask: training SlateQ (rlrec train --algo slateq)");
-    let runs = root.join("target").join("bench").join("slateq-run");
-    if runs.exists() {
+    // The default, and the same collecting from four environments at once.
+    let rlrec = crate::rlrec()?;
+    let four = root.join(slateq::FOUR_ENVS_CONFIG);
+    let four = ["--config", four.to_str().context("a UTF-8 path")?];
+    for extra in [&[][..], &four[..]] {
+        let args = [plan.slateq_args, extra].concat();
+        eprintln!("xtask: training SlateQ (rlrec train --algo slateq {})", args.join(" "));
+        let runs = root.join("target").join("bench").join("slateq-run");
+        if runs.exists() {
+            std::fs::remove_dir_all(&runs)?;
+        }
+        report.slateq.push(slateq::measure(&rlrec, &runs, &args)?);
         std::fs::remove_dir_all(&runs)?;
     }
-    let rlrec = crate::rlrec()?;
-    report.slateq = Some(slateq::measure(&rlrec, &runs, plan.slateq_args)?);
-    std::fs::remove_dir_all(&runs)?;
 
     report.finish();
     print!("{}", report.table());

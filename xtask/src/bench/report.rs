@@ -209,7 +209,8 @@ pub struct Report {
     pub pairs: Vec<PairRow>,
     pub linucb: Option<LinUcbRow>,
     pub logs: Vec<LogRow>,
-    pub slateq: Option<SlateQRun>,
+    /// The default SlateQ, then the four-environment configuration.
+    pub slateq: Vec<SlateQRun>,
     pub recsim_versions: Option<serde_json::Value>,
     /// The Python package's figures ([`super::python`]).
     pub python: Vec<super::python::PythonRow>,
@@ -235,7 +236,7 @@ impl Report {
             pairs: Vec::new(),
             linucb: None,
             logs: Vec::new(),
-            slateq: None,
+            slateq: Vec::new(),
             recsim_versions: None,
             python: Vec::new(),
         }
@@ -481,10 +482,11 @@ impl Report {
                 lines: Vec::new(),
             });
         }
-        if let Some(s) = &self.slateq {
+        if !self.slateq.is_empty() {
             let learning =
                 |x: Option<f64>| x.map_or(String::new(), |x| format!(" ({})", thousands(x)));
             let mut t = Table::new(&[
+                ("configuration", Align::Left),
                 ("iterations", Align::Right),
                 ("env steps", Align::Right),
                 ("gradient steps", Align::Right),
@@ -496,40 +498,52 @@ impl Report {
                 ("final evaluation", Align::Right),
                 ("peak RSS", Align::Right),
             ]);
-            t.row(vec![
-                s.iterations.to_string(),
-                thousands(s.timesteps as f64),
-                thousands(s.grad_steps as f64),
-                format!("{:.1}", s.train_s),
-                format!(
-                    "{}{}",
-                    thousands(s.steps_per_s),
-                    learning(s.learning_steps_per_s)
-                ),
-                format!(
-                    "{}{}",
-                    thousands(s.grad_steps_per_s),
-                    learning(s.learning_grad_steps_per_s)
-                ),
-                format!("{:.1}", s.wall_s),
-                optional(s.final_training_mean),
-                optional(s.final_evaluation_mean),
-                mib(s.peak_rss_kib),
-            ]);
             let mut crossings = Table::new(&[
+                ("configuration", Align::Left),
                 ("mean", Align::Left),
                 ("level", Align::Right),
                 ("reached", Align::Left),
             ]);
-            for c in &s.crossings {
-                crossings.row(vec![c.metric.to_string(), c.level.to_string(), crossing(c)]);
+            for s in &self.slateq {
+                let label = s.label();
+                t.row(vec![
+                    label.clone(),
+                    s.iterations.to_string(),
+                    thousands(s.timesteps as f64),
+                    thousands(s.grad_steps as f64),
+                    format!("{:.1}", s.train_s),
+                    format!(
+                        "{}{}",
+                        thousands(s.steps_per_s),
+                        learning(s.learning_steps_per_s)
+                    ),
+                    format!(
+                        "{}{}",
+                        thousands(s.grad_steps_per_s),
+                        learning(s.learning_grad_steps_per_s)
+                    ),
+                    format!("{:.1}", s.wall_s),
+                    optional(s.final_training_mean),
+                    optional(s.final_evaluation_mean),
+                    mib(s.peak_rss_kib),
+                ]);
+                for c in &s.crossings {
+                    crossings.row(vec![
+                        label.clone(),
+                        c.metric.to_string(),
+                        c.level.to_string(),
+                        crossing(c),
+                    ]);
+                }
             }
             out.push(Section {
                 heading: "SlateQ training".into(),
                 intro: format!(
                     "`rlrec train --algo slateq --json {}` on the default scenario (StrongLTS \
                      20/2, user observation and the time left), through the built binary on \
-                     the CPU. Steps per \
+                     the CPU; `{}` is the same with `--config {}`, which collects from four \
+                     environments at once with one batched forward pass and takes one \
+                     gradient step of 256 per step of all four. Steps per \
                      second are over the training iterations' time (`time_total_s`: the \
                      warm-up of random slates and the evaluations every few iterations \
                      included), and, in brackets, over the iterations that learned and ran no \
@@ -540,7 +554,9 @@ impl Report {
                      started); the training mean is over the last 100 finished episodes, under \
                      exploration, the evaluated mean each periodic evaluation's, 100 episodes \
                      without exploration.",
-                    s.args.join(" ")
+                    self.slateq[0].args.join(" "),
+                    super::slateq::FOUR_ENVS_LABEL,
+                    super::slateq::FOUR_ENVS_CONFIG,
                 ),
                 tables: vec![t, crossings],
                 lines: vec![

@@ -13,6 +13,9 @@ use super::process;
 /// is 1158, the planner's best stationary policy 1191.0 and its optimum 1195.0.
 pub const LEVELS: [f64; 2] = [1180.0, 1190.0];
 
+/// SlateQ's configuration that collects from four environments at once, from the root.
+pub const FOUR_ENVS_CONFIG: &str = "examples/configs/slateq-4-envs.toml";
+
 /// When a mean first went above a level.
 #[derive(Debug, Clone, Serialize)]
 pub struct Crossing {
@@ -47,6 +50,17 @@ pub struct SlateQRun {
     pub final_training_mean: Option<f64>,
     pub final_evaluation_mean: Option<f64>,
     pub peak_rss_kib: u64,
+}
+
+/// How the tables name a run with [`FOUR_ENVS_CONFIG`].
+pub const FOUR_ENVS_LABEL: &str = "4 environments";
+
+impl SlateQRun {
+    /// `default`, or [`FOUR_ENVS_LABEL`] for a run with [`FOUR_ENVS_CONFIG`].
+    pub fn label(&self) -> String {
+        let four = self.args.iter().any(|a| a.ends_with(FOUR_ENVS_CONFIG));
+        if four { FOUR_ENVS_LABEL } else { "default" }.to_string()
+    }
 }
 
 /// Runs `rlrec train --algo slateq --json --out OUT ARGS…` and reads its iteration lines.
