@@ -319,7 +319,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let four = ["--config", four.to_str().context("a UTF-8 path")?];
     for extra in [&[][..], &four[..]] {
         let args = [plan.slateq_args, extra].concat();
-        eprintln!("xtask: training SlateQ (rlrec train --algo slateq {})", args.join(" "));
+        eprintln!(
+            "xtask: training SlateQ (rlrec train --algo slateq {})",
+            args.join(" ")
+        );
         let runs = root.join("target").join("bench").join("slateq-run");
         if runs.exists() {
             std::fs::remove_dir_all(&runs)?;
