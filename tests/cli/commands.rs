@@ -385,9 +385,14 @@ fn baseline_on_vector_environments_depends_on_seed_and_count() {
 #[test]
 fn help_names_defaults_and_parameters() {
     let train = rlrec(["train", "--help"]).ok();
+    let iterations = format!(
+        "[default: {} for slateq ({} offline), 100 for the others]",
+        trainer::SLATEQ_ITERATIONS,
+        trainer::OFFLINE_SLATEQ_ITERATIONS
+    );
     for expected in [
         "[default: slateq",
-        "[default: 60 for slateq, 100 for the others]",
+        &iterations,
         "else 1000",
         "interest-evolution: min_utility=-3",
         "strong-lts: memory_discount=0.7, sensitivity=0.06",

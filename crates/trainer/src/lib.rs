@@ -44,7 +44,8 @@ pub use checkpoint::{Checkpoint, CheckpointError};
 pub use clock::UtcTime;
 pub use config::{
     Algo, AlgoConfig, InvalidConfig, OfflineSource, TrainConfig, EVAL_SEED_OFFSET,
-    FALLBACK_STEPS_PER_ITERATION, OFFLINE_SLATEQ_BATCH_SIZE, RESUMABLE_KEYS, SLATEQ_ITERATIONS,
+    FALLBACK_STEPS_PER_ITERATION, OFFLINE_SLATEQ_BATCH_SIZE, OFFLINE_SLATEQ_ITERATIONS,
+    RESUMABLE_KEYS, SLATEQ_ITERATIONS,
 };
 pub use episode::{
     evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,
