@@ -1,5 +1,7 @@
 //! SlateQ through the CLI: learning, exact resume, and clear errors.
 
+use std::path::Path;
+
 use crate::util::{rlrec, slateq_config, straight_and_resumed, train};
 
 /// On LTS defaults 10/3 greedy beats random by about 166 (1111 vs 945), so a value
@@ -66,33 +68,35 @@ fn slateq_with_several_environments_resumes_exactly() {
 #[test]
 fn bad_slateq_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let config = slateq_config(dir.path(), "learning_rate = 0.1");
-    rlrec(["train", "--config"])
-        .args([&config])
-        .args(["--out"])
-        .args([dir.path().join("a")])
-        .fails_with("slateq.learning_rate: unknown field `learning_rate`");
-
-    let config = slateq_config(dir.path(), "");
-    let with = |args: &[&str]| {
+    let refused = |config: &Path, args: &[&str], message: &str| {
+        let out = dir.path().join("refused");
         rlrec(["train", "--config"])
-            .args([&config])
+            .args([config])
             .args(args)
             .args(["--out"])
-            .args([dir.path().join("x")])
+            .args([&out])
+            .fails_with(message);
+        assert!(!out.exists(), "{message}: nothing is written");
     };
-    with(&["--device", "cuda"]).fails_with("cuda was requested");
-    with(&["--device", "tpu"]).fails_with("expected cpu or cuda");
-    with(&["--bandit-observation"]).fails_with("SlateQ needs the user features");
-    // 300 steps per iteration do not divide among 7 environments.
     let other = tempfile::tempdir().unwrap();
+    let typo = slateq_config(other.path(), "learning_rate = 0.1");
+    refused(
+        &typo,
+        &[],
+        "slateq.learning_rate: unknown field `learning_rate`",
+    );
+    // 300 steps per iteration do not divide among 7 environments.
     let seven = slateq_config(other.path(), "num_envs = 7");
-    rlrec(["train", "--config"])
-        .args([&seven])
-        .args(["--out"])
-        .args([dir.path().join("seven")])
-        .fails_with("slateq.num_envs = 7 is invalid");
-    assert!(!dir.path().join("seven").exists(), "nothing was written");
+    refused(&seven, &[], "slateq.num_envs = 7 is invalid");
+
+    let config = slateq_config(dir.path(), "");
+    refused(&config, &["--device", "cuda"], "cuda was requested");
+    refused(&config, &["--device", "tpu"], "expected cpu or cuda");
+    refused(
+        &config,
+        &["--bandit-observation"],
+        "SlateQ needs the user features",
+    );
 
     // A SlateQ checkpoint is not a bandit's, and a bandit's is not SlateQ's.
     let slateq_run = dir.path().join("slateq");
