@@ -199,8 +199,10 @@ impl Algorithm {
         };
         if env_states.len() != algo.envs.len() || state.open_episodes.len() != open {
             return Err(CheckpointError::Decode(format!(
-                "{} environment states for a configuration of {} environments",
+                "{} environment states and {} open episodes for a configuration of {} \
+                 environments",
                 env_states.len(),
+                state.open_episodes.len(),
                 algo.envs.len()
             ))
             .into());

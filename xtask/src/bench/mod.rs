@@ -317,7 +317,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let rlrec = crate::rlrec()?;
     let four = root.join(slateq::FOUR_ENVS_CONFIG);
     let four = ["--config", four.to_str().context("a UTF-8 path")?];
-    for extra in [&[][..], &four[..]] {
+    for (label, extra) in [("default", &[][..]), (slateq::FOUR_ENVS_LABEL, &four[..])] {
         let args = [plan.slateq_args, extra].concat();
         eprintln!(
             "xtask: training SlateQ (rlrec train --algo slateq {})",
@@ -327,7 +327,9 @@ pub fn run(args: &[String]) -> Result<()> {
         if runs.exists() {
             std::fs::remove_dir_all(&runs)?;
         }
-        report.slateq.push(slateq::measure(&rlrec, &runs, &args)?);
+        report
+            .slateq
+            .push(slateq::measure(&rlrec, &runs, label, &args)?);
         std::fs::remove_dir_all(&runs)?;
     }
 

@@ -505,9 +505,8 @@ impl Report {
                 ("reached", Align::Left),
             ]);
             for s in &self.slateq {
-                let label = s.label();
                 t.row(vec![
-                    label.clone(),
+                    s.label.to_string(),
                     s.iterations.to_string(),
                     thousands(s.timesteps as f64),
                     thousands(s.grad_steps as f64),
@@ -529,7 +528,7 @@ impl Report {
                 ]);
                 for c in &s.crossings {
                     crossings.row(vec![
-                        label.clone(),
+                        s.label.to_string(),
                         c.metric.to_string(),
                         c.level.to_string(),
                         crossing(c),

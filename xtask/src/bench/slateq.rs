@@ -31,6 +31,8 @@ pub struct Crossing {
 /// One training run's speed and progress.
 #[derive(Debug, Clone, Serialize)]
 pub struct SlateQRun {
+    /// The configuration's name in the tables: `default` or [`FOUR_ENVS_LABEL`].
+    pub label: &'static str,
     pub args: Vec<String>,
     pub iterations: u64,
     pub timesteps: u64,
@@ -55,16 +57,9 @@ pub struct SlateQRun {
 /// How the tables name a run with [`FOUR_ENVS_CONFIG`].
 pub const FOUR_ENVS_LABEL: &str = "4 environments";
 
-impl SlateQRun {
-    /// `default`, or [`FOUR_ENVS_LABEL`] for a run with [`FOUR_ENVS_CONFIG`].
-    pub fn label(&self) -> String {
-        let four = self.args.iter().any(|a| a.ends_with(FOUR_ENVS_CONFIG));
-        if four { FOUR_ENVS_LABEL } else { "default" }.to_string()
-    }
-}
-
-/// Runs `rlrec train --algo slateq --json --out OUT ARGS…` and reads its iteration lines.
-pub fn measure(rlrec: &Path, out: &Path, args: &[&str]) -> Result<SlateQRun> {
+/// Runs `rlrec train --algo slateq --json --out OUT ARGS…` and reads its iteration lines;
+/// `label` names the run in the tables.
+pub fn measure(rlrec: &Path, out: &Path, label: &'static str, args: &[&str]) -> Result<SlateQRun> {
     let mut command = Command::new(rlrec);
     command
         .args(["train", "--algo", "slateq", "--json", "--out"])
@@ -124,6 +119,7 @@ pub fn measure(rlrec: &Path, out: &Path, args: &[&str]) -> Result<SlateQRun> {
         .rev()
         .find(|(v, _)| v.get("checkpoint").is_some());
     Ok(SlateQRun {
+        label,
         args: args.iter().map(|a| a.to_string()).collect(),
         iterations: int(&last["training_iteration"]),
         timesteps,
