@@ -92,6 +92,7 @@ struct Saved {
     known: KnownChoice,
     online: SavedParams,
     target: Vec<f32>,
+    average: Option<Vec<f32>>,
     choice: Option<SavedParams>,
     norm: Option<Normalizer>,
     warm_rewards: Moments,
@@ -107,13 +108,18 @@ struct Saved {
 fn push_state(time_steps: Option<usize>, user: &[f32], items: &[f32], out: &mut Vec<f32>) {
     out.extend_from_slice(user);
     if let (Some(steps), Some(time)) = (time_steps, out.last_mut()) {
-        // `ln(1 + f·T) / ln(1 + T)`: the last steps of an episode, where the best action
-        // changes fastest, spread over the input range instead of crowding near 0. A plain
-        // fraction learned the end markedly worse.
-        let t = steps as f32;
-        *time = (1.0 + *time * t).ln() / (1.0 + t).ln();
+        *time = log_time(*time, steps);
     }
     out.extend_from_slice(items);
+}
+
+/// The time feature as the agent sees it, `ln(1 + f·T) / ln(1 + T)` of the remaining
+/// fraction `f` of a `T`-step episode: the last steps of an episode, where the best action
+/// changes fastest, spread over the input range instead of crowding near 0. A plain
+/// fraction learned the end markedly worse.
+fn log_time(fraction: f32, steps: usize) -> f32 {
+    let t = steps as f32;
+    (1.0 + fraction * t).ln() / (1.0 + t).ln()
 }
 
 /// A step whose `n`-step return is still open: its later rewards are yet to come.
@@ -153,9 +159,16 @@ pub struct SlateQ {
     device: Device,
     known: KnownChoice,
     rule: ChoiceRule,
+    /// `Q̄` of a candidate or of no click, from the user's features (the time left capped
+    /// at `time_window` steps) and the candidate's; its parameters come first in `online`.
     mlp: Mlp,
+    /// With the time left in view, the value of the user's state, which sees all of it:
+    /// `Q̄` is the sum of both networks' outputs. Its parameters follow `mlp`'s.
+    state_mlp: Option<Mlp>,
     online: Params,
     target: Tensor,
+    /// The moving average of `online`'s parameters that acting without exploration uses.
+    average: Option<Tensor>,
     choice: Option<LogitChoice>,
     replay: Replay,
     norm: Option<Normalizer>,
@@ -221,7 +234,14 @@ impl SlateQ {
         // Stream 5 of the seed: disjoint from the environment's (0–2) and baselines' (3–4).
         let mut rng = stream(seed, 5);
         let mlp = Mlp::new(layout.user_dim + layout.doc_dim + 1, &config.hidden);
-        let online = Params::new(&mlp.init(&mut rng), device);
+        let mut init = mlp.init(&mut rng);
+        let state_mlp = episodes
+            .time_aware_steps
+            .map(|_| Mlp::new(layout.user_dim, &config.hidden));
+        if let Some(m) = &state_mlp {
+            init.extend(m.init(&mut rng));
+        }
+        let online = Params::new(&init, device);
         let state_len = layout.user_dim + layout.num_candidates * layout.doc_dim;
         // Two states per transition, as f32.
         let replay_bytes = config
@@ -265,6 +285,7 @@ impl SlateQ {
         let num_envs = config.num_envs;
         Ok(Self {
             target: online.snapshot(),
+            average: (config.average_steps > 0).then(|| online.snapshot()),
             warm_rewards: Moments::new(1),
             pending: vec![VecDeque::with_capacity(config.n_step); config.num_envs],
             bootstrap_terminated,
@@ -277,6 +298,7 @@ impl SlateQ {
             known,
             rule,
             mlp,
+            state_mlp,
             online,
             choice,
             norm: None,
@@ -409,6 +431,19 @@ impl SlateQ {
         (user, items)
     }
 
+    /// The standardised time feature of `time_window` steps left, above which the
+    /// candidates' values do not see it; `None` without the time in view.
+    fn time_ceiling(&self) -> Option<f64> {
+        let steps = self.time_steps?;
+        let window = self.config.time_window.min(steps);
+        let feature = f64::from(log_time(window as f32 / steps as f32, steps));
+        let (mean, sd) = self.norm.as_ref().map_or((0.0, 1.0), |n| {
+            let last = n.user_mean.len() - 1;
+            (f64::from(n.user_mean[last]), f64::from(n.user_sd[last]))
+        });
+        Some((feature - mean) / sd)
+    }
+
     /// `Q̄` of every candidate and of no click: `[B, N + 1]`.
     fn item_values(&self, theta: &Tensor, user: &Tensor, items: &Tensor) -> Tensor {
         let (b, n, d) = {
@@ -417,7 +452,11 @@ impl SlateQ {
         };
         let u = user.size()[1];
         let opts = (Kind::Float, self.device);
-        let user_rows = user.unsqueeze(1);
+        let capped = self.time_ceiling().map(|ceiling| {
+            let time = user.narrow(1, u - 1, 1).clamp_max(ceiling);
+            Tensor::cat(&[user.narrow(1, 0, u - 1), time], 1)
+        });
+        let user_rows = capped.as_ref().unwrap_or(user).unsqueeze(1);
         let cand = Tensor::cat(
             &[
                 user_rows.expand([b, n, u], false),
@@ -434,7 +473,16 @@ impl SlateQ {
             ],
             2,
         );
-        self.mlp.forward(theta, &Tensor::cat(&[cand, null], 1))
+        let inputs = Tensor::cat(&[cand, null], 1);
+        match &self.state_mlp {
+            None => self.mlp.forward(theta, &inputs),
+            Some(state) => {
+                let split = self.mlp.num_params() as i64;
+                let items = self.mlp.forward(&theta.narrow(0, 0, split), &inputs);
+                let rest = theta.narrow(0, split, state.num_params() as i64);
+                items + state.forward(&rest, user).unsqueeze(1)
+            }
+        }
     }
 
     /// Choice weights, `N + 1` per state (candidates, then no click), for the `Weights`
@@ -539,6 +587,11 @@ impl SlateQ {
         loss.backward();
         let grad_norm = self.online.adam_step(lr, self.config.grad_clip);
         self.grad_steps += 1;
+        if let Some(average) = self.average.as_mut() {
+            let window = (self.config.average_steps as u64).min(self.grad_steps / 10);
+            let weight = 1.0 / window.max(1) as f64;
+            let _ = tch::no_grad(|| average.lerp_(&self.online.theta, weight));
+        }
         if self
             .grad_steps
             .is_multiple_of(self.config.target_update_every as u64)
@@ -586,7 +639,11 @@ impl SlateQ {
         let rows = self.explored.len();
         let (q, w) = tch::no_grad(|| {
             let (user, items) = self.split(&self.tensor(&self.shown, rows), &norm);
-            let q = to_vec(&self.item_values(&self.online.theta, &user, &items));
+            let theta = match &self.average {
+                Some(average) if !explore => average,
+                _ => &self.online.theta,
+            };
+            let q = to_vec(&self.item_values(theta, &user, &items));
             let w = self.choice_weights(&self.shown, &user, &items);
             (q, w)
         });
@@ -633,16 +690,34 @@ impl SlateQ {
         self.count_step(t.reward);
     }
 
+    /// The networks' layers, and what of the time the candidates' values see.
     fn layers_description(&self) -> String {
-        let mut parts = Vec::new();
-        let last = self.mlp.sizes.len() - 2;
-        for (l, (i, o)) in self.mlp.layers().enumerate() {
-            parts.push(format!("Linear({i}→{o}, {} params)", i * o + o));
-            if l < last {
-                parts.push("ReLU".into());
+        let layers = |mlp: &Mlp| {
+            let mut parts = Vec::new();
+            let last = mlp.sizes.len() - 2;
+            for (l, (i, o)) in mlp.layers().enumerate() {
+                parts.push(format!("Linear({i}→{o}, {} params)", i * o + o));
+                if l < last {
+                    parts.push("ReLU".into());
+                }
             }
+            parts.join(" → ")
+        };
+        let mut out = layers(&self.mlp);
+        if let Some(state) = &self.state_mlp {
+            out += &format!(
+                " (the time left capped at {} steps)\n  plus the state's value V(user): {}",
+                self.config.time_window,
+                layers(state)
+            );
         }
-        parts.join(" → ")
+        if self.average.is_some() {
+            out += &format!(
+                "\n  acting without exploration: the parameters averaged over about {} gradient steps",
+                self.config.average_steps
+            );
+        }
+        out
     }
 }
 
@@ -811,6 +886,7 @@ impl Agent for SlateQ {
             known: self.known,
             online: self.online.save(),
             target: to_vec(&self.target),
+            average: self.average.as_ref().map(to_vec),
             choice: self.choice.as_ref().map(|c| c.params.save()),
             norm: self.norm.clone(),
             warm_rewards: self.warm_rewards.clone(),
@@ -833,6 +909,8 @@ impl Agent for SlateQ {
         if saved.online.theta.len() != self.online.len()
             || saved.online.adam.m.len() != self.online.len()
             || saved.target.len() != self.online.len()
+            || saved.average.as_ref().map(Vec::len)
+                != self.average.as_ref().map(|_| self.online.len())
             || saved.known != self.known
             || saved.choice.as_ref().map(|c| c.theta.len()) != choice_len
         {
@@ -843,6 +921,9 @@ impl Agent for SlateQ {
         }
         self.online = Params::load(&saved.online, self.device);
         self.target = Tensor::from_slice(&saved.target).to_device(self.device);
+        self.average = saved
+            .average
+            .map(|a| Tensor::from_slice(&a).to_device(self.device));
         self.choice = saved.choice.map(|p| {
             LogitChoice::from_params(
                 Params::load(&p, self.device),
@@ -966,6 +1047,93 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_candidates_values_see_the_time_left_only_within_the_window() {
+        let mut scenario = Scenario::default();
+        scenario.wrappers.user_observation = true;
+        scenario.wrappers.time_aware = true;
+        let mut env = scenario.build().unwrap();
+        env.reset(None);
+        let episodes = Episodes {
+            fixed_length: true,
+            time_aware_steps: scenario.time_aware_steps().unwrap(),
+        };
+        let config = SlateQConfig::default();
+        let window = config.time_window;
+        let agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
+        let steps = agent.time_steps.unwrap();
+        // The values of the same user and candidates with `left` steps to go, and each
+        // candidate's value less the first's.
+        let values = |left: usize| {
+            let mut user = env.user().to_vec();
+            *user.last_mut().unwrap() = left as f32 / steps as f32;
+            let mut state = Vec::new();
+            push_state(agent.time_steps, &user, env.items(), &mut state);
+            let (user, items) = agent.split(&agent.tensor(&state, 1), &agent.norm());
+            to_vec(&agent.item_values(&agent.online.theta, &user, &items))
+        };
+        let gaps = |q: &[f32]| q.iter().map(|v| v - q[0]).collect::<Vec<_>>();
+        let whole = values(steps);
+        for left in [steps / 2, window + 1, window] {
+            let q = values(left);
+            assert_ne!(q[0], whole[0], "the state's value sees {left} steps left");
+            for (a, b) in gaps(&q).iter().zip(gaps(&whole)) {
+                assert!((a - b).abs() < 1e-5, "{left} steps left: {a} against {b}");
+            }
+        }
+        let near = gaps(&values(window / 4));
+        let moved = near
+            .iter()
+            .zip(gaps(&whole))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            moved > 1e-3,
+            "inside the window the candidates' values move: {moved}"
+        );
+    }
+
+    #[test]
+    fn acting_without_exploration_follows_the_averaged_parameters() {
+        let train = |average_steps| {
+            let config = SlateQConfig {
+                learning_starts: 10,
+                average_steps,
+                ..SlateQConfig::default()
+            };
+            let (mut agent, mut envs) = agent_and_envs(config);
+            let env = envs[0].as_mut();
+            let mut slate = [0; 2];
+            for _ in 0..300 {
+                agent.act(env, true, &mut slate);
+                let t = env.step(&slate).unwrap();
+                agent.observe(&slate, &t, env);
+                if t.done() {
+                    env.reset(None);
+                }
+            }
+            agent
+        };
+        let (plain, averaged, one) = (train(0), train(1000), train(1));
+        let online = to_vec(&plain.online.theta);
+        // Averaging changes nothing of training.
+        assert_eq!(to_vec(&averaged.online.theta), online);
+        assert!(plain.average.is_none());
+        // A window of one step is the online network itself; a longer one lags it.
+        assert_eq!(to_vec(one.average.as_ref().unwrap()), online);
+        let average = to_vec(averaged.average.as_ref().unwrap());
+        assert_ne!(average, online);
+        // The average is part of the agent's state.
+        let (mut restored, envs) = agent_and_envs(averaged.config.clone());
+        restored.load(&averaged.save()).unwrap();
+        assert_eq!(to_vec(restored.average.as_ref().unwrap()), average);
+        // Acting without exploration values the candidates with the average.
+        let mut slate = [0; 2];
+        restored.average = Some(restored.online.theta.zeros_like());
+        restored.act(envs[0].as_ref(), false, &mut slate);
+        assert_eq!(slate, [0, 1], "equal values: the first candidates");
     }
 
     #[test]

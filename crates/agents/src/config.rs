@@ -134,7 +134,8 @@ pub struct SlateQConfig {
     pub gamma: f64,
     /// Rewards summed before bootstrapping (`n`-step returns; 1 is one-step TD). Values
     /// that depend on the time left carry over the episode's last steps in `n` times fewer
-    /// bootstraps.
+    /// bootstraps, but the `n − 1` later rewards are those of the policy that collected
+    /// them, not of the best one, so the values learned lean towards the behaviour's.
     pub n_step: usize,
     /// Transitions per gradient step.
     pub batch_size: usize,
@@ -176,6 +177,18 @@ pub struct SlateQConfig {
     /// episode has the same length the agent cannot see the remaining budget, so it
     /// learns stationary values; unset: exactly then.
     pub bootstrap_at_episode_end: Option<bool>,
+    /// With the time left in the observation, the candidates' values see it only within
+    /// an episode's last `time_window` steps; a second network, the value of the user's
+    /// state, sees all of it. Where the user's state forgets its past, the best slate
+    /// depends on the time left only near the end, and outside the window the network
+    /// cannot make it depend on it. 0: the candidates' values never see the time.
+    pub time_window: usize,
+    /// Acting without exploration (evaluation, inference) uses an exponential moving
+    /// average of the network's parameters over about this many gradient steps (at most
+    /// the last tenth of the steps so far, so that early evaluations do not lag): the
+    /// noise of the last updates stays out of decisions that hang on small differences of
+    /// value. 0: the online network itself.
+    pub average_steps: usize,
     /// `cpu` or `cuda`.
     pub device: String,
     /// libtorch threads on the CPU; one is fastest for networks this small.
@@ -193,7 +206,10 @@ impl Default for SlateQConfig {
             lr_final: 3e-5,
             lr_decay_steps: 180_000,
             gamma: 0.995,
-            n_step: 5,
+            // One-step targets: the best policy builds the user's satisfaction up until a
+            // few steps before the end and spends it then, and 5-step returns that carry
+            // the exploring behaviour's rewards learned to spend it too early.
+            n_step: 1,
             batch_size: 64,
             buffer_size: 200_000,
             learning_starts: 2_000,
@@ -212,6 +228,8 @@ impl Default for SlateQConfig {
             slate_optimizer: SlateOptimizer::Greedy,
             center_rewards: None,
             bootstrap_at_episode_end: None,
+            time_window: 20,
+            average_steps: 5_000,
             device: "cpu".into(),
             threads: 1,
         }
@@ -271,6 +289,8 @@ impl SlateQConfig {
             ("slateq.lr_decay_steps", self.lr_decay_steps),
             ("slateq.learning_starts", self.learning_starts),
             ("slateq.epsilon_steps", self.epsilon_steps),
+            ("slateq.time_window", self.time_window),
+            ("slateq.average_steps", self.average_steps),
         ] {
             count_in(name, value, 0, MAX_STEPS, "longer than any run")?;
         }
@@ -341,5 +361,7 @@ mod tests {
         assert!(slateq(|c| c.device = "tpu".into()).contains("expected cpu or cuda"));
         assert!(slateq(|c| c.gamma = 1.5).contains("slateq.gamma"));
         assert!(slateq(|c| c.n_step = 0).contains("slateq.n_step"));
+        assert!(slateq(|c| c.time_window = usize::MAX).contains("slateq.time_window"));
+        assert!(slateq(|c| c.average_steps = usize::MAX).contains("slateq.average_steps"));
     }
 }
