@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::util::{assert_unchanged, binary, rlrec, snapshot, straight_and_resumed, train};
+use crate::util::{
+    assert_unchanged, binary, rlrec, snapshot, straight_and_resumed, train, wait_for,
+};
 
 /// The tutorial's bandit lab: StrongLTS 20/2, discrete actions + bandit observation, seed
 /// 123, 100 iterations. A bandit learns `reward ≈ θ·clickbait` with θ > 0, so it should put
@@ -204,22 +206,25 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut kills = 0;
     // The first checkpoint must exist before the first kill (start-up loads libtorch).
-    let pointer = run.join("checkpoint_path.txt");
-    for _ in 0..200 {
-        if pointer.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    assert!(wait_for(
+        &run.join("checkpoint_path.txt"),
+        std::time::Duration::from_secs(10)
+    ));
+    let mut iterations = 0;
     for delay_ms in [150u64, 337, 461, 289, 523, 413, 347] {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // Still training when killed: the resume that started it did not fail.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "train exited before the kill"
+        );
         child.kill().unwrap();
         child.wait().unwrap();
-        kills += 1;
-        rlrec(["inspect", "--checkpoint", &run_str]).ok();
-        assert!(kills > 0);
+        let inspected = rlrec(["inspect", "--checkpoint", &run_str, "--json"]).json();
+        let reached = inspected["training_iteration"].as_u64().unwrap();
+        assert!(reached >= iterations, "{reached} < {iterations}");
+        iterations = reached;
         child = std::process::Command::new(binary())
             .args([
                 "train",
@@ -236,6 +241,8 @@ fn a_killed_run_leaves_a_loadable_checkpoint() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    let last = rlrec(["inspect", "--checkpoint", &run_str, "--json"]).json();
+    assert!(last["training_iteration"].as_u64().unwrap() >= iterations);
 }
 
 /// The bandits run on RecSim's other two worlds, and training and evaluation report

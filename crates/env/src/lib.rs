@@ -159,6 +159,8 @@ pub trait Simulator {
     fn save_state(&self) -> EnvState;
     /// Restores what [`Simulator::save_state`] wrote; on error nothing changes.
     fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError>;
+    /// The environment below every wrapper (gym's `env.unwrapped`).
+    fn unwrapped(&self) -> &dyn Simulator;
 }
 
 /// An environment around another one, as gymnasium's `Wrapper`: the simulator below
@@ -213,5 +215,8 @@ impl<W: Wrapper> Simulator for W {
         self.load_own(state);
         self.after_load();
         Ok(())
+    }
+    fn unwrapped(&self) -> &dyn Simulator {
+        self.inner().unwrapped()
     }
 }

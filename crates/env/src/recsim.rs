@@ -269,6 +269,10 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
         self.observe();
         Ok(())
     }
+
+    fn unwrapped(&self) -> &dyn Simulator {
+        self
+    }
 }
 
 /// A boolean's one-hot encoding as a `Discrete(2)`.

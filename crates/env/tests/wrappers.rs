@@ -338,8 +338,13 @@ fn time_limit_count_is_saved_and_restored() {
         );
         assert_eq!(a.transition.truncated, t == 8);
     }
-    // The count is the time limit's own part of the state.
+    // The count is the time limit's own part of the state: the environment below every
+    // wrapper saves the same simulator without it.
     assert_eq!(saved.elapsed_steps, Some(3));
+    let below = env.unwrapped().save_state();
+    assert_eq!(below.elapsed_steps, None);
+    assert_eq!(below.simulator, env.save_state().simulator);
+    assert_eq!(env.unwrapped().slate_size(), 2);
     let mut fresh = ie(10, 2, 8);
     fresh.load_state(&saved).unwrap();
     fresh.reset(None);

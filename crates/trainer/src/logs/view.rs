@@ -139,4 +139,7 @@ impl Simulator for LoggedEnv {
             "a logged observation has no simulator state to restore".into(),
         ))
     }
+    fn unwrapped(&self) -> &dyn Simulator {
+        self
+    }
 }
