@@ -193,6 +193,37 @@ fn episode_plots_and_reports_json_with_the_users_state() {
     );
 }
 
+/// A checkpoint plays its first evaluation episode, the one `inference` evaluates first, and
+/// names the policy by its run; it is played on the environment it was trained on.
+#[test]
+fn episode_plays_a_checkpoints_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("bandit");
+    rlrec(["train", "--algo", "linucb", "--iterations", "3", "--out"])
+        .args([&run])
+        .ok();
+    let e = rlrec(["episode", "--json", "--checkpoint"])
+        .args([&run])
+        .json();
+    assert_eq!(e["steps"].as_array().unwrap().len(), 120);
+    assert!(e["steps"][0]["user_state"]["satisfaction"].is_f64());
+    let first = rlrec(["inference", "--episodes", "1", "--json", "--checkpoint"])
+        .args([&run])
+        .json();
+    assert_eq!(e["total_reward"], first["mean"]);
+    let text = rlrec(["episode", "--checkpoint"]).args([&run]).ok();
+    assert!(
+        text.starts_with("bandit policy, strong-lts: 120 steps"),
+        "{text}"
+    );
+    rlrec(["episode", "--num-candidates", "5", "--checkpoint"])
+        .args([&run])
+        .fails_with("it can only be evaluated there");
+    rlrec(["episode", "--policy", "greedy", "--checkpoint"])
+        .args([&run])
+        .fails_with("cannot be used with");
+}
+
 #[test]
 fn baseline_saves_the_tutorial_files() {
     let dir = tempfile::tempdir().unwrap();

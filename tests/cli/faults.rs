@@ -215,13 +215,10 @@ fn f05_a_second_writer_is_refused() {
         &run.join("checkpoint_path.txt"),
         Duration::from_secs(20)
     ));
-    let fresh = rlrec(["train", "--algo", "linucb", "--out"])
+    // The folder is locked before its run is looked at: a fresh run is told who holds it.
+    rlrec(["train", "--algo", "linucb", "--out"])
         .args([&run])
-        .fails();
-    assert!(
-        fresh.contains("in use by process") || fresh.contains("already holds a run"),
-        "{fresh}"
-    );
+        .fails_with(&format!("in use by process {}", first.id()));
     rlrec(["train", "--resume", "--iterations", "2000000", "--out"])
         .args([&run])
         .fails_with(&format!("in use by process {}", first.id()));
@@ -390,6 +387,32 @@ fn f07_an_edited_config_is_reported() {
         text,
         "the file is left for the user"
     );
+    // A comment alone is no edit: nothing to report.
+    let original = text.replace("seed = 9", "seed = 0");
+    fs::write(&path, format!("# my run\n{original}")).unwrap();
+    let (_, out) = rlrec(["train", "--resume", "--iterations", "6", "--out"])
+        .args([&run])
+        .output();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("in the file"));
+    // A key a resume may change, edited in the file: the run goes on with the checkpoint's
+    // value and says so.
+    let text = fs::read_to_string(&path).unwrap();
+    let edited = text.replace("eval_episodes = 5", "eval_episodes = 7");
+    assert_ne!(edited, text);
+    fs::write(&path, &edited).unwrap();
+    let (_, out) = rlrec(["train", "--resume", "--iterations", "7", "--out"])
+        .args([&run])
+        .output();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("eval_episodes = 7 in the file, 5 used"),
+        "{stderr}"
+    );
+    let evaluated: Value =
+        serde_json::from_str(&fs::read_to_string(run.join("evaluation.json")).unwrap()).unwrap();
+    assert_eq!(evaluated["evaluation"]["episodes"], 5);
 }
 
 /// Finding 8: Interest evolution whose budget never runs out ends at its default horizon.
@@ -461,6 +484,49 @@ fn f10_f12_absurd_sizes_are_refused_at_once() {
             vec!["train", "--algo", "linucb", "--eval-episodes", "1e12"],
             "eval_episodes",
         ),
+        // Each size within its limit, their products beyond what a run can finish.
+        (
+            vec![
+                "train",
+                "--algo",
+                "linucb",
+                "--iterations",
+                "10000000",
+                "--steps-per-iteration",
+                "100000000",
+            ],
+            "iterations × steps per iteration = 1000000000000000 is invalid",
+        ),
+        (
+            vec![
+                "train",
+                "--algo",
+                "linucb",
+                "--env",
+                "interest-exploration",
+                "--eval-episodes",
+                "10000000",
+                "--horizon",
+                "1000000",
+            ],
+            "eval_episodes × episode length",
+        ),
+        (
+            vec![
+                "log",
+                "--policy",
+                "random",
+                "--episodes",
+                "10000000",
+                "--env",
+                "interest-exploration",
+                "--horizon",
+                "1000000",
+                "--out",
+                "big-log",
+            ],
+            "more than the 1000000000 one log holds",
+        ),
         (
             vec!["baseline", "--policy", "random", "--num-envs", "1e8"],
             "at most 65536",
@@ -512,7 +578,9 @@ fn f10_f12_absurd_sizes_are_refused_at_once() {
             .current_dir(dir.path())
             .fails_with(message);
     }
-    assert!(!dir.path().join("x").exists() && !dir.path().join("runs").exists());
+    for left in ["x", "runs", "big-log"] {
+        assert!(!dir.path().join(left).exists(), "{left} was left behind");
+    }
 }
 
 /// Finding 11: Integers past 2^63 are refused, and no run folder is left behind.
@@ -766,12 +834,27 @@ fn f20_a_checkpoint_whose_contents_do_not_fit_its_config_is_refused() {
         .args(["--checkpoint"])
         .args([&edited])
         .fails_with("model parameters differ");
+    assert!(
+        !dir.path().join("b").exists(),
+        "a refused branch leaves no folder"
+    );
+    // Every command that reads it refuses it, not only training.
+    for command in [
+        &["inference", "--episodes", "5", "--checkpoint"][..],
+        &["inspect", "--checkpoint"],
+        &["compare", "--episodes", "5", "--checkpoint"],
+        &["episode", "--checkpoint"],
+    ] {
+        rlrec(command)
+            .args([&edited])
+            .fails_with("its configuration does not fit its saved environments");
+    }
     let mut ckpt = trainer::Checkpoint::read(&file).unwrap();
     ckpt.config.env.num_candidates = 30;
     fs::write(edited.join("checkpoint.bin"), ckpt.encode()).unwrap();
     rlrec(["inference", "--checkpoint"])
         .args([&edited])
-        .fails_with("layout");
+        .fails_with("the saved environment has the candidate set");
 }
 
 /// Findings 21, 22, 23: Paths of the wrong kind and the planner's limits get plain messages.
@@ -831,6 +914,22 @@ fn f24_a_run_without_a_checkpoint_starts_again() {
             "5",
         ],
     );
+    // A branch that stopped before its first checkpoint starts again with the same command.
+    let branch = dir.path().join("branch");
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let branch_args = |out: &Path| {
+        let mut args = vec!["train", "--iterations", "4", "--eval-episodes", "5"];
+        args.extend(["--checkpoint", run.to_str().unwrap(), "--out"]);
+        args.push(out.to_str().unwrap());
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    rlrec(branch_args(&branch)).stdout(full).fails();
+    assert!(!branch.join("checkpoint_path.txt").exists());
+    rlrec(branch_args(&branch)).ok();
+    assert!(branch.join("checkpoint_path.txt").exists());
 }
 
 /// Finding 25: Runs started in the same second without `--out` get different folders: the

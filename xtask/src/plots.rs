@@ -4,8 +4,9 @@
 //! All drawing lives in the `rlrec` binary (one style); this only runs the documented
 //! commands, in order, in one scratch folder (later ones read earlier runs, as a reader's
 //! would), and copies each figure into place. A test checks that every command is shown
-//! in the docs and that every image in `docs/img/` comes from one of them.
-//! docs/sweeps.md's figures come from its sweep (`examples/sweeps/slateq-lr.toml`).
+//! in the docs, that every image the README and the guide show comes from one of them, and
+//! that each is in `docs/img/`. docs/sweeps.md's figures come from its sweep
+//! (`examples/sweeps/slateq-lr.toml`); the other pages' from the commands they name.
 
 use std::path::Path;
 use std::process::Command;
@@ -25,7 +26,7 @@ struct Figure {
     image: &'static str,
 }
 
-const FIGURES: [Figure; 6] = [
+const FIGURES: [Figure; 7] = [
     Figure {
         command: "rlrec episode --policy random --plot random-rewards.png",
         writes: "random-rewards.png",
@@ -57,6 +58,11 @@ const FIGURES: [Figure; 6] = [
                   --policy optimal --plot comparison.png",
         writes: "comparison.png",
         image: "comparison.png",
+    },
+    Figure {
+        command: "rlrec episode --checkpoint runs/slateq --plot slateq-episode.png",
+        writes: "slateq-episode.png",
+        image: "slateq-episode.png",
     },
 ];
 
@@ -218,6 +224,11 @@ mod tests {
                 figure.image
             );
             arguments(figure.command).unwrap();
+            let image = workspace_root()
+                .unwrap()
+                .join("docs/img")
+                .join(figure.image);
+            assert!(image.is_file(), "{} is missing", image.display());
         }
         // Other pages' figures come from their own commands (the benchmark, a sweep).
         for (at, _) in docs

@@ -7,15 +7,12 @@ use anyhow::{bail, Result};
 use clap::builder::TypedValueParser;
 use clap::Args;
 use env::Scenario;
-use trainer::FixedPolicy;
+use trainer::{FixedPolicy, MAX_RUN_STEPS};
 
 /// The most episodes one command plays.
 pub const MAX_EPISODES: u64 = 10_000_000;
 /// The most environments stepped in lockstep.
 pub const MAX_NUM_ENVS: u64 = 65_536;
-/// The most environment steps one evaluation may take: about twenty minutes of the
-/// fastest simulator on one core.
-pub const MAX_EVALUATION_STEPS: u64 = 10_000_000_000;
 /// The most bytes the observation buffers of a vector of environments may take.
 const MAX_VECTOR_BYTES: u64 = 4 << 30;
 
@@ -180,10 +177,10 @@ impl EnvArgs {
 pub fn check_evaluation_size(scenario: &Scenario, episodes: usize, num_envs: usize) -> Result<()> {
     if let Some(length) = scenario.episode_length()? {
         let steps = (episodes as u64).saturating_mul(length as u64);
-        if steps > MAX_EVALUATION_STEPS {
+        if steps > MAX_RUN_STEPS {
             bail!(
                 "{episodes} episodes of {length} steps are {steps} steps, more than the \
-                 {MAX_EVALUATION_STEPS} one command runs: play fewer episodes or shorter ones"
+                 {MAX_RUN_STEPS} one command runs: play fewer episodes or shorter ones"
             );
         }
     }

@@ -3,13 +3,17 @@
 use std::num::NonZeroUsize;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use env::{Scenario, SlateEnv, Space, Value};
 use serde_json::json;
-use trainer::{fixed_policy, record_episode, FixedPolicy, Summary, VideoMetrics, VideoReport};
+use trainer::{
+    build_agent, fixed_policy, record_episode, Checkpoint, FixedPolicy, Summary, VideoMetrics,
+    VideoReport,
+};
 
 use crate::args::{check_evaluation_size, EnvArgs};
 use crate::output::outln;
+use crate::train::evaluation_scenario;
 use crate::{plot, progress};
 
 /// The first lab: spaces, a reset observation and one step, with and without resampling,
@@ -173,15 +177,32 @@ fn print_obs(title: &str, value: &Value, ids: &[u64], space: &Space) -> Result<(
 
 /// Plays one episode with a fixed policy.
 pub fn episode(
-    policy: FixedPolicy,
+    policy: Option<FixedPolicy>,
+    checkpoint: Option<&Path>,
     args: &EnvArgs,
     plot_path: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    let mut scenario = args.scenario()?;
-    let (make_agent, _) = fixed_policy(policy, &mut scenario)?;
-    let mut env = scenario.build()?;
-    let episode = record_episode(env.as_mut(), make_agent(scenario.seed).as_mut(), false)?;
+    let (name, scenario, episode) = match (policy, checkpoint) {
+        (Some(policy), None) => {
+            let mut scenario = args.scenario()?;
+            let (make_agent, _) = fixed_policy(policy, &mut scenario)?;
+            let mut env = scenario.build()?;
+            let mut agent = make_agent(scenario.seed);
+            let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
+            (policy.name().to_string(), scenario, episode)
+        }
+        (None, Some(path)) => {
+            let ckpt = Checkpoint::read(path)?;
+            let scenario = evaluation_scenario(&ckpt, args, None)?;
+            let mut env = scenario.build()?;
+            let mut agent = build_agent(&ckpt.config, env.as_ref())?;
+            agent.load(&ckpt.agent_state)?;
+            let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
+            (ckpt.run_name(), scenario, episode)
+        }
+        _ => bail!("give either --policy or --checkpoint"),
+    };
     let metrics = VideoMetrics::for_scenario(&scenario).map(|mut m| {
         for step in &episode.steps {
             m.record_transition(&step.transition);
@@ -190,10 +211,8 @@ pub fn episode(
     });
     if let Some(path) = plot_path {
         let title = format!(
-            "{} policy on {}: one episode (return {:.1})",
-            policy.name(),
-            scenario.env,
-            episode.total_reward
+            "{name} policy on {}: one episode (return {:.1})",
+            scenario.env, episode.total_reward
         );
         plot::episode(path, &title, &episode)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -206,8 +225,7 @@ pub fn episode(
         outln!("{object}");
     } else {
         outln!(
-            "{} policy, {}: {} steps, total reward {:.3}",
-            policy.name(),
+            "{name} policy, {}: {} steps, total reward {:.3}",
             scenario.env,
             episode.steps.len(),
             episode.total_reward

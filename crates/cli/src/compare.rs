@@ -68,20 +68,6 @@ fn evaluate_fixed(
     Ok(evaluate_on(&s, env.as_mut(), agent.as_mut(), episodes, progress)?.summary)
 }
 
-/// The label of a checkpoint's row: its run folder's name.
-fn run_label(ckpt: &Checkpoint) -> String {
-    let folder = ckpt.folder().unwrap_or(&ckpt.path);
-    let run = folder.parent().filter(|_| {
-        folder
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("checkpoint-"))
-    });
-    run.unwrap_or(folder).file_name().map_or_else(
-        || ckpt.algo().to_string(),
-        |n| n.to_string_lossy().to_string(),
-    )
-}
-
 /// Every row is evaluated on the same environment and seed (common random numbers): the
 /// options given apply to the checkpoints as to the fixed policies.
 pub fn compare(args: &CompareArgs) -> Result<()> {
@@ -177,7 +163,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
                 if bar.is_hidden() && !args.json {
                     note!(
                         "training {} again on seed {} ({} iterations)",
-                        run_label(ckpt),
+                        ckpt.run_name(),
                         config.env.seed,
                         config.iterations
                     );
@@ -194,7 +180,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             done += args.episodes as u64;
             runs.push(evaluation.summary);
         }
-        rows.push((run_label(ckpt), ckpt.algo().to_string(), runs));
+        rows.push((ckpt.run_name(), ckpt.algo().to_string(), runs));
     }
     for &policy in &oracles {
         rows.push(fixed(policy, &mut done)?);

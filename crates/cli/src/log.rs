@@ -92,9 +92,23 @@ pub struct LogArgs {
     pub json: bool,
 }
 
+/// The most steps one log holds: about 100 GB of Parquet.
+const MAX_LOG_STEPS: u64 = 1_000_000_000;
+
 pub fn log(args: &LogArgs) -> Result<()> {
     let spec = args.policy.spec()?;
     let scenario = args.policy.scenario(&args.env)?;
+    if let Some(length) = scenario.episode_length()? {
+        let steps = args.episodes.saturating_mul(length as u64);
+        if steps > MAX_LOG_STEPS {
+            bail!(
+                "{} episodes of {length} steps are {steps} steps, more than the \
+                 {MAX_LOG_STEPS} one log holds (about 100 bytes a step on disk): log fewer \
+                 episodes or shorter ones",
+                args.episodes
+            );
+        }
+    }
     let bar = progress::bar(args.episodes, "episodes", args.json);
     let start = Instant::now();
     let summary = write_log(&scenario, &spec, args.episodes, &args.out, |i| {

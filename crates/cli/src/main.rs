@@ -43,11 +43,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Play one episode with a fixed policy.
+    /// Play one episode with a fixed policy or a checkpoint's (without exploration).
+    #[command(group(clap::ArgGroup::new("played").required(true).args(["policy", "checkpoint"])))]
     Episode {
         /// The policy.
         #[arg(long, value_parser = policy_parser())]
-        policy: FixedPolicy,
+        policy: Option<FixedPolicy>,
+        /// A checkpoint folder, or a run folder (its latest checkpoint), instead of
+        /// --policy: the episode is on the checkpoint's evaluation stream unless the
+        /// environment options change it.
+        #[arg(long, value_name = "DIR")]
+        checkpoint: Option<PathBuf>,
         #[command(flatten)]
         env: EnvArgs,
         /// Write a PNG of the episode: the reward, the document served first and the
@@ -145,10 +151,11 @@ fn main() -> ExitCode {
         Command::Env { env, json } => commands::show_env(&env, json),
         Command::Episode {
             policy,
+            checkpoint,
             env,
             plot,
             json,
-        } => commands::episode(policy, &env, plot.as_deref(), json),
+        } => commands::episode(policy, checkpoint.as_deref(), &env, plot.as_deref(), json),
         Command::Baseline {
             policy,
             episodes,

@@ -317,13 +317,14 @@ pub struct Point {
     pub ci95: [f64; 2],
 }
 
-/// `episode_reward_mean` over iterations (under exploration), the evaluations without
-/// exploration with their intervals, and reference lines (random baseline, the planner's
-/// values).
+/// `episode_reward_mean` over iterations (under exploration) in the colour of `policy`, the
+/// evaluations without exploration with their intervals, and reference lines (random
+/// baseline, the planner's values).
 pub fn training_curve(
     path: &Path,
     title: &str,
     x_desc: &str,
+    policy: &str,
     training: &[(f64, f64)],
     evaluations: &[Point],
     references: &[Reference],
@@ -359,13 +360,14 @@ pub fn training_curve(
             x_desc,
             "episode return",
         )?;
+        let color = color_of(policy);
         c.draw_series(LineSeries::new(
             training.iter().copied(),
-            BLUE.stroke_width(2),
+            color.stroke_width(2),
         ))
         .map_err(err)?
         .label("training: episode_reward_mean (last 100 episodes, exploring)")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
         if !evaluations.is_empty() {
             let dark = RGBColor(20, 20, 20);
             c.draw_series(evaluations.iter().map(|p| {
@@ -644,7 +646,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let png = dir.path().join("curve.png");
         std::fs::write(&png, b"an existing figure").unwrap();
-        let err = training_curve(&png, "t", "x", &[(1.0, f64::INFINITY)], &[], &[]).unwrap_err();
+        let err = training_curve(&png, "t", "x", "linucb", &[(1.0, f64::INFINITY)], &[], &[])
+            .unwrap_err();
         assert!(err.to_string().contains("not a finite number"), "{err}");
         assert_eq!(std::fs::read(&png).unwrap(), b"an existing figure");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

@@ -287,7 +287,8 @@ fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
     let iteration = ckpt.iteration();
     let home = run_folder_of(&source);
     let evaluated = evaluated_at(&home) == Some(iteration);
-    ckpt.config = args.resumed_config(&ckpt.config, iteration, evaluated)?;
+    let saved = ckpt.config.clone();
+    ckpt.config = args.resumed_config(&saved, iteration, evaluated)?;
     let is_latest = RunDir::latest_in(&home)? == Some(iteration);
     let target = match &args.out {
         Some(out) => out.clone(),
@@ -301,19 +302,21 @@ fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
         RunDir::run_id_in(&target)?
     };
     if target_id.as_deref() != Some(ckpt.run_id.as_str()) {
-        if target_id.is_some() {
-            // Another run's folder: never write one run's continuation into another.
+        // Another run's folder: never write one run's continuation into another. One that
+        // stopped before its first checkpoint (a branch that failed) starts again.
+        if target_id.is_some() && RunDir::latest_in(&target)?.is_some() {
             return Err(trainer::RunError::ForeignCheckpoint(target).into());
         }
         let config = ckpt.config.clone();
+        // Restored before any folder is made: a checkpoint that cannot continue leaves
+        // nothing behind.
+        let algorithm = ckpt.into_algorithm()?;
         let run = if target.as_os_str().is_empty() {
             new_run(&config)?
         } else {
             RunDir::create(&target, &config)?
         };
         run.adopt_history(&home, iteration)?;
-        ckpt.run_id = run.run_id().to_string();
-        let algorithm = ckpt.into_algorithm()?;
         note!(
             "branching from iteration {iteration} of {} into the new run folder {}",
             home.display(),
@@ -322,7 +325,13 @@ fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
         return Ok((algorithm, run));
     }
     let mut run = RunDir::open(&target)?;
-    run.check_continue(&ckpt, args.rewind)?;
+    for edit in run.check_continue(&ckpt, &saved, args.rewind)? {
+        note!(
+            "{}: {edit}: a run continues with its checkpoint's settings (give the option \
+             to change one); the file is written again",
+            run.path().join(trainer::CONFIG_FILE).display()
+        );
+    }
     let config = ckpt.config.clone();
     let algorithm = ckpt.into_algorithm()?;
     run.continue_at(iteration, &config, args.rewind)?;
@@ -459,6 +468,7 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
             "training iteration ({} environment steps each)",
             config.iteration_steps()
         ),
+        config.algo().name(),
         &training,
         &evaluations,
         &references,

@@ -100,6 +100,15 @@ pub enum CheckpointError {
         .0.display()
     )]
     NoReplay(PathBuf),
+    /// The embedded configuration does not describe the saved environments (a file edited
+    /// with its checksum recomputed).
+    #[error("{}: its configuration does not fit its saved environments", path.display())]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Why the configuration's environment refuses a saved state.
+        source: env::EnvError,
+    },
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
@@ -203,6 +212,17 @@ impl Checkpoint {
                 config.algo()
             )));
         }
+        // Every saved environment must load into the environment the configuration builds.
+        let mismatch = |source| CheckpointError::Mismatch {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut check = config.env.build().map_err(|e| {
+            CheckpointError::Decode(format!("its configuration builds no environment: {e}"))
+        })?;
+        for state in &payload.env_states {
+            check.load_state(state).map_err(mismatch)?;
+        }
         Ok(Self {
             run_id: payload.run_id,
             config,
@@ -240,6 +260,21 @@ impl Checkpoint {
     /// The checkpoint folder it was read from.
     pub fn folder(&self) -> Option<&Path> {
         self.path.parent()
+    }
+
+    /// The name of the run it belongs to (its run folder's), the algorithm's where the
+    /// path has none: how `compare` and `episode` label a checkpoint's policy.
+    pub fn run_name(&self) -> String {
+        let folder = self.folder().unwrap_or(&self.path);
+        let run = folder.parent().filter(|_| {
+            folder
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("checkpoint-"))
+        });
+        run.unwrap_or(folder).file_name().map_or_else(
+            || self.algo().to_string(),
+            |n| n.to_string_lossy().to_string(),
+        )
     }
 
     /// Refuses a checkpoint of another algorithm than `expected`.

@@ -288,6 +288,9 @@ pub const RESUMABLE_KEYS: [&str; 8] = [
 const MAX_ITERATIONS: u64 = 10_000_000;
 const MAX_STEPS_PER_ITERATION: u64 = 100_000_000;
 const MAX_EPISODES: u64 = 10_000_000;
+/// The most environment steps a run trains for, or one evaluation plays: about three
+/// hours of the fastest simulator on one core.
+pub const MAX_RUN_STEPS: u64 = 10_000_000_000;
 
 impl TrainConfig {
     /// The defaults for `algo` on the tutorial's scenario.
@@ -562,6 +565,31 @@ impl TrainConfig {
             MAX_EPISODES,
             "between 1 and 10,000,000",
         )?;
+        let total = |name, value: u64| {
+            setting(
+                name,
+                value,
+                0,
+                MAX_RUN_STEPS,
+                "at most 10,000,000,000 environment steps, more than a run can finish",
+            )
+        };
+        total(
+            "iterations × steps per iteration",
+            self.iterations
+                .saturating_mul(self.iteration_steps() as u64),
+        )?;
+        if let Ok(Some(length)) = self.env.episode_length() {
+            let length = length as u64;
+            total(
+                "eval_episodes × episode length",
+                (self.eval_episodes as u64).saturating_mul(length),
+            )?;
+            total(
+                "evaluation_duration × episode length",
+                (self.evaluation_duration as u64).saturating_mul(length),
+            )?;
+        }
         self.agent.validate()?;
         if let Some(source) = &self.offline {
             match &self.agent {

@@ -40,12 +40,12 @@ pub use algorithm::{
     TrainError, SMOOTHING_WINDOW,
 };
 pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakeAgent};
-pub use checkpoint::{Checkpoint, CheckpointError};
+pub use checkpoint::{Checkpoint, CheckpointError, CONFIG_FILE};
 pub use clock::UtcTime;
 pub use config::{
     Algo, AlgoConfig, InvalidConfig, OfflineSource, TrainConfig, EVAL_SEED_OFFSET,
-    FALLBACK_STEPS_PER_ITERATION, OFFLINE_SLATEQ_BATCH_SIZE, OFFLINE_SLATEQ_ITERATIONS,
-    RESUMABLE_KEYS, SLATEQ_ITERATIONS,
+    FALLBACK_STEPS_PER_ITERATION, MAX_RUN_STEPS, OFFLINE_SLATEQ_BATCH_SIZE,
+    OFFLINE_SLATEQ_ITERATIONS, RESUMABLE_KEYS, SLATEQ_ITERATIONS,
 };
 pub use episode::{
     evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,

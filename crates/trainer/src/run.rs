@@ -344,9 +344,17 @@ impl RunDir {
         Ok(out)
     }
 
-    /// Checks that `checkpoint` may continue in this run under `config`: it is this run's,
-    /// and the latest unless `rewind`; and `config.toml` was not edited meanwhile.
-    pub fn check_continue(&self, checkpoint: &Checkpoint, rewind: bool) -> Result<(), RunError> {
+    /// Checks that `checkpoint` may continue in this run under its configuration (`saved`
+    /// as it was saved, the options a resume may change applied to it): it is this run's,
+    /// and the latest unless `rewind`; and `config.toml` was not edited meanwhile, except
+    /// in keys a resume may change. Edits of those that the run does not take are returned
+    /// (`key = file's value, used value`), for the caller to report.
+    pub fn check_continue(
+        &self,
+        checkpoint: &Checkpoint,
+        saved: &TrainConfig,
+        rewind: bool,
+    ) -> Result<Vec<String>, RunError> {
         if checkpoint.run_id != self.run_id {
             return Err(RunError::ForeignCheckpoint(self.path.clone()));
         }
@@ -360,31 +368,43 @@ impl RunDir {
                 });
             }
         }
-        self.check_config_file(&checkpoint.config)
+        self.check_config_file(saved, &checkpoint.config)
     }
 
     /// Refuses a `config.toml` whose settings differ from `saved` beyond the keys a resume
-    /// may change.
-    fn check_config_file(&self, saved: &TrainConfig) -> Result<(), RunError> {
+    /// may change, and returns the edits of those that `used` does not take.
+    fn check_config_file(
+        &self,
+        saved: &TrainConfig,
+        used: &TrainConfig,
+    ) -> Result<Vec<String>, RunError> {
         let path = self.path.join(CONFIG_FILE);
         let Ok(text) = fs::read_to_string(&path) else {
             // A deleted file is written again.
-            return Ok(());
+            return Ok(Vec::new());
         };
         let edited = |changes: String| RunError::EditedConfig {
             path: path.clone(),
             changes,
         };
         let on_disk = TrainConfig::from_toml(&text).map_err(|e| edited(e.to_string()))?;
-        let changes: Vec<String> = saved
+        let (resumable, changes): (Vec<_>, Vec<_>) = saved
             .differences(&on_disk)
             .into_iter()
-            .filter(|(key, _, _)| !RESUMABLE_KEYS.contains(&key.as_str()))
-            .map(|(key, was, now)| format!("{key}: {was} → {now}"))
-            .collect();
+            .partition(|(key, _, _)| RESUMABLE_KEYS.contains(&key.as_str()));
         if changes.is_empty() {
-            Ok(())
+            let edited: Vec<String> = resumable.into_iter().map(|(key, _, _)| key).collect();
+            Ok(used
+                .differences(&on_disk)
+                .into_iter()
+                .filter(|(key, _, _)| edited.contains(key))
+                .map(|(key, used, file)| format!("{key} = {file} in the file, {used} used"))
+                .collect())
         } else {
+            let changes: Vec<String> = changes
+                .into_iter()
+                .map(|(key, was, now)| format!("{key}: {was} → {now}"))
+                .collect();
             Err(edited(changes.join(", ")))
         }
     }
@@ -444,8 +464,15 @@ impl RunDir {
         self.path.join(METRICS_FILE)
     }
 
+    /// Writes `config.toml`, unless it already says `config` (so a user's comments stay).
     fn write_config(&self, config: &TrainConfig) -> Result<(), RunError> {
-        write_atomic(&self.path.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        let path = self.path.join(CONFIG_FILE);
+        let current = fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| TrainConfig::from_toml(&text).ok());
+        if current.as_ref() != Some(config) {
+            write_atomic(&path, config.to_toml().as_bytes())?;
+        }
         Ok(())
     }
 
