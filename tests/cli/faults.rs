@@ -1042,16 +1042,32 @@ fn arbitrary_command() -> impl Strategy<Value = Vec<String>> {
         "--keep-checkpoints",
         "--env",
         "--resample-documents",
+        "--algo",
+        "--config",
+        "--slate-size",
+        "--plot",
+        "--out",
+        "--device",
     ]);
-    let command = prop::sample::select(vec!["baseline", "train", "episode", "env"]);
+    let command = prop::sample::select(vec![
+        "baseline", "train", "episode", "env", "compare", "log", "inspect",
+    ]);
     (
         command,
         prop::collection::vec((options, arbitrary_value()), 1..4),
     )
         .prop_map(|(command, pairs)| {
             let mut args = vec![command.to_string()];
-            if command == "baseline" || command == "episode" {
+            if ["baseline", "episode", "compare", "log"].contains(&command) {
                 args.extend(["--policy".into(), "random".into()]);
+            }
+            if command == "log" || command == "inspect" {
+                let flag = if command == "log" {
+                    "--out"
+                } else {
+                    "--checkpoint"
+                };
+                args.extend([flag.into(), "somewhere".into()]);
             }
             if command == "train" {
                 args.extend(["--algo".into(), "random".into()]);
@@ -1114,5 +1130,60 @@ proptest! {
             base.merged(&text).map(|c| c.validate().map(|()| c.to_toml()))
         });
         prop_assert!(loaded.is_ok(), "loading panicked on {text:?}");
+    }
+}
+
+proptest! {
+    // Good files train until they are stopped after 5 s: 24 cases keep it to a minute or so.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Whole config files of random keys (model parameters included), through the CLI:
+    /// `train` refuses each bad one with exit 1 within seconds, and starts the good ones.
+    #[test]
+    fn random_config_files_train_or_are_refused(
+        algo in prop::sample::select(vec!["linucb", "lints", "slateq", "random", "bogus"]),
+        pairs in prop::collection::vec((
+            prop::sample::select(vec![
+                "iterations", "steps_per_iteration", "eval_episodes", "evaluation_duration",
+                "env.num_candidates", "env.slate_size", "env.env", "env.params.sensitivity",
+                "env.params.choc_stddev", "env.params.bogus", "env.wrappers.time_aware",
+                "linucb.alpha", "slateq.lr", "slateq.n_step", "slateq.hidden",
+                "slateq.num_envs", "slateq.average_steps", "slateq.time_window",
+            ]),
+            prop_oneof![
+                (0i64..5000).prop_map(|v| v.to_string()),
+                any::<i64>().prop_map(|v| v.to_string()),
+                any::<f64>().prop_map(|v| format!("{v:?}")),
+                Just("[8, 8]".to_string()),
+                Just("\"interest-evolution\"".to_string()),
+                Just("true".to_string()),
+            ],
+        ), 1..4),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tables: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (key, value) in pairs {
+            let (table, name) = key.rsplit_once('.').unwrap_or(("", key));
+            tables.entry(table.to_string()).or_default().push(format!("{name} = {value}"));
+        }
+        let mut text = format!("algo = \"{algo}\"\n");
+        for (table, lines) in tables {
+            if !table.is_empty() {
+                text.push_str(&format!("[{table}]\n"));
+            }
+            for line in lines {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        fs::write(dir.path().join("c.toml"), &text).unwrap();
+        let args = ["train", "--config", "c.toml", "--out", "run"];
+        let Some(out) = run_bounded(dir.path(), &args, Duration::from_secs(5)) else {
+            // A good configuration, training.
+            return Ok(());
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        prop_assert!(matches!(out.status.code(), Some(0 | 1)), "{text}: {:?}\n{stderr}", out.status);
+        prop_assert!(!stderr.contains("panicked"), "{text}: {stderr}");
     }
 }

@@ -1136,6 +1136,34 @@ mod tests {
         assert_eq!(slate, [0, 1], "equal values: the first candidates");
     }
 
+    /// Parameters gone non-finite make the next gradient step's loss non-finite: training
+    /// stops with a clear error instead of acting on a NaN network for ever.
+    #[test]
+    fn a_diverged_network_stops_training() {
+        let config = SlateQConfig {
+            learning_starts: 10,
+            ..SlateQConfig::default()
+        };
+        let (mut agent, mut envs) = agent_and_envs(config);
+        let env = envs[0].as_mut();
+        let mut slate = [0; 2];
+        let mut step = |agent: &mut SlateQ, env: &mut dyn SlateEnv| {
+            agent.act(env, true, &mut slate);
+            let t = env.step(&slate).unwrap();
+            agent.observe(&slate, &t, env);
+        };
+        for _ in 0..20 {
+            step(&mut agent, env);
+        }
+        assert!(agent.health().is_ok());
+        let _ = tch::no_grad(|| agent.online.theta.fill_(f64::NAN));
+        step(&mut agent, env);
+        match agent.health() {
+            Err(AgentError::Diverged(why)) => assert!(why.contains("lower slateq.lr"), "{why}"),
+            other => panic!("expected a divergence, got {other:?}"),
+        }
+    }
+
     #[test]
     fn one_forward_pass_chooses_what_one_pass_per_environment_would() {
         let config = SlateQConfig {

@@ -1,4 +1,4 @@
-//! Criterion micro-benchmarks of the step functions: one `SlateEnv::recommend` (choice,
+//! Criterion micro-benchmarks of the step functions: one `SlateEnv::step` (choice,
 //! response, transition, resampled candidates, observation) of each simulator scenario,
 //! with a reset whenever an episode ends.
 //!
@@ -6,47 +6,28 @@
 //! by side with RecSim) come from `cargo xtask bench`.
 
 use std::hint::black_box;
-use std::num::NonZeroUsize;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use env::{RecSimEnv, SlateEnv, TimeLimit};
-use recsim_core::{
-    EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
-    LtsParams, Model,
-};
+use env::{Scenario, SlateEnv};
 
 /// The four scenarios of `cargo xtask bench` under its names (StrongLTS 20/2, LTS
-/// defaults 10/3, interest evolution 10/2, interest exploration 10/2 cut at 100 steps),
-/// seed 0, candidates resampled every step.
+/// defaults 10/3, interest evolution 10/2, interest exploration 10/2 cut at its default
+/// 100 steps), made by name, seed 0, candidates resampled every step.
 fn scenarios() -> Vec<(&'static str, Box<dyn SlateEnv>)> {
-    let config = |num_candidates, slate_size| EnvConfig {
-        num_candidates,
-        slate_size,
-        ..EnvConfig::default()
-    };
-    let strong = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
-    let lts = LongTermSatisfaction::from_params(LtsParams::default()).unwrap();
-    let iev = InterestEvolution::from_params(IevParams::default()).unwrap();
-    let ie = InterestExploration::from_params(IeParams::default()).unwrap();
-    let horizon = NonZeroUsize::new(100).unwrap();
-    vec![
-        (
-            "strong-lts",
-            Box::new(RecSimEnv::new(strong, config(20, 2)).unwrap()),
-        ),
-        ("lts", Box::new(RecSimEnv::new(lts, config(10, 3)).unwrap())),
-        (
-            "interest-evolution",
-            Box::new(RecSimEnv::new(iev, config(10, 2)).unwrap()),
-        ),
-        (
-            "interest-exploration",
-            Box::new(TimeLimit::new(
-                RecSimEnv::new(ie, config(10, 2)).unwrap(),
-                horizon,
-            )),
-        ),
+    [
+        ("strong-lts", 20, 2),
+        ("lts", 10, 3),
+        ("interest-evolution", 10, 2),
+        ("interest-exploration", 10, 2),
     ]
+    .into_iter()
+    .map(|(name, num_candidates, slate_size)| {
+        let mut scenario = Scenario::new(name);
+        scenario.num_candidates = num_candidates;
+        scenario.slate_size = slate_size;
+        (name, scenario.build().unwrap())
+    })
+    .collect()
 }
 
 fn step(c: &mut Criterion) {

@@ -1,17 +1,8 @@
 //! The simulators' step functions must not allocate: a counting allocator watches them.
 
+use env::{Autoreset, Execution, Scenario, SlateEnv, SlotPolicy, VectorEnv, Wrappers};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::num::NonZeroUsize;
-
-use env::{
-    Autoreset, BanditObservation, DiscreteAction, Env, Execution, ModelSpaces, RecSimEnv,
-    RecSimObs, Simulator, SlateEnv, SlotPolicy, TimeLimit, UserObservation, VectorEnv,
-};
-use recsim_core::{
-    EnvConfig, IeParams, IevParams, InterestEvolution, InterestExploration, LongTermSatisfaction,
-    LtsParams, Model,
-};
 
 struct Counting;
 
@@ -60,50 +51,66 @@ fn steps_allocate(env: &mut dyn SlateEnv) -> usize {
     allocations() - before
 }
 
-/// The plain environment, the user-features view and the bandit view with discrete
-/// actions, each built on `base`.
-fn variants<M, E>(base: impl Fn() -> E) -> Vec<(&'static str, Box<dyn SlateEnv>)>
-where
-    M: ModelSpaces,
-    E: Env<Obs = RecSimObs<M>, Act = [usize]> + Simulator + Send + 'static,
-{
-    vec![
-        ("plain", Box::new(base())),
-        ("user", Box::new(UserObservation::new(base()))),
-        (
-            "bandit+discrete",
-            Box::new(DiscreteAction::new(BanditObservation::new(base()))),
-        ),
-    ]
-}
+/// The registered worlds, each cut at its default horizon as the registry makes it.
+const WORLDS: [&str; 4] = [
+    "strong-lts",
+    "lts",
+    "interest-evolution",
+    "interest-exploration",
+];
 
-fn assert_no_allocations<M: Model>(mut envs: Vec<(&str, Box<dyn SlateEnv>)>) {
-    for (name, env) in envs.iter_mut() {
-        assert_eq!(
-            steps_allocate(env.as_mut()),
-            0,
-            "{name} ({}) allocated",
-            M::NAME
-        );
-    }
+/// The plain environment, the user-features view with the time left, and the bandit view
+/// with discrete actions.
+const VARIANTS: [(&str, Wrappers); 3] = [
+    (
+        "plain",
+        Wrappers {
+            user_observation: false,
+            bandit_observation: false,
+            discrete_action: false,
+            time_aware: false,
+        },
+    ),
+    (
+        "user+time",
+        Wrappers {
+            user_observation: true,
+            bandit_observation: false,
+            discrete_action: false,
+            time_aware: true,
+        },
+    ),
+    (
+        "bandit+discrete",
+        Wrappers {
+            user_observation: false,
+            bandit_observation: true,
+            discrete_action: true,
+            time_aware: false,
+        },
+    ),
+];
+
+/// `world` with `n` candidates, slates of 2 and `wrappers`, made by name.
+fn made(world: &str, n: usize, wrappers: Wrappers) -> Box<dyn SlateEnv> {
+    let mut scenario = Scenario::new(world);
+    scenario.num_candidates = n;
+    scenario.wrappers = wrappers;
+    scenario.build().unwrap()
 }
 
 #[test]
 fn reset_and_step_do_not_allocate() {
-    let config = EnvConfig::default();
-    let lts = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
-    assert_no_allocations::<LongTermSatisfaction>(variants(|| {
-        RecSimEnv::new(lts.clone(), config).unwrap()
-    }));
-    let iev = InterestEvolution::from_params(IevParams::default()).unwrap();
-    assert_no_allocations::<InterestEvolution>(variants(|| {
-        RecSimEnv::new(iev.clone(), config).unwrap()
-    }));
-    let ie = InterestExploration::from_params(IeParams::default()).unwrap();
-    let horizon = NonZeroUsize::new(100).unwrap();
-    assert_no_allocations::<InterestExploration>(variants(|| {
-        TimeLimit::new(RecSimEnv::new(ie.clone(), config).unwrap(), horizon)
-    }));
+    for world in WORLDS {
+        for (variant, wrappers) in VARIANTS {
+            let mut env = made(world, 20, wrappers);
+            assert_eq!(
+                steps_allocate(env.as_mut()),
+                0,
+                "{world} ({variant}) allocated"
+            );
+        }
+    }
 }
 
 /// Slates that walk through the candidates.
@@ -120,9 +127,6 @@ impl SlotPolicy for Walk {
         }
     }
 }
-
-/// Builds one environment of a vector.
-type Make<'a> = Box<dyn Fn() -> Box<dyn SlateEnv> + 'a>;
 
 /// Reset, steps with given slates (into the batch buffers and flat), steps with per-slot policies and rollouts of a
 /// sequential vector of 8 environments from `make`.
@@ -156,42 +160,15 @@ fn vector_allocates(make: &dyn Fn() -> Box<dyn SlateEnv>, autoreset: Autoreset) 
 
 #[test]
 fn the_sequential_vector_env_does_not_allocate() {
-    let config = EnvConfig {
-        num_candidates: 10,
-        ..EnvConfig::default()
-    };
-    let lts = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
-    let iev = InterestEvolution::from_params(IevParams::default()).unwrap();
-    let ie = InterestExploration::from_params(IeParams::default()).unwrap();
-    let horizon = NonZeroUsize::new(100).unwrap();
-    let cases: [(&str, Make); 3] = [
-        (
-            "long-term satisfaction",
-            Box::new(|| Box::new(RecSimEnv::new(lts.clone(), config).unwrap())),
-        ),
-        (
-            "interest evolution, user features",
-            Box::new(|| {
-                Box::new(UserObservation::new(
-                    RecSimEnv::new(iev.clone(), config).unwrap(),
-                ))
-            }),
-        ),
-        (
-            "interest exploration, bandit view, discrete actions, time limit",
-            Box::new(|| {
-                let env = TimeLimit::new(RecSimEnv::new(ie.clone(), config).unwrap(), horizon);
-                Box::new(DiscreteAction::new(BanditObservation::new(env)))
-            }),
-        ),
-    ];
-    for (name, make) in cases {
-        for autoreset in [Autoreset::SameStep, Autoreset::NextStep] {
-            assert_eq!(
-                vector_allocates(&make, autoreset),
-                0,
-                "{name}, {autoreset:?} allocated"
-            );
+    for world in WORLDS {
+        for (variant, wrappers) in VARIANTS {
+            for autoreset in [Autoreset::SameStep, Autoreset::NextStep] {
+                assert_eq!(
+                    vector_allocates(&|| made(world, 10, wrappers), autoreset),
+                    0,
+                    "{world} ({variant}), {autoreset:?} allocated"
+                );
+            }
         }
     }
 }
