@@ -172,18 +172,37 @@ impl EnvArgs {
     }
 }
 
-/// Refuses an evaluation of `episodes` episodes on `num_envs` environments of `scenario`
-/// that could not finish, or whose buffers would not fit in memory.
-pub fn check_evaluation_size(scenario: &Scenario, episodes: usize, num_envs: usize) -> Result<()> {
+/// Refuses `episodes` episodes of `scenario` that take more than `limit` steps in all:
+/// the message names what the limit bounds (`bound`) and what to do less of (`verb`).
+pub fn check_total_steps(
+    scenario: &Scenario,
+    episodes: u64,
+    limit: u64,
+    bound: &str,
+    verb: &str,
+) -> Result<()> {
     if let Some(length) = scenario.episode_length()? {
-        let steps = (episodes as u64).saturating_mul(length as u64);
-        if steps > MAX_RUN_STEPS {
+        let steps = episodes.saturating_mul(length as u64);
+        if steps > limit {
             bail!(
                 "{episodes} episodes of {length} steps are {steps} steps, more than the \
-                 {MAX_RUN_STEPS} one command runs: play fewer episodes or shorter ones"
+                 {limit} {bound}: {verb} fewer episodes or shorter ones"
             );
         }
     }
+    Ok(())
+}
+
+/// Refuses an evaluation of `episodes` episodes on `num_envs` environments of `scenario`
+/// that could not finish, or whose buffers would not fit in memory.
+pub fn check_evaluation_size(scenario: &Scenario, episodes: usize, num_envs: usize) -> Result<()> {
+    check_total_steps(
+        scenario,
+        episodes as u64,
+        MAX_RUN_STEPS,
+        "one command runs",
+        "play",
+    )?;
     let layout = scenario.build()?.layout();
     let per_env = (layout.user_dim + layout.num_candidates * layout.doc_dim) as u64 * 4;
     let bytes = per_env.saturating_mul(num_envs.min(episodes) as u64);

@@ -10,7 +10,7 @@ use serde_json::json;
 use trainer::logs::{write_log, BasePolicy, PolicySpec};
 use trainer::{Checkpoint, FixedPolicy};
 
-use crate::args::{count, policy_parser, EnvArgs, MAX_EPISODES};
+use crate::args::{check_total_steps, count, policy_parser, EnvArgs, MAX_EPISODES};
 use crate::output::outln;
 use crate::progress;
 
@@ -98,17 +98,13 @@ const MAX_LOG_STEPS: u64 = 1_000_000_000;
 pub fn log(args: &LogArgs) -> Result<()> {
     let spec = args.policy.spec()?;
     let scenario = args.policy.scenario(&args.env)?;
-    if let Some(length) = scenario.episode_length()? {
-        let steps = args.episodes.saturating_mul(length as u64);
-        if steps > MAX_LOG_STEPS {
-            bail!(
-                "{} episodes of {length} steps are {steps} steps, more than the \
-                 {MAX_LOG_STEPS} one log holds (about 100 bytes a step on disk): log fewer \
-                 episodes or shorter ones",
-                args.episodes
-            );
-        }
-    }
+    check_total_steps(
+        &scenario,
+        args.episodes,
+        MAX_LOG_STEPS,
+        "one log holds (about 100 bytes a step on disk)",
+        "log",
+    )?;
     let bar = progress::bar(args.episodes, "episodes", args.json);
     let start = Instant::now();
     let summary = write_log(&scenario, &spec, args.episodes, &args.out, |i| {
