@@ -51,8 +51,11 @@ impl Adam {
             }
             self.step += 1;
             let t = self.step as i32;
-            self.m = &self.m * BETA1 + &g * (1.0 - BETA1);
-            self.v = &self.v * BETA2 + g.square() * (1.0 - BETA2);
+            // In place: the same operations in the same order, without new moment tensors.
+            self.m *= BETA1;
+            self.m += &g * (1.0 - BETA1);
+            self.v *= BETA2;
+            self.v += g.square() * (1.0 - BETA2);
             let m_hat = &self.m / (1.0 - BETA1.powi(t));
             let v_hat = &self.v / (1.0 - BETA2.powi(t));
             let update = m_hat / (v_hat.sqrt() + EPS) * lr;

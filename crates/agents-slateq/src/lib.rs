@@ -58,7 +58,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use choice::{proportional_weights, LogitChoice};
 use net::{to_vec, Mlp, Params, SavedParams};
-use normalize::{Moments, Normalizer};
+use normalize::{FeatureScale, Moments, Normalizer};
 use replay::Replay;
 use schedule::Linear;
 
@@ -152,6 +152,30 @@ struct IterStats {
     count: u64,
 }
 
+/// A replay minibatch, flat, as the tensors of a gradient step take it in.
+#[derive(Debug, Default)]
+struct Batch {
+    states: Vec<f32>,
+    nexts: Vec<f32>,
+    slates: Vec<i64>,
+    chosen: Vec<i64>,
+    slots: Vec<i64>,
+    rewards: Vec<f32>,
+    discounts: Vec<f32>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.states.clear();
+        self.nexts.clear();
+        self.slates.clear();
+        self.chosen.clear();
+        self.slots.clear();
+        self.rewards.clear();
+        self.discounts.clear();
+    }
+}
+
 /// The SlateQ agent.
 pub struct SlateQ {
     config: SlateQConfig,
@@ -172,6 +196,8 @@ pub struct SlateQ {
     choice: Option<LogitChoice>,
     replay: Replay,
     norm: Option<Normalizer>,
+    /// `norm`'s feature statistics (the identity's before it is measured).
+    scale: FeatureScale,
     /// The single-step rewards of the warm-up, which the reward normalisation measures.
     warm_rewards: Moments,
     /// Per environment, the steps whose `n`-step return is still open, oldest first.
@@ -191,6 +217,7 @@ pub struct SlateQ {
     /// The states the last slates were chosen for, one per environment.
     shown: Vec<f32>,
     // Scratch, refilled on every call.
+    batch: Batch,
     next: Vec<f32>,
     explored: Vec<bool>,
     order: Vec<usize>,
@@ -302,12 +329,14 @@ impl SlateQ {
             online,
             choice,
             norm: None,
+            scale: FeatureScale::new(&Normalizer::identity(&layout), device),
             center_rewards,
             rng,
             env_steps: 0,
             grad_steps: 0,
             stats: IterStats::default(),
             diverged: None,
+            batch: Batch::default(),
             shown: Vec::with_capacity(state_len * num_envs),
             next: Vec::with_capacity(state_len),
             explored: Vec::with_capacity(num_envs),
@@ -362,12 +391,12 @@ impl SlateQ {
             self.warm_rewards.add(&[reward as f32]);
         }
         if self.env_steps == starts {
-            self.norm = Some(Normalizer::measure(
+            self.set_norm(Some(Normalizer::measure(
                 &self.replay,
                 &self.layout,
                 &self.warm_rewards,
                 self.center_rewards,
-            ));
+            )));
         }
         if self.env_steps >= starts
             && self.replay.len() > 0
@@ -406,29 +435,21 @@ impl SlateQ {
         schedule.at(self.grad_steps)
     }
 
-    fn norm(&self) -> Normalizer {
-        self.norm
-            .clone()
-            .unwrap_or_else(|| Normalizer::identity(&self.layout))
+    /// Sets the normalisation, and the tensors every forward pass standardises with.
+    fn set_norm(&mut self, norm: Option<Normalizer>) {
+        self.scale = FeatureScale::new(
+            norm.as_ref().unwrap_or(&Normalizer::identity(&self.layout)),
+            self.device,
+        );
+        self.norm = norm;
     }
 
-    /// Standardised `(user [B, u], items [B, N, d])` of flat states `[B, S]`.
-    fn split(&self, states: &Tensor, norm: &Normalizer) -> (Tensor, Tensor) {
-        let Layout {
-            num_candidates: n,
-            doc_dim: d,
-            user_dim: u,
-            ..
-        } = self.layout;
-        let b = states.size()[0];
-        let t = |v: &[f32]| Tensor::from_slice(v).to_device(self.device);
-        let user = (states.narrow(1, 0, u as i64) - t(&norm.user_mean)) / t(&norm.user_sd);
-        let items = (states
-            .narrow(1, u as i64, (n * d) as i64)
-            .view([b, n as i64, d as i64])
-            - t(&norm.doc_mean))
-            / t(&norm.doc_sd);
-        (user, items)
+    /// Standardised `(user [B, u], items [B, N, d])` of `rows` flat states.
+    fn split(&self, flat: &[f32], rows: usize) -> (Tensor, Tensor) {
+        let states = Tensor::from_slice(flat)
+            .view([rows as i64, -1])
+            .to_device(self.device);
+        self.scale.split(&states, &self.layout)
     }
 
     /// The standardised time feature of `time_window` steps left, above which the
@@ -504,12 +525,6 @@ impl SlateQ {
         w
     }
 
-    fn tensor(&self, flat: &[f32], rows: usize) -> Tensor {
-        Tensor::from_slice(flat)
-            .view([rows as i64, -1])
-            .to_device(self.device)
-    }
-
     /// One gradient step on a replay minibatch (and one on the choice model if learned).
     fn learn(&mut self) {
         let b = self.config.batch_size;
@@ -517,10 +532,17 @@ impl SlateQ {
         let k = self.layout.slate_size;
         self.replay
             .sample_indices(b, &mut self.rng, &mut self.indices);
-        let (mut states, mut nexts) = (Vec::new(), Vec::new());
-        let (mut slates, mut chosen, mut slots) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut rewards, mut discounts) = (Vec::new(), Vec::new());
-        let norm = self.norm();
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        let Batch {
+            states,
+            nexts,
+            slates,
+            chosen,
+            slots,
+            rewards,
+            discounts,
+        } = &mut batch;
         let lr = self.lr();
         let gamma = self.config.gamma;
         for &i in &self.indices {
@@ -531,21 +553,26 @@ impl SlateQ {
             // The consumed item: the clicked candidate, or the no-click entry N.
             chosen.push(s.click.map_or(n as i64, |p| i64::from(s.slate[p])));
             slots.push(s.click.map_or(k as i64, |p| p as i64));
-            rewards.push(norm.reward(s.reward, s.steps, gamma));
+            // Learning starts once the normalisation is measured.
+            rewards.push(
+                self.norm
+                    .as_ref()
+                    .map_or(s.reward, |norm| norm.reward(s.reward, s.steps, gamma)),
+            );
             discounts.push(if s.done {
                 0.0
             } else {
                 gamma.powi(i32::from(s.steps)) as f32
             });
         }
-        let (user, items) = self.split(&self.tensor(&states, b), &norm);
-        let (next_user, next_items) = self.split(&self.tensor(&nexts, b), &norm);
+        let (user, items) = self.split(states, b);
+        let (next_user, next_items) = self.split(nexts, b);
 
         if let Some(c) = self.choice.as_mut() {
-            let slate_t = Tensor::from_slice(&slates)
+            let slate_t = Tensor::from_slice(slates)
                 .view([b as i64, k as i64])
                 .to_device(self.device);
-            let slot_t = Tensor::from_slice(&slots).to_device(self.device);
+            let slot_t = Tensor::from_slice(slots).to_device(self.device);
             let loss = c.loss(&user, &items, &slate_t, &slot_t);
             loss.backward();
             c.params.adam_step(lr, self.config.grad_clip);
@@ -559,7 +586,7 @@ impl SlateQ {
             } else {
                 q_target.clone()
             };
-            let weights = self.choice_weights(&nexts, &next_user, &next_items);
+            let weights = self.choice_weights(nexts, &next_user, &next_items);
             let next = td::NextValues {
                 select: &q_select,
                 target: &q_target,
@@ -568,17 +595,18 @@ impl SlateQ {
             td::targets(
                 self.rule,
                 self.config.slate_optimizer,
-                &rewards,
-                &discounts,
+                rewards,
+                discounts,
                 &next,
                 k,
                 &mut self.order,
             )
         });
         let target_t = Tensor::from_slice(&targets).to_device(self.device);
-        let chosen_t = Tensor::from_slice(&chosen)
+        let chosen_t = Tensor::from_slice(chosen)
             .view([b as i64, 1])
             .to_device(self.device);
+        self.batch = batch;
         let q = self
             .item_values(&self.online.theta, &user, &items)
             .gather(1, &chosen_t, false)
@@ -635,10 +663,9 @@ impl SlateQ {
         if self.explored.iter().all(|&e| e) {
             return;
         }
-        let norm = self.norm();
         let rows = self.explored.len();
         let (q, w) = tch::no_grad(|| {
-            let (user, items) = self.split(&self.tensor(&self.shown, rows), &norm);
+            let (user, items) = self.split(&self.shown, rows);
             let theta = match &self.average {
                 Some(average) if !explore => average,
                 _ => &self.online.theta,
@@ -805,12 +832,12 @@ impl Agent for SlateQ {
             ));
         }
         if self.norm.is_none() {
-            self.norm = Some(Normalizer::measure(
+            self.set_norm(Some(Normalizer::measure(
                 &self.replay,
                 &self.layout,
                 &self.warm_rewards,
                 self.center_rewards,
-            ));
+            )));
         }
         for _ in 0..(steps / self.config.train_every).max(1) {
             self.learn();
@@ -851,7 +878,7 @@ impl Agent for SlateQ {
     }
 
     fn describe(&self) -> String {
-        let norm = self.norm();
+        let norm = (self.norm.clone()).unwrap_or_else(|| Normalizer::identity(&self.layout));
         let choice = match (&self.choice, self.known) {
             (Some(c), _) => c.summary(),
             (None, KnownChoice::FirstPosition) => "the environment's own: the user always consumes slate position 0".into(),
@@ -944,7 +971,7 @@ impl Agent for SlateQ {
                 "the saved open n-step returns do not fit the configuration".into(),
             ));
         }
-        self.norm = saved.norm;
+        self.set_norm(saved.norm);
         self.warm_rewards = saved.warm_rewards;
         self.pending = saved.pending;
         self.rng = saved.rng;
@@ -1071,7 +1098,7 @@ mod tests {
             *user.last_mut().unwrap() = left as f32 / steps as f32;
             let mut state = Vec::new();
             push_state(agent.time_steps, &user, env.items(), &mut state);
-            let (user, items) = agent.split(&agent.tensor(&state, 1), &agent.norm());
+            let (user, items) = agent.split(&state, 1);
             to_vec(&agent.item_values(&agent.online.theta, &user, &items))
         };
         let gaps = |q: &[f32]| q.iter().map(|v| v - q[0]).collect::<Vec<_>>();

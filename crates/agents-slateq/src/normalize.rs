@@ -2,6 +2,7 @@
 
 use env::Layout;
 use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
 
 use crate::replay::Replay;
 
@@ -67,6 +68,47 @@ impl Normalizer {
 }
 
 /// Running sums for per-dimension mean and standard deviation.
+/// A normaliser's feature statistics as tensors, made once rather than on every forward
+/// pass, where their making cost as much as the standardisation itself.
+#[derive(Debug)]
+pub struct FeatureScale {
+    user_mean: Tensor,
+    user_sd: Tensor,
+    doc_mean: Tensor,
+    doc_sd: Tensor,
+}
+
+impl FeatureScale {
+    /// `norm`'s statistics on `device`.
+    pub fn new(norm: &Normalizer, device: Device) -> Self {
+        let t = |v: &[f32]| Tensor::from_slice(v).to_device(device);
+        Self {
+            user_mean: t(&norm.user_mean),
+            user_sd: t(&norm.user_sd),
+            doc_mean: t(&norm.doc_mean),
+            doc_sd: t(&norm.doc_sd),
+        }
+    }
+
+    /// Standardised `(user [B, u], items [B, N, d])` of flat states `[B, S]`.
+    pub fn split(&self, states: &Tensor, layout: &Layout) -> (Tensor, Tensor) {
+        let Layout {
+            num_candidates: n,
+            doc_dim: d,
+            user_dim: u,
+            ..
+        } = *layout;
+        let b = states.size()[0];
+        let user = (states.narrow(1, 0, u as i64) - &self.user_mean) / &self.user_sd;
+        let items = (states
+            .narrow(1, u as i64, (n * d) as i64)
+            .view([b, n as i64, d as i64])
+            - &self.doc_mean)
+            / &self.doc_sd;
+        (user, items)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     n: f64,
