@@ -873,6 +873,14 @@ fn f21_f22_f23_plain_messages() {
         .args([dir.path()])
         .fails_with("is a folder; give a file name ending in .png");
     rlrec(["episode", "--policy", "random", "--plot", "x.jpg"]).fails_with("must end in .png");
+    rlrec(["episode", "--policy", "random", "--plot"])
+        .args([dir.path().join("missing").join("x.png")])
+        .fails_with("missing to write it into");
+    // A cause the message already shows is said once.
+    let stderr = rlrec(["train", "--algo", "linucb", "--out"])
+        .args([file.join("run")])
+        .fails_with("File exists");
+    assert_eq!(stderr.matches("File exists").count(), 1, "{stderr}");
     let stderr = rlrec([
         "baseline",
         "--policy",
