@@ -395,9 +395,17 @@ fn f07_an_edited_config_is_reported() {
         .output();
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("in the file"));
+    // The resume changed `iterations` alone, in place: the comment stays.
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "# my run\n{}",
+            original.replace("iterations = 5", "iterations = 6")
+        )
+    );
     // A key a resume may change, edited in the file: the run goes on with the checkpoint's
     // value and says so.
-    let text = fs::read_to_string(&path).unwrap();
     let edited = text.replace("eval_episodes = 5", "eval_episodes = 7");
     assert_ne!(edited, text);
     fs::write(&path, &edited).unwrap();
@@ -410,6 +418,9 @@ fn f07_an_edited_config_is_reported() {
         stderr.contains("eval_episodes = 7 in the file, 5 used"),
         "{stderr}"
     );
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# my run\n"), "{text}");
+    assert!(text.contains("eval_episodes = 5") && text.contains("iterations = 7"));
     let evaluated: Value =
         serde_json::from_str(&fs::read_to_string(run.join("evaluation.json")).unwrap()).unwrap();
     assert_eq!(evaluated["evaluation"]["episodes"], 5);

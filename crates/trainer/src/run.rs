@@ -21,6 +21,7 @@ use crate::checkpoint::{
     checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
     METRICS_FILE, POINTER_FILE, REPLAY_FILE,
 };
+use crate::config::edit_toml;
 use crate::tensorboard::{self, EVENTS_FILE};
 use crate::{Algorithm, Checkpoint, IterationResult, TrainConfig, RESUMABLE_KEYS};
 
@@ -464,15 +465,20 @@ impl RunDir {
         self.path.join(METRICS_FILE)
     }
 
-    /// Writes `config.toml`, unless it already says `config` (so a user's comments stay).
+    /// Writes `config.toml` to say `config`: where the file already reads as a
+    /// configuration, only the keys that differ are edited, so a user's comments stay.
     fn write_config(&self, config: &TrainConfig) -> Result<(), RunError> {
         let path = self.path.join(CONFIG_FILE);
-        let current = fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| TrainConfig::from_toml(&text).ok());
-        if current.as_ref() != Some(config) {
-            write_atomic(&path, config.to_toml().as_bytes())?;
-        }
+        let text = fs::read_to_string(&path).ok();
+        let current = text
+            .as_deref()
+            .and_then(|text| Some((text, TrainConfig::from_toml(text).ok()?)));
+        let new = match current {
+            Some((_, current)) if current == *config => return Ok(()),
+            Some((text, current)) => edit_toml(text, &current, config),
+            None => None,
+        };
+        write_atomic(&path, new.unwrap_or_else(|| config.to_toml()).as_bytes())?;
         Ok(())
     }
 
