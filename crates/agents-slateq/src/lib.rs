@@ -878,7 +878,10 @@ impl Agent for SlateQ {
     }
 
     fn describe(&self) -> String {
-        let norm = (self.norm.clone()).unwrap_or_else(|| Normalizer::identity(&self.layout));
+        let norm = self
+            .norm
+            .clone()
+            .unwrap_or_else(|| Normalizer::identity(&self.layout));
         let choice = match (&self.choice, self.known) {
             (Some(c), _) => c.summary(),
             (None, KnownChoice::FirstPosition) => "the environment's own: the user always consumes slate position 0".into(),

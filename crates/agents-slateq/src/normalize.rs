@@ -67,7 +67,6 @@ impl Normalizer {
     }
 }
 
-/// Running sums for per-dimension mean and standard deviation.
 /// A normaliser's feature statistics as tensors, made once rather than on every forward
 /// pass, where their making cost as much as the standardisation itself.
 #[derive(Debug)]
@@ -109,6 +108,7 @@ impl FeatureScale {
     }
 }
 
+/// Running sums for per-dimension mean and standard deviation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     n: f64,
