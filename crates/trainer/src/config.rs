@@ -662,7 +662,6 @@ fn merge(base: &mut toml::Table, overlay: toml::Table) {
     }
 }
 
-/// Collects the dotted paths at which `a` and `b` differ.
 /// How [`TrainConfig::differences`] shows a key one side does not set.
 const UNSET: &str = "(unset)";
 
@@ -695,6 +694,7 @@ pub(crate) fn edit_toml(text: &str, current: &TrainConfig, config: &TrainConfig)
     (TrainConfig::from_toml(&edited).ok()? == *config).then_some(edited)
 }
 
+/// Collects the dotted paths at which `a` and `b` differ.
 fn diff(prefix: &str, a: &toml::Table, b: &toml::Table, out: &mut Vec<(String, String, String)>) {
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for key in keys {
