@@ -226,7 +226,8 @@ pub fn policy_parser() -> impl TypedValueParser<Value = FixedPolicy> {
     .map(|name| name.parse::<FixedPolicy>().expect("a listed policy"))
 }
 
-/// A PNG file to write: refuses a folder, or a name without `.png`, before any work.
+/// A PNG file to write: refuses a folder, a name without `.png`, or a file in a folder
+/// that does not exist, before any work.
 pub fn png_path(s: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(s);
     if path.is_dir() {
@@ -234,6 +235,12 @@ pub fn png_path(s: &str) -> Result<PathBuf, String> {
     }
     if path.extension().and_then(|e| e.to_str()) != Some("png") {
         return Err(format!("{s}: the file name must end in .png"));
+    }
+    // Else plotters reports it only after the work, as a raw drawing-backend error.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!("{s}: no folder {} to write it into", dir.display()));
+        }
     }
     Ok(path)
 }

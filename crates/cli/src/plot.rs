@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{anyhow, bail, ensure, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -106,10 +106,6 @@ fn render(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> Result<()>)
         .file_name()
         .context("the plot needs a file name")?
         .to_string_lossy();
-    // Plotters reports a missing folder as a raw drawing-backend error.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        ensure!(dir.is_dir(), "no folder {} to write it into", dir.display());
-    }
     // The extension tells plotters the format.
     let tmp = path.with_file_name(format!(".{name}.tmp.png"));
     let result = (|| {
