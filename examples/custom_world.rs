@@ -275,7 +275,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 gamma: 0.95,
                 learning_starts: 1000,
                 epsilon_steps: 15_000,
-                lr_decay_steps: 30_000,
+                // The run's gradient steps: one per step of the four environments.
+                lr_decay_steps: (40_000 - 1_000) / s.train_every,
                 ..s.clone()
             };
         }

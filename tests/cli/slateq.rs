@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::util::{rlrec, slateq_config, straight_and_resumed, train};
+use crate::util::{metrics_without_times, rlrec, slateq_config, straight_and_resumed, train};
 
 /// On LTS defaults 10/3 greedy beats random by about 166 (1111 vs 945), so a value
 /// learner that only learns "more clickbait pays" is already far above random. Over 200
@@ -43,9 +43,11 @@ fn slateq_resumes_exactly_with(extra: &str) -> Vec<serde_json::Value> {
     metrics
 }
 
+/// One environment, one gradient step per step and one-step targets
+/// (`examples/configs/slateq-1-env.toml`).
 #[test]
-fn slateq_resumes_exactly() {
-    let metrics = slateq_resumes_exactly_with("");
+fn slateq_with_one_environment_resumes_exactly() {
+    let metrics = slateq_resumes_exactly_with("num_envs = 1\ntrain_every = 1\nn_step = 1");
     assert!(
         metrics[19]["learner"]["grad_steps"].as_f64().unwrap() > 1000.0,
         "it did learn"
@@ -63,6 +65,50 @@ fn slateq_with_several_environments_resumes_exactly() {
     assert_eq!(at(19, "timesteps_total"), 2000.0);
     // Each environment took 500 steps: 8 whole episodes of 60.
     assert_eq!(at(19, "episodes_total"), 32.0);
+}
+
+/// RLlib's `evaluation_parallel_to_training`: each evaluation runs on another thread while
+/// its iteration trains, so it reports the policy the iteration started from, which is
+/// what a serial run reports one iteration earlier; training is the same bit for bit.
+#[test]
+fn parallel_evaluations_report_the_policy_the_iteration_started_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = slateq_config(dir.path(), "");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let args = [
+            "--config",
+            config.to_str().unwrap(),
+            "--iterations",
+            "8",
+            "--evaluation-interval",
+            "1",
+            "--eval-episodes",
+            "10",
+        ];
+        let done = train(&out, &[&args[..], extra].concat());
+        (done, metrics_without_times(&out))
+    };
+    let (serial_done, serial) = run("serial", &[]);
+    let (parallel_done, parallel) = run("parallel", &["--evaluation-parallel-to-training"]);
+    assert_eq!(serial_done["evaluation"], parallel_done["evaluation"]);
+    let split = |m: &serde_json::Value| {
+        let mut m = m.clone();
+        let evaluation = m.as_object_mut().unwrap().remove("evaluation").unwrap();
+        (m, evaluation)
+    };
+    let evaluated: Vec<_> = serial.iter().map(split).collect();
+    for (i, line) in parallel.iter().enumerate() {
+        let (training, evaluation) = split(line);
+        assert_eq!(training, evaluated[i].0, "iteration {}", i + 1);
+        if i > 0 {
+            assert_eq!(evaluation, evaluated[i - 1].1, "iteration {}", i + 1);
+        }
+    }
+    // The evaluations follow learning: they are not all the same policy's.
+    assert_ne!(evaluated[1].1, evaluated[7].1);
+    let config_toml = std::fs::read_to_string(dir.path().join("parallel/config.toml")).unwrap();
+    assert!(config_toml.contains("evaluation_parallel_to_training = true"));
 }
 
 #[test]

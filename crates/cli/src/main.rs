@@ -127,6 +127,17 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // libtorch allocates every operation's output afresh, some hundreds of kilobytes
+    // at SlateQ's batch, and glibc's defaults hand such blocks back to the kernel as they
+    // are freed: a fifth of a training run's time went to page faults. Heap blocks up to
+    // 32 MiB, and up to 64 MiB kept free at the heap's top, make the memory reused instead
+    // (learning iterations about 30% faster; peak memory as before).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before any other thread exists, with glibc's documented parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
     let parsed = command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches));

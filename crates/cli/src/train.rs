@@ -70,6 +70,11 @@ pub struct TrainArgs {
     /// 0: never [default: 0].
     #[arg(long, value_name = "N", value_parser = any_u64)]
     pub evaluation_interval: Option<u64>,
+    /// Run each of those evaluations on another thread while its iteration trains, as
+    /// RLlib's evaluation_parallel_to_training: it evaluates the policy as the iteration
+    /// starts, and hides its time where a core is free.
+    #[arg(long)]
+    pub evaluation_parallel_to_training: bool,
     /// Learn from this log (`rlrec log`) instead of the environment: a fixed replay, no
     /// interaction; evaluated in the logs' environment as every run is.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "checkpoint"])]
@@ -128,6 +133,9 @@ impl TrainArgs {
         }
         if let Some(n) = self.evaluation_interval {
             config.evaluation_interval = n;
+        }
+        if self.evaluation_parallel_to_training {
+            config.evaluation_parallel_to_training = true;
         }
         #[cfg(feature = "slateq")]
         if let Some(device) = &self.device {

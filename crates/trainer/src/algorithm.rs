@@ -250,10 +250,41 @@ impl Algorithm {
     /// One iteration: a fixed number of environment steps, learning after each; offline,
     /// the log's steps instead (see the `offline` module).
     pub fn train(&mut self) -> Result<IterationResult, TrainError> {
+        let start = Instant::now();
+        let episodes_before = self.state.episodes_total;
+        let interval = self.config.evaluation_interval;
+        let due = interval > 0 && (self.state.iteration + 1).is_multiple_of(interval);
+        let (metrics, evaluation) = if due && self.config.evaluation_parallel_to_training {
+            // The policy as the iteration starts, evaluated on the second core while the
+            // iteration trains: the evaluation has its own agent and environment, so
+            // training is the same bit for bit.
+            let (config, policy) = (self.config.clone(), self.agent.save());
+            std::thread::scope(|scope| {
+                let evaluation = scope.spawn(|| {
+                    evaluate_policy(&config, &policy, config.evaluation_duration, |_| ())
+                });
+                let metrics = self.collect_and_learn();
+                let evaluation = evaluation
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                Ok::<_, TrainError>((metrics?, Some(evaluation?)))
+            })?
+        } else {
+            let metrics = self.collect_and_learn()?;
+            let evaluation = due
+                .then(|| self.evaluate(self.config.evaluation_duration, |_| ()))
+                .transpose()?;
+            (metrics, evaluation)
+        };
+        Ok(self.finish_iteration(start, episodes_before, metrics, evaluation))
+    }
+
+    /// An iteration's experience and learning, without its evaluation: its video-cluster
+    /// metrics, where the environment has them.
+    fn collect_and_learn(&mut self) -> Result<Option<VideoReport>, TrainError> {
         if self.offline.is_some() {
             return self.train_offline();
         }
-        let start = Instant::now();
         let s = &mut self.state;
         if !s.started {
             for env in &mut self.envs {
@@ -263,7 +294,6 @@ impl Algorithm {
             s.open_episodes = vec![(0.0, 0); self.envs.len()];
             s.started = true;
         }
-        let episodes_before = s.episodes_total;
         let mut metrics = VideoMetrics::for_scenario(&self.config.env);
         let k = self.slates.len() / self.envs.len();
         for _ in 0..self.config.iteration_steps() / self.envs.len() {
@@ -302,15 +332,13 @@ impl Algorithm {
                 }
             }
         }
-        self.finish_iteration(start, episodes_before, metrics.map(|m| m.report()))
+        Ok(metrics.map(|m| m.report()))
     }
 
     /// An offline iteration: a bandit takes in the log's next steps; a replay learner the
     /// whole log at its first iteration; then it learns for the iteration's steps.
-    fn train_offline(&mut self) -> Result<IterationResult, TrainError> {
-        let start = Instant::now();
+    fn train_offline(&mut self) -> Result<Option<VideoReport>, TrainError> {
         let steps = self.config.iteration_steps() as u64;
-        let episodes_before = self.state.episodes_total;
         let feed = self.offline.as_mut().expect("an offline run");
         let s = &mut self.state;
         let take = match (self.config.algo().learns_from_replay(), s.started) {
@@ -324,25 +352,19 @@ impl Algorithm {
         s.episodes_total += episodes;
         self.agent.learn_offline(steps as usize)?;
         self.agent.health()?;
-        self.finish_iteration(start, episodes_before, None)
+        Ok(None)
     }
 
-    /// Ends an iteration: its evaluation, if one is due, and its results.
+    /// Ends an iteration: its results.
     fn finish_iteration(
         &mut self,
         start: Instant,
         episodes_before: u64,
         metrics: Option<VideoReport>,
-    ) -> Result<IterationResult, TrainError> {
+        evaluation: Option<Evaluation>,
+    ) -> IterationResult {
         let s = &mut self.state;
         s.iteration += 1;
-        let interval = self.config.evaluation_interval;
-        let evaluation = if interval > 0 && s.iteration.is_multiple_of(interval) {
-            Some(self.evaluate(self.config.evaluation_duration, |_| ())?)
-        } else {
-            None
-        };
-        let s = &mut self.state;
         let elapsed = start.elapsed().as_secs_f64();
         s.time_total_s += elapsed;
         let n = s.window.len() as f64;
@@ -364,7 +386,7 @@ impl Algorithm {
             .filter(|(_, v)| v.is_finite())
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        Ok(IterationResult {
+        IterationResult {
             training_iteration: s.iteration,
             timesteps_total: s.timesteps_total,
             episodes_total: s.episodes_total,
@@ -381,7 +403,7 @@ impl Algorithm {
             learner,
             metrics,
             evaluation,
-        })
+        }
     }
 
     /// Evaluates a copy of the current policy without exploration on the evaluation

@@ -313,11 +313,18 @@ pub fn run(args: &[String]) -> Result<()> {
         )?);
     }
 
-    // The default, and the same collecting from four environments at once.
+    // The default with its evaluations beside training and in line, and one environment.
     let rlrec = crate::rlrec()?;
-    let four = root.join(slateq::FOUR_ENVS_CONFIG);
-    let four = ["--config", four.to_str().context("a UTF-8 path")?];
-    for (label, extra) in [("default", &[][..]), (slateq::FOUR_ENVS_LABEL, &four[..])] {
+    let one_env = root.join(slateq::ONE_ENV_CONFIG);
+    let one_env = one_env.to_str().context("a UTF-8 path")?;
+    for (label, extra) in [
+        (slateq::DEFAULT_LABEL, &[slateq::PARALLEL][..]),
+        (slateq::SERIAL_LABEL, &[][..]),
+        (
+            slateq::ONE_ENV_LABEL,
+            &[slateq::PARALLEL, "--config", one_env][..],
+        ),
+    ] {
         let args = [plan.slateq_args, extra].concat();
         eprintln!(
             "xtask: training SlateQ (rlrec train --algo slateq {})",

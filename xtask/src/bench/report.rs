@@ -540,22 +540,28 @@ impl Report {
                 intro: format!(
                     "`rlrec train --algo slateq --json {}` on the default scenario (StrongLTS \
                      20/2, user observation and the time left), through the built binary on \
-                     the CPU; `{}` is the same with `--config {}`, which collects from four \
-                     environments at once with one batched forward pass and takes one \
-                     gradient step of 256 per step of all four. Steps per \
-                     second are over the training iterations' time (`time_total_s`: the \
-                     warm-up of random slates and the evaluations every few iterations \
-                     included), and, in brackets, over the iterations that learned and ran no \
-                     evaluation; wall time is the whole process (start-up, checkpoints, final \
-                     evaluation, plot). The second table: when the means first passed 1180 \
-                     and 1190 (the best stationary policy's 1191.0 is near; environment \
-                     steps, wall seconds since the process \
-                     started); the training mean is over the last 100 finished episodes, under \
-                     exploration, the evaluated mean each periodic evaluation's, 100 episodes \
-                     without exploration.",
+                     the CPU: four environments at once, their slates chosen in one batched \
+                     forward pass, one gradient step of 256 transitions per step of all four, \
+                     and each periodic evaluation on the second core while its iteration \
+                     trains (it evaluates the policy as the iteration started, 1000 steps \
+                     earlier). `{}` is the same without `{}`: each evaluation follows its \
+                     iteration's training. `{}` adds `--config {}`: one environment, a \
+                     gradient step of 64 after every step and one-step targets, which ends \
+                     closer to the optimum. Steps per second are over the training \
+                     iterations' time (`time_total_s`: the warm-up of random slates and the \
+                     evaluations included), and, in brackets, over the iterations that \
+                     learned and ran no evaluation; wall time is the whole process (start-up, \
+                     checkpoints, final evaluation, plot). The second table: when the means \
+                     first passed 1180 and 1190 (the best stationary policy's 1191.0 is near; \
+                     environment steps, wall seconds since the process started); the training \
+                     mean is over the last 100 finished episodes, under exploration, the \
+                     evaluated mean each periodic evaluation's, 100 episodes without \
+                     exploration.",
                     self.slateq[0].args.join(" "),
-                    super::slateq::FOUR_ENVS_LABEL,
-                    super::slateq::FOUR_ENVS_CONFIG,
+                    super::slateq::SERIAL_LABEL,
+                    super::slateq::PARALLEL,
+                    super::slateq::ONE_ENV_LABEL,
+                    super::slateq::ONE_ENV_CONFIG,
                 ),
                 tables: vec![t, crossings],
                 lines: vec![

@@ -13,8 +13,18 @@ use super::process;
 /// is 1158, the planner's best stationary policy 1191.0 and its optimum 1195.0.
 pub const LEVELS: [f64; 2] = [1180.0, 1190.0];
 
-/// SlateQ's configuration that collects from four environments at once, from the root.
-pub const FOUR_ENVS_CONFIG: &str = "examples/configs/slateq-4-envs.toml";
+/// SlateQ's configuration with one environment and one-step targets, from the root.
+pub const ONE_ENV_CONFIG: &str = "examples/configs/slateq-1-env.toml";
+
+/// The flag that runs the periodic evaluations beside training.
+pub const PARALLEL: &str = "--evaluation-parallel-to-training";
+
+/// How the tables name the default run, with [`PARALLEL`].
+pub const DEFAULT_LABEL: &str = "default";
+/// How the tables name the default run without [`PARALLEL`].
+pub const SERIAL_LABEL: &str = "default, evaluations in line";
+/// How the tables name a run with [`ONE_ENV_CONFIG`] and [`PARALLEL`].
+pub const ONE_ENV_LABEL: &str = "1 environment";
 
 /// When a mean first went above a level.
 #[derive(Debug, Clone, Serialize)]
@@ -31,7 +41,8 @@ pub struct Crossing {
 /// One training run's speed and progress.
 #[derive(Debug, Clone, Serialize)]
 pub struct SlateQRun {
-    /// The configuration's name in the tables: `default` or [`FOUR_ENVS_LABEL`].
+    /// The run's name in the tables: [`DEFAULT_LABEL`], [`SERIAL_LABEL`] or
+    /// [`ONE_ENV_LABEL`].
     pub label: &'static str,
     pub args: Vec<String>,
     pub iterations: u64,
@@ -53,9 +64,6 @@ pub struct SlateQRun {
     pub final_evaluation_mean: Option<f64>,
     pub peak_rss_kib: u64,
 }
-
-/// How the tables name a run with [`FOUR_ENVS_CONFIG`].
-pub const FOUR_ENVS_LABEL: &str = "4 environments";
 
 /// Runs `rlrec train --algo slateq --json --out OUT ARGS…` and reads its iteration lines;
 /// `label` names the run in the tables.
