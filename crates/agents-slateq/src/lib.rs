@@ -1170,8 +1170,12 @@ mod tests {
     /// stops with a clear error instead of acting on a NaN network for ever.
     #[test]
     fn a_diverged_network_stops_training() {
+        // One environment with a gradient step after every step, so that the next step
+        // learns.
         let config = SlateQConfig {
             learning_starts: 10,
+            num_envs: 1,
+            train_every: 1,
             ..SlateQConfig::default()
         };
         let (mut agent, mut envs) = agent_and_envs(config);
