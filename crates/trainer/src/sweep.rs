@@ -580,7 +580,7 @@ sample_seed = 11
 
 [base]
 algo = "slateq"
-steps_per_iteration = 50
+steps_per_iteration = 100
 [base.env]
 num_candidates = 5
 
@@ -614,7 +614,7 @@ seed = { grid = [0, 100] }
         assert_eq!((t[4].seed, t[5].seed, lr(&t[4])), (100, 101, 1e-3));
         for trial in t {
             assert_eq!(trial.config.iterations, 4);
-            assert_eq!(trial.config.steps_per_iteration, 50);
+            assert_eq!(trial.config.steps_per_iteration, 100);
             assert_eq!(trial.config.env.num_candidates, 5);
             let AlgoConfig::Slateq(c) = &trial.config.agent else {
                 panic!()
