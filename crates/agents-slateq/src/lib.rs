@@ -15,7 +15,13 @@
 //! let mut scenario = Scenario::default();
 //! scenario.wrappers.user_observation = true;
 //! let mut env = scenario.build().unwrap();
-//! let config = SlateQConfig { learning_starts: 10, ..SlateQConfig::default() };
+//! // One environment, with a gradient step after each of its steps.
+//! let config = SlateQConfig {
+//!     learning_starts: 10,
+//!     num_envs: 1,
+//!     train_every: 1,
+//!     ..SlateQConfig::default()
+//! };
 //! let episodes = Episodes { fixed_length: true, time_aware_steps: None };
 //! let mut agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
 //! env.reset(None);
