@@ -174,7 +174,7 @@ fn check_installed(rlrec: &Path) -> Result<()> {
                 "--iterations",
                 "1",
                 "--steps-per-iteration",
-                "50",
+                "100",
                 "--eval-episodes",
                 "1",
                 "--out",
