@@ -144,7 +144,7 @@ iterations = 2
 seeds = 2
 [base]
 algo = "slateq"
-steps_per_iteration = 100
+steps_per_iteration = 400
 eval_episodes = 5
 [axes]
 "slateq.lr" = { grid = [1e-3, 1e-4] }
