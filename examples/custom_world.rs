@@ -19,8 +19,9 @@ use env::{ModelSpaces, ModelWorld, Scenario, Space, Value};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use recsim_core::{ConfigError, EpisodeLength, KnownChoice, Model, Params, SimRng};
+use rollout::{baseline, FixedPolicy};
 use serde::{Deserialize, Serialize};
-use trainer::{baseline, Algo, AlgoConfig, Algorithm, FixedPolicy, TrainConfig};
+use trainer::{Algo, AlgoConfig, Algorithm, TrainConfig};
 
 /// The world's parameters, settable by name (`--set recovery=0.2` on the command line).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -252,7 +253,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Evaluation runs on the training seed + 1000003; the baselines on the same stream.
     let eval = Scenario {
         num_candidates: 10,
-        seed: trainer::EVAL_SEED_OFFSET,
+        seed: rollout::EVAL_SEED_OFFSET,
         ..Scenario::new("gym")
     };
     let mean = |p| -> Result<f64, Box<dyn std::error::Error>> {

@@ -13,7 +13,8 @@
 use std::error::Error;
 use std::path::Path;
 
-use trainer::{build_agent, Checkpoint, LtsPlanner};
+use planner::LtsPlanner;
+use trainer::{build_agent, Checkpoint};
 
 /// Steps per row of the table.
 const ROW: usize = 10;

@@ -9,7 +9,8 @@
 //!   (`ope-validation --quick`).
 //! * `cargo xtask install [--root DIR]`: the `rlrec` binary with SlateQ into `DIR/bin`
 //!   (default `~/.cargo`, whose `bin` is on the PATH of a Rust set-up).
-//! * `cargo xtask example [--quick]`: the custom-world example (`examples/custom_world.rs`).
+//! * `cargo xtask example [--quick]`: the custom-world example (`examples/custom_world.rs`)
+//!   and a whole run through the library's driver (`examples/fit.rs`).
 //! * `cargo xtask plots [--quick]`: every figure in `docs/img/` from real runs (`--quick`:
 //!   tiny runs into `target/plots-quick/`, a smoke test).
 //! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
@@ -18,12 +19,15 @@
 //!   and, where the planner applies, the optimum, on a suite of scenarios (see [`suite`]).
 //! * `cargo xtask ope-validation [--quick] [--sets N]`: the off-policy estimators against the
 //!   simulator over many log sets (see [`validation`]), written as `docs/ope-validation.md`.
+//! * `cargo xtask layers [--check]`: the workspace's structure: crate and file sizes, the
+//!   imports between modules, and any circle among them (see [`layers`]).
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
 //!
 //! The `xtask` alias builds this program in release mode, because the benchmark measures
 //! the simulator in-process (workspace members get no optimisation in the dev profile).
 
 mod bench;
+mod layers;
 mod libtorch;
 mod plots;
 mod python;
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | suite [--quick] [--jobs J] | ope-validation [--quick] [--sets N] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | suite [--quick] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ.
 pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
@@ -92,6 +96,7 @@ fn run(args: &[String]) -> Result<()> {
         "bench" => bench::run(rest),
         "suite" => suite::run(rest),
         "ope-validation" => validation::run(rest),
+        "layers" => layers::run(rest),
         // A measurement in a child process of the benchmark.
         "__measure" => bench::child(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),
@@ -101,6 +106,8 @@ fn run(args: &[String]) -> Result<()> {
 /// The quality gates, then every test.
 fn test() -> Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
+    // No circle of imports, no crate or file past its size.
+    layers::run(&["--check".to_string()])?;
     // Plain cargo's view (no libtorch, the default members), then everything.
     cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
     cargo(&[
@@ -203,7 +210,25 @@ fn example(quick: bool) -> Result<()> {
     if quick {
         args.extend(["--", "--quick"]);
     }
-    cargo(&args)
+    cargo(&args)?;
+    // A whole run through the library's driver, into a folder of its own.
+    let run = workspace_root()?.join("target/example-fit");
+    if run.exists() {
+        std::fs::remove_dir_all(&run).with_context(|| format!("removing {}", run.display()))?;
+    }
+    let run = run.to_str().context("a UTF-8 path")?.to_string();
+    cargo(&[
+        "run",
+        "--release",
+        "-p",
+        "trainer",
+        "--features",
+        "slateq",
+        "--example",
+        "fit",
+        "--",
+        &run,
+    ])
 }
 
 /// The built `rlrec` binary.

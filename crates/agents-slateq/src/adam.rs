@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
-use crate::net::to_vec;
+use crate::tensor::to_vec;
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;

@@ -182,7 +182,7 @@ impl LogitChoice {
 
     /// The parameters, for `describe`.
     pub fn summary(&self) -> String {
-        let v = crate::net::to_vec(&self.params.theta);
+        let v = crate::tensor::to_vec(&self.params.theta);
         let fmt = |xs: &[f32]| {
             xs.iter()
                 .map(|x| format!("{x:.3}"))

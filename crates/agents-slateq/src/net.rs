@@ -5,11 +5,12 @@
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use recsim_core::SimRng;
 
 use crate::adam::{Adam, SavedAdam};
+use crate::tensor::to_vec;
 
 /// A multilayer perceptron `in → hidden… → 1` with ReLU between layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,20 +123,11 @@ pub struct SavedParams {
     pub adam: SavedAdam,
 }
 
-/// A tensor's values on the CPU, flattened.
-pub fn to_vec(t: &Tensor) -> Vec<f32> {
-    let flat = t
-        .detach()
-        .to_device(Device::Cpu)
-        .to_kind(Kind::Float)
-        .flatten(0, -1);
-    Vec::<f32>::try_from(&flat).expect("a float tensor converts to Vec<f32>")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use recsim_core::stream;
+    use tch::Kind;
 
     #[test]
     fn forward_matches_a_hand_computation() {

@@ -1,13 +1,14 @@
 //! Command-line arguments shared by several commands, and their parsers: every number is
 //! read into its range here or in the configuration's checks, before any work starts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::builder::TypedValueParser;
 use clap::Args;
 use env::Scenario;
-use trainer::{FixedPolicy, MAX_RUN_STEPS};
+use rollout::FixedPolicy;
+use trainer::MAX_RUN_STEPS;
 
 /// The most episodes one command plays.
 pub const MAX_EPISODES: u64 = 10_000_000;
@@ -252,18 +253,6 @@ pub fn folder_path(s: &str) -> Result<PathBuf, String> {
         return Err(format!("{s} is a file, not a folder"));
     }
     Ok(path)
-}
-
-/// The run folder a checkpoint belongs to: a checkpoint folder's parent, or the folder
-/// itself for a run folder.
-pub fn run_folder_of(source: &Path) -> PathBuf {
-    if source.join(trainer::checkpoint::CHECKPOINT_FILE).is_file() {
-        source
-            .parent()
-            .map_or_else(|| source.to_path_buf(), Path::to_path_buf)
-    } else {
-        source.to_path_buf()
-    }
 }
 
 /// `--set`'s long help: every registered world's parameters with their defaults.

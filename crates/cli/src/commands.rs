@@ -5,15 +5,13 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use env::{Scenario, SlateEnv, Space, Value};
+use rollout::{fixed_policy, record_episode, FixedPolicy, Summary, VideoMetrics};
 use serde_json::json;
-use trainer::{
-    build_agent, fixed_policy, record_episode, Checkpoint, FixedPolicy, Summary, VideoMetrics,
-    VideoReport,
-};
+use trainer::{build_agent, Checkpoint};
 
 use crate::args::{check_evaluation_size, EnvArgs};
-use crate::output::outln;
-use crate::train::evaluation_scenario;
+use crate::checkpoint::evaluation_scenario;
+use crate::output::{outln, print_metrics, print_summary};
 use crate::{plot, progress};
 
 /// The first lab: spaces, a reset observation and one step, with and without resampling,
@@ -254,7 +252,7 @@ pub fn baseline(
     check_evaluation_size(&scenario, episodes, num_envs)?;
     let bar = progress::bar(episodes as u64, "episodes", json);
     let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let report = trainer::baseline(policy, &scenario, episodes, num_envs, threads, |i| {
+    let report = rollout::baseline(policy, &scenario, episodes, num_envs, threads, |i| {
         bar.set_position(i as u64)
     })?;
     bar.finish_and_clear();
@@ -280,46 +278,6 @@ pub fn baseline(
     Ok(())
 }
 
-/// RecSim's video-cluster metrics, two lines.
-pub fn print_metrics(r: &VideoReport) -> Result<()> {
-    let quality = r
-        .average_quality
-        .map_or("none".to_string(), |q| format!("{q:.3}"));
-    outln!(
-        "  CTR {:.3}, average clicked quality {quality}, no-click fraction {:.3} ({} steps)",
-        r.ctr,
-        r.no_click_fraction,
-        r.impressions
-    );
-    let clusters: Vec<String> = r
-        .cluster_watch_fractions
-        .iter()
-        .enumerate()
-        .map(|(k, f)| format!("{k}: {f:.3}"))
-        .collect();
-    outln!("  clicks per step by cluster: {}", clusters.join(", "));
-    Ok(())
-}
-
-/// A summary of returns, three lines.
-pub fn print_summary(title: &str, s: &Summary) -> Result<()> {
-    outln!("{title}: {} episodes", s.episodes);
-    outln!(
-        "  mean return {:.2} (sd {:.2}, 95% interval [{:.2}, {:.2}])",
-        s.mean,
-        s.std,
-        s.ci95[0],
-        s.ci95[1]
-    );
-    outln!(
-        "  min {:.2}, max {:.2}, mean episode length {:.1}",
-        s.min,
-        s.max,
-        s.mean_length
-    );
-    Ok(())
-}
-
 /// The tutorial's `<name>_baseline.txt` (the mean) and the printed JSON object, each
 /// written whole or not at all.
 fn save_baseline(
@@ -329,11 +287,11 @@ fn save_baseline(
     object: &serde_json::Value,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    trainer::write_atomic(
+    storage::write_atomic(
         &dir.join(format!("{name}_baseline.txt")),
         format!("{}\n", summary.mean).as_bytes(),
     )?;
-    trainer::write_atomic(
+    storage::write_atomic(
         &dir.join(format!("{name}_baseline.json")),
         serde_json::to_string_pretty(object)?.as_bytes(),
     )?;

@@ -6,11 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use env::Scenario;
+use rollout::{evaluate_on, fixed_policy, FixedPolicy, RunStats, Summary};
 use serde_json::json;
-use trainer::{
-    evaluate_on, evaluate_policy_on, fixed_policy, Algorithm, Checkpoint, FixedPolicy, RunStats,
-    Summary, TrainConfig,
-};
+use trainer::{evaluate_policy_on, Algorithm, Checkpoint, TrainConfig};
 
 use crate::args::{
     check_evaluation_size, count_usize, png_path, policy_parser, EnvArgs, MAX_EPISODES,
@@ -86,7 +84,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             s
         }
         None => Scenario {
-            seed: trainer::EVAL_SEED_OFFSET,
+            seed: rollout::EVAL_SEED_OFFSET,
             ..Scenario::default()
         },
     };
@@ -315,9 +313,9 @@ fn report_seeds(
         args.episodes
     );
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
-    outln!("  {:<width$} {}", "policy", crate::tune::STATS_HEADER);
+    outln!("  {:<width$} {}", "policy", crate::output::STATS_HEADER);
     for ((label, _, _), s) in rows.iter().zip(&stats) {
-        outln!("  {label:<width$} {}", crate::tune::stats_columns(s));
+        outln!("  {label:<width$} {}", crate::output::stats_columns(s));
     }
     if let Some(path) = &args.plot {
         outln!("chart written to {}", path.display());

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use env::Scenario;
+use logs::{write_log, BasePolicy, PolicySpec};
+use rollout::FixedPolicy;
 use serde_json::json;
-use trainer::logs::{write_log, BasePolicy, PolicySpec};
-use trainer::{Checkpoint, FixedPolicy};
+use trainer::{Checkpoint, Checkpoints};
 
 use crate::args::{check_total_steps, count, policy_parser, EnvArgs, MAX_EPISODES};
 use crate::output::outln;
@@ -46,7 +47,7 @@ impl PolicyArgs {
                 return Ok(PolicySpec::Random);
             }
             (Some(policy), _) => BasePolicy::Fixed(*policy),
-            (None, Some(dir)) => BasePolicy::checkpoint(dir.clone())?,
+            (None, Some(dir)) => trainer::checkpoint_policy(dir.clone())?,
             (None, None) => bail!("give --policy NAME or --checkpoint DIR"),
         };
         let spec = match (self.epsilon, self.temperature) {
@@ -107,9 +108,14 @@ pub fn log(args: &LogArgs) -> Result<()> {
     )?;
     let bar = progress::bar(args.episodes, "episodes", args.json);
     let start = Instant::now();
-    let summary = write_log(&scenario, &spec, args.episodes, &args.out, |i| {
-        bar.set_position(i)
-    })
+    let summary = write_log(
+        &scenario,
+        &spec,
+        &Checkpoints,
+        args.episodes,
+        &args.out,
+        |i| bar.set_position(i),
+    )
     .with_context(|| format!("writing the log {}", args.out.display()))?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();

@@ -1,6 +1,7 @@
 //! `rlrec`: RecSim's environments and RLlib's recommender agents on the command line.
 
 mod args;
+mod checkpoint;
 mod commands;
 mod compare;
 mod log;
@@ -20,7 +21,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use args::{
     count_usize, folder_path, png_path, policy_parser, EnvArgs, MAX_EPISODES, MAX_NUM_ENVS,
 };
-use trainer::FixedPolicy;
+use rollout::FixedPolicy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -89,11 +90,11 @@ enum Command {
     /// Train an agent, with checkpoints, a training curve and a final evaluation.
     Train(train::TrainArgs),
     /// Show what a trained policy recommends, or evaluate it.
-    Inference(train::InferenceArgs),
+    Inference(checkpoint::InferenceArgs),
     /// Evaluate fixed policies and trained checkpoints side by side, with a chart.
     Compare(compare::CompareArgs),
     /// Summarise a checkpoint: algorithm, configuration, learned parameters.
-    Inspect(train::InspectArgs),
+    Inspect(checkpoint::InspectArgs),
     /// Run a sweep: configurations × seeds as run folders, J at a time, with a results
     /// table and figures.
     Tune(tune::TuneArgs),
@@ -176,8 +177,8 @@ fn main() -> ExitCode {
             json,
         } => commands::baseline(policy, episodes, num_envs, &env, save.as_deref(), json),
         Command::Train(args) => train::train(&args),
-        Command::Inference(args) => train::inference(&args),
-        Command::Inspect(args) => train::inspect(&args),
+        Command::Inference(args) => checkpoint::inference(&args),
+        Command::Inspect(args) => checkpoint::inspect(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Tune(args) => tune::tune(&args),
         Command::Log(args) => log::log(&args),

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use logs::ope::{evaluate, simulate_truth, Line, OpeReport, Outcome, Truth, PER_EPISODE, PER_STEP};
+use logs::LogReader;
 use serde_json::json;
-use trainer::logs::LogReader;
-use trainer::ope::{
-    evaluate, simulate_truth, Line, OpeReport, Outcome, Truth, PER_EPISODE, PER_STEP,
-};
+use trainer::Checkpoints;
 
 use crate::args::{count_usize, png_path, MAX_EPISODES};
 use crate::log::PolicyArgs;
@@ -79,7 +78,7 @@ pub fn ope(args: &OpeArgs) -> Result<()> {
     let mut done = 0;
     let mut reports = Vec::new();
     for reader in &readers {
-        let report = evaluate(reader, &spec, |i| bar.set_position(done + i))
+        let report = evaluate(reader, &spec, &Checkpoints, |i| bar.set_position(done + i))
             .with_context(|| format!("evaluating on {}", reader.path().display()))?;
         done += reader.meta().steps;
         reports.push(report);
@@ -88,7 +87,9 @@ pub fn ope(args: &OpeArgs) -> Result<()> {
     let truth = match args.truth {
         Some(episodes) => {
             let bar = progress::bar(2 * episodes as u64, "simulated episodes", args.json);
-            let truth = simulate_truth(first, &spec, episodes, |i| bar.set_position(i as u64))?;
+            let truth = simulate_truth(first, &spec, &Checkpoints, episodes, |i| {
+                bar.set_position(i as u64)
+            })?;
             bar.finish_and_clear();
             Some(truth)
         }

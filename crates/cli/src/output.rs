@@ -6,6 +6,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
+use rollout::{Evaluation, RunStats, Summary, VideoReport};
 
 /// Writes one line to stdout.
 pub fn line(args: fmt::Arguments) -> Result<()> {
@@ -38,3 +39,73 @@ macro_rules! note {
 }
 
 pub(crate) use {note, outln};
+
+/// RecSim's video-cluster metrics, two lines.
+pub fn print_metrics(r: &VideoReport) -> Result<()> {
+    let quality = r
+        .average_quality
+        .map_or("none".to_string(), |q| format!("{q:.3}"));
+    outln!(
+        "  CTR {:.3}, average clicked quality {quality}, no-click fraction {:.3} ({} steps)",
+        r.ctr,
+        r.no_click_fraction,
+        r.impressions
+    );
+    let clusters: Vec<String> = r
+        .cluster_watch_fractions
+        .iter()
+        .enumerate()
+        .map(|(k, f)| format!("{k}: {f:.3}"))
+        .collect();
+    outln!("  clicks per step by cluster: {}", clusters.join(", "));
+    Ok(())
+}
+
+/// A summary of returns, three lines.
+pub fn print_summary(title: &str, s: &Summary) -> Result<()> {
+    outln!("{title}: {} episodes", s.episodes);
+    outln!(
+        "  mean return {:.2} (sd {:.2}, 95% interval [{:.2}, {:.2}])",
+        s.mean,
+        s.std,
+        s.ci95[0],
+        s.ci95[1]
+    );
+    outln!(
+        "  min {:.2}, max {:.2}, mean episode length {:.1}",
+        s.min,
+        s.max,
+        s.mean_length
+    );
+    Ok(())
+}
+
+/// An evaluation's summary, with the video-cluster metrics where the world has them.
+pub fn print_evaluation(title: &str, e: &Evaluation) -> Result<()> {
+    print_summary(title, &e.summary)?;
+    if let Some(m) = &e.metrics {
+        print_metrics(m)?;
+    }
+    Ok(())
+}
+
+/// The column titles of [`stats_columns`].
+pub const STATS_HEADER: &str =
+    "seeds       mean  95% interval (t)           IQM  95% interval (bootstrap)";
+
+/// A row's statistics under [`STATS_HEADER`].
+pub fn stats_columns(s: &RunStats) -> String {
+    let interval = |ci: Option<[f64; 2]>| {
+        ci.map_or("(one seed)".to_string(), |[lo, hi]| {
+            format!("[{lo:.2}, {hi:.2}]")
+        })
+    };
+    format!(
+        "{:>5} {:>10.2}  {:<22} {:>8.2}  {}",
+        s.scores.len(),
+        s.mean.value,
+        interval(s.mean.ci95),
+        s.iqm.value,
+        interval(s.iqm.ci95)
+    )
+}

@@ -11,7 +11,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
-use trainer::Episode;
+use rollout::Episode;
 
 const SIZE: (u32, u32) = (900, 560);
 const FONT: &str = "sans-serif";
@@ -299,23 +299,8 @@ pub fn episode(path: &Path, title: &str, episode: &Episode) -> Result<()> {
     })
 }
 
-/// A horizontal reference line on a training curve.
-pub struct Reference {
-    /// What it is; its first word picks the colour.
-    pub label: String,
-    /// The value.
-    pub value: f64,
-}
-
-/// A policy evaluated without exploration: a mean with its 95% interval.
-pub struct Point {
-    /// Where on the x axis (an iteration, a policy's slot).
-    pub x: f64,
-    /// The mean return.
-    pub mean: f64,
-    /// Its 95% interval.
-    pub ci95: [f64; 2],
-}
+/// A horizontal reference line, and a policy evaluated without exploration.
+pub use trainer::{Point, Reference};
 
 /// `episode_reward_mean` over iterations (under exploration) in the colour of `policy`, the
 /// evaluations without exploration with their intervals, and reference lines (random
@@ -413,7 +398,7 @@ pub struct Row {
 impl Row {
     /// The row of a policy or configuration run on several seeds: the mean with its
     /// t interval, and each seed's score.
-    pub fn of_seeds(label: String, color: RGBColor, x: usize, stats: &trainer::RunStats) -> Self {
+    pub fn of_seeds(label: String, color: RGBColor, x: usize, stats: &rollout::RunStats) -> Self {
         Row {
             label,
             color,

@@ -1,23 +1,18 @@
 //! `rlrec train`, `rlrec inference` and `rlrec inspect`.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use env::Scenario;
+use logs::LogReader;
 use serde_json::json;
-use trainer::checkpoint::EVALUATION_FILE;
-use trainer::logs::LogReader;
 use trainer::{
-    build_agent, evaluate_policy_on, Algo, Algorithm, Checkpoint, Evaluation, FixedPolicy,
-    LtsPlanner, OfflineSource, RunDir, Summary, TrainConfig, RESUMABLE_KEYS,
+    Algo, Continue, FitEvents, FitReport, IterationResult, OfflineSource, TrainConfig, Trainer,
+    RESUMABLE_KEYS,
 };
 
-use crate::args::{
-    any_u64, any_usize, check_evaluation_size, count_usize, folder_path, run_folder_of, EnvArgs,
-    MAX_EPISODES,
-};
-use crate::commands::{print_metrics, print_summary};
-use crate::output::{note, outln};
+use crate::args::{any_u64, any_usize, folder_path, EnvArgs};
+use crate::output::{note, outln, print_evaluation};
 use crate::{plot, progress};
 
 /// Options of `rlrec train`.
@@ -241,121 +236,35 @@ impl TrainArgs {
     }
 }
 
-/// `runs/<algo>-<env>-<UTC time>`, made unique by [`RunDir::create_new`].
-fn new_run(config: &TrainConfig) -> Result<RunDir> {
-    let stem = format!(
-        "{}-{}-{}",
-        config.algo(),
-        config.env.env.replace('/', "_"),
-        trainer::UtcTime::now().compact()
-    );
-    Ok(RunDir::create_new(Path::new("runs"), &stem, config)?)
-}
-
 pub fn train(args: &TrainArgs) -> Result<()> {
-    let (mut algorithm, run) = if args.resume || args.checkpoint.is_some() {
-        continued(args)?
+    let mut trainer = if args.resume || args.checkpoint.is_some() {
+        let source = match (&args.checkpoint, &args.out) {
+            (Some(dir), _) => dir,
+            (None, Some(out)) => out,
+            (None, None) => bail!("--resume needs --out DIR (the run folder to continue)"),
+        };
+        let how = Continue {
+            source,
+            out: args.out.as_deref(),
+            rewind: args.rewind,
+            algo: args.algo,
+        };
+        Trainer::resume(how, |saved, iteration, evaluated| {
+            args.resumed_config(saved, iteration, evaluated)
+        })?
     } else {
         // Everything is checked before the folder is made.
         let config = match &args.offline {
             Some(dir) => args.offline_config(dir)?,
             None => args.fresh_config()?,
         };
-        let algorithm = Algorithm::new(config)?;
-        let run = match &args.out {
-            Some(out) => RunDir::create(out, algorithm.config())?,
-            None => new_run(algorithm.config())?,
-        };
-        (algorithm, run)
+        Trainer::new(config, args.out.as_deref())?
     };
-    run_training(&mut algorithm, &run, args.json)
-}
-
-/// The run `--resume` or `--checkpoint` continues: in place from its latest checkpoint,
-/// rewound with `--rewind`, or branched into a new folder.
-fn continued(args: &TrainArgs) -> Result<(Algorithm, RunDir)> {
-    let source = match (&args.checkpoint, &args.out) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(out)) => out.clone(),
-        (None, None) => bail!("--resume needs --out DIR (the run folder to continue)"),
-    };
-    let mut ckpt = match Checkpoint::read(&source) {
-        Err(trainer::CheckpointError::Missing(_)) if RunDir::run_id_in(&source)?.is_some() => {
-            bail!(
-                "{} has no checkpoint yet (the run stopped before its first): start it again \
-                 with the same command without --resume",
-                source.display()
-            )
-        }
-        read => read?,
-    };
-    if let Some(algo) = args.algo {
-        ckpt.expect_algo(algo)?;
+    for line in trainer.notes() {
+        note!("{line}");
     }
-    let iteration = ckpt.iteration();
-    let home = run_folder_of(&source);
-    let evaluated = evaluated_at(&home) == Some(iteration);
-    let saved = ckpt.config.clone();
-    ckpt.config = args.resumed_config(&saved, iteration, evaluated)?;
-    let is_latest = RunDir::latest_in(&home)? == Some(iteration);
-    let target = match &args.out {
-        Some(out) => out.clone(),
-        None if is_latest || args.rewind => home.clone(),
-        // An older checkpoint, no --rewind: a branch, as RLlib's restore starts a new trial.
-        None => PathBuf::new(),
-    };
-    let target_id = if target.as_os_str().is_empty() {
-        None
-    } else {
-        RunDir::run_id_in(&target)?
-    };
-    if target_id.as_deref() != Some(ckpt.run_id.as_str()) {
-        // Another run's folder: never write one run's continuation into another. One that
-        // stopped before its first checkpoint (a branch that failed) starts again.
-        if target_id.is_some() && RunDir::latest_in(&target)?.is_some() {
-            return Err(trainer::RunError::ForeignCheckpoint(target).into());
-        }
-        let config = ckpt.config.clone();
-        // Restored before any folder is made: a checkpoint that cannot continue leaves
-        // nothing behind.
-        let algorithm = ckpt.into_algorithm()?;
-        let run = if target.as_os_str().is_empty() {
-            new_run(&config)?
-        } else {
-            RunDir::create(&target, &config)?
-        };
-        run.adopt_history(&home, iteration)?;
-        note!(
-            "branching from iteration {iteration} of {} into the new run folder {}",
-            home.display(),
-            run.path().display()
-        );
-        return Ok((algorithm, run));
-    }
-    let mut run = RunDir::open(&target)?;
-    for edit in run.check_continue(&ckpt, &saved, args.rewind)? {
-        note!(
-            "{}: {edit}: a run continues with its checkpoint's settings (give the option \
-             to change one); the file is written again",
-            run.path().join(trainer::CONFIG_FILE).display()
-        );
-    }
-    let config = ckpt.config.clone();
-    let algorithm = ckpt.into_algorithm()?;
-    run.continue_at(iteration, &config, args.rewind)?;
-    Ok((algorithm, run))
-}
-
-/// The iteration a run folder's final evaluation was made at, if it has one.
-pub fn evaluated_at(run: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(run.join(EVALUATION_FILE)).ok()?;
-    serde_json::from_str::<serde_json::Value>(&text).ok()?["training_iteration"].as_u64()
-}
-
-fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<()> {
-    let config = algorithm.config().clone();
-    let first = algorithm.state().iteration;
-    if !json {
+    let config = trainer.algorithm().config().clone();
+    if !args.json {
         let offline = config.offline.as_ref().map_or(String::new(), |o| {
             format!(" offline from the log {}", o.logs.display())
         });
@@ -365,29 +274,58 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
             config.env.env,
             config.env.num_candidates,
             config.env.slate_size,
-            first + 1,
+            trainer.algorithm().state().iteration + 1,
             config.iterations,
             config.iteration_steps(),
-            run.path().display()
+            trainer.run().path().display()
         );
     }
-    let bar = progress::bar(config.iterations, "iterations", json);
-    bar.set_position(first);
-    let mut last_checkpoint = None;
-    let mut last_note: Option<std::time::Instant> = None;
-    while !algorithm.is_done() {
-        let result = algorithm.train()?;
-        run.append_metrics(&result)?;
-        // The checkpoint first: whoever reads the iteration's line (`rlrec tune`, the Ray
-        // driver) may take the checkpoint it reports.
-        let every = config.checkpoint_every;
-        if (every > 0 && result.training_iteration.is_multiple_of(every)) || algorithm.is_done() {
-            last_checkpoint = Some(run.save(algorithm, config.keep_checkpoints)?);
+    let mut shown = Shown::new(&config, trainer.algorithm().state().iteration, args.json);
+    let report = match (trainer.fit(&mut shown), shown.error.take()) {
+        // The run stopped because its output could not be written: that is the error.
+        (_, Some(e)) => return Err(e),
+        (report, None) => report?,
+    };
+    print_report(&config, &report, args.json)
+}
+
+/// What `rlrec train` shows while it runs: a progress bar on a terminal, else a line per
+/// iteration (at most one a second), and `--json`'s iteration lines.
+struct Shown<'a> {
+    config: &'a TrainConfig,
+    json: bool,
+    bar: indicatif::ProgressBar,
+    eval_bar: Option<indicatif::ProgressBar>,
+    last_note: Option<std::time::Instant>,
+    /// A line that could not be written, which stops the run.
+    error: Option<anyhow::Error>,
+}
+
+impl<'a> Shown<'a> {
+    fn new(config: &'a TrainConfig, first: u64, json: bool) -> Self {
+        let bar = progress::bar(config.iterations, "iterations", json);
+        bar.set_position(first);
+        Self {
+            config,
+            json,
+            bar,
+            eval_bar: None,
+            last_note: None,
+            error: None,
         }
-        if json {
-            outln!("{}", serde_json::to_string(&result)?);
+    }
+}
+
+impl FitEvents for Shown<'_> {
+    fn iteration(&mut self, result: &IterationResult, last: bool) -> ControlFlow<()> {
+        if self.json {
+            let line = serde_json::to_string(result).map_err(anyhow::Error::from);
+            if let Err(e) = line.and_then(|l| crate::output::line(format_args!("{l}"))) {
+                self.error = Some(e);
+                return ControlFlow::Break(());
+            }
         }
-        let mut message = match (result.episode_reward_mean, &config.offline) {
+        let mut message = match (result.episode_reward_mean, &self.config.offline) {
             (Some(m), _) => format!("episode_reward_mean {m:.2}"),
             // An offline run plays no episodes: it learns from logged ones.
             (None, Some(_)) => "offline".into(),
@@ -398,77 +336,51 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
         }
         // No terminal: a line per iteration, as RLlib prints, but at most one a second
         // (fast runs would flood the log), and always the last and each evaluation.
-        let due = last_note.is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
-            || algorithm.is_done()
+        let due = self
+            .last_note
+            .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0)
+            || last
             || result.evaluation.is_some();
-        if bar.is_hidden() && due {
-            last_note = Some(std::time::Instant::now());
+        if self.bar.is_hidden() && due {
+            self.last_note = Some(std::time::Instant::now());
             note!(
                 "iteration {}/{}: {} steps, {} episodes, {message}, {:.1} s",
                 result.training_iteration,
-                config.iterations,
+                self.config.iterations,
                 result.timesteps_total,
                 result.episodes_total,
                 result.time_total_s
             );
         }
-        bar.set_message(message);
-        bar.set_position(result.training_iteration);
+        self.bar.set_message(message);
+        self.bar.set_position(result.training_iteration);
+        ControlFlow::Continue(())
     }
-    bar.finish_and_clear();
-    let checkpoint = match last_checkpoint {
-        Some(c) => c,
-        // Nothing trained: a finished run resumed for its evaluation; its checkpoint stands.
-        None => run
-            .checkpoints()?
-            .pop()
-            .map(|(_, path)| path)
-            .context("the resumed run has no checkpoint")?,
-    };
 
-    let eval_bar = progress::bar(config.eval_episodes as u64, "evaluation", json);
-    let evaluation =
-        algorithm.evaluate(config.eval_episodes, |i| eval_bar.set_position(i as u64))?;
-    eval_bar.finish_and_clear();
-    let iteration = algorithm.state().iteration;
-    trainer::write_atomic(
-        &run.path().join(EVALUATION_FILE),
-        serde_json::to_string_pretty(
-            &json!({"training_iteration": iteration, "evaluation": evaluation}),
-        )?
-        .as_bytes(),
-    )?;
-    let random = random_baseline(&config)?;
-    let plot_path = run.path().join(format!("{}-training.png", config.algo()));
-    let metrics = run.metrics()?;
-    let training: Vec<(f64, f64)> = metrics
-        .iter()
-        .filter_map(|m| {
-            m.episode_reward_mean
-                .map(|v| (m.training_iteration as f64, v))
-        })
-        .collect();
-    let mut evaluations: Vec<plot::Point> = metrics
-        .iter()
-        .filter_map(|m| {
-            let s = &m.evaluation.as_ref()?.summary;
-            Some(plot::Point {
-                x: m.training_iteration as f64,
-                mean: s.mean,
-                ci95: s.ci95,
-            })
-        })
-        .collect();
-    evaluations.push(plot::Point {
-        x: iteration as f64,
-        mean: evaluation.summary.mean,
-        ci95: evaluation.summary.ci95,
-    });
-    let mut references = vec![plot::Reference {
-        label: "random baseline".into(),
-        value: random.mean,
-    }];
-    references.extend(optimum_references(&config));
+    fn evaluation_started(&mut self, episodes: usize) {
+        self.bar.finish_and_clear();
+        self.eval_bar = Some(progress::bar(episodes as u64, "evaluation", self.json));
+    }
+
+    fn evaluated(&mut self, episodes: usize) {
+        if let Some(bar) = &self.eval_bar {
+            bar.set_position(episodes as u64);
+        }
+    }
+}
+
+impl Drop for Shown<'_> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+        if let Some(bar) = &self.eval_bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The training curve and the closing lines (or `--json`'s last line).
+fn print_report(config: &TrainConfig, report: &FitReport, json: bool) -> Result<()> {
+    let plot_path = report.run.join(format!("{}-training.png", config.algo()));
     plot::training_curve(
         &plot_path,
         &format!("{} on {}", config.algo(), config.env.env),
@@ -477,19 +389,19 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
             config.iteration_steps()
         ),
         config.algo().name(),
-        &training,
-        &evaluations,
-        &references,
+        &report.training(),
+        &report.evaluations(),
+        &report.references(),
     )
     .with_context(|| format!("writing {}", plot_path.display()))?;
 
     if json {
         outln!(
             "{}",
-            json!({"checkpoint": checkpoint, "evaluation": evaluation, "random_baseline": random.mean, "plot": plot_path})
+            json!({"checkpoint": report.checkpoint, "evaluation": report.evaluation, "random_baseline": report.random_baseline, "plot": plot_path})
         );
     } else {
-        if let Some(last) = metrics.last() {
+        if let Some(last) = report.metrics.last() {
             outln!(
                 "iteration {}: {} steps, {} episodes, episode_reward_mean {}, {:.1} s",
                 last.training_iteration,
@@ -500,218 +412,13 @@ fn run_training(algorithm: &mut Algorithm, run: &RunDir, json: bool) -> Result<(
                 last.time_total_s
             );
         }
-        print_evaluation("evaluation (no exploration)", &evaluation)?;
-        outln!("random baseline: {:.2}", random.mean);
-        for r in optimum_references(&config) {
+        print_evaluation("evaluation (no exploration)", &report.evaluation)?;
+        outln!("random baseline: {:.2}", report.random_baseline);
+        for r in &report.optimum {
             outln!("{} (planner, an oracle): {:.2}", r.label, r.value);
         }
-        outln!("checkpoint: {}", checkpoint.display());
+        outln!("checkpoint: {}", report.checkpoint.display());
         outln!("training curve: {}", plot_path.display());
     }
-    Ok(())
-}
-
-fn print_evaluation(title: &str, e: &Evaluation) -> Result<()> {
-    print_summary(title, &e.summary)?;
-    if let Some(m) = &e.metrics {
-        print_metrics(m)?;
-    }
-    Ok(())
-}
-
-/// The random policy's mean return on the training scenario (the plots' red line).
-fn random_baseline(config: &TrainConfig) -> Result<Summary> {
-    let mut scenario = config.env.clone();
-    scenario.wrappers = Default::default();
-    let report = trainer::baseline(FixedPolicy::Random, &scenario, 500, 1, 1, |_| ())?;
-    Ok(report.evaluation.summary)
-}
-
-/// The planner's optimum and its best stationary value, where the model has a planner.
-fn optimum_references(config: &TrainConfig) -> Vec<plot::Reference> {
-    let Ok(planner) = LtsPlanner::for_scenario(&config.env) else {
-        return Vec::new();
-    };
-    vec![
-        plot::Reference {
-            label: "optimal planner".into(),
-            value: planner.predicted_value(),
-        },
-        plot::Reference {
-            label: "optimal-stationary policy".into(),
-            value: planner.stationary_value(),
-        },
-    ]
-}
-
-/// The scenario a checkpoint's policy is evaluated on: its evaluation stream, with the
-/// options given on top; the world, the candidate count and the slate size must stay.
-pub fn evaluation_scenario(
-    ckpt: &Checkpoint,
-    args: &EnvArgs,
-    seed: Option<u64>,
-) -> Result<Scenario> {
-    let trained = ckpt.config.eval_scenario();
-    let mut scenario = args.apply(trained.clone());
-    if let Some(seed) = seed {
-        scenario.seed = seed;
-    }
-    if (&scenario.env, scenario.num_candidates, scenario.slate_size)
-        != (&trained.env, trained.num_candidates, trained.slate_size)
-        || scenario.wrappers != trained.wrappers
-    {
-        bail!(
-            "{} was trained on {} {}/{} with {:?}; it can only be evaluated there (other \
-             parameters, seeds and horizons are fine)",
-            ckpt.path.display(),
-            trained.env,
-            trained.num_candidates,
-            trained.slate_size,
-            trained.wrappers
-        );
-    }
-    scenario.validate()?;
-    Ok(scenario)
-}
-
-/// Options of `rlrec inference`.
-#[derive(Debug, clap::Args)]
-pub struct InferenceArgs {
-    /// A checkpoint folder, or a run folder (its latest checkpoint).
-    #[arg(long, value_name = "DIR")]
-    pub checkpoint: PathBuf,
-    /// Show this many steps of the policy, candidates and slate each [default: 5].
-    #[arg(long, conflicts_with = "episodes", value_parser = count_usize(1, 1_000_000, "steps shown"))]
-    pub steps: Option<usize>,
-    /// Evaluate the policy over this many episodes instead (without exploration).
-    #[arg(long, value_parser = count_usize(1, MAX_EPISODES, "the most episodes one command plays"))]
-    pub episodes: Option<usize>,
-    /// The environment: the checkpoint's evaluation stream (its training seed + 1000003)
-    /// unless these options change it; the world, candidates and slate size stay.
-    #[command(flatten)]
-    pub env: EnvArgs,
-    /// Print JSON: the steps, or the evaluation's summary.
-    #[arg(long)]
-    pub json: bool,
-}
-
-pub fn inference(args: &InferenceArgs) -> Result<()> {
-    let ckpt = Checkpoint::read(&args.checkpoint)?;
-    let scenario = evaluation_scenario(&ckpt, &args.env, None)?;
-    if let Some(episodes) = args.episodes {
-        check_evaluation_size(&scenario, episodes, 1)?;
-        let bar = progress::bar(episodes as u64, "episodes", args.json);
-        let evaluation =
-            evaluate_policy_on(&ckpt.config, &ckpt.agent_state, &scenario, episodes, |i| {
-                bar.set_position(i as u64)
-            })?;
-        bar.finish_and_clear();
-        if args.json {
-            outln!("{}", serde_json::to_string(&evaluation)?);
-        } else {
-            print_evaluation(
-                &format!("{} policy (no exploration)", ckpt.algo()),
-                &evaluation,
-            )?;
-        }
-        return Ok(());
-    }
-    let steps = args.steps.unwrap_or(5);
-    let mut env = scenario.build()?;
-    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
-    agent.load(&ckpt.agent_state)?;
-    let layout = env.layout();
-    let mut slate = vec![0; layout.slate_size];
-    env.reset(None);
-    agent.begin_episode();
-    let mut records = Vec::new();
-    for step in 0..steps {
-        let user = env.user().to_vec();
-        let items = env.items().to_vec();
-        agent.act(env.as_ref(), false, &mut slate);
-        let t = env.step(&slate)?;
-        let row = |i: usize| items[i * layout.doc_dim..(i + 1) * layout.doc_dim].to_vec();
-        if args.json {
-            records.push(json!({
-                "step": step, "user": user,
-                "candidates": (0..layout.num_candidates).map(row).collect::<Vec<_>>(),
-                "slate": slate, "slate_features": slate.iter().map(|&i| row(i)).collect::<Vec<_>>(),
-                "reward": t.reward, "clicked": t.click.map(|c| c.position),
-            }));
-        } else {
-            outln!("step {step}:");
-            if !user.is_empty() {
-                outln!("  user: {user:.3?}");
-            }
-            let cands: Vec<String> = (0..layout.num_candidates)
-                .map(|i| format!("{i}: {:.3?}", row(i)))
-                .collect();
-            outln!("  candidates: {}", cands.join("  "));
-            let chosen: Vec<String> = slate
-                .iter()
-                .map(|&i| format!("{i} {:.3?}", row(i)))
-                .collect();
-            outln!("  slate: [{}]", chosen.join(", "));
-            outln!(
-                "  reward {:.3}, clicked {}",
-                t.reward,
-                t.click
-                    .map_or("none".into(), |c| format!("slot {}", c.position))
-            );
-        }
-        if t.done() {
-            env.reset(None);
-            agent.begin_episode();
-        }
-    }
-    if args.json {
-        outln!("{}", serde_json::to_string(&records)?);
-    }
-    Ok(())
-}
-
-/// Options of `rlrec inspect`.
-#[derive(Debug, clap::Args)]
-pub struct InspectArgs {
-    /// A checkpoint folder, or a run folder (its latest checkpoint).
-    #[arg(long, value_name = "DIR")]
-    pub checkpoint: PathBuf,
-    /// Print one JSON object: the algorithm, counters, configuration and description.
-    #[arg(long)]
-    pub json: bool,
-}
-
-pub fn inspect(args: &InspectArgs) -> Result<()> {
-    let ckpt = Checkpoint::read(&args.checkpoint)?;
-    let env = ckpt.config.env.build()?;
-    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
-    agent.load(&ckpt.agent_state)?;
-    let s = &ckpt.state;
-    if args.json {
-        outln!(
-            "{}",
-            json!({
-                "algorithm": ckpt.algo().name(),
-                "training_iteration": s.iteration,
-                "timesteps_total": s.timesteps_total,
-                "episodes_total": s.episodes_total,
-                "time_total_s": s.time_total_s,
-                "replay_kept": ckpt.replay.is_some(),
-                "policy": agent.describe(),
-                "config": ckpt.config.to_table(),
-            })
-        );
-        return Ok(());
-    }
-    outln!("algorithm: {}", ckpt.algo());
-    outln!(
-        "trained: {} iterations, {} environment steps, {} episodes, {:.1} s",
-        s.iteration,
-        s.timesteps_total,
-        s.episodes_total,
-        s.time_total_s
-    );
-    outln!("\npolicy:\n{}", agent.describe());
-    outln!("\nconfiguration:\n{}", ckpt.config.to_toml());
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! Gymnasium environments and vector environments, and the fixed policies' baselines.
 //!
 //! Environments are built only through the `env` registry ([`env::Scenario`]), baselines
-//! by [`trainer::baseline`], the function `rlrec baseline` calls, so Python and the CLI
+//! by [`rollout::baseline`], the function `rlrec baseline` calls, so Python and the CLI
 //! give the same figures for the same seed. The module links no libtorch.
 
 #![warn(missing_docs)]
@@ -17,7 +17,7 @@ use std::str::FromStr;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use trainer::FixedPolicy;
+use rollout::FixedPolicy;
 
 /// `rlrec baseline --json`'s object, as JSON: `policy` over `episodes` episodes on
 /// `num_envs` environments stepped in lockstep on up to `threads` threads (the figures
@@ -42,7 +42,7 @@ fn baseline(
     let scenario = options::scenario(env, options)?;
     // Minutes of work for large runs: other Python threads go on meanwhile.
     let report = py
-        .detach(|| trainer::baseline(policy, &scenario, episodes, num_envs, threads, |_| ()))
+        .detach(|| rollout::baseline(policy, &scenario, episodes, num_envs, threads, |_| ()))
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     serde_json::to_string(&report).map_err(|e| PyTypeError::new_err(e.to_string()))
 }

@@ -5,16 +5,15 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use agents::{Agent, AgentError};
-use agents_bandit::{Baseline, BaselineKind, Exploration, LinearBandit};
 use env::{EnvError, Scenario, SlateEnv, Transition};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use logs::{LogError, OfflineFeed};
+use rollout::{evaluate_on, finite, Evaluation, RolloutError, VideoMetrics, VideoReport};
+
 use crate::checkpoint::CheckpointError;
-use crate::offline::OfflineFeed;
-use crate::{
-    evaluate_on, AlgoConfig, Evaluation, InvalidConfig, TrainConfig, VideoMetrics, VideoReport,
-};
+use crate::{build_agent, InvalidConfig, TrainConfig};
 
 /// RLlib smooths episode metrics over the last 100 finished episodes.
 pub const SMOOTHING_WINDOW: usize = 100;
@@ -40,18 +39,15 @@ pub enum TrainError {
     /// A run folder.
     #[error(transparent)]
     Run(#[from] crate::RunError),
-    /// The planner.
+    /// Playing episodes (an evaluation, a baseline).
     #[error(transparent)]
-    Planner(#[from] crate::PlannerError),
+    Rollout(#[from] RolloutError),
     /// A log of interactions.
     #[error(transparent)]
-    Log(#[from] crate::logs::LogError),
-    /// A reward that is not a finite number.
-    #[error(
-        "a step's reward is {0}: the model's parameters make it overflow; choose smaller \
-         values with --set"
-    )]
-    NonFiniteReward(f64),
+    Log(#[from] LogError),
+    /// A run its caller stopped ([`crate::FitEvents::iteration`]).
+    #[error("the run was stopped after iteration {0}")]
+    Stopped(u64),
     /// An algorithm this build leaves out.
     #[error("{algo} is not available in this build: {why}")]
     Unavailable {
@@ -138,21 +134,6 @@ pub struct Algorithm {
     offline: Option<OfflineFeed>,
 }
 
-/// Builds the agent a configuration names, for `env`.
-pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
-    let seed = config.env.seed;
-    let layout = env.layout();
-    Ok(match &config.agent {
-        AlgoConfig::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
-        AlgoConfig::Greedy => Box::new(Baseline::new(BaselineKind::Greedy, seed)),
-        AlgoConfig::Linucb(c) => Box::new(LinearBandit::new(Exploration::Ucb(*c), layout, seed)?),
-        AlgoConfig::Lints(c) => {
-            Box::new(LinearBandit::new(Exploration::Thompson(*c), layout, seed)?)
-        }
-        AlgoConfig::Slateq(c) => crate::slateq_agent(c, &config.env, env)?,
-    })
-}
-
 impl Algorithm {
     /// A fresh run.
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
@@ -169,7 +150,7 @@ impl Algorithm {
         let offline = config
             .offline
             .as_ref()
-            .map(|source| OfflineFeed::open(source, &config.env))
+            .map(|source| OfflineFeed::open(&source.logs, &source.checksum, &config.env))
             .transpose()?;
         Ok(Self {
             slates: vec![0; envs.len() * envs[0].layout().slate_size],
@@ -216,7 +197,7 @@ impl Algorithm {
         }
         if let Some(feed) = algo.offline.as_mut() {
             // The steps the agent took in before are in its state (or its replay).
-            feed.feed(state.timesteps_total, |_| Ok(()))?;
+            feed.feed(state.timesteps_total, |_| Ok::<_, TrainError>(()))?;
         }
         algo.state = state;
         Ok(algo)
@@ -346,7 +327,10 @@ impl Algorithm {
             (true, true) => 0,
             (false, _) => steps,
         };
-        let (fed, episodes) = feed.feed(take, crate::offline::add(self.agent.as_mut()))?;
+        let agent = self.agent.as_mut();
+        let (fed, episodes) = feed.feed(take, |step| {
+            agent.add_logged(step).map_err(TrainError::from)
+        })?;
         s.started = true;
         s.timesteps_total += fed;
         s.episodes_total += episodes;
@@ -422,15 +406,6 @@ impl Algorithm {
     }
 }
 
-/// The transition, if its reward is a finite number.
-pub(crate) fn finite(t: Transition) -> Result<Transition, TrainError> {
-    if t.reward.is_finite() {
-        Ok(t)
-    } else {
-        Err(TrainError::NonFiniteReward(t.reward))
-    }
-}
-
 /// Evaluates a saved agent of `config` over `episodes` episodes of the evaluation stream.
 pub fn evaluate_policy(
     config: &TrainConfig,
@@ -459,5 +434,11 @@ pub fn evaluate_policy_on(
     let mut env = scenario.build()?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    evaluate_on(scenario, env.as_mut(), agent.as_mut(), episodes, progress)
+    Ok(evaluate_on(
+        scenario,
+        env.as_mut(),
+        agent.as_mut(),
+        episodes,
+        progress,
+    )?)
 }

@@ -111,6 +111,15 @@ pub enum CheckpointError {
     },
 }
 
+impl From<storage::IoError> for CheckpointError {
+    fn from(e: storage::IoError) -> Self {
+        CheckpointError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
     move |source| CheckpointError::Io {
         path: path.to_path_buf(),

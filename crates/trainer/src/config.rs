@@ -2,9 +2,7 @@
 //! anywhere is an error), and merged over the algorithm's defaults, so a file may hold
 //! any part of it.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
 use agents::AgentError;
@@ -12,21 +10,8 @@ use env::Scenario;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// The algorithms `rlrec train` runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algo {
-    /// Uniformly random slates (learns nothing).
-    Random,
-    /// The highest myopic score first (learns nothing).
-    Greedy,
-    /// LinUCB on the bandit observation.
-    Linucb,
-    /// Linear Thompson sampling on the bandit observation.
-    Lints,
-    /// SlateQ (needs libtorch).
-    Slateq,
-}
+use crate::tables::{diff, merge};
+use crate::{Algo, AlgoConfig};
 
 /// The log an offline run learns from, instead of an environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,125 +23,6 @@ pub struct OfflineSource {
     pub checksum: String,
     /// Its steps.
     pub steps: u64,
-}
-
-impl Algo {
-    /// Every algorithm, in the order help texts list them.
-    pub const ALL: [Algo; 5] = [
-        Algo::Random,
-        Algo::Greedy,
-        Algo::Linucb,
-        Algo::Lints,
-        Algo::Slateq,
-    ];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Algo::Random => "random",
-            Algo::Greedy => "greedy",
-            Algo::Linucb => "linucb",
-            Algo::Lints => "lints",
-            Algo::Slateq => "slateq",
-        }
-    }
-
-    /// Turns on the wrappers the algorithm needs, as RLlib's examples configure them: the
-    /// bandits read the item matrix through discrete actions; SlateQ sees the user's true
-    /// state where the world hides it.
-    pub fn required_wrappers(self, scenario: &mut Scenario) -> Result<(), env::ConfigError> {
-        let w = &mut scenario.wrappers;
-        match self {
-            Algo::Linucb | Algo::Lints => {
-                w.bandit_observation = true;
-                w.discrete_action = true;
-            }
-            Algo::Slateq => {
-                if scenario.world()?.hidden_user() {
-                    scenario.wrappers.user_observation = true;
-                }
-            }
-            Algo::Random | Algo::Greedy => {}
-        }
-        Ok(())
-    }
-
-    /// Whether it learns from a replay buffer: offline, it takes in the whole log at once
-    /// and learns from it for as long as asked; the others take in each logged step once,
-    /// in order, as they would online.
-    pub fn learns_from_replay(self) -> bool {
-        self == Algo::Slateq
-    }
-}
-
-impl fmt::Display for Algo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Algo {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown algorithm `{s}`; expected one of {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-/// The algorithm and its own hyperparameters: a run's configuration holds only these.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AlgoConfig {
-    /// Random slates.
-    Random,
-    /// Greedy slates.
-    Greedy,
-    /// LinUCB's hyperparameters.
-    Linucb(LinUcbConfig),
-    /// Linear Thompson sampling's.
-    Lints(LinTsConfig),
-    /// SlateQ's.
-    Slateq(SlateQConfig),
-}
-
-impl AlgoConfig {
-    /// The defaults of `algo`.
-    pub fn new(algo: Algo) -> Self {
-        match algo {
-            Algo::Random => AlgoConfig::Random,
-            Algo::Greedy => AlgoConfig::Greedy,
-            Algo::Linucb => AlgoConfig::Linucb(LinUcbConfig::default()),
-            Algo::Lints => AlgoConfig::Lints(LinTsConfig::default()),
-            Algo::Slateq => AlgoConfig::Slateq(SlateQConfig::default()),
-        }
-    }
-
-    /// The algorithm.
-    pub fn algo(&self) -> Algo {
-        match self {
-            AlgoConfig::Random => Algo::Random,
-            AlgoConfig::Greedy => Algo::Greedy,
-            AlgoConfig::Linucb(_) => Algo::Linucb,
-            AlgoConfig::Lints(_) => Algo::Lints,
-            AlgoConfig::Slateq(_) => Algo::Slateq,
-        }
-    }
-
-    fn validate(&self) -> Result<(), AgentError> {
-        match self {
-            AlgoConfig::Random | AlgoConfig::Greedy => Ok(()),
-            AlgoConfig::Linucb(c) => c.validate(),
-            AlgoConfig::Lints(c) => c.validate(),
-            AlgoConfig::Slateq(c) => c.validate(),
-        }
-    }
 }
 
 /// Everything a run needs; written as `config.toml` and stored in each checkpoint.
@@ -273,10 +139,6 @@ pub const OFFLINE_SLATEQ_ITERATIONS: u64 = 60;
 
 /// Steps per iteration when episodes have no fixed length.
 pub const FALLBACK_STEPS_PER_ITERATION: usize = 1000;
-
-/// The evaluation environment's seed is offset from the training seed, so evaluation
-/// never replays the users and documents training saw.
-pub const EVAL_SEED_OFFSET: u64 = 1_000_003;
 
 /// The keys a resumed run may change: when to stop, evaluate and checkpoint, and where
 /// SlateQ computes. Everything else would make the continued run another run.
@@ -516,7 +378,7 @@ impl TrainConfig {
     /// The scenario evaluation runs on.
     pub fn eval_scenario(&self) -> Scenario {
         let mut s = self.env.clone();
-        s.seed = s.seed.wrapping_add(EVAL_SEED_OFFSET) & i64::MAX as u64;
+        s.seed = rollout::eval_seed(s.seed);
         s
     }
 
@@ -664,103 +526,9 @@ fn key_prefix(path: &serde_path_to_error::Path) -> String {
     }
 }
 
-/// Merges `overlay` into `base`, table by table; other values replace.
-fn merge(base: &mut toml::Table, overlay: toml::Table) {
-    for (key, value) in overlay {
-        match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
-    }
-}
-
-/// How [`TrainConfig::differences`] shows a key one side does not set.
-const UNSET: &str = "(unset)";
-
-/// `text`, a file that reads as `current`, edited in place to read as `config`: only the
-/// keys that differ change, and the rest of the file (comments, order, layout) stays.
-/// `None` where that cannot be done (a key of a shape the edit does not follow).
-pub(crate) fn edit_toml(text: &str, current: &TrainConfig, config: &TrainConfig) -> Option<String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
-    for (path, _, new) in current.differences(config) {
-        let keys: Vec<&str> = path.split('.').collect();
-        let (last, tables) = keys.split_last()?;
-        let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-        for key in tables {
-            if !table.contains_key(key) {
-                table.insert(key, toml_edit::table());
-            }
-            table = table.get_mut(key)?.as_table_like_mut()?;
-        }
-        if new == UNSET {
-            table.remove(last);
-        } else {
-            table.insert(
-                last,
-                toml_edit::value(new.parse::<toml_edit::Value>().ok()?),
-            );
-        }
-    }
-    let edited = doc.to_string();
-    // Whatever the edit missed, the file must say exactly `config`.
-    (TrainConfig::from_toml(&edited).ok()? == *config).then_some(edited)
-}
-
-/// Collects the dotted paths at which `a` and `b` differ.
-fn diff(prefix: &str, a: &toml::Table, b: &toml::Table, out: &mut Vec<(String, String, String)>) {
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    for key in keys {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match (a.get(key), b.get(key)) {
-            (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => diff(&path, x, y, out),
-            (x, y) if x != y => {
-                let show = |v: Option<&toml::Value>| v.map_or(UNSET.to_string(), |v| v.to_string());
-                out.push((path, show(x), show(y)));
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_edit_in_place_changes_only_the_keys_that_differ() {
-        let current = TrainConfig::new(Algo::Slateq);
-        let text = format!("# my run\n{}", current.to_toml())
-            .replace("[slateq]\n", "[slateq]\n# tuned by hand\n");
-        let mut config = current.clone();
-        config.iterations = 7;
-        let AlgoConfig::Slateq(c) = &mut config.agent else {
-            unreachable!("a SlateQ configuration")
-        };
-        c.lr = 5e-4;
-        c.center_rewards = Some(true);
-        let edited = edit_toml(&text, &current, &config).expect("an editable file");
-        assert_eq!(TrainConfig::from_toml(&edited).unwrap(), config);
-        assert!(edited.starts_with("# my run\n"));
-        assert!(edited.contains("[slateq]\n# tuned by hand\n"));
-        // Three lines differ: two edited, one added.
-        let changed = edited.lines().filter(|l| !text.lines().any(|t| t == *l));
-        assert_eq!(changed.count(), 3, "{edited}");
-        // A key the file leaves to its default is added where it belongs; one the new
-        // configuration leaves unset is removed.
-        let back = edit_toml(&edited, &config, &current).unwrap();
-        assert_eq!(TrainConfig::from_toml(&back).unwrap(), current);
-        assert!(!back.contains("center_rewards"));
-        let sparse = "algo = \"slateq\"\n# short\n";
-        let from_sparse = edit_toml(sparse, &current, &config).unwrap();
-        assert_eq!(TrainConfig::from_toml(&from_sparse).unwrap(), config);
-        assert!(from_sparse.contains("# short"));
-    }
 
     #[test]
     fn round_trips_with_only_its_own_section() {

@@ -10,25 +10,24 @@
 //! rewritten from it whenever it is cut back (a resume, a rewind, a branch).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use storage::{lock_folder, write_atomic, LockError, LOCK_FILE};
 use thiserror::Error;
 
 use crate::checkpoint::{
     checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
     METRICS_FILE, POINTER_FILE, REPLAY_FILE,
 };
-use crate::config::edit_toml;
+use crate::tables::edit_toml;
 use crate::tensorboard::{self, EVENTS_FILE};
 use crate::{Algorithm, Checkpoint, IterationResult, TrainConfig, RESUMABLE_KEYS};
 
 /// The marker that makes a folder an rlrec run.
 pub const MARKER_FILE: &str = ".rlrec-run";
-/// The file whose lock a writing process holds, with its process id inside.
-pub const LOCK_FILE: &str = ".rlrec-lock";
 
 /// A run folder that cannot be used as asked. Nothing was written.
 #[derive(Debug, Error)]
@@ -49,14 +48,16 @@ pub enum RunError {
     /// A run folder with checkpoints, for a new run.
     #[error("run folder {} already holds a run; pass --resume to continue it or choose another --out", .0.display())]
     RunExists(PathBuf),
-    /// Another process writes the run.
-    #[error("{} is in use by process {pid}; wait for it to finish, or stop it", path.display())]
-    InUse {
-        /// The folder.
-        path: PathBuf,
-        /// The writer's process id, as it recorded it.
-        pid: String,
-    },
+    /// The folder's lock: another process writes the run.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// A run folder without a checkpoint, to continue.
+    #[error(
+        "{} has no checkpoint yet (the run stopped before its first): start it again with \
+         the same command without --resume",
+        .0.display()
+    )]
+    NoCheckpointYet(PathBuf),
     /// A checkpoint of another run.
     #[error(
         "the checkpoint belongs to another run than {}: continue it in its own folder, or \
@@ -103,6 +104,12 @@ pub enum RunError {
     },
 }
 
+impl From<storage::IoError> for RunError {
+    fn from(e: storage::IoError) -> Self {
+        CheckpointError::from(e).into()
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
     move |e| io_err(path)(e).into()
 }
@@ -121,62 +128,12 @@ pub struct RunDir {
     _lock: File,
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, synced, then
-/// renamed: an interrupted or failed write leaves the old file (or none) in place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let result = (|| {
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// A run id: the time and the process, unique for every run on a machine.
 fn new_run_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     format!("{nanos:x}-{:x}", std::process::id())
-}
-
-/// Takes the lock of a folder rlrec writes (a run's, a sweep's) in its `.rlrec-lock`
-/// file, held while the file stays open, or names the process that holds it. Nothing is
-/// written: a run records its process id there once it starts writing.
-pub fn lock_folder(path: &Path) -> Result<File, RunError> {
-    let file = path.join(LOCK_FILE);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&file)
-        .map_err(io(&file))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(fs::TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = f.read_to_string(&mut pid);
-            Err(RunError::InUse {
-                path: path.to_path_buf(),
-                pid: if pid.trim().is_empty() {
-                    "(unknown)".into()
-                } else {
-                    pid.trim().to_string()
-                },
-            })
-        }
-        Err(fs::TryLockError::Error(e)) => Err(io(&file)(e)),
-    }
 }
 
 /// Whether a folder holds nothing but a lock file (another process may be starting in it).
@@ -293,6 +250,18 @@ impl RunDir {
             run_id,
             _lock: lock,
         })
+    }
+
+    /// The run folder a checkpoint or run folder belongs to: a checkpoint folder's
+    /// parent, or the folder itself.
+    pub fn folder_of(source: &Path) -> PathBuf {
+        if source.join(CHECKPOINT_FILE).is_file() {
+            source
+                .parent()
+                .map_or_else(|| source.to_path_buf(), Path::to_path_buf)
+        } else {
+            source.to_path_buf()
+        }
     }
 
     /// The run id of the rlrec run in `path`, without locking it; `None` where `path` is

@@ -7,11 +7,12 @@ use agents::Agent;
 use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{anyhow, bail, Context, Result};
 use env::{slot_seed, Execution, VectorEnv};
+use logs::{write_log, BasePolicy, LogReader, NoCheckpoints, PolicySpec};
+use rollout::{AgentPolicy, FixedPolicy};
 use serde_json::json;
-use trainer::logs::{write_log, BasePolicy, LogReader, PolicySpec};
-use trainer::{AgentPolicy, Algo, Algorithm, FixedPolicy, TrainConfig};
+use trainer::{Algo, Algorithm, TrainConfig};
 
-use super::SimScenario;
+use super::scenarios::SimScenario;
 
 /// Runs the measurement that `args` names and prints its result.
 pub fn child(args: &[String]) -> Result<()> {
@@ -196,7 +197,7 @@ fn log_case(name: &str) -> Result<(env::Scenario, PolicySpec, PolicySpec)> {
 fn log(case: &str, episodes: u64, out: &std::path::Path) -> Result<serde_json::Value> {
     let (scenario, logging, _) = log_case(case)?;
     let start = Instant::now();
-    let summary = write_log(&scenario, &logging, episodes, out, |_| ())?;
+    let summary = write_log(&scenario, &logging, &NoCheckpoints, episodes, out, |_| ())?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(json!({ "steps": summary.meta.steps, "seconds": seconds, "bytes": summary.bytes }))
 }
@@ -206,7 +207,7 @@ fn ope(case: &str, out: &std::path::Path) -> Result<serde_json::Value> {
     let (_, _, target) = log_case(case)?;
     let reader = LogReader::open(out)?;
     let start = Instant::now();
-    let report = trainer::ope::evaluate(&reader, &target, |_| ())?;
+    let report = logs::ope::evaluate(&reader, &target, &NoCheckpoints, |_| ())?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(json!({ "steps": report.steps, "seconds": seconds }))
 }

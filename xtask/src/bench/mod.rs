@@ -12,82 +12,21 @@ pub(crate) mod process;
 mod python;
 mod recsim;
 pub(crate) mod report;
+mod rows;
+mod scenarios;
 mod slateq;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use env::Scenario;
-use trainer::FRAGMENT_STEPS;
+use rollout::FRAGMENT_STEPS;
 
 pub use measure::child;
 
-use report::{LinUcbRow, LogRow, PairRow, Rate, RecSimRow, Report, SimRow, VectorRow};
-
-/// A simulator scenario of the throughput table.
-pub struct SimScenario {
-    pub name: &'static str,
-    pub label: &'static str,
-    env: &'static str,
-    num_candidates: usize,
-    slate_size: usize,
-    /// RecSim's steps per second in `docs/reference.md`.
-    pub recsim_reference: Option<f64>,
-}
-
-pub const SCENARIOS: [SimScenario; 4] = [
-    SimScenario {
-        name: "strong-lts",
-        label: "StrongLTS 20/2",
-        env: "strong-lts",
-        num_candidates: 20,
-        slate_size: 2,
-        recsim_reference: Some(27_600.0),
-    },
-    SimScenario {
-        name: "lts",
-        label: "LTS defaults 10/3",
-        env: "lts",
-        num_candidates: 10,
-        slate_size: 3,
-        recsim_reference: None,
-    },
-    SimScenario {
-        name: "interest-evolution",
-        label: "interest evolution 10/2",
-        env: "interest-evolution",
-        num_candidates: 10,
-        slate_size: 2,
-        recsim_reference: Some(15_300.0),
-    },
-    SimScenario {
-        name: "interest-exploration",
-        label: "interest exploration 10/2 (100-step episodes)",
-        env: "interest-exploration",
-        num_candidates: 10,
-        slate_size: 2,
-        recsim_reference: Some(9_300.0),
-    },
-];
-
-impl SimScenario {
-    fn named(name: &str) -> Result<&'static SimScenario> {
-        SCENARIOS
-            .iter()
-            .find(|s| s.name == name)
-            .with_context(|| format!("unknown scenario `{name}`"))
-    }
-
-    /// The scenario at seed 0, resampled, with its default horizon.
-    fn scenario(&self) -> Scenario {
-        Scenario {
-            num_candidates: self.num_candidates,
-            slate_size: self.slate_size,
-            ..Scenario::new(self.env)
-        }
-    }
-}
+use report::Report;
+use rows::{LinUcbRow, LogRow, PairRow, Rate, RecSimRow, SimRow, VectorRow};
+use scenarios::SCENARIOS;
 
 /// How long each measurement runs.
 struct Plan {

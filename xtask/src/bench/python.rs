@@ -13,28 +13,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use env::{slot_seed, Autoreset, Execution, VectorEnv};
-use serde::Serialize;
 use serde_json::json;
 
-use super::report::{mib, rate, thousands, Align, Rate, Report, Section, Table};
-use super::{process, SimScenario, SCENARIOS};
+use super::process;
+use super::report::{mib, rate, thousands, Align, Report, Section, Table};
+use super::rows::{PythonRow, Rate};
+use super::scenarios::{SimScenario, SCENARIOS};
 
 /// The vector environment's batch, as the acceptance figures ask for.
 pub const NUM_ENVS: usize = 1024;
-
-/// One measurement of the Python package.
-#[derive(Debug, Clone, Serialize)]
-pub struct PythonRow {
-    pub scenario: &'static str,
-    /// `flat` or `dict` (one environment), `vector` (flat, `num_envs` environments).
-    pub layout: &'static str,
-    pub num_envs: usize,
-    pub threads: usize,
-    pub rate: Rate,
-    pub peak_rss_kib: u64,
-    /// The vector environment's Rust part alone, same batch and threads.
-    pub native: Option<Rate>,
-}
 
 /// Times every scenario's layouts and vector environment; `seconds` and `rounds` per
 /// measurement.

@@ -4,11 +4,11 @@
 use env::SlateEnv;
 use serde::Serialize;
 
-use super::estimators::{clustered_ratio, Estimate};
-use super::target_policy;
-use crate::algorithm::finite;
-use crate::logs::{LogMeta, Policy, PolicySpec};
-use crate::{TrainError, EVAL_SEED_OFFSET};
+use super::estimators::{clustered_ratio, Estimate, Outcome};
+use super::target::target_policy;
+use crate::LogError;
+use crate::{LoadAgent, LogMeta, Policy, PolicySpec};
+use rollout::finite;
 
 /// A target policy's values in the simulator, for logs like `meta`'s.
 #[derive(Debug, Clone, Serialize)]
@@ -30,14 +30,15 @@ pub struct Truth {
 pub fn simulate_truth(
     meta: &LogMeta,
     target: &PolicySpec,
+    checkpoints: &dyn LoadAgent,
     episodes: usize,
     mut progress: impl FnMut(usize),
-) -> Result<Truth, TrainError> {
+) -> Result<Truth, LogError> {
     let mut scenario = meta.scenario.clone();
-    scenario.seed = scenario.seed.wrapping_add(EVAL_SEED_OFFSET) & i64::MAX as u64;
+    scenario.seed = rollout::eval_seed(scenario.seed);
     let seed = scenario.seed;
-    let mut target_policy = target_policy(target, &scenario)?;
-    let mut logging = Policy::new(&meta.policy, &mut scenario.clone(), seed)?;
+    let mut pi = target_policy(target, &scenario, checkpoints)?;
+    let mut logging = Policy::new(&meta.policy, &mut scenario.clone(), seed, checkpoints)?;
     let k = scenario.slate_size;
     let (mut shown, mut logged) = (vec![0; k], vec![0; k]);
 
@@ -48,11 +49,11 @@ pub fn simulate_truth(
     for e in 0..episodes {
         env.reset(None);
         logging.begin_episode();
-        target_policy.begin_episode();
+        pi.begin_episode();
         let (mut sum, mut len) = (0.0, 0.0);
         loop {
-            target_policy.distribution(env.as_ref())?;
-            target_policy.sample(&mut shown);
+            pi.distribution(env.as_ref())?;
+            pi.sample(&mut shown);
             let state = env.save_state();
             sum += finite(env.step(&shown)?)?.reward;
             len += 1.0;
@@ -71,19 +72,15 @@ pub fn simulate_truth(
 
     // The return: the target's own episodes, on a fresh environment of the same seed.
     let mut env = scenario.build()?;
-    target_policy = super::target_policy(target, &scenario)?;
+    pi = target_policy(target, &scenario, checkpoints)?;
     let mut returns = Vec::with_capacity(episodes);
     for e in 0..episodes {
-        returns.push(episode_return(
-            env.as_mut(),
-            &mut target_policy,
-            &mut shown,
-        )?);
+        returns.push(episode_return(env.as_mut(), &mut pi, &mut shown)?);
         progress(2 * e + 2);
     }
     let ones = vec![1.0; returns.len()];
     let per_episode = clustered_ratio(&returns, &ones, 1);
-    let estimate = |o: super::Outcome| {
+    let estimate = |o: Outcome| {
         o.estimate()
             .copied()
             .expect("a mean over at least one episode")
@@ -100,7 +97,7 @@ fn episode_return(
     env: &mut dyn SlateEnv,
     policy: &mut Policy,
     slate: &mut [usize],
-) -> Result<f64, TrainError> {
+) -> Result<f64, LogError> {
     env.reset(None);
     policy.begin_episode();
     let mut total = 0.0;

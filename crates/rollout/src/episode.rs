@@ -6,8 +6,7 @@ use env::{slot_seed, Execution, Scenario, SlateEnv, SlotPolicy, Transition, Vect
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::algorithm::finite;
-use crate::{Summary, TrainError, VideoMetrics, VideoReport};
+use crate::{finite, RolloutError, Summary, VideoMetrics, VideoReport};
 
 /// One step of a recorded episode: what the policy saw of the user, the slate it showed,
 /// and what followed.
@@ -84,7 +83,7 @@ pub fn record_episode(
     env: &mut dyn SlateEnv,
     agent: &mut dyn Agent,
     explore: bool,
-) -> Result<Episode, TrainError> {
+) -> Result<Episode, RolloutError> {
     let d = env.layout().doc_dim;
     let mut state = vec![0.0f32; env.user_feature_dim()];
     let mut seen: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
@@ -126,7 +125,7 @@ pub fn play_episode(
     env: &mut dyn SlateEnv,
     agent: &mut dyn Agent,
     explore: bool,
-) -> Result<(f64, usize), TrainError> {
+) -> Result<(f64, usize), RolloutError> {
     play_episode_with(env, agent, explore, |_| {})
 }
 
@@ -135,7 +134,7 @@ fn play_episode_with(
     agent: &mut dyn Agent,
     explore: bool,
     mut on_step: impl FnMut(&Transition),
-) -> Result<(f64, usize), TrainError> {
+) -> Result<(f64, usize), RolloutError> {
     let mut total = 0.0;
     let len = play(
         env,
@@ -158,7 +157,7 @@ fn play(
     explore: bool,
     mut on_act: impl FnMut(&dyn SlateEnv, &[usize]),
     mut on_step: impl FnMut(&[usize], &Transition),
-) -> Result<usize, TrainError> {
+) -> Result<usize, RolloutError> {
     env.reset(None);
     agent.begin_episode();
     let mut slate = vec![0; env.layout().slate_size];
@@ -183,7 +182,7 @@ pub fn evaluate(
     episodes: usize,
     explore: bool,
     progress: impl FnMut(usize),
-) -> Result<Summary, TrainError> {
+) -> Result<Summary, RolloutError> {
     evaluate_with(env, agent, episodes, explore, |_| {}, progress)
 }
 
@@ -196,7 +195,7 @@ pub fn evaluate_with(
     explore: bool,
     mut on_step: impl FnMut(&Transition),
     mut progress: impl FnMut(usize),
-) -> Result<Summary, TrainError> {
+) -> Result<Summary, RolloutError> {
     let mut returns = Vec::with_capacity(episodes);
     let mut lengths = Vec::with_capacity(episodes);
     for i in 0..episodes {
@@ -228,7 +227,7 @@ pub fn evaluate_on(
     agent: &mut dyn Agent,
     episodes: usize,
     progress: impl FnMut(usize),
-) -> Result<Evaluation, TrainError> {
+) -> Result<Evaluation, RolloutError> {
     let mut metrics = VideoMetrics::for_scenario(scenario);
     let summary = evaluate_with(
         env,
@@ -280,9 +279,9 @@ pub fn evaluate_vectorized(
     threads: usize,
     mut on_step: impl FnMut(&Transition),
     mut progress: impl FnMut(usize),
-) -> Result<Summary, TrainError> {
+) -> Result<Summary, RolloutError> {
     if episodes == 0 || num_envs == 0 {
-        return Err(TrainError::Config(crate::InvalidConfig::Setting {
+        return Err(RolloutError::Setting {
             name: if episodes == 0 {
                 "episodes"
             } else {
@@ -290,7 +289,7 @@ pub fn evaluate_vectorized(
             },
             value: 0,
             why: "an evaluation needs at least one episode and one environment",
-        }));
+        });
     }
     // Slots beyond the episode count would play no counted episode.
     let b = num_envs.min(episodes);
@@ -401,7 +400,7 @@ mod tests {
         let s = Scenario::default();
         for (episodes, b) in [(0, 1), (1, 0)] {
             let r = evaluate_vectorized(&s, random, episodes, b, 1, |_| (), |_| ());
-            assert!(matches!(r, Err(TrainError::Config(_))));
+            assert!(matches!(r, Err(RolloutError::Setting { .. })));
         }
     }
 }

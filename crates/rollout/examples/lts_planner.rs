@@ -1,7 +1,7 @@
 //! The LTS planner's figures: predicted and simulated returns of the optimal and the best
 //! stationary policy, next to the fixed baselines, for StrongLTS 20/2 and LTS 10/3.
 //!
-//! `cargo run --release -p trainer --example lts_planner [EPISODES]`
+//! `cargo run --release -p rollout --example lts_planner [EPISODES]`
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,7 +9,8 @@ use std::time::Instant;
 use agents::Agent;
 use agents_bandit::{Baseline, BaselineKind};
 use env::Scenario;
-use trainer::{evaluate, LtsPlanner, OptimalPolicy, PolicyKind, Summary};
+use planner::{LtsPlanner, OptimalPolicy, PolicyKind};
+use rollout::{evaluate, Summary};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let episodes = match std::env::args().nth(1) {

@@ -10,10 +10,9 @@ use agents_bandit::{Baseline, BaselineKind};
 use env::{Scenario, Transition};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    evaluate_vectorized, Evaluation, LtsPlanner, OptimalPolicy, PolicyKind, TrainError,
-    VideoMetrics,
-};
+use planner::{LtsPlanner, OptimalPolicy, PolicyKind};
+
+use crate::{evaluate_vectorized, Evaluation, RolloutError, VideoMetrics};
 
 /// A policy that does not learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +103,7 @@ pub type MakeAgent = Box<dyn Fn(u64) -> Box<dyn Agent> + Send + Sync>;
 pub fn fixed_policy(
     policy: FixedPolicy,
     scenario: &mut Scenario,
-) -> Result<(MakeAgent, Option<f64>), TrainError> {
+) -> Result<(MakeAgent, Option<f64>), RolloutError> {
     let kind = match policy {
         FixedPolicy::Random => BaselineKind::Random,
         FixedPolicy::Greedy => BaselineKind::Greedy,
@@ -151,7 +150,7 @@ pub fn baseline(
     num_envs: usize,
     threads: usize,
     progress: impl FnMut(usize),
-) -> Result<BaselineReport, TrainError> {
+) -> Result<BaselineReport, RolloutError> {
     let mut scenario = scenario.clone();
     let (make_agent, predicted) = fixed_policy(policy, &mut scenario)?;
     let mut metrics = VideoMetrics::for_scenario(&scenario);
@@ -193,5 +192,30 @@ mod tests {
         let json = serde_json::to_value(&optimal).unwrap();
         assert_eq!(json["predicted"], predicted);
         assert_eq!(json["episodes"], 20);
+    }
+
+    #[test]
+    fn the_oracles_simulated_returns_match_the_planners_predictions() {
+        let mut scenario = Scenario {
+            seed: 7,
+            ..Scenario::default()
+        };
+        let episodes = 1000;
+        for policy in [FixedPolicy::Optimal, FixedPolicy::OptimalStationary] {
+            let (make, predicted) = fixed_policy(policy, &mut scenario).unwrap();
+            let predicted = predicted.unwrap();
+            let mut env = scenario.build().unwrap();
+            let s = crate::evaluate(&mut *env, &mut *make(0), episodes, false, |_| {}).unwrap();
+            // Returns have sd ≈ 11.7, so the standard error over 1000 episodes is ≈ 0.37.
+            // Four standard errors (a false alarm for about one seed in 16,000) plus 0.05
+            // for the discretisation (the planner's resolution test bounds it by 0.02).
+            let tolerance = 4.0 * s.std / (episodes as f64).sqrt() + 0.05;
+            assert!(
+                (s.mean - predicted).abs() < tolerance,
+                "{policy}: simulated {} vs predicted {predicted} (± {tolerance})",
+                s.mean
+            );
+            assert_eq!(s.mean_length, 120.0);
+        }
     }
 }

@@ -15,16 +15,22 @@
 //! leaves the folder as it was, and rlrec writes a log only into a new or empty folder, or
 //! over a log of its own.
 
+#![warn(missing_docs)]
+
+mod offline;
+pub mod ope;
 mod policy;
 mod reader;
+mod slate_dist;
 mod view;
 mod writer;
 
+pub use offline::OfflineFeed;
 pub use policy::{
-    logged_distribution, prefix_count, softmax_weights, BasePolicy, Level, Policy, PolicySpec,
-    SlateDist, PL_MAX_PREFIXES,
+    logged_distribution, BasePolicy, LoadAgent, NoCheckpoints, Policy, PolicySpec, PL_MAX_PREFIXES,
 };
 pub use reader::{LogReader, Rows};
+pub use slate_dist::{prefix_count, softmax_weights, Level, SlateDist};
 pub use view::LoggedEnv;
 pub use writer::LogWriter;
 
@@ -36,9 +42,8 @@ use env::{Layout, Scenario, SlotResponse};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::algorithm::finite;
-use crate::run::{lock_folder, LOCK_FILE};
-use crate::{write_atomic, TrainError};
+use rollout::{finite, RolloutError};
+use storage::{lock_folder, write_atomic, LockError, LOCK_FILE};
 
 /// The metadata file, the log's marker.
 pub const META_FILE: &str = "_rlrec.json";
@@ -109,6 +114,33 @@ pub enum LogError {
         /// What is wrong with it.
         why: String,
     },
+    /// The folder's lock: another process writes it.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// Playing the policy in its environment.
+    #[error(transparent)]
+    Rollout(#[from] RolloutError),
+    /// Loading a checkpoint's agent, as [`LoadAgent`] reports it.
+    #[error(transparent)]
+    Checkpoint(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<env::EnvError> for LogError {
+    fn from(e: env::EnvError) -> Self {
+        RolloutError::from(e).into()
+    }
+}
+
+impl From<env::ConfigError> for LogError {
+    fn from(e: env::ConfigError) -> Self {
+        RolloutError::from(e).into()
+    }
+}
+
+impl From<agents::AgentError> for LogError {
+    fn from(e: agents::AgentError) -> Self {
+        RolloutError::from(e).into()
+    }
 }
 
 impl LogError {
@@ -201,22 +233,24 @@ pub fn is_log(path: &Path) -> bool {
 /// Runs `spec` on `scenario` for `episodes` episodes and writes every step into the log
 /// folder `out`, which must not exist, be empty, or hold a log (which is replaced, once the
 /// new one is complete). The logging policy's random stream is seeded with the scenario's
-/// seed. `progress` hears the episodes written.
+/// seed; a checkpoint it names is loaded by `checkpoints`. `progress` hears the episodes
+/// written.
 pub fn write_log(
     scenario: &Scenario,
     spec: &PolicySpec,
+    checkpoints: &dyn LoadAgent,
     episodes: u64,
     out: &Path,
     mut progress: impl FnMut(u64),
-) -> Result<LogSummary, TrainError> {
+) -> Result<LogSummary, LogError> {
     let mut scenario = scenario.clone();
     let seed = scenario.seed;
-    let mut policy = Policy::new(spec, &mut scenario, seed)?;
+    let mut policy = Policy::new(spec, &mut scenario, seed, checkpoints)?;
     let mut env = scenario.build()?;
     let layout = env.layout();
     let _lock = claim(out)?;
     let tmp = out.join(format!(".{STEPS_FILE}.{}.tmp", std::process::id()));
-    let result = (|| -> Result<LogSummary, TrainError> {
+    let result = (|| -> Result<LogSummary, LogError> {
         let mut writer = LogWriter::create(&tmp, &layout)?;
         let k = layout.slate_size;
         let mut row = Row::default();
@@ -312,9 +346,9 @@ fn replace(out: &Path, tmp: &Path, meta: &str) -> Result<(), LogError> {
     let steps = out.join(STEPS_FILE);
     fs::rename(tmp, &steps).map_err(LogError::io(&steps))?;
     let file = out.join(META_FILE);
-    write_atomic(&file, format!("{meta}\n").as_bytes()).map_err(|e| match e {
-        crate::CheckpointError::Io { path, source } => LogError::Io { path, source },
-        other => LogError::invalid(&file, other.to_string()),
+    write_atomic(&file, format!("{meta}\n").as_bytes()).map_err(|e| LogError::Io {
+        path: e.path,
+        source: e.source,
     })
 }
 
@@ -334,14 +368,14 @@ fn is_free(out: &Path) -> Result<bool, LogError> {
 
 /// Makes `out` ready for a log: created if missing, else empty or a log of rlrec's;
 /// locked while this process writes it.
-fn claim(out: &Path) -> Result<fs::File, TrainError> {
+fn claim(out: &Path) -> Result<fs::File, LogError> {
     if out.is_file() {
-        return Err(LogError::NotAFolder(out.to_path_buf()).into());
+        return Err(LogError::NotAFolder(out.to_path_buf()));
     }
     fs::create_dir_all(out).map_err(LogError::io(out))?;
-    let check = || -> Result<(), TrainError> {
+    let check = || -> Result<(), LogError> {
         if !is_log(out) && !is_free(out)? {
-            return Err(LogError::NotEmpty(out.to_path_buf()).into());
+            return Err(LogError::NotEmpty(out.to_path_buf()));
         }
         Ok(())
     };
@@ -371,7 +405,7 @@ mod tests {
 
     fn greedy(epsilon: f64) -> PolicySpec {
         PolicySpec::EpsilonGreedy {
-            base: BasePolicy::Fixed(crate::FixedPolicy::Greedy),
+            base: BasePolicy::Fixed(rollout::FixedPolicy::Greedy),
             epsilon,
         }
     }
@@ -383,7 +417,13 @@ mod tests {
         let reader = LogReader::open(dir).unwrap();
         let meta = reader.meta().clone();
         let mut scenario = meta.scenario.clone();
-        let mut policy = Policy::new(&meta.policy, &mut scenario, meta.policy_seed).unwrap();
+        let mut policy = Policy::new(
+            &meta.policy,
+            &mut scenario,
+            meta.policy_seed,
+            &NoCheckpoints,
+        )
+        .unwrap();
         assert_eq!(scenario, meta.scenario);
         let mut env = scenario.build().unwrap();
         let mut rows = reader.rows().unwrap();
@@ -432,7 +472,7 @@ mod tests {
             (
                 iev(),
                 PolicySpec::Softmax {
-                    base: BasePolicy::Fixed(crate::FixedPolicy::Kale),
+                    base: BasePolicy::Fixed(rollout::FixedPolicy::Kale),
                     temperature: 0.2,
                 },
             ),
@@ -447,7 +487,7 @@ mod tests {
         ];
         for (i, (scenario, spec)) in cases.into_iter().enumerate() {
             let out = dir.path().join(format!("log{i}"));
-            let summary = write_log(&scenario, &spec, 3, &out, |_| ()).unwrap();
+            let summary = write_log(&scenario, &spec, &NoCheckpoints, 3, &out, |_| ()).unwrap();
             assert_eq!(summary.meta.episodes, 3);
             assert!(summary.meta.additive_reward);
             assert_eq!(replay_matches(&out), summary.meta.steps, "{spec}");
@@ -459,7 +499,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         for out in [&a, &b] {
-            write_log(&iev(), &greedy(0.5), 4, out, |_| ()).unwrap();
+            write_log(&iev(), &greedy(0.5), &NoCheckpoints, 4, out, |_| ()).unwrap();
         }
         for file in [STEPS_FILE, META_FILE] {
             assert_eq!(
@@ -468,12 +508,28 @@ mod tests {
             );
         }
         // A log is replaced only by a complete one; a user's folder never.
-        write_log(&Scenario::default(), &PolicySpec::Random, 1, &a, |_| ()).unwrap();
+        write_log(
+            &Scenario::default(),
+            &PolicySpec::Random,
+            &NoCheckpoints,
+            1,
+            &a,
+            |_| (),
+        )
+        .unwrap();
         assert_eq!(LogReader::open(&a).unwrap().meta().steps, 120);
         let mine = dir.path().join("mine");
         fs::create_dir(&mine).unwrap();
         fs::write(mine.join("notes.txt"), "mine").unwrap();
-        let err = write_log(&iev(), &PolicySpec::Random, 1, &mine, |_| ()).unwrap_err();
+        let err = write_log(
+            &iev(),
+            &PolicySpec::Random,
+            &NoCheckpoints,
+            1,
+            &mine,
+            |_| (),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("is not an rlrec log"), "{err}");
         assert_eq!(fs::read_dir(&mine).unwrap().count(), 1);
     }
@@ -482,13 +538,13 @@ mod tests {
     fn damaged_logs_are_refused_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        write_log(&iev(), &greedy(0.5), 2, &log, |_| ()).unwrap();
+        write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, |_| ()).unwrap();
         let reader = LogReader::open(&log).unwrap();
         let open = |path: &Path| LogReader::open(path).unwrap_err().to_string();
         assert!(open(dir.path()).contains("is not an rlrec log"));
         // Another log's steps beside this metadata.
         let other = dir.path().join("other");
-        write_log(&iev(), &greedy(0.5), 3, &other, |_| ()).unwrap();
+        write_log(&iev(), &greedy(0.5), &NoCheckpoints, 3, &other, |_| ()).unwrap();
         let mixed = dir.path().join("mixed");
         fs::create_dir(&mixed).unwrap();
         fs::copy(log.join(META_FILE), mixed.join(META_FILE)).unwrap();

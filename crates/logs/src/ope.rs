@@ -18,22 +18,23 @@
 pub mod estimators;
 mod model;
 mod pseudo_inverse;
+mod target;
 mod truth;
 
 pub use estimators::{Estimate, Outcome};
 pub use model::{Context, FeatureMap, RewardFit, RewardModel};
 pub use pseudo_inverse::PseudoInverse;
+pub use target::target_policy;
 pub use truth::{simulate_truth, Truth};
 
 use std::path::PathBuf;
 
-use env::{Scenario, SlateEnv};
+use env::SlateEnv;
 use serde::Serialize;
 
-use crate::logs::{
-    logged_distribution, Level, LogError, LogReader, LoggedEnv, Policy, PolicySpec, SlateDist,
+use crate::{
+    logged_distribution, Level, LoadAgent, LogError, LogReader, LoggedEnv, PolicySpec, SlateDist,
 };
-use crate::TrainError;
 use estimators::Weighted;
 
 /// An estimator: its id (`--json`'s key), its name and what it assumes.
@@ -208,35 +209,18 @@ impl Gaps {
     }
 }
 
-/// The policy `spec` for the logs' scenario, acting on logged observations; refused where
-/// it needs to see what the logs do not hold, or was trained for other slates.
-pub fn target_policy(spec: &PolicySpec, scenario: &Scenario) -> Result<Policy, TrainError> {
-    let mut wanted = scenario.clone();
-    let policy = Policy::new(spec, &mut wanted, 0)?;
-    if wanted.wrappers != scenario.wrappers {
-        return Err(LogError::invalid(
-            std::path::Path::new(&scenario.env),
-            format!(
-                "{spec} reads the user's true state, which these logs do not hold: write them \
-                 with --user-observation"
-            ),
-        )
-        .into());
-    }
-    Ok(policy)
-}
-
 /// Estimates the value of `target` from the log `reader`, with every estimator;
 /// `progress` hears the rows of the second pass.
 pub fn evaluate(
     reader: &LogReader,
     target: &PolicySpec,
+    checkpoints: &dyn LoadAgent,
     mut progress: impl FnMut(u64),
-) -> Result<OpeReport, TrainError> {
+) -> Result<OpeReport, LogError> {
     let meta = reader.meta().clone();
     let layout = meta.layout;
     let (n, k) = (layout.num_candidates, layout.slate_size);
-    let mut policy = target_policy(target, &meta.scenario)?;
+    let mut policy = target_policy(target, &meta.scenario, checkpoints)?;
     let mut view = LoggedEnv::new(&meta.scenario)?;
     let features = FeatureMap::new(layout.user_dim, layout.doc_dim);
     let q = features.len();
@@ -320,8 +304,7 @@ pub fn evaluate(
                     "episode {} step {}: the logged probabilities are not the logging policy's",
                     row.episode, row.step
                 ),
-            )
-            .into());
+            ));
         }
         pi.prefix_probs(&row.slate, &mut target_prefix);
         pi.position_probs(&row.slate, &mut target_position);

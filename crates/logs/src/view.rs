@@ -8,7 +8,7 @@ use env::{
     Space, Step, Value, World,
 };
 
-use crate::TrainError;
+use crate::LogError;
 
 /// The observation a [`LoggedEnv`] shows.
 pub struct LoggedObs {
@@ -53,7 +53,7 @@ pub struct LoggedEnv {
 
 impl LoggedEnv {
     /// A view of observations of `scenario` (its world's scores, layout and spaces).
-    pub fn new(scenario: &Scenario) -> Result<Self, TrainError> {
+    pub fn new(scenario: &Scenario) -> Result<Self, LogError> {
         let live = scenario.build()?;
         let layout = live.layout();
         Ok(Self {

@@ -1,39 +1,40 @@
-//! Offline training: an agent learns from a log ([`crate::logs`]) instead of acting in its
+//! Offline training: an agent learns from a log ([`crate::LogReader`]) instead of acting in its
 //! environment. The log's steps reach the agent as the transitions it would have observed
 //! ([`Agent::add_logged`]), and it learns from them without acting
-//! ([`Agent::learn_offline`]); [`crate::Algorithm`] runs the iterations, checkpoints and
+//! ([`Agent::learn_offline`]); `trainer::Algorithm` runs the iterations, checkpoints and
 //! evaluations as for every run.
 
-use agents::{Agent, LoggedStep};
+use std::path::Path;
+
+use agents::LoggedStep;
 use env::{Click, Scenario, Transition};
 
-use crate::logs::{LogError, LogReader, Row, Rows};
-use crate::{OfflineSource, TrainError};
+use crate::{LogError, LogReader, Row, Rows};
 
 /// The log's steps, handed to an agent in order, each with the observation after it.
-pub(crate) struct OfflineFeed {
+pub struct OfflineFeed {
     rows: Rows,
     /// A step read but not yet handed over: the one after it gives its next observation.
     pending: Option<Row>,
 }
 
 impl OfflineFeed {
-    /// The log of `source`, which must be the very log (by its checksum) of `scenario`.
-    pub(crate) fn open(source: &OfflineSource, scenario: &Scenario) -> Result<Self, TrainError> {
-        let reader = LogReader::open(&source.logs)?;
+    /// The log in `logs`, which must be the very log (by its `checksum`) of `scenario`.
+    pub fn open(logs: &Path, checksum: &str, scenario: &Scenario) -> Result<Self, LogError> {
+        let reader = LogReader::open(logs)?;
         let meta = reader.meta();
-        if meta.checksum != source.checksum {
+        if meta.checksum != checksum {
             return Err(LogError::invalid(
-                &source.logs,
+                logs,
                 "this is not the log the run learns from (its checksum differs): it was \
                  replaced since",
-            )
-            .into());
+            ));
         }
         if &meta.scenario != scenario {
-            return Err(
-                LogError::invalid(&source.logs, "the log's environment is not the run's").into(),
-            );
+            return Err(LogError::invalid(
+                logs,
+                "the log's environment is not the run's",
+            ));
         }
         Ok(Self {
             rows: reader.rows()?,
@@ -43,11 +44,11 @@ impl OfflineFeed {
 
     /// Hands up to `max` steps to `take`, in order; returns the steps and the episodes
     /// (last steps) handed over.
-    pub(crate) fn feed(
+    pub fn feed<E: From<LogError>>(
         &mut self,
         max: u64,
-        mut take: impl FnMut(&LoggedStep) -> Result<(), TrainError>,
-    ) -> Result<(u64, u64), TrainError> {
+        mut take: impl FnMut(&LoggedStep) -> Result<(), E>,
+    ) -> Result<(u64, u64), E> {
         let (mut fed, mut episodes) = (0, 0);
         while fed < max {
             let current = match self.pending.take() {
@@ -101,15 +102,10 @@ fn step<'a>(row: &'a Row, next_user: &'a [f32], next_items: &'a [f32]) -> Logged
     }
 }
 
-/// Takes `steps` into `agent`, as [`OfflineFeed::feed`] hands them.
-pub(crate) fn add(agent: &mut dyn Agent) -> impl FnMut(&LoggedStep) -> Result<(), TrainError> + '_ {
-    move |step| agent.add_logged(step).map_err(TrainError::from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::{write_log, PolicySpec};
+    use crate::{write_log, NoCheckpoints, PolicySpec};
 
     /// What an agent would observe online, step by step: the observation it acted on, the
     /// slate, the transition, and the observation after the step (before any reset).
@@ -162,7 +158,15 @@ mod tests {
         ];
         for (i, scenario) in cases.into_iter().enumerate() {
             let logs = dir.path().join(format!("log{i}"));
-            write_log(&scenario, &PolicySpec::Random, 3, &logs, |_| ()).unwrap();
+            write_log(
+                &scenario,
+                &PolicySpec::Random,
+                &NoCheckpoints,
+                3,
+                &logs,
+                |_| (),
+            )
+            .unwrap();
             // Online: the logged slates, played again in the same environment.
             let reader = LogReader::open(&logs).unwrap();
             let slates: Vec<Vec<usize>> = {
@@ -197,19 +201,14 @@ mod tests {
             }
             assert_eq!(online.iter().filter(|o| o.transition.done()).count(), 3);
             // Offline, fed in pieces that cut episodes anywhere.
-            let source = OfflineSource {
-                logs: logs.clone(),
-                checksum: reader.meta().checksum.clone(),
-                steps: reader.meta().steps,
-            };
-            let mut feed = OfflineFeed::open(&source, &scenario).unwrap();
+            let mut feed = OfflineFeed::open(&logs, &reader.meta().checksum, &scenario).unwrap();
             let mut offline = Vec::new();
             let mut episodes = 0;
             for size in [1, 5, 2, 100] {
                 let (_, e) = feed
                     .feed(size, |step| {
                         offline.push(Observed::of(step));
-                        Ok(())
+                        Ok::<_, LogError>(())
                     })
                     .unwrap();
                 episodes += e;

@@ -1,0 +1,201 @@
+//! The agent's behaviour across its parts: n-step returns per environment, the time
+//! window, acting on averaged parameters, divergence, batched acting.
+
+use super::*;
+use env::Scenario;
+
+/// StrongLTS environments seeded 0, 1, … with the user's satisfaction in view, reset,
+/// and an agent for them.
+fn agent_and_envs(config: SlateQConfig) -> (SlateQ, Vec<Box<dyn SlateEnv>>) {
+    let envs: Vec<_> = (0..config.num_envs as u64)
+        .map(|seed| {
+            let mut scenario = Scenario::default();
+            scenario.wrappers.user_observation = true;
+            scenario.seed = seed;
+            let mut env = scenario.build().unwrap();
+            env.reset(None);
+            env
+        })
+        .collect();
+    let episodes = Episodes {
+        fixed_length: true,
+        time_aware_steps: None,
+    };
+    let (layout, known) = (envs[0].layout(), envs[0].known_choice());
+    let agent = SlateQ::new(config, layout, known, episodes, 0).unwrap();
+    (agent, envs)
+}
+
+#[test]
+fn each_environment_keeps_its_own_n_step_returns() {
+    let config = SlateQConfig {
+        num_envs: 2,
+        n_step: 3,
+        learning_starts: 1000,
+        ..SlateQConfig::default()
+    };
+    let (mut agent, mut envs) = agent_and_envs(config);
+    let (mut slates, mut transitions) = ([0; 4], [Transition::default(); 2]);
+    // Per environment: each step's state and reward.
+    let mut seen: [Vec<(Vec<f32>, f64)>; 2] = Default::default();
+    for _ in 0..10 {
+        agent.act_batch(&envs, true, &mut slates);
+        for (i, env) in envs.iter_mut().enumerate() {
+            let mut state = Vec::new();
+            push_state(None, env.user(), env.items(), &mut state);
+            transitions[i] = env.step(&slates[2 * i..2 * i + 2]).unwrap();
+            seen[i].push((state, transitions[i].reward));
+        }
+        agent.observe_batch(&slates, &transitions, &envs);
+    }
+    // Eight steps of each have a closed 3-step return, stored as they close: entry
+    // 2t + i is environment i's step t.
+    assert_eq!(agent.replay.len(), 16);
+    let gamma = agent.config.gamma;
+    for t in 0..8 {
+        for (i, seen) in seen.iter().enumerate() {
+            let s = agent.replay.get(2 * t + i);
+            assert_eq!(s.state, seen[t].0.as_slice(), "step {t} of environment {i}");
+            let ret: f64 = (0..3).map(|j| gamma.powi(j) * seen[t + j as usize].1).sum();
+            assert_eq!(s.reward, ret as f32, "step {t} of environment {i}");
+            if let Some((next, _)) = seen.get(t + 3) {
+                assert_eq!(s.next_state, next.as_slice());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_candidates_values_see_the_time_left_only_within_the_window() {
+    let mut scenario = Scenario::default();
+    scenario.wrappers.user_observation = true;
+    scenario.wrappers.time_aware = true;
+    let mut env = scenario.build().unwrap();
+    env.reset(None);
+    let episodes = Episodes {
+        fixed_length: true,
+        time_aware_steps: scenario.time_aware_steps().unwrap(),
+    };
+    let config = SlateQConfig::default();
+    let window = config.time_window;
+    let agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
+    let steps = agent.time_steps.unwrap();
+    // The values of the same user and candidates with `left` steps to go, and each
+    // candidate's value less the first's.
+    let values = |left: usize| {
+        let mut user = env.user().to_vec();
+        *user.last_mut().unwrap() = left as f32 / steps as f32;
+        let mut state = Vec::new();
+        push_state(agent.time_steps, &user, env.items(), &mut state);
+        let (user, items) = agent.split(&state, 1);
+        to_vec(&agent.item_values(&agent.online.theta, &user, &items))
+    };
+    let gaps = |q: &[f32]| q.iter().map(|v| v - q[0]).collect::<Vec<_>>();
+    let whole = values(steps);
+    for left in [steps / 2, window + 1, window] {
+        let q = values(left);
+        assert_ne!(q[0], whole[0], "the state's value sees {left} steps left");
+        for (a, b) in gaps(&q).iter().zip(gaps(&whole)) {
+            assert!((a - b).abs() < 1e-5, "{left} steps left: {a} against {b}");
+        }
+    }
+    let near = gaps(&values(window / 4));
+    let moved = near
+        .iter()
+        .zip(gaps(&whole))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        moved > 1e-3,
+        "inside the window the candidates' values move: {moved}"
+    );
+}
+
+#[test]
+fn acting_without_exploration_follows_the_averaged_parameters() {
+    let train = |average_steps| {
+        let config = SlateQConfig {
+            learning_starts: 10,
+            average_steps,
+            ..SlateQConfig::default()
+        };
+        let (mut agent, mut envs) = agent_and_envs(config);
+        let env = envs[0].as_mut();
+        let mut slate = [0; 2];
+        for _ in 0..300 {
+            agent.act(env, true, &mut slate);
+            let t = env.step(&slate).unwrap();
+            agent.observe(&slate, &t, env);
+            if t.done() {
+                env.reset(None);
+            }
+        }
+        agent
+    };
+    let (plain, averaged, one) = (train(0), train(1000), train(1));
+    let online = to_vec(&plain.online.theta);
+    // Averaging changes nothing of training.
+    assert_eq!(to_vec(&averaged.online.theta), online);
+    assert!(plain.average.is_none());
+    // A window of one step is the online network itself; a longer one lags it.
+    assert_eq!(to_vec(one.average.as_ref().unwrap()), online);
+    let average = to_vec(averaged.average.as_ref().unwrap());
+    assert_ne!(average, online);
+    // The average is part of the agent's state.
+    let (mut restored, envs) = agent_and_envs(averaged.config.clone());
+    restored.load(&averaged.save()).unwrap();
+    assert_eq!(to_vec(restored.average.as_ref().unwrap()), average);
+    // Acting without exploration values the candidates with the average.
+    let mut slate = [0; 2];
+    restored.average = Some(restored.online.theta.zeros_like());
+    restored.act(envs[0].as_ref(), false, &mut slate);
+    assert_eq!(slate, [0, 1], "equal values: the first candidates");
+}
+
+/// Parameters gone non-finite make the next gradient step's loss non-finite: training
+/// stops with a clear error instead of acting on a NaN network for ever.
+#[test]
+fn a_diverged_network_stops_training() {
+    // One environment with a gradient step after every step, so that the next step
+    // learns.
+    let config = SlateQConfig {
+        learning_starts: 10,
+        num_envs: 1,
+        train_every: 1,
+        ..SlateQConfig::default()
+    };
+    let (mut agent, mut envs) = agent_and_envs(config);
+    let env = envs[0].as_mut();
+    let mut slate = [0; 2];
+    let mut step = |agent: &mut SlateQ, env: &mut dyn SlateEnv| {
+        agent.act(env, true, &mut slate);
+        let t = env.step(&slate).unwrap();
+        agent.observe(&slate, &t, env);
+    };
+    for _ in 0..20 {
+        step(&mut agent, env);
+    }
+    assert!(agent.health().is_ok());
+    let _ = tch::no_grad(|| agent.online.theta.fill_(f64::NAN));
+    step(&mut agent, env);
+    match agent.health() {
+        Err(AgentError::Diverged(why)) => assert!(why.contains("lower slateq.lr"), "{why}"),
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_forward_pass_chooses_what_one_pass_per_environment_would() {
+    let config = SlateQConfig {
+        num_envs: 3,
+        ..SlateQConfig::default()
+    };
+    let (mut agent, envs) = agent_and_envs(config);
+    let mut batch = [0; 6];
+    agent.act_batch(&envs, false, &mut batch);
+    let mut each = [0; 6];
+    for (env, slate) in envs.iter().zip(each.chunks_exact_mut(2)) {
+        agent.act(env.as_ref(), false, slate);
+    }
+    assert_eq!(batch, each);
+}

@@ -1,0 +1,195 @@
+//! The algorithms a run trains, registered in one place: each has a name ([`Algo`]), its
+//! hyperparameters with their validation ([`AlgoConfig`]), and how its agent is built
+//! ([`build_agent`]). Adding one touches its own crate, this file and the docs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
+use agents::{Agent, AgentError};
+use agents_bandit::{Baseline, BaselineKind, Exploration, LinearBandit};
+use env::{Scenario, SlateEnv};
+use serde::{Deserialize, Serialize};
+
+use crate::{TrainConfig, TrainError};
+
+/// The algorithms `rlrec train` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algo {
+    /// Uniformly random slates (learns nothing).
+    Random,
+    /// The highest myopic score first (learns nothing).
+    Greedy,
+    /// LinUCB on the bandit observation.
+    Linucb,
+    /// Linear Thompson sampling on the bandit observation.
+    Lints,
+    /// SlateQ (needs libtorch).
+    Slateq,
+}
+
+impl Algo {
+    /// Every algorithm, in the order help texts list them.
+    pub const ALL: [Algo; 5] = [
+        Algo::Random,
+        Algo::Greedy,
+        Algo::Linucb,
+        Algo::Lints,
+        Algo::Slateq,
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Random => "random",
+            Algo::Greedy => "greedy",
+            Algo::Linucb => "linucb",
+            Algo::Lints => "lints",
+            Algo::Slateq => "slateq",
+        }
+    }
+
+    /// Turns on the wrappers the algorithm needs, as RLlib's examples configure them: the
+    /// bandits read the item matrix through discrete actions; SlateQ sees the user's true
+    /// state where the world hides it.
+    pub fn required_wrappers(self, scenario: &mut Scenario) -> Result<(), env::ConfigError> {
+        let w = &mut scenario.wrappers;
+        match self {
+            Algo::Linucb | Algo::Lints => {
+                w.bandit_observation = true;
+                w.discrete_action = true;
+            }
+            Algo::Slateq => {
+                if scenario.world()?.hidden_user() {
+                    scenario.wrappers.user_observation = true;
+                }
+            }
+            Algo::Random | Algo::Greedy => {}
+        }
+        Ok(())
+    }
+
+    /// Whether it learns from a replay buffer: offline, it takes in the whole log at once
+    /// and learns from it for as long as asked; the others take in each logged step once,
+    /// in order, as they would online.
+    pub fn learns_from_replay(self) -> bool {
+        self == Algo::Slateq
+    }
+}
+
+impl fmt::Display for Algo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Algo {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|a| a.name()).collect();
+                format!(
+                    "unknown algorithm `{s}`; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The algorithm and its own hyperparameters: a run's configuration holds only these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlgoConfig {
+    /// Random slates.
+    Random,
+    /// Greedy slates.
+    Greedy,
+    /// LinUCB's hyperparameters.
+    Linucb(LinUcbConfig),
+    /// Linear Thompson sampling's.
+    Lints(LinTsConfig),
+    /// SlateQ's.
+    Slateq(SlateQConfig),
+}
+
+impl AlgoConfig {
+    /// The defaults of `algo`.
+    pub fn new(algo: Algo) -> Self {
+        match algo {
+            Algo::Random => AlgoConfig::Random,
+            Algo::Greedy => AlgoConfig::Greedy,
+            Algo::Linucb => AlgoConfig::Linucb(LinUcbConfig::default()),
+            Algo::Lints => AlgoConfig::Lints(LinTsConfig::default()),
+            Algo::Slateq => AlgoConfig::Slateq(SlateQConfig::default()),
+        }
+    }
+
+    /// The algorithm.
+    pub fn algo(&self) -> Algo {
+        match self {
+            AlgoConfig::Random => Algo::Random,
+            AlgoConfig::Greedy => Algo::Greedy,
+            AlgoConfig::Linucb(_) => Algo::Linucb,
+            AlgoConfig::Lints(_) => Algo::Lints,
+            AlgoConfig::Slateq(_) => Algo::Slateq,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), AgentError> {
+        match self {
+            AlgoConfig::Random | AlgoConfig::Greedy => Ok(()),
+            AlgoConfig::Linucb(c) => c.validate(),
+            AlgoConfig::Lints(c) => c.validate(),
+            AlgoConfig::Slateq(c) => c.validate(),
+        }
+    }
+}
+
+/// Builds the agent a configuration names, for `env`.
+pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
+    let seed = config.env.seed;
+    let layout = env.layout();
+    Ok(match &config.agent {
+        AlgoConfig::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
+        AlgoConfig::Greedy => Box::new(Baseline::new(BaselineKind::Greedy, seed)),
+        AlgoConfig::Linucb(c) => Box::new(LinearBandit::new(Exploration::Ucb(*c), layout, seed)?),
+        AlgoConfig::Lints(c) => {
+            Box::new(LinearBandit::new(Exploration::Thompson(*c), layout, seed)?)
+        }
+        AlgoConfig::Slateq(c) => slateq_agent(c, &config.env, env)?,
+    })
+}
+
+/// SlateQ lives in `agents-slateq`, which needs libtorch.
+#[cfg(feature = "slateq")]
+fn slateq_agent(
+    config: &SlateQConfig,
+    scenario: &Scenario,
+    env: &dyn SlateEnv,
+) -> Result<Box<dyn Agent>, TrainError> {
+    Ok(Box::new(agents_slateq::SlateQ::new(
+        config.clone(),
+        env.layout(),
+        env.known_choice(),
+        agents_slateq::Episodes {
+            fixed_length: scenario.episode_length()?.is_some(),
+            time_aware_steps: scenario.time_aware_steps()?,
+        },
+        scenario.seed,
+    )?))
+}
+
+#[cfg(not(feature = "slateq"))]
+fn slateq_agent(
+    _config: &SlateQConfig,
+    _scenario: &Scenario,
+    _env: &dyn SlateEnv,
+) -> Result<Box<dyn Agent>, TrainError> {
+    Err(TrainError::Unavailable {
+        algo: "slateq",
+        why: "rlrec was built without the `slateq` feature (libtorch); build it with `cargo xtask`",
+    })
+}

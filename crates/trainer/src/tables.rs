@@ -1,0 +1,109 @@
+//! A configuration as TOML tables: a partial file merged over the defaults, the keys at
+//! which two configurations differ, and a file edited in place to read as another.
+
+use crate::TrainConfig;
+
+/// Merges `overlay` into `base`, table by table; other values replace.
+pub(crate) fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// How [`TrainConfig::differences`] shows a key one side does not set.
+const UNSET: &str = "(unset)";
+
+/// `text`, a file that reads as `current`, edited in place to read as `config`: only the
+/// keys that differ change, and the rest of the file (comments, order, layout) stays.
+/// `None` where that cannot be done (a key of a shape the edit does not follow).
+pub(crate) fn edit_toml(text: &str, current: &TrainConfig, config: &TrainConfig) -> Option<String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
+    for (path, _, new) in current.differences(config) {
+        let keys: Vec<&str> = path.split('.').collect();
+        let (last, tables) = keys.split_last()?;
+        let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+        for key in tables {
+            if !table.contains_key(key) {
+                table.insert(key, toml_edit::table());
+            }
+            table = table.get_mut(key)?.as_table_like_mut()?;
+        }
+        if new == UNSET {
+            table.remove(last);
+        } else {
+            table.insert(
+                last,
+                toml_edit::value(new.parse::<toml_edit::Value>().ok()?),
+            );
+        }
+    }
+    let edited = doc.to_string();
+    // Whatever the edit missed, the file must say exactly `config`.
+    (TrainConfig::from_toml(&edited).ok()? == *config).then_some(edited)
+}
+
+/// Collects the dotted paths at which `a` and `b` differ.
+pub(crate) fn diff(
+    prefix: &str,
+    a: &toml::Table,
+    b: &toml::Table,
+    out: &mut Vec<(String, String, String)>,
+) {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for key in keys {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (a.get(key), b.get(key)) {
+            (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => diff(&path, x, y, out),
+            (x, y) if x != y => {
+                let show = |v: Option<&toml::Value>| v.map_or(UNSET.to_string(), |v| v.to_string());
+                out.push((path, show(x), show(y)));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algo, AlgoConfig};
+
+    #[test]
+    fn an_edit_in_place_changes_only_the_keys_that_differ() {
+        let current = TrainConfig::new(Algo::Slateq);
+        let text = format!("# my run\n{}", current.to_toml())
+            .replace("[slateq]\n", "[slateq]\n# tuned by hand\n");
+        let mut config = current.clone();
+        config.iterations = 7;
+        let AlgoConfig::Slateq(c) = &mut config.agent else {
+            unreachable!("a SlateQ configuration")
+        };
+        c.lr = 5e-4;
+        c.center_rewards = Some(true);
+        let edited = edit_toml(&text, &current, &config).expect("an editable file");
+        assert_eq!(TrainConfig::from_toml(&edited).unwrap(), config);
+        assert!(edited.starts_with("# my run\n"));
+        assert!(edited.contains("[slateq]\n# tuned by hand\n"));
+        // Three lines differ: two edited, one added.
+        let changed = edited.lines().filter(|l| !text.lines().any(|t| t == *l));
+        assert_eq!(changed.count(), 3, "{edited}");
+        // A key the file leaves to its default is added where it belongs; one the new
+        // configuration leaves unset is removed.
+        let back = edit_toml(&edited, &config, &current).unwrap();
+        assert_eq!(TrainConfig::from_toml(&back).unwrap(), current);
+        assert!(!back.contains("center_rewards"));
+        let sparse = "algo = \"slateq\"\n# short\n";
+        let from_sparse = edit_toml(sparse, &current, &config).unwrap();
+        assert_eq!(TrainConfig::from_toml(&from_sparse).unwrap(), config);
+        assert!(from_sparse.contains("# short"));
+    }
+}
