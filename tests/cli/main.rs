@@ -3,9 +3,12 @@
 
 mod commands;
 mod docs;
-mod faults;
 mod logs;
 mod parity;
+mod refusals;
+mod regression;
+mod resume;
+mod run_folders;
 #[cfg(feature = "slateq")]
 mod slateq;
 mod training;

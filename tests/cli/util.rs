@@ -262,3 +262,44 @@ pub fn wait_for(path: &Path, limit: Duration) -> bool {
     }
     false
 }
+
+/// A short LinUCB run: 5 iterations of one episode, a checkpoint each.
+pub fn bandit_run(out: &Path) -> Value {
+    train(
+        out,
+        &[
+            "--algo",
+            "linucb",
+            "--iterations",
+            "5",
+            "--checkpoint-every",
+            "1",
+            "--eval-episodes",
+            "5",
+        ],
+    )
+}
+
+/// Runs `rlrec args…` in `dir` to completion, at most `limit`; `None` if it ran longer
+/// (it is then killed).
+pub fn run_bounded(dir: &Path, args: &[&str], limit: Duration) -> Option<std::process::Output> {
+    let mut child = Command::new(binary())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
