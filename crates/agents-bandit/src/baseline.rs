@@ -105,8 +105,12 @@ impl Agent for Baseline {
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
         let ((kind, rng), _): ((BaselineKind, SimRng), usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-                .map_err(|e| AgentError::State(e.to_string()))?;
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).map_err(|e| {
+                AgentError::Decode {
+                    what: "the baseline's state",
+                    source: Box::new(e),
+                }
+            })?;
         if kind != self.kind {
             return Err(AgentError::State(format!(
                 "saved policy is {}, not {}",

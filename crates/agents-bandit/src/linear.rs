@@ -268,8 +268,12 @@ impl Agent for LinearBandit {
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
         let (state, _): (Posterior, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-                .map_err(|e| AgentError::State(e.to_string()))?;
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).map_err(|e| {
+                AgentError::Decode {
+                    what: "the bandit's state",
+                    source: Box::new(e),
+                }
+            })?;
         check_layout(&self.state.layout, &state.layout)?;
         if std::mem::discriminant(&state.exploration)
             != std::mem::discriminant(&self.state.exploration)

@@ -514,8 +514,12 @@ impl Agent for SlateQ {
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
         let (saved, _): (Saved, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-                .map_err(|e| AgentError::State(format!("not a SlateQ state: {e}")))?;
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).map_err(|e| {
+                AgentError::Decode {
+                    what: "the SlateQ state",
+                    source: Box::new(e),
+                }
+            })?;
         check_layout(&self.layout, &saved.layout)?;
         let choice_len = self.choice.as_ref().map(|c| c.params.len());
         if saved.online.theta.len() != self.online.len()
@@ -575,8 +579,12 @@ impl Agent for SlateQ {
 
     fn load_replay(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
         let (replay, _): (Replay, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-                .map_err(|e| AgentError::State(format!("not a SlateQ replay buffer: {e}")))?;
+            bincode::serde::decode_from_slice(bytes, bincode::config::standard()).map_err(|e| {
+                AgentError::Decode {
+                    what: "the SlateQ replay buffer",
+                    source: Box::new(e),
+                }
+            })?;
         if !replay.is_consistent(self.layout.num_candidates) {
             return Err(AgentError::State(
                 "the saved replay buffer is inconsistent".into(),

@@ -46,6 +46,15 @@ pub enum AgentError {
     /// A saved agent state that is corrupt or of another shape.
     #[error("agent state is corrupt or of another layout: {0}")]
     State(String),
+    /// Saved bytes that do not decode as what they should hold (the decoder's error is
+    /// the source).
+    #[error("{what} is corrupt or of another layout")]
+    Decode {
+        /// What the bytes should hold.
+        what: &'static str,
+        /// The decoder's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A hyperparameter out of its range.
     #[error("invalid {name}: {why}")]
     Config {

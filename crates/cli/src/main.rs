@@ -189,43 +189,33 @@ fn main() -> ExitCode {
         Err(e) => {
             // With stderr gone too there is nowhere to say more; the exit code still says
             // it failed.
-            let _ = writeln!(std::io::stderr(), "error: {}", message(&e));
+            // The error and its causes, each once, joined by `: ` (anyhow's `{:#}`): no
+            // error shows its cause in its own text.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// The error and its causes, joined by `: ` as anyhow's `{:#}` does, without the causes
-/// a message already ends with (several errors here show their cause in their own text).
-fn message(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if out.ends_with(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn a_cause_an_error_already_shows_is_not_repeated() {
+    fn each_cause_is_printed_once() {
         let io = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "File exists");
-        let repeated = trainer::CheckpointError::Io {
+        let e = trainer::TrainError::from(trainer::CheckpointError::Io {
             path: "afile".into(),
             source: io,
-        };
-        let e = anyhow::Error::new(repeated).context("creating the run");
-        assert_eq!(message(&e), "creating the run: afile: File exists");
-        let chained = anyhow::anyhow!("the cause").context("the error");
-        assert_eq!(message(&chained), "the error: the cause");
+        });
+        let e = anyhow::Error::new(e).context("creating the run");
+        assert_eq!(format!("{e:#}"), "creating the run: afile: File exists");
+        let bad = trainer::TrainConfig::from_toml("algo = 3").unwrap_err();
+        let e = anyhow::Error::new(trainer::TrainError::from(bad));
+        assert_eq!(
+            format!("{e:#}"),
+            format!(
+                "invalid configuration: {}",
+                trainer::TrainConfig::from_toml("algo = 3").unwrap_err()
+            )
+        );
     }
 }

@@ -39,12 +39,12 @@ pub use wrappers::{
     TimeAwareObservation, TimeLimit, UserObservation,
 };
 
-pub use recsim_core::{Click, ConfigError, KnownChoice, StepError};
+pub use recsim_core::{error_chain, Click, ConfigError, KnownChoice, StepError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// What went wrong in an environment call. The environment is left unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Error)]
 pub enum EnvError {
     /// The simulator refused the slate or action.
     #[error(transparent)]
@@ -55,6 +55,9 @@ pub enum EnvError {
     /// A saved state that does not fit this environment.
     #[error("cannot restore environment state: {0}")]
     State(String),
+    /// A saved simulator that does not decode (the decoder's error is the source).
+    #[error("cannot restore environment state")]
+    Decode(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// One step's scalar results: the reward, how the episode ended, and the click. Every

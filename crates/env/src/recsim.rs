@@ -246,7 +246,7 @@ impl<M: ModelSpaces> Simulator for RecSimEnv<M> {
     fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
         let (sim, _): (Environment<M>, usize) =
             bincode::serde::decode_from_slice(&state.simulator, bincode::config::standard())
-                .map_err(|e| EnvError::State(e.to_string()))?;
+                .map_err(|e| EnvError::Decode(Box::new(e)))?;
         // The seed may differ: a vector environment reseeds its slots, and the streams
         // themselves are part of the state.
         let shape = |c: &EnvConfig| (c.num_candidates, c.slate_size, c.resample_documents);

@@ -208,7 +208,7 @@ where
 }
 
 /// Why a world cannot be registered.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Error)]
 pub enum RegistryError {
     /// The name is taken.
     #[error("an environment named `{0}` is already registered")]
@@ -528,21 +528,21 @@ mod tests {
         let (steps, last) = episode_end(scenario.build().unwrap().as_mut());
         assert_eq!(steps, 100);
         assert!(last.truncated && !last.terminated);
-        assert_eq!(scenario.episode_length(), Ok(Some(100)));
+        assert_eq!(scenario.episode_length().ok(), Some(Some(100)));
         scenario.max_episode_steps = Some(7);
         assert_eq!(episode_end(scenario.build().unwrap().as_mut()).0, 7);
         scenario.max_episode_steps = Some(0);
-        assert_eq!(scenario.validate(), Err(ConfigError::ZeroHorizon));
+        assert!(matches!(scenario.validate(), Err(ConfigError::ZeroHorizon)));
     }
 
     #[test]
     fn episode_lengths_follow_the_model_and_the_horizon() {
         let mut lts = Scenario::default();
-        assert_eq!(lts.episode_length(), Ok(Some(120)));
+        assert_eq!(lts.episode_length().ok(), Some(Some(120)));
         lts.max_episode_steps = Some(5);
-        assert_eq!(lts.episode_length(), Ok(Some(5)));
+        assert_eq!(lts.episode_length().ok(), Some(Some(5)));
         let iev = Scenario::new("interest-evolution");
-        assert_eq!(iev.episode_length(), Ok(None));
+        assert_eq!(iev.episode_length().ok(), Some(None));
     }
 
     #[test]
@@ -554,11 +554,15 @@ mod tests {
         };
         // LTS's time budget, interest exploration's horizon, and the horizon that cuts
         // interest evolution's episodes of varying length.
-        assert_eq!(steps("strong-lts"), Ok(Some(120)));
-        assert_eq!(steps("lts"), Ok(Some(60)));
-        assert_eq!(steps("interest-exploration"), Ok(Some(100)));
-        assert_eq!(steps("interest-evolution"), Ok(Some(1000)));
-        assert_eq!(Scenario::default().time_aware_steps(), Ok(None), "off");
+        assert_eq!(steps("strong-lts").ok(), Some(Some(120)));
+        assert_eq!(steps("lts").ok(), Some(Some(60)));
+        assert_eq!(steps("interest-exploration").ok(), Some(Some(100)));
+        assert_eq!(steps("interest-evolution").ok(), Some(Some(1000)));
+        assert_eq!(
+            Scenario::default().time_aware_steps().ok(),
+            Some(None),
+            "off"
+        );
         // A world whose episodes have neither a length nor a horizon has nothing to count.
         register(ModelWorld::<InterestEvolution>::new(
             "registry-test/endless-iev",
@@ -566,10 +570,10 @@ mod tests {
             IevParams::default(),
         ))
         .unwrap();
-        assert_eq!(
+        assert!(matches!(
             steps("registry-test/endless-iev"),
             Err(ConfigError::UnboundedEpisodes)
-        );
+        ));
         let user = Scenario {
             wrappers: Wrappers {
                 user_observation: true,
@@ -594,7 +598,7 @@ mod tests {
             params: ParamSet::from([("time_budget".into(), 20.0)]),
             ..Scenario::new("interest-evolution")
         };
-        assert_eq!(scenario.lts_params(), Ok(None));
+        assert_eq!(scenario.lts_params().ok(), Some(None));
         let (steps, last) = episode_end(scenario.build().unwrap().as_mut());
         assert!(last.terminated && !last.truncated && steps < 60);
         scenario.params = ParamSet::from([("sensitivity".into(), 0.1)]);
@@ -638,7 +642,7 @@ mod tests {
             Err(ConfigError::TooLarge { .. })
         ));
         discrete.slate_size = 7;
-        assert_eq!(discrete.validate(), Ok(()), "256^7 = 2^56 fits");
+        assert_eq!(discrete.validate().ok(), Some(()), "256^7 = 2^56 fits");
         let seed = Scenario {
             seed: u64::MAX,
             ..Scenario::default()
@@ -651,14 +655,14 @@ mod tests {
         let world = |name: &str| {
             ModelWorld::<LongTermSatisfaction>::new(name, "test", LtsParams::default())
         };
-        assert_eq!(
+        assert!(matches!(
             register(world("strong-lts")),
-            Err(RegistryError::Duplicate("strong-lts".into()))
-        );
-        assert_eq!(
+            Err(RegistryError::Duplicate(name)) if name == "strong-lts"
+        ));
+        assert!(matches!(
             register(world("two words")),
-            Err(RegistryError::InvalidName("two words".into()))
-        );
+            Err(RegistryError::InvalidName(name)) if name == "two words"
+        ));
         register(world("registry-test/lts-v0")).unwrap();
         assert!(make("registry-test/lts-v0").is_ok());
         assert!(registered()

@@ -66,7 +66,7 @@ pub enum VectorError {
     #[error("step() called before reset(), or after a failed step")]
     NotReset,
     /// One environment's step failed.
-    #[error("environment {slot}: {source}")]
+    #[error("environment {slot}")]
     Slot {
         /// The environment.
         slot: usize,
@@ -83,8 +83,8 @@ pub enum VectorError {
         expected: usize,
     },
     /// The thread pool could not start.
-    #[error("cannot start the worker threads: {0}")]
-    Threads(String),
+    #[error("cannot start the worker threads")]
+    Threads(#[source] rayon::ThreadPoolBuildError),
 }
 
 /// When a slot whose episode ended starts the next one (gymnasium's `AutoresetMode`).
@@ -217,7 +217,7 @@ impl VectorEnv {
                     .num_threads(threads.get() - 1)
                     .thread_name(|i| format!("rlrec-vector-{i}"))
                     .build()
-                    .map_err(|e| VectorError::Threads(e.to_string()))?,
+                    .map_err(VectorError::Threads)?,
             ),
             _ => None,
         };

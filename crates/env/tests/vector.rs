@@ -192,14 +192,13 @@ fn bad_input_is_an_error_and_changes_nothing() {
     let mut bad = [1; 6];
     bad[4] = 10;
     match v.step(&bad) {
-        Err(VectorError::Slot { slot: 2, source }) => assert_eq!(
+        Err(VectorError::Slot { slot: 2, source }) => assert!(matches!(
             source,
-            StepError::PositionOutOfRange {
+            env::EnvError::Step(StepError::PositionOutOfRange {
                 position: 10,
                 num_candidates: 10
-            }
-            .into()
-        ),
+            })
+        )),
         other => panic!("expected slot 2's position error, got {other:?}"),
     }
     assert_eq!((v.items().to_vec(), v.users().to_vec()), before);

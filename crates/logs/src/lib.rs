@@ -85,7 +85,7 @@ pub struct LogMeta {
 #[derive(Debug, Error)]
 pub enum LogError {
     /// A file operation.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -113,6 +113,17 @@ pub enum LogError {
         path: PathBuf,
         /// What is wrong with it.
         why: String,
+    },
+    /// A file that the JSON, Parquet or Arrow reader or writer refused: what was being
+    /// done, and their error as the source.
+    #[error("{}: {what}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What was being read or written.
+        what: &'static str,
+        /// The library's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The folder's lock: another process writes it.
     #[error(transparent)]
@@ -148,6 +159,18 @@ impl LogError {
         LogError::Invalid {
             path: path.to_path_buf(),
             why: why.into(),
+        }
+    }
+
+    /// A library's error on `path` while doing `what` (for `map_err`).
+    pub(crate) fn format<'a, E: std::error::Error + Send + Sync + 'static>(
+        path: &'a Path,
+        what: &'static str,
+    ) -> impl FnOnce(E) -> Self + 'a {
+        move |e| LogError::Format {
+            path: path.to_path_buf(),
+            what,
+            source: Box::new(e),
         }
     }
 
@@ -540,7 +563,7 @@ mod tests {
         let log = dir.path().join("log");
         write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, |_| ()).unwrap();
         let reader = LogReader::open(&log).unwrap();
-        let open = |path: &Path| LogReader::open(path).unwrap_err().to_string();
+        let open = |path: &Path| recsim_core::error_chain(&LogReader::open(path).unwrap_err());
         assert!(open(dir.path()).contains("is not an rlrec log"));
         // Another log's steps beside this metadata.
         let other = dir.path().join("other");

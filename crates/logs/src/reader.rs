@@ -51,12 +51,12 @@ impl LogReader {
             _ => {}
         }
         let meta: LogMeta = serde_json::from_str(&text)
-            .map_err(|e| LogError::invalid(&meta_file, format!("not rlrec log metadata: {e}")))?;
+            .map_err(LogError::format(&meta_file, "not rlrec log metadata"))?;
         let invalid = |why: String| LogError::invalid(path, why);
         let layout = meta
             .scenario
             .build()
-            .map_err(|e| invalid(format!("the logged environment: {e}")))?
+            .map_err(LogError::format(path, "the logged environment"))?
             .layout();
         if layout != meta.layout {
             return Err(invalid(format!(
@@ -142,7 +142,7 @@ impl LogReader {
         let reader = builder(&steps)?
             .with_batch_size(BATCH_ROWS)
             .build()
-            .map_err(|e| LogError::invalid(&steps, e.to_string()))?;
+            .map_err(LogError::format(&steps, "reading the steps"))?;
         Ok(Rows {
             path: steps,
             meta: self.meta.clone(),
@@ -160,7 +160,7 @@ impl LogReader {
 fn builder(steps: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, LogError> {
     let file = File::open(steps).map_err(LogError::io(steps))?;
     ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| LogError::invalid(steps, format!("not a readable Parquet file: {e}")))
+        .map_err(LogError::format(steps, "not a readable Parquet file"))
 }
 
 /// The rows of a log, read batch by batch into one reused [`Row`].
@@ -309,7 +309,7 @@ impl Rows {
             }
             match self.reader.next() {
                 Some(batch) => {
-                    let batch = batch.map_err(|e| LogError::invalid(&self.path, e.to_string()))?;
+                    let batch = batch.map_err(LogError::format(&self.path, "reading the steps"))?;
                     let list_nulls = batch.columns().iter().any(|c| {
                         c.as_list_opt::<i32>()
                             .is_some_and(|l| l.values().null_count() > 0)

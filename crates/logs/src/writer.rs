@@ -343,7 +343,7 @@ impl LogWriter {
             .set_created_by(format!("rlrec {}", env!("CARGO_PKG_VERSION")))
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-            .map_err(|e| LogError::invalid(path, e.to_string()))?;
+            .map_err(LogError::format(path, "writing the steps"))?;
         Ok(Self {
             path: path.to_path_buf(),
             layout: *layout,
@@ -406,7 +406,7 @@ impl LogWriter {
         self.pending = 0;
         self.writer
             .write(&batch)
-            .map_err(|e| LogError::invalid(&self.path, e.to_string()))
+            .map_err(LogError::format(&self.path, "writing the steps"))
     }
 
     /// Rows written.
@@ -429,7 +429,7 @@ impl LogWriter {
         let path = self.path.clone();
         self.writer
             .finish()
-            .map_err(|e| LogError::invalid(&path, e.to_string()))?;
+            .map_err(LogError::format(&path, "writing the steps"))?;
         let file = self.writer.inner_mut();
         file.sync_all().map_err(LogError::io(&path))?;
         Ok(file.metadata().map_err(LogError::io(&path))?.len())

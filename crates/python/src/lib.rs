@@ -19,6 +19,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rollout::FixedPolicy;
 
+use options::value_error;
+
 /// `rlrec baseline --json`'s object, as JSON: `policy` over `episodes` episodes on
 /// `num_envs` environments stepped in lockstep on up to `threads` threads (the figures
 /// depend on the seed and on `num_envs`, never on `threads`).
@@ -43,7 +45,7 @@ fn baseline(
     // Minutes of work for large runs: other Python threads go on meanwhile.
     let report = py
         .detach(|| rollout::baseline(policy, &scenario, episodes, num_envs, threads, |_| ()))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        .map_err(|e| value_error(&e))?;
     serde_json::to_string(&report).map_err(|e| PyTypeError::new_err(e.to_string()))
 }
 

@@ -63,8 +63,14 @@ pub fn config_error(e: ConfigError) -> PyErr {
         ConfigError::UnknownParam { .. } => {
             PyTypeError::new_err(format!("{e}; environment options: {}", OPTIONS.join(", ")))
         }
-        other => PyValueError::new_err(other.to_string()),
+        other => value_error(&other),
     }
+}
+
+/// An error as Python's `ValueError`, with its causes joined by `: `, as the CLI prints
+/// them (no error repeats its cause in its own text).
+pub fn value_error(e: &dyn std::error::Error) -> PyErr {
+    PyValueError::new_err(env::error_chain(e))
 }
 
 /// The name of a value's type, for messages.

@@ -11,7 +11,7 @@ use pyo3::sync::MutexExt;
 use pyo3::types::{PyBool, PyDict};
 
 use crate::layout::{describe, describe_flat, float_array, Node};
-use crate::options::{integer, scenario, type_name};
+use crate::options::{integer, scenario, type_name, value_error};
 
 /// `(observation, reward, terminated, truncated, info)`.
 type Step<'py> = (Bound<'py, PyAny>, f64, bool, bool, Bound<'py, PyDict>);
@@ -91,7 +91,7 @@ impl Env {
 
     /// The scenario as JSON (the `[env]` table of a run's configuration).
     fn scenario_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.scenario).map_err(|e| PyValueError::new_err(e.to_string()))
+        serde_json::to_string(&self.scenario).map_err(|e| value_error(&e))
     }
 
     /// Starts an episode, restarting every random stream from `seed` when given; returns
@@ -123,9 +123,7 @@ impl Env {
             .unwrap_or_else(|e| e.into_inner());
         let State { env, slate, .. } = &mut *state;
         self.read_action(action, slate)?;
-        let t = env
-            .step(slate)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let t = env.step(slate).map_err(|e| value_error(&e))?;
         let obs = self.observation(py, &mut state)?;
         Ok((obs, t.reward, t.terminated, t.truncated, info(py, &t)?))
     }
@@ -148,8 +146,7 @@ impl Env {
         match self.discrete {
             Some(n) => {
                 let a = discrete_action(action, n)?;
-                decode_action(a, self.num_candidates, slate)
-                    .map_err(|e| PyValueError::new_err(e.to_string()))
+                decode_action(a, self.num_candidates, slate).map_err(|e| value_error(&e))
             }
             None => slate_action(action, self.num_candidates, slate),
         }

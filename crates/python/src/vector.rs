@@ -15,7 +15,7 @@ use pyo3::sync::MutexExt;
 use pyo3::types::PyDict;
 
 use crate::layout::{describe, describe_flat, Node};
-use crate::options::scenario;
+use crate::options::{scenario, value_error};
 
 /// `(observations, rewards, terminated, truncated, info)`.
 type Step<'py> = (
@@ -182,9 +182,7 @@ impl VectorEnv {
         let obs = self.buffers.obs.bind(py);
         {
             let mut obs = obs.readwrite();
-            let flat = obs
-                .as_slice_mut()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let flat = obs.as_slice_mut().map_err(|e| value_error(&e))?;
             let inner = &mut *inner;
             match (seed, inner.seeded) {
                 (Some(seed), _) => inner.batch.reset(seed),
@@ -227,7 +225,7 @@ impl VectorEnv {
                 v.cluster.bind(py).readwrite(),
             )
         });
-        let contiguous = |e: numpy::AsSliceError| PyValueError::new_err(e.to_string());
+        let contiguous = |e: numpy::AsSliceError| value_error(&e);
         let out = Out {
             obs: obs.as_slice_mut().map_err(contiguous)?,
             rewards: rewards.as_slice_mut().map_err(contiguous)?,
@@ -319,9 +317,7 @@ impl VectorEnv {
             None => Ok(self.handed_out(obs)),
             Some(node) => {
                 let obs = obs.readonly();
-                let flat = obs
-                    .as_slice()
-                    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+                let flat = obs.as_slice().map_err(|e| value_error(&e))?;
                 node.read_batch(py, flat, self.num_envs, self.flat_dim)
             }
         }
@@ -382,8 +378,7 @@ impl VectorEnv {
                             "discrete action {a} is negative: the action space is Discrete({size})"
                         ))
                     })?;
-                    decode_action(action, n, slate)
-                        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+                    decode_action(action, n, slate).map_err(|e| value_error(&e))?;
                 }
             }
             None => {
@@ -400,5 +395,5 @@ impl VectorEnv {
 }
 
 fn vector_error(e: VectorError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    value_error(&e)
 }

@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// A configuration or model parameter that cannot be used.
-#[derive(Debug, Clone, PartialEq, Error)]
+#[derive(Debug, Error)]
 pub enum ConfigError {
     /// `num_candidates = 0`.
     #[error("num_candidates must be at least 1")]
@@ -66,7 +66,7 @@ pub enum ConfigError {
 }
 
 /// A step that was refused; the environment's state is left exactly as it was.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Error)]
 pub enum StepError {
     /// A slate position past the candidate set.
     #[error("slate position {position} is out of range: there are {num_candidates} candidates (positions 0..{num_candidates})")]
@@ -101,7 +101,7 @@ pub enum StepError {
 }
 
 /// Scores a choice model cannot turn into click probabilities.
-#[derive(Debug, Clone, PartialEq, Error)]
+#[derive(Debug, Error)]
 pub enum ChoiceError {
     /// A score that is not a number.
     #[error("score {score} at slate position {position} is not finite")]
@@ -140,4 +140,14 @@ pub enum ChoiceError {
         /// The slate's.
         slate: usize,
     },
+}
+
+/// An error and its causes, each once, joined by `: `: how rlrec shows an error (the CLI
+/// through anyhow's `{:#}`, Python in its exceptions). No error repeats its cause in its
+/// own text, so this is the whole story once.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(e), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }

@@ -43,7 +43,7 @@ pub fn eval_seed(seed: u64) -> u64 {
 #[derive(Debug, Error)]
 pub enum RolloutError {
     /// The scenario's options.
-    #[error("invalid configuration: {0}")]
+    #[error("invalid configuration")]
     Config(#[from] env::ConfigError),
     /// An environment call.
     #[error(transparent)]

@@ -13,9 +13,9 @@ use thiserror::Error;
 /// The file whose lock a writing process holds, with its process id inside.
 pub const LOCK_FILE: &str = ".rlrec-lock";
 
-/// A file operation that failed, with the file.
+/// A file operation that failed, with the file (the system's error is its source).
 #[derive(Debug, Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}", path.display())]
 pub struct IoError {
     /// The file or folder.
     pub path: PathBuf,

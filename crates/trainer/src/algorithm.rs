@@ -22,7 +22,7 @@ pub const SMOOTHING_WINDOW: usize = 100;
 #[derive(Debug, Error)]
 pub enum TrainError {
     /// The configuration.
-    #[error("invalid configuration: {0}")]
+    #[error("invalid configuration")]
     Config(#[from] InvalidConfig),
     /// An environment call.
     #[error(transparent)]
@@ -170,6 +170,7 @@ impl Algorithm {
         env_states: &[env::EnvState],
         agent_state: &[u8],
         replay: Option<&[u8]>,
+        mismatch: impl Fn(env::EnvError) -> CheckpointError,
     ) -> Result<Self, TrainError> {
         let mut algo = Self::new(config)?;
         // An online run that has started keeps every environment's open episode.
@@ -189,7 +190,7 @@ impl Algorithm {
             .into());
         }
         for (env, saved) in algo.envs.iter_mut().zip(env_states) {
-            env.load_state(saved)?;
+            env.load_state(saved).map_err(&mismatch)?;
         }
         algo.agent.load(agent_state)?;
         if let Some(replay) = replay {

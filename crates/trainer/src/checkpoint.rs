@@ -48,7 +48,7 @@ pub const EVALUATION_FILE: &str = "evaluation.json";
 #[derive(Debug, Error)]
 pub enum CheckpointError {
     /// A file operation failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -90,8 +90,14 @@ pub enum CheckpointError {
     /// The payload cannot be decoded.
     #[error("checkpoint cannot be decoded: {0}")]
     Decode(String),
+    /// The payload is not the encoding of a checkpoint (bincode's error is the source).
+    #[error("checkpoint cannot be decoded")]
+    Payload(#[source] bincode::error::DecodeError),
+    /// The embedded configuration builds no environment.
+    #[error("checkpoint cannot be decoded: its configuration builds no environment")]
+    NoEnvironment(#[source] env::ConfigError),
     /// The embedded configuration cannot be read.
-    #[error("checkpoint's configuration: {0}")]
+    #[error("checkpoint's configuration")]
     Config(#[from] InvalidConfig),
     /// An older checkpoint, whose replay buffer was dropped to save disk.
     #[error(
@@ -208,30 +214,23 @@ impl Checkpoint {
             .map(|r| container(REPLAY_MAGIC, self.algo().name(), r))
     }
 
-    /// Decodes and verifies a checkpoint file's bytes (`path` is for messages).
+    /// Decodes and verifies a checkpoint file's bytes (`path` is for messages): its
+    /// container, its configuration, and that every saved environment loads into the
+    /// environment the configuration builds.
     pub fn decode(bytes: &[u8], path: &Path) -> Result<Self, CheckpointError> {
+        let ckpt = Self::decode_unchecked(bytes, path)?;
+        ckpt.check_environments()?;
+        Ok(ckpt)
+    }
+
+    /// [`Checkpoint::decode`] without loading the saved environments: for a restore,
+    /// which loads each once and reports a mismatch there.
+    fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<Self, CheckpointError> {
         let (name, body) = open_container(bytes, MAGIC, path)?;
         let (payload, _): (Payload, usize) =
             bincode::serde::decode_from_slice(body, bincode::config::standard())
-                .map_err(|e| CheckpointError::Decode(e.to_string()))?;
-        let config = TrainConfig::from_toml(&payload.config_toml)?;
-        if config.algo().name() != name {
-            return Err(CheckpointError::Decode(format!(
-                "header names {name} but the config names {}",
-                config.algo()
-            )));
-        }
-        // Every saved environment must load into the environment the configuration builds.
-        let mismatch = |source| CheckpointError::Mismatch {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut check = config.env.build().map_err(|e| {
-            CheckpointError::Decode(format!("its configuration builds no environment: {e}"))
-        })?;
-        for state in &payload.env_states {
-            check.load_state(state).map_err(mismatch)?;
-        }
+                .map_err(CheckpointError::Payload)?;
+        let config = configuration(&name, &payload.config_toml)?;
         Ok(Self {
             run_id: payload.run_id,
             config,
@@ -244,12 +243,39 @@ impl Checkpoint {
         })
     }
 
+    /// Refuses a checkpoint whose configuration does not describe its saved environments
+    /// (a file edited with its checksum recomputed).
+    fn check_environments(&self) -> Result<(), CheckpointError> {
+        let mut check = self
+            .config
+            .env
+            .build()
+            .map_err(CheckpointError::NoEnvironment)?;
+        for state in &self.env_states {
+            check
+                .load_state(state)
+                .map_err(|source| CheckpointError::Mismatch {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
     /// Reads a checkpoint folder, or the latest checkpoint of a run folder, with its
-    /// replay buffer where the folder has one.
+    /// replay buffer where the folder has one; verified as [`Checkpoint::decode`] does.
     pub fn read(path: &Path) -> Result<Self, CheckpointError> {
+        let ckpt = Self::read_to_restore(path)?;
+        ckpt.check_environments()?;
+        Ok(ckpt)
+    }
+
+    /// [`Checkpoint::read`] for a restore ([`Checkpoint::into_algorithm`]), which loads
+    /// the saved environments itself: each is loaded once.
+    pub(crate) fn read_to_restore(path: &Path) -> Result<Self, CheckpointError> {
         let file = resolve(path)?;
         let bytes = fs::read(&file).map_err(io_err(&file))?;
-        let mut ckpt = Self::decode(&bytes, &file)?;
+        let mut ckpt = Self::decode_unchecked(&bytes, &file)?;
         let replay = file.with_file_name(REPLAY_FILE);
         if ckpt.has_replay && replay.is_file() {
             let bytes = fs::read(&replay).map_err(io_err(&replay))?;
@@ -264,6 +290,25 @@ impl Checkpoint {
             ckpt.replay = Some(body.to_vec());
         }
         Ok(ckpt)
+    }
+
+    /// What a checkpoint is, without its states: for callers that want only its
+    /// algorithm, iteration or configuration. The container is verified (magic, version,
+    /// checksum) and the configuration read; nothing else is decoded.
+    pub fn header(path: &Path) -> Result<Header, CheckpointError> {
+        let file = resolve(path)?;
+        let bytes = fs::read(&file).map_err(io_err(&file))?;
+        let (name, body) = open_container(&bytes, MAGIC, &file)?;
+        // The payload's leading fields, in its order: bincode reads them and stops.
+        let ((run_id, config_toml, state), _): ((String, String, LoopState), usize) =
+            bincode::serde::decode_from_slice(body, bincode::config::standard())
+                .map_err(CheckpointError::Payload)?;
+        Ok(Header {
+            run_id,
+            config: configuration(&name, &config_toml)?,
+            iteration: state.iteration,
+            path: file,
+        })
     }
 
     /// The checkpoint folder it was read from.
@@ -298,20 +343,58 @@ impl Checkpoint {
         }
     }
 
-    /// Rebuilds the run this checkpoint holds, to continue training; refuses one whose
-    /// replay buffer was dropped.
+    /// Rebuilds the run this checkpoint holds, to continue training, loading each saved
+    /// environment once; refuses one whose replay buffer was dropped, or whose
+    /// environments do not fit its configuration.
     pub fn into_algorithm(self) -> Result<Algorithm, TrainError> {
         if self.has_replay && self.replay.is_none() {
             return Err(CheckpointError::NoReplay(self.path.clone()).into());
         }
+        let mismatch = |source| CheckpointError::Mismatch {
+            path: self.path.clone(),
+            source,
+        };
         Algorithm::restore(
-            self.config,
-            self.state,
+            self.config.clone(),
+            self.state.clone(),
             &self.env_states,
             &self.agent_state,
             self.replay.as_deref(),
+            mismatch,
         )
     }
+}
+
+/// A checkpoint's identity: what [`Checkpoint::header`] reads.
+#[derive(Debug, Clone)]
+pub struct Header {
+    /// The run it belongs to.
+    pub run_id: String,
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// The iteration it was saved at.
+    pub iteration: u64,
+    /// The `checkpoint.bin` it was read from.
+    pub path: PathBuf,
+}
+
+impl Header {
+    /// The algorithm that trained it.
+    pub fn algo(&self) -> Algo {
+        self.config.algo()
+    }
+}
+
+/// The configuration a payload holds, which must be of the algorithm the header names.
+fn configuration(name: &str, toml: &str) -> Result<TrainConfig, CheckpointError> {
+    let config = TrainConfig::from_toml(toml)?;
+    if config.algo().name() != name {
+        return Err(CheckpointError::Decode(format!(
+            "header names {name} but the config names {}",
+            config.algo()
+        )));
+    }
+    Ok(config)
 }
 
 /// Header, checksum and body.
@@ -420,4 +503,116 @@ pub(crate) fn checkpoint_iteration(folder: &Path) -> Option<u64> {
         .strip_prefix("checkpoint-")?
         .parse()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A LinUCB run after two iterations, as saved, and its file's bytes.
+    fn saved() -> (Checkpoint, Vec<u8>) {
+        let mut config = TrainConfig::new(Algo::Linucb);
+        config.iterations = 5;
+        let mut algorithm = Algorithm::new(config).unwrap();
+        algorithm.train().unwrap();
+        algorithm.train().unwrap();
+        let ckpt = Checkpoint::of(&algorithm, "run-1");
+        let bytes = ckpt.encode();
+        (ckpt, bytes)
+    }
+
+    /// A checkpoint file of `payload` under the algorithm `name`, its checksum valid.
+    fn repacked(payload: &Payload, name: &str) -> Vec<u8> {
+        let body = bincode::serde::encode_to_vec(payload, bincode::config::standard()).unwrap();
+        container(MAGIC, name, &body)
+    }
+
+    fn payload(ckpt: &Checkpoint) -> Payload {
+        Payload {
+            run_id: ckpt.run_id.clone(),
+            config_toml: ckpt.config.to_toml(),
+            state: ckpt.state.clone(),
+            env_states: ckpt.env_states.clone(),
+            agent_state: ckpt.agent_state.clone(),
+            has_replay: ckpt.has_replay,
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_decodes_to_what_was_saved_and_its_header_alone_reads() {
+        let (ckpt, bytes) = saved();
+        let path = Path::new("ckpt/checkpoint.bin");
+        let back = Checkpoint::decode(&bytes, path).unwrap();
+        assert_eq!(
+            (
+                back.iteration(),
+                &back.config,
+                &back.agent_state,
+                &back.run_id
+            ),
+            (2, &ckpt.config, &ckpt.agent_state, &ckpt.run_id)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CHECKPOINT_FILE), &bytes).unwrap();
+        let header = Checkpoint::header(dir.path()).unwrap();
+        assert_eq!((header.iteration, header.algo()), (2, Algo::Linucb));
+        assert_eq!(
+            (header.run_id.as_str(), &header.config),
+            ("run-1", &ckpt.config)
+        );
+        assert_eq!(header.path, dir.path().join(CHECKPOINT_FILE));
+    }
+
+    #[test]
+    fn damaged_and_foreign_bytes_are_refused_by_name() {
+        let (ckpt, bytes) = saved();
+        let path = Path::new("checkpoint.bin");
+        let decode = |b: &[u8]| Checkpoint::decode(b, path).unwrap_err();
+        assert!(matches!(
+            decode(b"RLRECRPL"),
+            CheckpointError::NotACheckpoint(_)
+        ));
+        assert!(matches!(
+            decode(&bytes[..bytes.len() - 1]),
+            CheckpointError::Truncated(_)
+        ));
+        assert!(matches!(
+            decode(&bytes[..10]),
+            CheckpointError::Truncated(_)
+        ));
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(decode(&flipped), CheckpointError::Corrupt(_)));
+        for (version, newer) in [(FORMAT_VERSION + 1, true), (FORMAT_VERSION - 1, false)] {
+            let mut other = bytes.clone();
+            other[8..12].copy_from_slice(&version.to_le_bytes());
+            match decode(&other) {
+                CheckpointError::NewerVersion { found } if newer => assert_eq!(found, version),
+                CheckpointError::OlderVersion { found } if !newer => assert_eq!(found, version),
+                e => panic!("version {version}: {e}"),
+            }
+        }
+        // A payload that is no checkpoint's, with a valid checksum: bincode's error is
+        // kept as the cause.
+        let garbage = container(MAGIC, "linucb", &[0xff; 3]);
+        let e = decode(&garbage);
+        assert!(matches!(e, CheckpointError::Payload(_)));
+        assert!(std::error::Error::source(&e).is_some());
+        // The header's algorithm against the configuration's.
+        let lints = repacked(&payload(&ckpt), "lints");
+        assert!(matches!(decode(&lints), CheckpointError::Decode(_)));
+        // A configuration that does not describe the saved environments: refused when
+        // read, and by a restore, which loads each environment once.
+        let mut foreign = payload(&ckpt);
+        foreign.config_toml = foreign
+            .config_toml
+            .replace("num_candidates = 20", "num_candidates = 7");
+        let foreign = repacked(&foreign, "linucb");
+        assert!(matches!(decode(&foreign), CheckpointError::Mismatch { .. }));
+        let unchecked = Checkpoint::decode_unchecked(&foreign, path).unwrap();
+        assert!(matches!(
+            unchecked.into_algorithm(),
+            Err(TrainError::Checkpoint(CheckpointError::Mismatch { .. }))
+        ));
+    }
 }

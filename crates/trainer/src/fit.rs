@@ -162,7 +162,7 @@ impl Trainer {
         reconfigure: impl FnOnce(&TrainConfig, u64, bool) -> Result<TrainConfig, E>,
     ) -> Result<Self, E> {
         let source = how.source;
-        let mut ckpt = match Checkpoint::read(source) {
+        let mut ckpt = match Checkpoint::read_to_restore(source) {
             Err(CheckpointError::Missing(_))
                 if RunDir::run_id_in(source)
                     .map_err(TrainError::from)?
@@ -418,7 +418,13 @@ mod tests {
         assert_eq!(report.iteration, 6);
         assert_eq!(report.metrics.len(), 6);
         assert_eq!(report.checkpoint, out.join("checkpoint-000006"));
-        let kept: Vec<u64> = trainer.run().checkpoints().unwrap().iter().map(|c| c.0).collect();
+        let kept: Vec<u64> = trainer
+            .run()
+            .checkpoints()
+            .unwrap()
+            .iter()
+            .map(|c| c.0)
+            .collect();
         assert_eq!(kept, [4, 6]);
         assert_eq!(evaluated_at(&out), Some(6));
         assert_eq!(report.evaluation.summary.episodes, 20);
@@ -428,9 +434,19 @@ mod tests {
         let labels: Vec<String> = report.references().into_iter().map(|r| r.label).collect();
         assert_eq!(
             labels,
-            ["random baseline", "optimal planner", "optimal-stationary policy"]
+            [
+                "random baseline",
+                "optimal planner",
+                "optimal-stationary policy"
+            ]
         );
-        // A second run is refused in the same folder, and nothing there changes.
+        // While the run holds its folder, a second writer is refused; then a new run there
+        // is, and nothing there changes.
+        assert!(matches!(
+            Trainer::new(config(6), Some(&out)),
+            Err(TrainError::Run(RunError::Lock(_)))
+        ));
+        drop(trainer);
         assert!(matches!(
             Trainer::new(config(6), Some(&out)),
             Err(TrainError::Run(RunError::RunExists(_)))
@@ -452,7 +468,9 @@ mod tests {
             stop_at: Some(4),
             ..Heard::default()
         };
-        let stopped = Trainer::new(config(6), Some(&parts)).unwrap().fit(&mut stop);
+        let stopped = Trainer::new(config(6), Some(&parts))
+            .unwrap()
+            .fit(&mut stop);
         assert!(matches!(stopped, Err(TrainError::Stopped(4))));
         assert_eq!(evaluated_at(&parts), None);
         let how = Continue {
@@ -471,7 +489,13 @@ mod tests {
         assert_eq!(report.evaluation, expected.evaluation);
         let numbers = |m: &[IterationResult]| -> Vec<_> {
             m.iter()
-                .map(|r| (r.training_iteration, r.episode_reward_mean, r.learner.clone()))
+                .map(|r| {
+                    (
+                        r.training_iteration,
+                        r.episode_reward_mean,
+                        r.learner.clone(),
+                    )
+                })
                 .collect()
         };
         assert_eq!(numbers(&report.metrics), numbers(&expected.metrics));
@@ -484,7 +508,9 @@ mod tests {
         let refused = Trainer::resume(wrong, |saved, _, _| Ok::<_, TrainError>(saved.clone()));
         assert!(matches!(
             refused,
-            Err(TrainError::Checkpoint(CheckpointError::WrongAlgorithm { .. }))
+            Err(TrainError::Checkpoint(
+                CheckpointError::WrongAlgorithm { .. }
+            ))
         ));
     }
 
@@ -512,7 +538,11 @@ mod tests {
         .unwrap();
         assert!(trainer.notes()[0].starts_with("branching from iteration 2 of"));
         let report = trainer.fit(&mut Quiet).unwrap();
-        let iterations: Vec<u64> = report.metrics.iter().map(|m| m.training_iteration).collect();
+        let iterations: Vec<u64> = report
+            .metrics
+            .iter()
+            .map(|m| m.training_iteration)
+            .collect();
         assert_eq!(iterations, [1, 2, 3]);
         // The home run keeps its own four iterations.
         assert_eq!(RunDir::latest_in(&home).unwrap(), Some(4));

@@ -35,7 +35,7 @@ pub use algorithm::{
     evaluate_policy, evaluate_policy_on, Algorithm, IterationResult, LoopState, TrainError,
     SMOOTHING_WINDOW,
 };
-pub use checkpoint::{Checkpoint, CheckpointError, CONFIG_FILE};
+pub use checkpoint::{Checkpoint, CheckpointError, Header, CONFIG_FILE};
 pub use clock::UtcTime;
 pub use config::{
     InvalidConfig, OfflineSource, TrainConfig, FALLBACK_STEPS_PER_ITERATION, MAX_RUN_STEPS,

@@ -59,11 +59,11 @@ fn checkpoint_agent(path: &Path, scenario: &Scenario) -> Result<Box<dyn Agent>, 
 
 /// The base policy a checkpoint path names, recorded with its algorithm and iteration.
 pub fn checkpoint_policy(path: PathBuf) -> Result<BasePolicy, TrainError> {
-    let ckpt = Checkpoint::read(&path)?;
-    let folder = ckpt.folder().map_or(path, Path::to_path_buf);
+    let header = Checkpoint::header(&path)?;
+    let folder = header.path.parent().map_or(path, Path::to_path_buf);
     Ok(BasePolicy::Checkpoint {
         path: std::fs::canonicalize(&folder).unwrap_or(folder),
-        algo: ckpt.algo().name().to_string(),
-        iteration: ckpt.iteration(),
+        algo: header.algo().name().to_string(),
+        iteration: header.iteration,
     })
 }

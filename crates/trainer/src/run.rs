@@ -95,12 +95,22 @@ pub enum RunError {
         changes: String,
     },
     /// A marker that cannot be read.
-    #[error("{} is damaged: {why}", .path.display())]
+    #[error("{} is damaged", .path.display())]
     BadMarker {
         /// The marker file.
         path: PathBuf,
         /// What is wrong.
-        why: String,
+        source: serde_json::Error,
+    },
+    /// A line of `metrics.jsonl` that is not an iteration's results.
+    #[error("{} line {line} is not an iteration's results", .path.display())]
+    BadMetrics {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// What is wrong.
+        source: serde_json::Error,
     },
 }
 
@@ -272,9 +282,9 @@ impl RunDir {
             return Ok(None);
         }
         let text = fs::read_to_string(&marker).map_err(io(&marker))?;
-        let parsed: Marker = serde_json::from_str(&text).map_err(|e| RunError::BadMarker {
+        let parsed: Marker = serde_json::from_str(&text).map_err(|source| RunError::BadMarker {
             path: marker.clone(),
-            why: e.to_string(),
+            source,
         })?;
         Ok(Some(parsed.run_id))
     }
@@ -458,10 +468,16 @@ impl RunDir {
 
     /// Every iteration's results so far of the run in `path`, without locking it.
     pub fn metrics_in(path: &Path) -> Result<Vec<IterationResult>, RunError> {
-        metric_lines(&path.join(METRICS_FILE))?
+        let file = path.join(METRICS_FILE);
+        metric_lines(&file)?
             .iter()
-            .map(|l| {
-                serde_json::from_str(l).map_err(|e| CheckpointError::Decode(e.to_string()).into())
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|source| RunError::BadMetrics {
+                    path: file.clone(),
+                    line: i + 1,
+                    source,
+                })
             })
             .collect()
     }

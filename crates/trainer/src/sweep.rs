@@ -61,7 +61,7 @@ pub enum SweepError {
         why: String,
     },
     /// A configuration that `rlrec train` would refuse.
-    #[error("configuration {configuration} ({label}): {source}")]
+    #[error("configuration {configuration} ({label})")]
     Trial {
         /// The configuration's index (`c3`).
         configuration: String,
@@ -635,9 +635,8 @@ seed = { grid = [0, 100] }
     #[test]
     fn bad_files_are_refused_with_the_key_at_fault() {
         let bad = |edit: &str, expected: &str| {
-            let err = Sweep::parse(&format!("{FILE}{edit}"))
-                .unwrap_err()
-                .to_string();
+            let err =
+                recsim_core::error_chain(&Sweep::parse(&format!("{FILE}{edit}")).unwrap_err());
             assert!(err.contains(expected), "{edit}: {err}");
         };
         bad(
@@ -669,7 +668,7 @@ seed = { grid = [0, 100] }
         );
         bad("iterations = { grid = [1, 2] }", "[sweep] iterations");
         let settings = |text: &str, expected: &str| {
-            let err = Sweep::parse(text).unwrap_err().to_string();
+            let err = recsim_core::error_chain(&Sweep::parse(text).unwrap_err());
             assert!(err.contains(expected), "{text}: {err}");
         };
         settings("[sweep]\nseeds = 0", "seeds: must be at least 1");
