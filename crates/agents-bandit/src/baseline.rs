@@ -2,7 +2,7 @@
 
 use env::SlateEnv;
 use rand::Rng;
-use recsim_core::{stream, SimRng};
+use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
 use agents::{top_k, Agent, AgentError};
@@ -45,7 +45,7 @@ impl Baseline {
         Self {
             kind,
             // Stream 3: disjoint from the environment's three streams of the same seed.
-            rng: stream(seed, 3),
+            rng: stream(seed, StreamId::Baseline),
             scores: Vec::new(),
             order: Vec::new(),
         }

@@ -9,7 +9,7 @@
 use env::{Layout, SlateEnv, Transition};
 use nalgebra::{DMatrix, DVector};
 use rand_distr::{Distribution, StandardNormal};
-use recsim_core::{stream, SimRng};
+use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
 use agents::config::{LinTsConfig, LinUcbConfig};
@@ -69,7 +69,7 @@ impl LinearBandit {
                 theta: DVector::zeros(dim),
                 updates: 0,
                 // Stream 4 of the seed: disjoint from the environment's and baselines'.
-                rng: stream(seed, 4),
+                rng: stream(seed, StreamId::Bandit),
                 sq_error: 0.0,
                 sq_count: 0,
             },

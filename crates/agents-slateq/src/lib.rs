@@ -61,7 +61,7 @@ use std::collections::VecDeque;
 use agents::config::{ChoiceModelKind, SlateQConfig};
 use agents::{check_layout, Agent, AgentError, LoggedStep};
 use env::{Layout, SlateEnv, Transition};
-use recsim_core::{stream, KnownChoice, SimRng};
+use recsim_core::{stream, KnownChoice, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
@@ -207,8 +207,7 @@ impl SlateQ {
         };
         let choice = (known == KnownChoice::Unknown)
             .then(|| LogitChoice::new(layout.user_dim, layout.doc_dim, device));
-        // Stream 5 of the seed: disjoint from the environment's (0–2) and baselines' (3–4).
-        let mut rng = stream(seed, 5);
+        let mut rng = stream(seed, StreamId::SlateQ);
         let mlp = Mlp::new(layout.user_dim + layout.doc_dim + 1, &config.hidden);
         let mut init = mlp.init(&mut rng);
         let state_mlp = episodes

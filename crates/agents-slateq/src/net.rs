@@ -126,7 +126,7 @@ pub struct SavedParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use recsim_core::stream;
+    use recsim_core::{stream, StreamId};
     use tch::Kind;
 
     #[test]
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn adam_fits_a_line_and_round_trips() {
-        let mut rng = stream(1, 5);
+        let mut rng = stream(1, StreamId::SlateQ);
         let mlp = Mlp::new(1, &[8]);
         let mut p = Params::new(&mlp.init(&mut rng), Device::Cpu);
         let x = Tensor::from_slice(&[-1.0f32, -0.5, 0.0, 0.5, 1.0]).view([5, 1]);

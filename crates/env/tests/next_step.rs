@@ -10,7 +10,7 @@ use env::{
     slot_seed, Autoreset, Execution, Scenario, SlateEnv, Transition, VectorEnv, VectorError,
 };
 use rand::Rng;
-use recsim_core::stream;
+use recsim_core::{stream, StreamId};
 
 /// Interest evolution (episodes of different lengths) cut at 25 steps, so that both ends
 /// occur, with the user observation.
@@ -34,7 +34,7 @@ fn next_step_vector(b: usize, execution: Execution) -> VectorEnv {
 
 /// Random slates for `b` slots, `steps` steps.
 fn slates(b: usize, k: usize, steps: usize) -> Vec<Vec<usize>> {
-    let mut rng = stream(17, 0);
+    let mut rng = stream(17, StreamId::Documents);
     (0..steps)
         .map(|_| (0..b * k).map(|_| rng.random_range(0..6)).collect())
         .collect()

@@ -10,7 +10,9 @@ use env::{
     Transition, VectorEnv, VectorError,
 };
 use rand::Rng;
-use recsim_core::{stream, EnvConfig, LongTermSatisfaction, LtsParams, Model, SimRng, StepError};
+use recsim_core::{
+    stream, EnvConfig, LongTermSatisfaction, LtsParams, Model, SimRng, StepError, StreamId,
+};
 
 fn lts(config: EnvConfig) -> Box<dyn SlateEnv> {
     let model = LongTermSatisfaction::from_params(LtsParams::strong()).unwrap();
@@ -40,7 +42,7 @@ impl RandomSlates {
     fn for_slots(b: usize) -> Vec<Self> {
         (0..b)
             .map(|i| Self {
-                rng: stream(slot_seed(99, i), 3),
+                rng: stream(slot_seed(99, i), StreamId::Baseline),
                 episodes: 0,
             })
             .collect()

@@ -1,5 +1,5 @@
 //! Off-policy evaluation: what a target policy would earn, estimated from logs written by
-//! another ([`crate::logs`]).
+//! another (a [`crate::LogReader`]).
 //!
 //! Two views of the value:
 //!

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use agents::{Agent, AgentError};
 use env::{Scenario, SlateEnv};
-use recsim_core::{stream, SimRng};
+use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
 use rollout::{fixed_policy, FixedPolicy};
@@ -166,8 +166,8 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy for environments of `scenario`, its random stream from `seed` (stream 6:
-    /// apart from the environment's, the baselines' and the agents'). A fixed base policy
+    /// The policy for environments of `scenario`, its random stream from `seed`
+    /// ([`StreamId::LoggingPolicy`]). A fixed base policy
     /// that reads the user's true state turns on `scenario`'s user observation; a
     /// checkpoint must have been trained on the same world, candidates, slate size and
     /// wrappers.
@@ -222,7 +222,7 @@ impl Policy {
             base,
             dist,
             scores: vec![0.0; n],
-            rng: stream(seed, 6),
+            rng: stream(seed, StreamId::LoggingPolicy),
         })
     }
 

@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn samples_follow_the_probabilities() {
-        let mut rng = recsim_core::stream(1, 0);
+        let mut rng = recsim_core::stream(1, recsim_core::StreamId::Documents);
         for d in cases() {
             let draws = 40_000;
             let mut counts = std::collections::HashMap::new();

@@ -402,7 +402,7 @@ pub enum KnownChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream;
+    use crate::{stream, StreamId};
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
@@ -465,7 +465,7 @@ mod tests {
         // All weights zero: nothing can be drawn.
         let model = MultinomialProportional::new(0.0, 0.0).unwrap();
         assert!(matches!(
-            model.choose([0.0, 0.0], &mut stream(0, 2)),
+            model.choose([0.0, 0.0], &mut stream(0, StreamId::Noise)),
             Err(ChoiceError::ZeroWeights)
         ));
     }
@@ -535,7 +535,7 @@ mod tests {
     fn choose_samples_the_probabilities_with_one_draw() {
         let model = MultinomialProportional::new(1.0, -1.0).unwrap();
         let scores = [0.5, -0.5];
-        let mut rng = stream(3, 2);
+        let mut rng = stream(3, StreamId::Noise);
         let n = 200_000;
         let mut counts = [0usize; 3];
         for _ in 0..n {
@@ -549,7 +549,7 @@ mod tests {
             assert!((*count as f64 / n as f64 - p).abs() < 0.005, "{counts:?}");
         }
         // Exactly one uniform per choice: the stream stays aligned with a plain draw.
-        let (mut a, mut b) = (stream(9, 2), stream(9, 2));
+        let (mut a, mut b) = (stream(9, StreamId::Noise), stream(9, StreamId::Noise));
         let model = Cascade::new(1.0, 1.0).unwrap();
         model.choose([0.3, 0.3, 0.3], &mut a).unwrap();
         let _: f64 = b.random();

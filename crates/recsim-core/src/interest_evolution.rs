@@ -448,7 +448,7 @@ impl Model for InterestEvolution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{stream, EnvConfig, Environment, ParamSet};
+    use crate::{stream, EnvConfig, Environment, ParamSet, StreamId};
 
     fn model() -> InterestEvolution {
         InterestEvolution::from_params(IevParams::default()).unwrap()
@@ -471,7 +471,7 @@ mod tests {
         assert_eq!(p.cluster_mean(19), 3.0);
         // Documents: uniform clusters, quality N(mean, 0.1).
         let m = model();
-        let mut rng = stream(1, 0);
+        let mut rng = stream(1, StreamId::Documents);
         let (mut counts, mut dev) = ([0usize; NUM_CLUSTERS], 0.0);
         let n = 40_000;
         for _ in 0..n {
@@ -564,7 +564,7 @@ mod tests {
             },
         ];
         let mut u = user(0.0, 10.0);
-        let mut rng = stream(4, 2);
+        let mut rng = stream(4, StreamId::Noise);
         let before = rng.clone();
         m.update_state(&mut u, &slate, &[IevResponse::default(); 2], &mut rng);
         assert_eq!(u.time_budget, 9.5);
@@ -601,7 +601,7 @@ mod tests {
                 quality: -1.0,
             },
         ];
-        let mut rng = stream(8, 2);
+        let mut rng = stream(8, StreamId::Noise);
         let mut counts = [0usize; 3];
         let n = 100_000;
         let mut responses = [IevResponse::default(); 2];

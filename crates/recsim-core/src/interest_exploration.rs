@@ -290,7 +290,7 @@ impl Model for InterestExploration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{stream, EnvConfig, Environment, ParamSet};
+    use crate::{stream, EnvConfig, Environment, ParamSet, StreamId};
 
     fn model() -> InterestExploration {
         InterestExploration::from_params(IeParams::default()).unwrap()
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn documents_are_mostly_topic_1_and_topic_0_is_better() {
         let m = model();
-        let mut rng = stream(2, 0);
+        let mut rng = stream(2, StreamId::Documents);
         let n = 50_000;
         let (mut topic0, mut log_q) = (0usize, [0.0; 2]);
         for _ in 0..n {
@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn users_are_of_two_types_with_log_normal_affinities() {
         let m = model();
-        let mut rng = stream(2, 1);
+        let mut rng = stream(2, StreamId::Users);
         let n = 50_000;
         let mut type0 = 0usize;
         let mut log_sum = [[0.0; NUM_TOPICS]; NUM_USER_TYPES];
@@ -363,7 +363,7 @@ mod tests {
         let z = scores[0].exp() + scores[1].exp() + 5f64.exp();
         assert!((p[0] - scores[0].exp() / z).abs() < 1e-12);
         assert!((1.0 - none - 0.35).abs() < 0.01, "≈ 0.35: {}", 1.0 - none);
-        let mut rng = stream(0, 2);
+        let mut rng = stream(0, StreamId::Noise);
         let mut responses = [IeResponse::default(); 2];
         let n = 50_000;
         let mut clicks = 0.0;

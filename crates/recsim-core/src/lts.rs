@@ -304,7 +304,7 @@ impl Model for LongTermSatisfaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{stream, EnvConfig, Environment, ParamSet};
+    use crate::{stream, EnvConfig, Environment, ParamSet, StreamId};
 
     fn strong() -> LongTermSatisfaction {
         LongTermSatisfaction::from_params(LtsParams::strong()).unwrap()
@@ -318,7 +318,7 @@ mod tests {
             satisfaction: 0.5,
             time_budget: 60.0,
         };
-        let mut rng = stream(11, 2);
+        let mut rng = stream(11, StreamId::Noise);
         let mut responses = [LtsResponse::default(); 2];
         let c = 0.3;
         let n = 200_000;
@@ -350,9 +350,9 @@ mod tests {
         let mut params = LtsParams::strong();
         params.innovation_stddev = 0.0;
         let model = LongTermSatisfaction::from_params(params).unwrap();
-        let mut rng = stream(0, 2);
+        let mut rng = stream(0, StreamId::Noise);
         for c in [0.0, 0.25, 0.75, 1.0] {
-            let mut user = model.sample_user(&mut stream(3, 1));
+            let mut user = model.sample_user(&mut stream(3, StreamId::Users));
             for _ in 0..200 {
                 model.update_state(&mut user, &[c], &[], &mut rng);
             }
@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn initial_exposure_is_uniform_on_its_range() {
         let model = strong();
-        let mut rng = stream(5, 1);
+        let mut rng = stream(5, StreamId::Users);
         let half = 0.5 / (1.0 - 0.7);
         let draws: Vec<f64> = (0..20_000)
             .map(|_| model.sample_user(&mut rng).net_positive_exposure)
@@ -393,7 +393,7 @@ mod tests {
             ..LtsParams::default()
         };
         let model = LongTermSatisfaction::from_params(params).unwrap();
-        let mut rng = stream(0, 2);
+        let mut rng = stream(0, StreamId::Noise);
         let mut user = LtsUser {
             net_positive_exposure: 0.0,
             satisfaction: 0.5,

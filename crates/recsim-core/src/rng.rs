@@ -24,16 +24,38 @@ impl Streams {
     /// The three streams of `seed`.
     pub fn new(seed: u64) -> Self {
         Self {
-            documents: stream(seed, 0),
-            users: stream(seed, 1),
-            noise: stream(seed, 2),
+            documents: stream(seed, StreamId::Documents),
+            users: stream(seed, StreamId::Users),
+            noise: stream(seed, StreamId::Noise),
         }
     }
 }
 
-/// Stream `index` of `seed`: ChaCha's stream id keeps the sequences disjoint.
-pub fn stream(seed: u64, index: u64) -> SimRng {
+/// Every random stream rlrec draws from a seed, one ChaCha stream id each, so that no two
+/// consumers of one seed ever share numbers: the environment's three, then each agent
+/// family's and the logging policy's. The ids are part of every seeded result: changing
+/// one changes the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamId {
+    /// The environment's candidate documents.
+    Documents = 0,
+    /// The environment's users.
+    Users = 1,
+    /// The environment's choices, responses and transitions.
+    Noise = 2,
+    /// The random and greedy baselines' draws (`agents-bandit`).
+    Baseline = 3,
+    /// LinUCB's and LinTS's (`agents-bandit`).
+    Bandit = 4,
+    /// SlateQ's initialisation, exploration and replay sampling (`agents-slateq`).
+    SlateQ = 5,
+    /// A logging policy's slates (`logs`).
+    LoggingPolicy = 6,
+}
+
+/// Stream `id` of `seed`: ChaCha's stream id keeps the sequences disjoint.
+pub fn stream(seed: u64, id: StreamId) -> SimRng {
     let mut rng = SimRng::seed_from_u64(seed);
-    rng.set_stream(index);
+    rng.set_stream(id as u64);
     rng
 }
