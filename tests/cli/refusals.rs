@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use crate::util::{bandit_run, rlrec, run_bounded, train};
+use crate::util::{assert_unchanged, bandit_run, rlrec, run_bounded, snapshot, train};
 
 /// Parameters under which returns overflow are refused before anything runs, and
 /// plotting refuses non-finite data (see the plot module's tests).
@@ -465,5 +465,45 @@ proptest! {
         let stderr = String::from_utf8_lossy(&out.stderr);
         prop_assert!(matches!(out.status.code(), Some(0 | 1)), "{text}: {:?}\n{stderr}", out.status);
         prop_assert!(!stderr.contains("panicked"), "{text}: {stderr}");
+    }
+}
+
+/// An empty or blank path, which an unset shell variable gives (`--out "$OUT"`), is refused
+/// by name for every option that takes one, and nothing is written: before, `tune --out ""`
+/// wrote its sweep files into the current folder over the user's.
+#[test]
+fn empty_paths_are_refused_for_every_option() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("sweep.toml"), "# the user's own file\n").unwrap();
+    fs::write(dir.path().join("results.json"), "{}").unwrap();
+    let before = snapshot(dir.path());
+    let commands: &[&[&str]] = &[
+        &["train", "--algo", "linucb", "--out"],
+        &["train", "--algo", "linucb", "--config"],
+        &["train", "--algo", "linucb", "--offline"],
+        &["train", "--algo", "linucb", "--checkpoint"],
+        &["tune", "sweep.toml", "--out"],
+        &["tune", "--out", "sweeps", "--"],
+        &["log", "--episodes", "1", "--out"],
+        &["log", "--episodes", "1", "--out", "logs", "--checkpoint"],
+        &["ope", "--logs"],
+        &["ope", "--logs", "logs", "--plot"],
+        &["baseline", "--episodes", "1", "--save"],
+        &["episode", "--checkpoint"],
+        &["episode", "--plot"],
+        &["inference", "--checkpoint"],
+        &["inspect", "--checkpoint"],
+        &["compare", "--checkpoint"],
+        &["compare", "--policy", "random", "--plot"],
+    ];
+    for command in commands {
+        for blank in ["", "  "] {
+            let mut args: Vec<&str> = command.to_vec();
+            args.push(blank);
+            rlrec(&args)
+                .current_dir(dir.path())
+                .fails_with("an empty path");
+            assert_unchanged(dir.path(), &before, &format!("{args:?}"));
+        }
     }
 }

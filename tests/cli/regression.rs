@@ -29,7 +29,7 @@ fn endless_interest_evolution_is_cut_at_its_horizon() {
     assert_eq!(s["mean_length"].as_f64(), Some(1000.0));
 }
 
-/// Finding 16: `compare` evaluates checkpoints and fixed policies on one environment: the options
+/// `compare` evaluates checkpoints and fixed policies on one environment: the options
 /// change every row alike.
 #[test]
 fn compare_evaluates_every_row_on_one_environment() {
@@ -103,7 +103,7 @@ fn a_partial_config_merges_over_the_defaults() {
     );
 }
 
-/// Finding 26: `--steps-per-iteration 0` means one episode where episodes have one length, else
+/// `--steps-per-iteration 0` means one episode where episodes have one length, else
 /// 1000 steps, as the help says.
 #[test]
 fn zero_steps_per_iteration_is_as_documented() {

@@ -227,10 +227,21 @@ pub fn policy_parser() -> impl TypedValueParser<Value = FixedPolicy> {
     .map(|name| name.parse::<FixedPolicy>().expect("a listed policy"))
 }
 
+/// A file or folder: refuses an empty or blank path, which an unset shell variable gives
+/// (`--out "$OUT"`) and which would otherwise mean the current folder.
+pub fn any_path(s: &str) -> Result<PathBuf, String> {
+    if s.trim().is_empty() {
+        return Err(
+            "an empty path: give a file or folder name (is a shell variable unset?)".into(),
+        );
+    }
+    Ok(PathBuf::from(s))
+}
+
 /// A PNG file to write: refuses a folder, a name without `.png`, or a file in a folder
 /// that does not exist, before any work.
 pub fn png_path(s: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(s);
+    let path = any_path(s)?;
     if path.is_dir() {
         return Err(format!("{s} is a folder; give a file name ending in .png"));
     }
@@ -246,9 +257,9 @@ pub fn png_path(s: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// A folder to write into: refuses a file.
+/// A folder to write into: refuses a file, or an empty path.
 pub fn folder_path(s: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(s);
+    let path = any_path(s)?;
     if path.is_file() {
         return Err(format!("{s} is a file, not a folder"));
     }

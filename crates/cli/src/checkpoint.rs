@@ -7,7 +7,7 @@ use env::Scenario;
 use serde_json::json;
 use trainer::{build_agent, evaluate_policy_on, Checkpoint};
 
-use crate::args::{check_evaluation_size, count_usize, EnvArgs, MAX_EPISODES};
+use crate::args::{any_path, check_evaluation_size, count_usize, EnvArgs, MAX_EPISODES};
 use crate::output::{outln, print_evaluation};
 use crate::progress;
 
@@ -45,7 +45,7 @@ pub fn evaluation_scenario(
 #[derive(Debug, clap::Args)]
 pub struct InferenceArgs {
     /// A checkpoint folder, or a run folder (its latest checkpoint).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = any_path)]
     pub checkpoint: PathBuf,
     /// Show this many steps of the policy, candidates and slate each [default: 5].
     #[arg(long, conflicts_with = "episodes", value_parser = count_usize(1, 1_000_000, "steps shown"))]
@@ -141,7 +141,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// A checkpoint folder, or a run folder (its latest checkpoint).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = any_path)]
     pub checkpoint: PathBuf,
     /// Print one JSON object: the algorithm, counters, configuration and description.
     #[arg(long)]

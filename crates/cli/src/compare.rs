@@ -11,7 +11,7 @@ use serde_json::json;
 use trainer::{evaluate_policy_on, Algorithm, Checkpoint, TrainConfig};
 
 use crate::args::{
-    check_evaluation_size, count_usize, png_path, policy_parser, EnvArgs, MAX_EPISODES,
+    any_path, check_evaluation_size, count_usize, png_path, policy_parser, EnvArgs, MAX_EPISODES,
 };
 use crate::output::{note, outln};
 
@@ -27,7 +27,7 @@ pub struct CompareArgs {
     pub policy: Vec<FixedPolicy>,
     /// A trained checkpoint (or run folder) to include (repeatable); labelled by its run
     /// folder's name.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = any_path)]
     pub checkpoint: Vec<PathBuf>,
     /// Episodes each policy plays, all on the same users and documents.
     #[arg(long, default_value_t = 1000, value_parser = count_usize(1, MAX_EPISODES, "the most episodes one command plays"))]

@@ -11,7 +11,9 @@ use rollout::FixedPolicy;
 use serde_json::json;
 use trainer::{Checkpoint, Checkpoints};
 
-use crate::args::{check_total_steps, count, policy_parser, EnvArgs, MAX_EPISODES};
+use crate::args::{
+    any_path, check_total_steps, count, folder_path, policy_parser, EnvArgs, MAX_EPISODES,
+};
 use crate::output::outln;
 use crate::progress;
 
@@ -24,7 +26,7 @@ pub struct PolicyArgs {
     pub policy: Option<FixedPolicy>,
     /// A trained checkpoint (or run folder) as the deterministic base, acting without
     /// exploration.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = any_path)]
     pub checkpoint: Option<PathBuf>,
     /// ε-greedy: a uniformly random slate with probability ε, else the base policy's.
     #[arg(long, value_name = "E", conflicts_with = "temperature")]
@@ -65,7 +67,7 @@ impl PolicyArgs {
     /// the tutorial's, with the environment options on top.
     pub fn scenario(&self, env: &EnvArgs) -> Result<Scenario> {
         let base = match &self.checkpoint {
-            Some(dir) => Checkpoint::read(dir)?.config.env,
+            Some(dir) => Checkpoint::header(dir)?.config.env,
             None => Scenario::default(),
         };
         let scenario = env.apply(base);
@@ -84,7 +86,7 @@ pub struct LogArgs {
     pub episodes: u64,
     /// The log folder: new, empty, or an earlier log, which is replaced once the new one
     /// is complete.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = folder_path)]
     pub out: PathBuf,
     #[command(flatten)]
     pub env: EnvArgs,

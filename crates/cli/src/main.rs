@@ -19,7 +19,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use args::{
-    count_usize, folder_path, png_path, policy_parser, EnvArgs, MAX_EPISODES, MAX_NUM_ENVS,
+    any_path, count_usize, folder_path, png_path, policy_parser, EnvArgs, MAX_EPISODES,
+    MAX_NUM_ENVS,
 };
 use rollout::FixedPolicy;
 
@@ -53,7 +54,7 @@ enum Command {
         /// A checkpoint folder, or a run folder (its latest checkpoint), instead of
         /// --policy: the episode is on the checkpoint's evaluation stream unless the
         /// environment options change it.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_parser = any_path)]
         checkpoint: Option<PathBuf>,
         #[command(flatten)]
         env: EnvArgs,

@@ -9,7 +9,7 @@ use logs::LogReader;
 use serde_json::json;
 use trainer::Checkpoints;
 
-use crate::args::{count_usize, png_path, MAX_EPISODES};
+use crate::args::{any_path, count_usize, png_path, MAX_EPISODES};
 use crate::log::PolicyArgs;
 use crate::output::outln;
 use crate::{plot, progress};
@@ -19,7 +19,7 @@ use crate::{plot, progress};
 pub struct OpeArgs {
     /// A log folder written by `rlrec log` (repeatable: logs of one environment and one
     /// logging policy, as independent log sets, summarised together).
-    #[arg(long, value_name = "DIR", required = true)]
+    #[arg(long, value_name = "DIR", required = true, value_parser = any_path)]
     pub logs: Vec<PathBuf>,
     /// The target policy.
     #[command(flatten)]

@@ -8,10 +8,9 @@ use logs::LogReader;
 use serde_json::json;
 use trainer::{
     Algo, Continue, FitEvents, FitReport, IterationResult, OfflineSource, TrainConfig, Trainer,
-    RESUMABLE_KEYS,
 };
 
-use crate::args::{any_u64, any_usize, folder_path, EnvArgs};
+use crate::args::{any_path, any_u64, any_usize, folder_path, EnvArgs};
 use crate::output::{note, outln, print_evaluation};
 use crate::{plot, progress};
 
@@ -36,7 +35,7 @@ pub struct TrainArgs {
     /// Continue from this checkpoint (a checkpoint folder, or a run folder for its
     /// latest). From an older checkpoint of a run this branches into a new run folder
     /// (--out, or a new default one), unless --rewind.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    #[arg(long, value_name = "DIR", conflicts_with = "resume", value_parser = any_path)]
     pub checkpoint: Option<PathBuf>,
     /// With --checkpoint naming an older checkpoint of a run: continue that run from it,
     /// dropping its later iterations and checkpoints.
@@ -44,7 +43,7 @@ pub struct TrainArgs {
     pub rewind: bool,
     /// A TOML file with any part of the configuration (see a run's config.toml); the
     /// rest keeps its defaults.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = any_path)]
     pub config: Option<PathBuf>,
     /// Environment steps per iteration; 0: one episode where every episode has the same
     /// length, else 1000 [default: 1000 for slateq, 0 for the others].
@@ -72,7 +71,7 @@ pub struct TrainArgs {
     pub evaluation_parallel_to_training: bool,
     /// Learn from this log (`rlrec log`) instead of the environment: a fixed replay, no
     /// interaction; evaluated in the logs' environment as every run is.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "checkpoint"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "checkpoint"], value_parser = any_path)]
     pub offline: Option<PathBuf>,
     /// SlateQ's device: cpu, or cuda where libtorch sees a GPU [default: cpu].
     #[cfg(feature = "slateq")]
@@ -195,45 +194,6 @@ impl TrainArgs {
         }
         Ok(config)
     }
-
-    /// The configuration a run continues under: the saved one with the options given on
-    /// top. Options equal to the saved ones are fine; the settings of [`RESUMABLE_KEYS`]
-    /// may change; anything else is a conflict, each named.
-    fn resumed_config(
-        &self,
-        saved: &TrainConfig,
-        iteration: u64,
-        evaluated: bool,
-    ) -> Result<TrainConfig> {
-        let config = self.config_over(saved.clone())?;
-        let conflicts: Vec<String> = saved
-            .differences(&config)
-            .into_iter()
-            .filter(|(key, _, _)| !RESUMABLE_KEYS.contains(&key.as_str()))
-            .map(|(key, run, asked)| {
-                format!("  {key}: the run has {run}, the options give {asked}")
-            })
-            .collect();
-        if !conflicts.is_empty() {
-            bail!(
-                "a continued run keeps its configuration, but these options change it:\n{}\n\
-                 (only {} may change; start a new run for the rest)",
-                conflicts.join("\n"),
-                RESUMABLE_KEYS.join(", ")
-            );
-        }
-        // A run stopped between its last checkpoint and its final evaluation is finished
-        // by a resume to the same iteration count: it evaluates, as it would have.
-        let finishing = config.iterations == iteration && !evaluated;
-        if config.iterations <= iteration && !finishing {
-            bail!(
-                "the checkpoint is at iteration {iteration}, so --iterations must be above it \
-                 (it is {}): training stops at that iteration count",
-                config.iterations
-            );
-        }
-        Ok(config)
-    }
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
@@ -249,9 +209,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             rewind: args.rewind,
             algo: args.algo,
         };
-        Trainer::resume(how, |saved, iteration, evaluated| {
-            args.resumed_config(saved, iteration, evaluated)
-        })?
+        // The saved configuration with the options given on top; the library refuses
+        // what a resume may not change.
+        Trainer::resume(how, |saved, _, _| args.config_over(saved.clone()))?
     } else {
         // Everything is checked before the folder is made.
         let config = match &args.offline {

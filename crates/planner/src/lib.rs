@@ -14,6 +14,8 @@
 //! whose values, sorted ascending, give the expected best of `N` candidates as
 //! `Σ_k q_(k)·((k/M)^N − ((k−1)/M)^N)`.
 
+#![warn(missing_docs)]
+
 mod bellman;
 mod grid;
 mod policy;

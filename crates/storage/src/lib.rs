@@ -121,7 +121,19 @@ mod tests {
         let path = dir.path().join("missing").join("a.json");
         let err = write_atomic(&path, b"x").unwrap_err();
         assert!(err.path.ends_with("missing/.a.json.tmp"), "{err}");
-        assert!(!dir.path().join("missing").exists());
+        assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+        // A failed rename leaves the old file, and no temporary beside it.
+        let old = dir.path().join("old.json");
+        write_atomic(&old, b"old").unwrap();
+        std::fs::create_dir(dir.path().join("new.json")).unwrap();
+        std::fs::write(dir.path().join("new.json").join("x"), b"").unwrap();
+        assert!(write_atomic(&dir.path().join("new.json"), b"new").is_err());
+        assert_eq!(fs::read(&old).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 
     #[test]

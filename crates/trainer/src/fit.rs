@@ -155,8 +155,10 @@ impl Trainer {
     /// Continues a run from a checkpoint: in place from its latest checkpoint, rewound
     /// with [`Continue::rewind`], or branched into a new folder, as RLlib's restore
     /// starts a new trial. `reconfigure` gives the configuration to continue under from
-    /// the saved one, the checkpoint's iteration and whether the run was evaluated there.
-    /// A checkpoint that cannot continue leaves no folder behind.
+    /// the saved one, the checkpoint's iteration and whether the run was evaluated there;
+    /// it may change only [`crate::RESUMABLE_KEYS`], and must train further (or, for a run
+    /// stopped before its final evaluation, reach the same iteration). A checkpoint that
+    /// cannot continue leaves no folder behind.
     pub fn resume<E: From<TrainError>>(
         how: Continue<'_>,
         reconfigure: impl FnOnce(&TrainConfig, u64, bool) -> Result<TrainConfig, E>,
@@ -182,6 +184,7 @@ impl Trainer {
         let evaluated = evaluated_at(&home) == Some(iteration);
         let saved = ckpt.config.clone();
         ckpt.config = reconfigure(&saved, iteration, evaluated)?;
+        check_resumable(&saved, &ckpt.config, iteration, evaluated).map_err(TrainError::from)?;
         Ok(Self::continued(ckpt, &saved, &home, how)?)
     }
 
@@ -287,15 +290,12 @@ impl Trainer {
                 return Err(TrainError::Stopped(result.training_iteration));
             }
         }
-        let checkpoint = match last_checkpoint {
-            Some(c) => c,
-            // Nothing trained: a finished run resumed for its evaluation.
-            None => self
-                .run
-                .checkpoints()?
-                .pop()
-                .map(|(_, path)| path)
-                .ok_or_else(|| RunError::NoCheckpointYet(self.run.path().to_path_buf()))?,
+        let checkpoint = match (last_checkpoint, self.run.checkpoints()?.pop()) {
+            (Some(c), _) => c,
+            // Nothing trained: a run resumed for its final evaluation only.
+            (None, Some((_, c))) => c,
+            // The same, branched into a new folder, which has no checkpoint of its own yet.
+            (None, None) => self.run.save(&self.algorithm, config.keep_checkpoints)?,
         };
         events.evaluation_started(config.eval_episodes);
         let evaluation = self
@@ -318,6 +318,36 @@ impl Trainer {
             optimum: optimum(&config),
         })
     }
+}
+
+/// Refuses a continuation under `config` of a run saved under `saved` at `iteration`:
+/// only the resumable keys may change, and it must train further, unless the run stopped
+/// before its final evaluation, which a resume to the same iteration count finishes.
+fn check_resumable(
+    saved: &TrainConfig,
+    config: &TrainConfig,
+    iteration: u64,
+    evaluated: bool,
+) -> Result<(), RunError> {
+    let changes: Vec<String> = saved
+        .differences(config)
+        .into_iter()
+        .filter(|(key, _, _)| !crate::RESUMABLE_KEYS.contains(&key.as_str()))
+        .map(|(key, run, asked)| format!("  {key}: the run has {run}, the options give {asked}"))
+        .collect();
+    if !changes.is_empty() {
+        return Err(RunError::Unresumable {
+            changes: changes.join("\n"),
+        });
+    }
+    let finishing = config.iterations == iteration && !evaluated;
+    if config.iterations <= iteration && !finishing {
+        return Err(RunError::NothingToTrain {
+            iteration,
+            iterations: config.iterations,
+        });
+    }
+    Ok(())
 }
 
 /// `runs/<algo>-<env>-<UTC time>`, made unique by [`RunDir::create_new`].
@@ -346,7 +376,7 @@ fn random_baseline(config: &TrainConfig) -> Result<f64, TrainError> {
 }
 
 /// The planner's optimum and its best stationary value, where the world has a planner.
-pub fn optimum(config: &TrainConfig) -> Vec<Reference> {
+fn optimum(config: &TrainConfig) -> Vec<Reference> {
     let Ok(planner) = LtsPlanner::for_scenario(&config.env) else {
         return Vec::new();
     };
@@ -479,6 +509,41 @@ mod tests {
             rewind: false,
             algo: Some(Algo::Linucb),
         };
+        // A continuation may change only the resumable keys, and must train further;
+        // a refused one changes nothing in the folder.
+        let files = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+            let mut out: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_file())
+                .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+                .collect();
+            out.sort();
+            out
+        };
+        let before = files(&parts);
+        let reseeded = Trainer::resume(how, |saved, _, _| {
+            let mut config = saved.clone();
+            config.env.seed += 1;
+            Ok::<_, TrainError>(config)
+        });
+        assert!(matches!(
+            reseeded,
+            Err(TrainError::Run(RunError::Unresumable { ref changes })) if changes.contains("env.seed")
+        ));
+        let backwards = Trainer::resume(how, |saved, _, _| {
+            let mut config = saved.clone();
+            config.iterations = 3;
+            Ok::<_, TrainError>(config)
+        });
+        assert!(matches!(
+            backwards,
+            Err(TrainError::Run(RunError::NothingToTrain {
+                iteration: 4,
+                iterations: 3
+            }))
+        ));
+        assert_eq!(files(&parts), before);
         let mut resumed = Trainer::resume(how, |saved, iteration, evaluated| {
             assert_eq!((iteration, evaluated), (4, false));
             Ok::<_, TrainError>(saved.clone())
@@ -546,5 +611,34 @@ mod tests {
         assert_eq!(iterations, [1, 2, 3]);
         // The home run keeps its own four iterations.
         assert_eq!(RunDir::latest_in(&home).unwrap(), Some(4));
+
+        // A run stopped after its last iteration, before its final evaluation, branched
+        // as it is: nothing to train, and the branch gets its checkpoint and evaluation.
+        let stopped = dir.path().join("stopped");
+        let mut stop = Heard {
+            stop_at: Some(4),
+            ..Heard::default()
+        };
+        let result = Trainer::new(config(4), Some(&stopped))
+            .unwrap()
+            .fit(&mut stop);
+        assert!(matches!(result, Err(TrainError::Stopped(4))));
+        let finished = dir.path().join("finished");
+        let how = Continue {
+            source: &stopped.join("checkpoint-000004"),
+            out: Some(&finished),
+            rewind: false,
+            algo: None,
+        };
+        let report = Trainer::resume(how, |saved, _, evaluated| {
+            assert!(!evaluated);
+            Ok::<_, TrainError>(saved.clone())
+        })
+        .unwrap()
+        .fit(&mut Quiet)
+        .unwrap();
+        assert_eq!(report.checkpoint, finished.join("checkpoint-000004"));
+        assert_eq!(evaluated_at(&finished), Some(4));
+        assert_eq!(evaluated_at(&stopped), None);
     }
 }

@@ -80,6 +80,27 @@ pub enum RunError {
         /// The run's latest checkpoint.
         latest: u64,
     },
+    /// A continuation that changes settings a resume may not change.
+    #[error(
+        "a continued run keeps its configuration, but these options change it:\n{changes}\n\
+         (only {} may change; start a new run for the rest)",
+        RESUMABLE_KEYS.join(", ")
+    )]
+    Unresumable {
+        /// The settings changed, one per line.
+        changes: String,
+    },
+    /// A continuation that would train no further.
+    #[error(
+        "the checkpoint is at iteration {iteration}, so --iterations must be above it (it is \
+         {iterations}): training stops at that iteration count"
+    )]
+    NothingToTrain {
+        /// The checkpoint's iteration.
+        iteration: u64,
+        /// The iteration count asked for.
+        iterations: u64,
+    },
     /// A `config.toml` that no longer matches the run.
     #[error(
         "{} was edited since the run wrote it ({changes}); a run continues with the \

@@ -1,4 +1,4 @@
-"""rlrec's interval statistics (``trainer::stats``, through ``rlrec compare --seeds``)
+"""rlrec's interval statistics (``rollout::stats``, through ``rlrec compare --seeds``)
 against the reference implementations: rliable's interquartile mean and stratified
 bootstrap (Agarwal et al., NeurIPS 2021), and scipy's Student's t interval."""
 
@@ -17,7 +17,7 @@ metrics = pytest.importorskip("rliable.metrics")
 stats = pytest.importorskip("scipy.stats")
 
 SEEDS = 12
-REPS = 50_000  # rlrec's trainer::stats::BOOTSTRAP_REPS, rliable's default
+REPS = 50_000  # rlrec's rollout::stats::BOOTSTRAP_REPS, rliable's default
 # rliable's bootstrap runs in Python, about 9 s per 50,000 resamples: six draws of it, on
 # one row only.
 THEIR_SEEDS = 6

@@ -23,7 +23,7 @@ use serde_json::json;
 use trainer::sweep::Sweep;
 use trainer::Algorithm;
 
-use crate::args::{count_usize, folder_path};
+use crate::args::{any_path, count_usize, folder_path};
 use crate::output::{note, outln};
 
 use folder::{State, SweepDir, TRIALS};
@@ -35,7 +35,7 @@ use trials::run_trials;
 pub struct TuneArgs {
     /// The sweep file (TOML): [sweep] settings, a [base] configuration and [axes]
     /// (docs/sweeps.md).
-    #[arg(value_name = "SWEEP.toml")]
+    #[arg(value_name = "SWEEP.toml", value_parser = any_path)]
     pub sweep: PathBuf,
     /// The sweep folder: new or empty, or with --resume the folder to continue.
     #[arg(long, value_name = "DIR", value_parser = folder_path)]
