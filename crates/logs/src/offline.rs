@@ -36,6 +36,11 @@ impl OfflineFeed {
                 "the log's environment is not the run's",
             ));
         }
+        // Every row, and the checksum, checked before the first step is handed over: a
+        // damaged log is refused before any learning, whatever the algorithm (a bandit
+        // takes the log a piece at a time, and would reach the damage only later).
+        let mut check = reader.rows()?;
+        while check.next_row()?.is_some() {}
         Ok(Self {
             rows: reader.rows()?,
             pending: None,
@@ -219,5 +224,36 @@ mod tests {
                 assert_eq!(off, on, "case {i}, step {t}");
             }
         }
+    }
+
+    /// A log damaged anywhere is refused when the feed opens, before any step is handed
+    /// over: before, a bandit learned from the log's first pieces and met the damage
+    /// iterations later (issue 27, finding 2).
+    #[test]
+    fn a_damaged_log_is_refused_before_the_first_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("log");
+        let scenario = Scenario {
+            seed: 5,
+            ..Scenario::default()
+        };
+        write_log(
+            &scenario,
+            &PolicySpec::Random,
+            &NoCheckpoints,
+            40,
+            &logs,
+            |_| (),
+        )
+        .unwrap();
+        let checksum = LogReader::open(&logs).unwrap().meta().checksum.clone();
+        assert!(OfflineFeed::open(&logs, &checksum, &scenario).is_ok());
+        let steps = logs.join(crate::STEPS_FILE);
+        let mut bytes = std::fs::read(&steps).unwrap();
+        // A byte late in the data pages, far from the first row and from the footer.
+        let at = bytes.len() * 3 / 5;
+        bytes[at] ^= 0x55;
+        std::fs::write(&steps, &bytes).unwrap();
+        assert!(OfflineFeed::open(&logs, &checksum, &scenario).is_err());
     }
 }
