@@ -203,10 +203,10 @@ mod tests {
     #[test]
     fn each_cause_is_printed_once() {
         let io = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "File exists");
-        let e = trainer::TrainError::from(trainer::CheckpointError::Io {
+        let e = trainer::TrainError::from(trainer::CheckpointError::Io(storage::IoError {
             path: "afile".into(),
             source: io,
-        });
+        }));
         let e = anyhow::Error::new(e).context("creating the run");
         assert_eq!(format!("{e:#}"), "creating the run: afile: File exists");
         let bad = trainer::TrainConfig::from_toml("algo = 3").unwrap_err();

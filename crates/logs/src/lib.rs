@@ -85,13 +85,8 @@ pub struct LogMeta {
 #[derive(Debug, Error)]
 pub enum LogError {
     /// A file operation.
-    #[error("{}", path.display())]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// The system's error.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] storage::IoError),
     /// A folder that holds something else, to write into.
     #[error(
         "{} exists and is not an rlrec log: rlrec writes a log only into a new or empty \
@@ -175,10 +170,7 @@ impl LogError {
     }
 
     pub(crate) fn io(path: &Path) -> impl FnOnce(io::Error) -> Self + '_ {
-        move |source| LogError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        move |e| storage::IoError::on(path)(e).into()
     }
 }
 
@@ -369,10 +361,7 @@ fn replace(out: &Path, tmp: &Path, meta: &str) -> Result<(), LogError> {
     let steps = out.join(STEPS_FILE);
     fs::rename(tmp, &steps).map_err(LogError::io(&steps))?;
     let file = out.join(META_FILE);
-    write_atomic(&file, format!("{meta}\n").as_bytes()).map_err(|e| LogError::Io {
-        path: e.path,
-        source: e.source,
-    })
+    Ok(write_atomic(&file, format!("{meta}\n").as_bytes())?)
 }
 
 /// Whether `out` holds nothing but a lock and what an interrupted `rlrec log` left: a

@@ -48,13 +48,8 @@ pub const EVALUATION_FILE: &str = "evaluation.json";
 #[derive(Debug, Error)]
 pub enum CheckpointError {
     /// A file operation failed.
-    #[error("{}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The system's error.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] storage::IoError),
     /// Neither a checkpoint folder nor a run folder.
     #[error("no checkpoint at {}: expected a checkpoint folder (with {CHECKPOINT_FILE}) or a run folder (with {POINTER_FILE})", .0.display())]
     Missing(PathBuf),
@@ -117,20 +112,8 @@ pub enum CheckpointError {
     },
 }
 
-impl From<storage::IoError> for CheckpointError {
-    fn from(e: storage::IoError) -> Self {
-        CheckpointError::Io {
-            path: e.path,
-            source: e.source,
-        }
-    }
-}
-
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |e| storage::IoError::on(path)(e).into()
 }
 
 #[derive(Serialize, Deserialize)]
