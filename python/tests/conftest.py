@@ -19,14 +19,15 @@ WORLDS = [
     ("rlrec/InterestExploration-v0", "interest-exploration"),
 ]
 
-# Each wrapper switch alone, all three, the flat layout (alone and with them), and the time
-# left after the user's state.
+# Each wrapper switch alone, the bandit's pair, the discrete action with the user's state,
+# the flat layout (alone and with them), and the time left after the user's state.
 SWITCHES: list[dict[str, Any]] = [
     {},
     {"discrete_action": True},
     {"bandit_observation": True},
     {"user_observation": True},
-    {"discrete_action": True, "bandit_observation": True, "user_observation": True},
+    {"discrete_action": True, "bandit_observation": True},
+    {"discrete_action": True, "user_observation": True},
     {"flat": True},
     {"flat": True, "discrete_action": True, "user_observation": True},
     {"flat": True, "bandit_observation": True},

@@ -174,6 +174,11 @@ def test_bad_discrete_actions_and_arguments_raise() -> None:
         env.step(np.array([-1, 0]))
     with pytest.raises(ValueError, match="num_envs must be at least 1"):
         rlrec.make_vec("strong-lts", num_envs=0)
+    # A size that would take the interpreter down is refused before anything is built.
+    with pytest.raises(ValueError, match="num_envs = 1000000000 is too large: at most 65536"):
+        rlrec.make_vec("strong-lts", num_envs=10**9)
+    with pytest.raises(ValueError, match="at most 65536"):
+        rlrec.baseline("random", num_envs=10**9)
     with pytest.raises(TypeError, match="num_envs must be an integer"):
         rlrec.make_vec("strong-lts", num_envs=2.0)
     with pytest.raises(TypeError, match="one int"):

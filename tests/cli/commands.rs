@@ -473,3 +473,25 @@ fn help_names_defaults_and_parameters() {
     rlrec(["train", "--help"]).current_dir(dir.path()).ok();
     crate::util::assert_unchanged(dir.path(), &before, "help writes nothing");
 }
+
+/// One episode has no spread: the summaries say so instead of printing an interval of
+/// width zero (issue 27, finding 7).
+#[test]
+fn one_episode_has_no_interval() {
+    for args in [
+        vec!["baseline", "--policy", "random", "--episodes", "1"],
+        vec![
+            "compare",
+            "--policy",
+            "random",
+            "--policy",
+            "greedy",
+            "--episodes",
+            "1",
+        ],
+    ] {
+        let shown = rlrec(&args).ok();
+        assert!(shown.contains("one episode: no interval"), "{shown}");
+        assert!(!shown.contains("interval ["), "{shown}");
+    }
+}

@@ -166,7 +166,26 @@ fn bad_input_is_a_clear_error_that_changes_nothing() {
     log(&c, &["--policy", "random", "--episodes", "1"]);
     rlrec(["ope", "--policy", "greedy", "--logs"])
         .args([&c, Path::new("--logs"), &iev])
-        .fails_with("logs of different environments or logging policies");
+        .fails_with("(world interest-evolution, not strong-lts; num_candidates 10, not 20");
+    // One log twice, or a copy of it, is not two samples (issue 27, finding 8).
+    let copy = dir.path().join("c-copy");
+    fs::create_dir(&copy).unwrap();
+    for entry in fs::read_dir(&c).unwrap() {
+        let path = entry.unwrap().path();
+        fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    for twin in [&c, &copy] {
+        rlrec(["ope", "--policy", "greedy", "--logs"])
+            .args([&c, Path::new("--logs"), twin])
+            .fails_with("are the same log (their checksums are equal)");
+    }
+    // One episode has no spread: no interval, and no claim to cover the truth (issue 27,
+    // finding 7).
+    let shown = rlrec(["ope", "--policy", "greedy", "--truth", "5", "--logs"])
+        .args([&c])
+        .ok();
+    assert!(shown.contains("one episode: no interval"), "{shown}");
+    assert!(!shown.contains("inf"), "{shown}");
     // The planner reads the user's state, which these logs do not hold.
     rlrec(["ope", "--policy", "optimal", "--logs"])
         .args([&c])
@@ -447,6 +466,10 @@ fn bandits_learn_offline_and_resume_exactly() {
         .args([dir.path().join("linucb/straight")])
         .json();
     assert_eq!(inspect["config"]["offline"]["steps"], 1440);
+    // Other seeds would need other logs (issue 27, finding 9).
+    rlrec(["compare", "--seeds", "2", "--checkpoint"])
+        .args([dir.path().join("linucb/straight")])
+        .fails_with("trained offline on one log");
     // The log replaced under a run: it does not continue on other data.
     log(
         &logs,

@@ -245,11 +245,37 @@ fn useless_settings_are_refused() {
             .fails_with(message);
     }
     rlrec(["baseline", "--policy", "optimal", "--horizon", "5"]).fails_with("drop --horizon");
+    // The bandits' observation is the item matrix: a feature it would drop is refused,
+    // not recorded as on (issue 27, finding 3).
+    for (algo, flag) in [("linucb", "--time-aware"), ("lints", "--user-observation")] {
+        rlrec(["train", "--algo", algo, flag]).fails_with("leave --user-observation");
+    }
+    for (flag, option) in [
+        ("--time-aware", "time_aware"),
+        ("--user-observation", "user_observation"),
+    ] {
+        rlrec(["env", "--bandit-observation", flag]).fails_with(&format!(
+            "{option} has no effect with the bandit observation"
+        ));
+    }
     let run = dir.path().join("run");
     bandit_run(&run);
     rlrec(["inference", "--steps", "0", "--checkpoint"])
         .args([&run])
         .fails_with("at least 1");
+    // Refused before the work, not after it (issue 27, finding 10): the second seed
+    // overflows, so nothing is trained again.
+    let stderr = rlrec([
+        "compare",
+        "--seeds",
+        "2",
+        "--seed",
+        "9223372036854775807",
+        "--checkpoint",
+    ])
+    .args([&run])
+    .fails_with("beyond the largest seed");
+    assert!(!stderr.contains("training"), "{stderr}");
 }
 
 /// Paths of the wrong kind and the planner's limits get plain messages.

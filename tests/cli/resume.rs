@@ -168,3 +168,56 @@ fn a_checkpoint_whose_contents_do_not_fit_its_config_is_refused() {
         .args([&edited])
         .fails_with("the saved environment has the candidate set");
 }
+
+/// A damaged `metrics.jsonl` is refused by name, and left as it is, where a resume used
+/// to continue with silent gaps in its curves (issue 27, finding 5). Half a line after
+/// the checkpoint's iteration, as a crash during an append leaves it, is dropped.
+#[test]
+fn a_damaged_history_is_refused_not_resumed_with_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    bandit_run(&run);
+    let path = run.join("metrics.jsonl");
+    let whole = fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = whole.lines().collect();
+    assert_eq!(lines.len(), 5);
+    let without = |skip: usize| -> String {
+        let kept: Vec<&str> = (0..5).filter(|&i| i != skip).map(|i| lines[i]).collect();
+        kept.join("\n") + "\n"
+    };
+    let cut_last = format!("{}\n{}", lines[..4].join("\n"), &lines[4][..20]);
+    for (damaged, message) in [
+        (cut_last, "lacks the results of iteration 5 ("),
+        (without(2), "lacks the results of iteration 3 ("),
+        (
+            format!("not json\n{whole}"),
+            "line 1 is not an iteration's results",
+        ),
+        (format!("{whole}{}\n", lines[1]), "some appear twice"),
+    ] {
+        fs::write(&path, &damaged).unwrap();
+        rlrec(["train", "--resume", "--iterations", "6", "--out"])
+            .args([&run])
+            .fails_with(message);
+        assert_eq!(fs::read_to_string(&path).unwrap(), damaged, "{message}");
+    }
+    fs::remove_file(&path).unwrap();
+    rlrec(["train", "--resume", "--iterations", "6", "--out"])
+        .args([&run])
+        .fails_with("lacks the results of iterations 1–5");
+    fs::write(&path, format!("{whole}{{\"training_itera")).unwrap();
+    let (shown, out) = rlrec(["train", "--resume", "--iterations", "6", "--out"])
+        .args([&run])
+        .output();
+    assert!(out.status.success(), "{shown}");
+    let iterations: Vec<u64> = fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["training_iteration"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(iterations, [1, 2, 3, 4, 5, 6]);
+}

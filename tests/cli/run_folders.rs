@@ -215,10 +215,12 @@ fn failed_writes_leave_existing_files_whole() {
     let png = dir.path().join("figure.png");
     fs::write(&png, b"my figure").unwrap();
     // The temporary file's name is taken by a folder: the drawing cannot be written.
-    fs::create_dir(dir.path().join(".figure.png.tmp.png")).unwrap();
-    rlrec(["episode", "--policy", "random", "--plot"])
+    fs::create_dir(dir.path().join(".figure.png.tmp")).unwrap();
+    let stderr = rlrec(["episode", "--policy", "random", "--plot"])
         .args([&png])
-        .fails();
+        .fails_with("figure.png.tmp: Is a directory");
+    // The system's error, not a Debug dump of the image encoder's (issue 27, finding 13).
+    assert!(!stderr.contains("Custom {"), "{stderr}");
     assert_eq!(fs::read(&png).unwrap(), b"my figure");
     // A metrics file that is a device: refused, not read for ever.
     let run = dir.path().join("run");

@@ -1,5 +1,7 @@
 //! Training, checkpoints, resume and inference through the CLI.
 
+use std::fs;
+
 use serde_json::Value;
 
 use crate::util::{
@@ -280,4 +282,85 @@ fn bandits_run_on_the_interest_worlds() {
             );
         }
     }
+}
+
+/// Ctrl-C (or SIGTERM) stops a run at the end of its iteration with a checkpoint of it,
+/// says how to continue, and the run continues from there (issue 28, §4).
+#[test]
+fn an_interrupted_run_saves_its_iteration_and_says_how_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_str = run.to_str().unwrap().to_string();
+    for (signal, resume) in [(libc::SIGINT, false), (libc::SIGTERM, true)] {
+        let mut args = vec!["train", "--out", &run_str, "--iterations", "1000000"];
+        if resume {
+            args.push("--resume");
+        } else {
+            // Checkpoints only at the end: the one found is the interruption's.
+            args.extend(["--algo", "linucb", "--steps-per-iteration", "20"]);
+            args.extend(["--checkpoint-every", "0"]);
+        }
+        let child = std::process::Command::new(binary())
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let metrics = run.join("metrics.jsonl");
+        let started = std::time::Instant::now();
+        while fs::read_to_string(&metrics).map_or(0, |t| t.lines().count())
+            < 3 + 100 * resume as usize
+        {
+            assert!(started.elapsed().as_secs() < 30, "no iterations");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) of the child this test started.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let iteration = fs::read_to_string(&metrics).unwrap().lines().count();
+        assert!(
+            stderr.contains(&format!(
+                "interrupted after iteration {iteration}, whose checkpoint is saved: `rlrec \
+                 train --resume --out {run_str}` continues"
+            )),
+            "{stderr}"
+        );
+        let inspected = rlrec(["inspect", "--json", "--checkpoint", &run_str]).json();
+        assert_eq!(inspected["training_iteration"], iteration as u64);
+    }
+}
+
+/// Hyperparameters from the command line, dotted as in a `--config` file or a sweep's
+/// axes (issue 28, §4); elsewhere `--set` takes the world's parameters only.
+#[test]
+fn dotted_keys_set_a_runs_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(
+        &run,
+        &[
+            "--algo",
+            "linucb",
+            "--iterations",
+            "2",
+            "--eval-episodes",
+            "2",
+            "--set",
+            "linucb.alpha=0.25",
+            "--set",
+            "sensitivity=0.1",
+        ],
+    );
+    let config = fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("alpha = 0.25"), "{config}");
+    assert!(config.contains("sensitivity = 0.1"), "{config}");
+    rlrec(["train", "--algo", "linucb", "--set", "linucb.alhpa=1"])
+        .fails_with("linucb.alhpa: unknown field `alhpa`");
+    rlrec(["train", "--algo", "linucb", "--set", "slateq.lr=1e-4"])
+        .fails_with("[slateq] configures --algo slateq");
+    rlrec(["train", "--algo", "linucb", "--set", "linucb..alpha=1"]).fails_with("not a dotted key");
+    rlrec(["baseline", "--policy", "random", "--set", "slateq.lr=1e-4"])
+        .fails_with("only `rlrec train` takes");
 }

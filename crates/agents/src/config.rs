@@ -13,7 +13,10 @@ fn in_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Result<(), Agen
     } else {
         Err(AgentError::Config {
             name,
-            why: format!("{value} must be finite and in [{lo:e}, {hi:e}]"),
+            why: format!(
+                "{} must be finite and in [{lo:e}, {hi:e}]",
+                env::Number(value)
+            ),
         })
     }
 }
@@ -244,6 +247,10 @@ impl Default for SlateQConfig {
 
 /// The most steps any SlateQ schedule or buffer counts: far beyond any run here.
 const MAX_STEPS: usize = 1_000_000_000;
+/// The most weights between SlateQ's hidden layers: two layers of 4096. The network is
+/// held four times (online, target, Adam's two moments) in memory and in every
+/// checkpoint, so eight such layers would take gigabytes and fail to encode.
+const MAX_HIDDEN_WEIGHTS: usize = 4096 * 4096;
 /// The most environments SlateQ collects from at once.
 const MAX_ENVS: usize = 4096;
 
@@ -253,7 +260,9 @@ impl SlateQConfig {
     pub fn validate(&self) -> Result<(), AgentError> {
         in_range("slateq.lr", self.lr, 1e-9, 1.0)?;
         in_range("slateq.lr_final", self.lr_final, 1e-9, 1.0)?;
-        in_range("slateq.huber_delta", self.huber_delta, 1e-6, 1e6)?;
+        // The loss's gradient per sample is at most huber_delta: far below 1e-2 it sinks
+        // under Adam's epsilon (1e-8) per weight and nothing is learned, silently.
+        in_range("slateq.huber_delta", self.huber_delta, 1e-2, 1e6)?;
         in_range("slateq.gamma", self.gamma, 0.0, 1.0)?;
         in_range("slateq.epsilon_start", self.epsilon_start, 0.0, 1.0)?;
         in_range("slateq.epsilon_end", self.epsilon_end, 0.0, 1.0)?;
@@ -263,6 +272,18 @@ impl SlateQConfig {
         for &width in &self.hidden {
             count_in("slateq.hidden", width, 1, 4096, widths)?;
         }
+        let weights = self
+            .hidden
+            .windows(2)
+            .map(|pair| pair[0] * pair[1])
+            .sum::<usize>();
+        count_in(
+            "slateq.hidden (weights between its layers)",
+            weights,
+            0,
+            MAX_HIDDEN_WEIGHTS,
+            "the network is held four times, in memory and in every checkpoint",
+        )?;
         count_in(
             "slateq.batch_size",
             self.batch_size,
@@ -358,6 +379,17 @@ mod tests {
         assert!(slateq(|c| c.lr = 1e300).contains("slateq.lr"));
         assert!(slateq(|c| c.lr_final = 1e300).contains("slateq.lr_final"));
         assert!(slateq(|c| c.huber_delta = 1e-300).contains("slateq.huber_delta"));
+        // It learned nothing at 1e-6 (issue 27, finding 11).
+        assert!(slateq(|c| c.huber_delta = 1e-3).contains("slateq.huber_delta"));
+        // Each layer within its bound, the whole beyond what a checkpoint can hold
+        // (issue 27, finding 4).
+        assert!(slateq(|c| c.hidden = vec![4096; 8]).contains("weights between its layers"));
+        assert!(slateq(|c| c.hidden = vec![4096; 3]).contains("weights between its layers"));
+        let two = SlateQConfig {
+            hidden: vec![4096, 4096],
+            ..Default::default()
+        };
+        assert!(two.validate().is_ok());
         assert!(slateq(|c| c.hidden = vec![100_000, 100_000]).contains("slateq.hidden"));
         assert!(slateq(|c| c.hidden = vec![]).contains("slateq.hidden"));
         assert!(slateq(|c| c.batch_size = 1_000_000_000).contains("slateq.batch_size"));

@@ -13,7 +13,7 @@ use trainer::MAX_RUN_STEPS;
 /// The most episodes one command plays.
 pub const MAX_EPISODES: u64 = 10_000_000;
 /// The most environments stepped in lockstep.
-pub const MAX_NUM_ENVS: u64 = 65_536;
+pub const MAX_NUM_ENVS: u64 = env::MAX_ENVS as u64;
 /// The most bytes the observation buffers of a vector of environments may take.
 const MAX_VECTOR_BYTES: u64 = 4 << 30;
 
@@ -92,7 +92,7 @@ pub struct EnvArgs {
     /// Set a model parameter, e.g. `--set sensitivity=0.05` (repeatable; `--help` lists
     /// every world's parameters with their defaults).
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
-    pub set: Vec<(String, f64)>,
+    pub set: Vec<Setting>,
     /// Discrete(N^K) actions instead of MultiDiscrete([N]*K) (RLlib's wrapper).
     #[arg(long)]
     pub discrete_action: bool,
@@ -120,21 +120,58 @@ fn parse_env(s: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn parse_set(s: &str) -> Result<(String, f64), String> {
+/// One `--set`: a model parameter by name, or a dotted key of a run's configuration
+/// (`slateq.lr=1e-4`, as a `--config` file or a sweep's axis sets it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setting {
+    /// `sensitivity=0.05`.
+    Param(String, f64),
+    /// `slateq.lr=1e-4`: the key and the value's text.
+    Key(String, String),
+}
+
+fn parse_set(s: &str) -> Result<Setting, String> {
     let (name, value) = s
         .split_once('=')
         .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    let name = name.trim().to_string();
+    if name.contains('.') {
+        return Ok(Setting::Key(name, value.trim().to_string()));
+    }
     let value: f64 = value
         .trim()
         .parse()
         .map_err(|_| format!("`{value}` is not a number"))?;
-    Ok((name.trim().to_string(), value))
+    Ok(Setting::Param(name, value))
 }
 
 impl EnvArgs {
-    /// Applies the options given to `base`. A changed environment drops the base's
-    /// parameter overrides, which belong to the old one.
-    pub fn apply(&self, mut base: Scenario) -> Scenario {
+    /// Applies the options given to `base`; a dotted `--set` key is refused, as only
+    /// `rlrec train` has a configuration to set it in.
+    pub fn apply(&self, base: Scenario) -> Result<Scenario> {
+        if let Some((key, _)) = self.keys().first() {
+            bail!(
+                "--set {key}: a dotted key sets a run's configuration, which only `rlrec train` \
+                 takes; here --set takes the world's parameters (see --help)"
+            );
+        }
+        Ok(self.apply_params(base))
+    }
+
+    /// The dotted `--set` keys, for a run's configuration.
+    pub fn keys(&self) -> Vec<(String, String)> {
+        self.set
+            .iter()
+            .filter_map(|s| match s {
+                Setting::Key(key, value) => Some((key.clone(), value.clone())),
+                Setting::Param(..) => None,
+            })
+            .collect()
+    }
+
+    /// Applies the options given to `base`, but for the dotted `--set` keys. A changed
+    /// environment drops the base's parameter overrides, which belong to the old one.
+    pub fn apply_params(&self, mut base: Scenario) -> Scenario {
         if let Some(env) = &self.env {
             if *env != base.env {
                 base.params.clear();
@@ -156,7 +193,10 @@ impl EnvArgs {
         if let Some(h) = self.horizon {
             base.max_episode_steps = Some(h);
         }
-        base.params.extend(self.set.iter().cloned());
+        base.params.extend(self.set.iter().filter_map(|s| match s {
+            Setting::Param(name, value) => Some((name.clone(), *value)),
+            Setting::Key(..) => None,
+        }));
         let w = &mut base.wrappers;
         w.user_observation |= self.user_observation;
         w.bandit_observation |= self.bandit_observation;
@@ -167,7 +207,7 @@ impl EnvArgs {
 
     /// The default scenario with these options, validated.
     pub fn scenario(&self) -> Result<Scenario> {
-        let scenario = self.apply(Scenario::default());
+        let scenario = self.apply(Scenario::default())?;
         scenario.validate()?;
         Ok(scenario)
     }
@@ -280,6 +320,10 @@ pub fn set_help() -> String {
             .collect();
         text.push_str(&format!("\n  {}: {}", world.name(), params.join(", ")));
     }
+    text.push_str(
+        "\n`rlrec train` also takes a run's configuration keys, dotted as in a --config file \
+         or a sweep's axes: `--set slateq.lr=1e-4`, `--set slateq.hidden=[64,64]`.",
+    );
     text
 }
 

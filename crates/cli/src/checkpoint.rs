@@ -19,7 +19,7 @@ pub fn evaluation_scenario(
     seed: Option<u64>,
 ) -> Result<Scenario> {
     let trained = ckpt.config.eval_scenario();
-    let mut scenario = args.apply(trained.clone());
+    let mut scenario = args.apply(trained.clone())?;
     if let Some(seed) = seed {
         scenario.seed = seed;
     }
@@ -28,7 +28,7 @@ pub fn evaluation_scenario(
         || scenario.wrappers != trained.wrappers
     {
         bail!(
-            "{} was trained on {} {}/{} with {:?}; it can only be evaluated there (other \
+            "{} was trained on {} {}/{} with {}; it can only be evaluated there (other \
              parameters, seeds and horizons are fine)",
             ckpt.path.display(),
             trained.env,
@@ -91,7 +91,10 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
     let mut slate = vec![0; layout.slate_size];
     env.reset(None);
     agent.begin_episode();
-    let mut records = Vec::new();
+    // The JSON array is written a step at a time, so a million steps take no memory.
+    if args.json {
+        outln!("[");
+    }
     for step in 0..steps {
         let user = env.user().to_vec();
         let items = env.items().to_vec();
@@ -99,12 +102,14 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         let t = env.step(&slate)?;
         let row = |i: usize| items[i * layout.doc_dim..(i + 1) * layout.doc_dim].to_vec();
         if args.json {
-            records.push(json!({
+            let record = json!({
                 "step": step, "user": user,
                 "candidates": (0..layout.num_candidates).map(row).collect::<Vec<_>>(),
                 "slate": slate, "slate_features": slate.iter().map(|&i| row(i)).collect::<Vec<_>>(),
                 "reward": t.reward, "clicked": t.click.map(|c| c.position),
-            }));
+            });
+            let separator = if step + 1 < steps { "," } else { "" };
+            outln!("{record}{separator}");
         } else {
             outln!("step {step}:");
             if !user.is_empty() {
@@ -132,7 +137,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         }
     }
     if args.json {
-        outln!("{}", serde_json::to_string(&records)?);
+        outln!("]");
     }
     Ok(())
 }

@@ -88,10 +88,28 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             ..Scenario::default()
         },
     };
-    let scenario = args.env.apply(base);
+    let scenario = args.env.apply(base)?;
     scenario.validate()?;
     check_evaluation_size(&scenario, args.episodes, 1)?;
     let seeds = args.seeds.unwrap_or(1);
+    // Every seed, a retrained row's too, is checked before anything trains.
+    for k in 0..seeds {
+        offset_seed(scenario.seed, k)?;
+    }
+    if args.seeds.is_some() {
+        for ckpt in &checkpoints {
+            if ckpt.config.offline.is_some() {
+                bail!(
+                    "{} was trained offline on one log, recorded on one seed: compare it \
+                     without --seeds (training it again on other seeds would need their logs)",
+                    ckpt.path.display()
+                );
+            }
+            for k in 0..seeds {
+                offset_seed(ckpt.config.env.seed, k)?;
+            }
+        }
+    }
     let total = (args.policy.len() + args.checkpoint.len()) * args.episodes * seeds;
     let bar = progress::bar(total as u64, "episodes", args.json);
     let mut done = 0u64;
@@ -236,6 +254,13 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             "sd"
         );
         for (label, _, s) in &rows {
+            if s.episodes < 2 {
+                outln!(
+                    "  {label:<width$} {:>10.2}  one episode: no interval",
+                    s.mean
+                );
+                continue;
+            }
             outln!(
                 "  {label:<width$} {:>10.2} {:>8.2}  [{:.2}, {:.2}]",
                 s.mean,

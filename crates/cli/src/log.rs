@@ -1,6 +1,7 @@
 //! `rlrec log`: a policy with known probabilities run in an environment, every step
 //! written to a Parquet log; and the policy options it shares with `rlrec ope`.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use trainer::{Checkpoint, Checkpoints};
 use crate::args::{
     any_path, check_total_steps, count, folder_path, policy_parser, EnvArgs, MAX_EPISODES,
 };
+use crate::interrupt;
 use crate::output::outln;
 use crate::progress;
 
@@ -70,7 +72,7 @@ impl PolicyArgs {
             Some(dir) => Checkpoint::header(dir)?.config.env,
             None => Scenario::default(),
         };
-        let scenario = env.apply(base);
+        let scenario = env.apply(base)?;
         scenario.validate()?;
         Ok(scenario)
     }
@@ -110,15 +112,24 @@ pub fn log(args: &LogArgs) -> Result<()> {
     )?;
     let bar = progress::bar(args.episodes, "episodes", args.json);
     let start = Instant::now();
+    let catching = interrupt::catch();
     let summary = write_log(
         &scenario,
         &spec,
         &Checkpoints,
         args.episodes,
         &args.out,
-        |i| bar.set_position(i),
+        |i| {
+            bar.set_position(i);
+            if interrupt::requested() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
     )
     .with_context(|| format!("writing the log {}", args.out.display()))?;
+    drop(catching);
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let meta = &summary.meta;

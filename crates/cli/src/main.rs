@@ -4,6 +4,7 @@ mod args;
 mod checkpoint;
 mod commands;
 mod compare;
+mod interrupt;
 mod log;
 mod ope;
 mod output;

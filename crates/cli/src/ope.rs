@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use env::Scenario;
 use logs::ope::{evaluate, simulate_truth, Line, OpeReport, Outcome, Truth, PER_EPISODE, PER_STEP};
 use logs::LogReader;
 use serde_json::json;
@@ -47,29 +48,38 @@ pub fn ope(args: &OpeArgs) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     let first = readers[0].meta();
-    for r in &readers[1..] {
-        let (a, b) = (&first.scenario, &r.meta().scenario);
-        let same_world = (
-            &a.env,
-            a.num_candidates,
-            a.slate_size,
-            &a.params,
-            a.wrappers,
-            a.max_episode_steps,
-        ) == (
-            &b.env,
-            b.num_candidates,
-            b.slate_size,
-            &b.params,
-            b.wrappers,
-            b.max_episode_steps,
-        );
-        if !same_world || first.policy != r.meta().policy {
+    for (i, r) in readers.iter().enumerate().skip(1) {
+        // Log sets are independent samples: one counted twice would halve its variance.
+        if let Some(twin) = readers[..i]
+            .iter()
+            .find(|t| t.meta().checksum == r.meta().checksum)
+        {
             bail!(
-                "{} and {} are logs of different environments or logging policies: logs \
-                 evaluated together must differ in their seeds only",
-                readers[0].path().display(),
+                "{} and {} are the same log (their checksums are equal): give each log set \
+                 once",
+                twin.path().display(),
                 r.path().display()
+            );
+        }
+        let seedless = Scenario {
+            seed: first.scenario.seed,
+            ..r.meta().scenario.clone()
+        };
+        let mut differences = seedless.differences(&first.scenario);
+        if first.policy != r.meta().policy {
+            differences.push(format!(
+                "logging policy {}, not {}",
+                r.meta().policy,
+                first.policy
+            ));
+        }
+        if !differences.is_empty() {
+            bail!(
+                "{} and {} are logs of different environments or logging policies ({} against \
+                 the first): logs evaluated together must differ in their seeds only",
+                readers[0].path().display(),
+                r.path().display(),
+                differences.join("; ")
             );
         }
     }
@@ -172,6 +182,10 @@ fn print_report(r: &OpeReport, truth: Option<&Truth>) -> Result<()> {
 fn print_line(line: &Line, truth: Option<f64>) -> Result<()> {
     let name = line.estimator.name;
     match &line.outcome {
+        // Clustered by episode: one episode has no spread to measure.
+        Outcome::Estimate(e) if !e.se.is_finite() => {
+            outln!("  {name:<24} {:>12.4}  one episode: no interval", e.value);
+        }
         Outcome::Estimate(e) => {
             let mark = match truth {
                 Some(t) if e.covers(t) => "  covers the truth",

@@ -64,13 +64,7 @@ pub fn print_metrics(r: &VideoReport) -> Result<()> {
 /// A summary of returns, three lines.
 pub fn print_summary(title: &str, s: &Summary) -> Result<()> {
     outln!("{title}: {} episodes", s.episodes);
-    outln!(
-        "  mean return {:.2} (sd {:.2}, 95% interval [{:.2}, {:.2}])",
-        s.mean,
-        s.std,
-        s.ci95[0],
-        s.ci95[1]
-    );
+    outln!("  mean return {:.2} ({})", s.mean, spread(s));
     outln!(
         "  min {:.2}, max {:.2}, mean episode length {:.1}",
         s.min,
@@ -78,6 +72,18 @@ pub fn print_summary(title: &str, s: &Summary) -> Result<()> {
         s.mean_length
     );
     Ok(())
+}
+
+/// `sd …, 95% interval […]`, or that one episode has none.
+fn spread(s: &Summary) -> String {
+    if s.episodes < 2 {
+        "one episode: no interval".into()
+    } else {
+        format!(
+            "sd {:.2}, 95% interval [{:.2}, {:.2}]",
+            s.std, s.ci95[0], s.ci95[1]
+        )
+    }
 }
 
 /// An evaluation's summary, with the video-cluster metrics where the world has them.

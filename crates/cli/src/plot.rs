@@ -98,28 +98,29 @@ fn decimals(range: &Range<f64>) -> usize {
     }
 }
 
-/// Draws a figure into the PNG at `path`: written to a temporary file, then renamed, so a
-/// failed drawing leaves an existing file as it was.
+/// Draws a figure into the PNG at `path`: drawn and encoded in memory, then written
+/// atomically, so a failed drawing leaves an existing file as it was and a failed write
+/// is reported as the I/O error it is.
 fn render(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> Result<()>) -> Result<()> {
     fonts();
-    let name = path
-        .file_name()
-        .context("the plot needs a file name")?
-        .to_string_lossy();
-    // The extension tells plotters the format.
-    let tmp = path.with_file_name(format!(".{name}.tmp.png"));
-    let result = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+    let (width, height) = size;
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw(&root)?;
         root.present().map_err(err)?;
-        drop(root);
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
     }
-    result
+    let mut png_bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(&rgb))
+        .context("encoding the PNG")?;
+    storage::write_atomic(path, &png_bytes)?;
+    Ok(())
 }
 
 /// A chart on `area` with a caption, axes and their descriptions, and `y_decimals`

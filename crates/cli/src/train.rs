@@ -7,12 +7,13 @@ use anyhow::{bail, Context, Result};
 use logs::LogReader;
 use serde_json::json;
 use trainer::{
-    Algo, Continue, FitEvents, FitReport, IterationResult, OfflineSource, TrainConfig, Trainer,
+    Algo, Continue, FitEvents, FitReport, IterationResult, OfflineSource, TrainConfig, TrainError,
+    Trainer,
 };
 
 use crate::args::{any_path, any_u64, any_usize, folder_path, EnvArgs};
 use crate::output::{note, outln, print_evaluation};
-use crate::{plot, progress};
+use crate::{interrupt, plot, progress};
 
 /// Options of `rlrec train`.
 #[derive(Debug, clap::Args)]
@@ -105,9 +106,14 @@ impl TrainArgs {
                 );
             }
         }
+        // Dotted keys, as a file or a sweep's axis sets them, go over the file.
+        let keys = self.env.keys();
+        if !keys.is_empty() {
+            config = config.with_keys(&keys)?;
+        }
         // An offline run's environment is its log's.
         if config.offline.is_none() {
-            config.env = self.env.apply(config.env);
+            config.env = self.env.apply_params(config.env);
             config.algo().required_wrappers(&mut config.env)?;
         }
         if let Some(n) = self.iterations {
@@ -241,11 +247,18 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         );
     }
     let mut shown = Shown::new(&config, trainer.algorithm().state().iteration, args.json);
+    let catching = interrupt::catch();
     let report = match (trainer.fit(&mut shown), shown.error.take()) {
         // The run stopped because its output could not be written: that is the error.
         (_, Some(e)) => return Err(e),
+        (Err(TrainError::Stopped(iteration)), None) if interrupt::requested() => bail!(
+            "interrupted after iteration {iteration}, whose checkpoint is saved: `rlrec train \
+             --resume --out {}` continues the run",
+            trainer.run().path().display()
+        ),
         (report, None) => report?,
     };
+    drop(catching);
     print_report(&config, &report, args.json)
 }
 
@@ -314,7 +327,12 @@ impl FitEvents for Shown<'_> {
         }
         self.bar.set_message(message);
         self.bar.set_position(result.training_iteration);
-        ControlFlow::Continue(())
+        // Ctrl-C or SIGTERM: the run stops at this iteration, with its checkpoint.
+        if interrupt::requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 
     fn evaluation_started(&mut self, episodes: usize) {

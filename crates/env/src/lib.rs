@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+mod differences;
 pub mod flat;
 mod recsim;
 mod registry;
@@ -33,13 +34,13 @@ pub use registry::{
 };
 pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
 pub use space::{Space, Value};
-pub use vector::{slot_seed, Autoreset, Execution, SlotPolicy, VectorEnv, VectorError};
+pub use vector::{slot_seed, Autoreset, Execution, SlotPolicy, VectorEnv, VectorError, MAX_ENVS};
 pub use wrappers::{
     decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction,
     TimeAwareObservation, TimeLimit, UserObservation,
 };
 
-pub use recsim_core::{error_chain, Click, ConfigError, KnownChoice, StepError};
+pub use recsim_core::{error_chain, Click, ConfigError, KnownChoice, Number, StepError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 

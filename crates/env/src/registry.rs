@@ -321,7 +321,7 @@ pub struct Wrappers {
     pub discrete_action: bool,
     /// Add the remaining fraction of the episode to the user observation (gymnasium's
     /// `TimeAwareObservation`; [`Scenario::time_aware_steps`]). The bandit observation
-    /// drops the user observation, and this feature with it.
+    /// drops the user observation, so it refuses this and `user_observation`.
     pub time_aware: bool,
 }
 
@@ -444,6 +444,16 @@ impl Scenario {
                 max: u64::MAX.into(),
                 why: "a discrete action is a 64-bit number",
             });
+        }
+        if self.wrappers.bandit_observation {
+            for (on, option) in [
+                (self.wrappers.user_observation, "user_observation"),
+                (self.wrappers.time_aware, "time_aware"),
+            ] {
+                if on {
+                    return Err(ConfigError::DroppedByBanditObservation { option });
+                }
+            }
         }
         self.horizon()?;
         let facts = world.check(&self.params)?;

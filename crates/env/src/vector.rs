@@ -97,6 +97,10 @@ pub enum Autoreset {
     NextStep,
 }
 
+/// The most environments a [`VectorEnv`] is built with, in the CLI and in Python: far
+/// past what pays on any machine, and refused before anything is allocated.
+pub const MAX_ENVS: usize = 65_536;
+
 /// Where the slots of a [`VectorEnv`] are stepped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Execution {

@@ -464,7 +464,7 @@ fn every_observation_lies_in_its_space() {
             (false, false, false, false),
             (true, false, false, false),
             (false, true, true, false),
-            (true, true, false, false),
+            (false, true, false, false),
             (false, false, false, true),
             (true, false, true, true),
         ] {

@@ -35,7 +35,8 @@ pub use view::LoggedEnv;
 pub use writer::LogWriter;
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use env::{Layout, Scenario, SlotResponse};
@@ -87,6 +88,17 @@ pub enum LogError {
     /// A file operation.
     #[error(transparent)]
     Io(#[from] storage::IoError),
+    /// The caller stopped the log (Ctrl-C): nothing was written.
+    #[error(
+        "stopped after {episodes} of {of} episodes: nothing was written (a log it would \
+         have replaced is as it was)"
+    )]
+    Stopped {
+        /// The episodes done.
+        episodes: u64,
+        /// The episodes asked for.
+        of: u64,
+    },
     /// A folder that holds something else, to write into.
     #[error(
         "{} exists and is not an rlrec log: rlrec writes a log only into a new or empty \
@@ -240,6 +252,16 @@ pub struct LogSummary {
     pub bytes: u64,
 }
 
+/// The largest reward a log may hold, in magnitude: far past any world's, and small
+/// enough that sums over a log stay exact to the digits shown.
+pub(crate) const MAX_REWARD: f64 = 1e12;
+
+/// Whether the positions' rewards add up to the step's, to rounding.
+pub(crate) fn adds_up(position_reward: &[f64], reward: f64) -> bool {
+    let sum: f64 = position_reward.iter().sum();
+    (sum - reward).abs() <= 1e-9 * (1.0 + reward.abs())
+}
+
 /// Whether `path` holds an rlrec log (its metadata file).
 pub fn is_log(path: &Path) -> bool {
     path.join(META_FILE).is_file()
@@ -249,14 +271,14 @@ pub fn is_log(path: &Path) -> bool {
 /// folder `out`, which must not exist, be empty, or hold a log (which is replaced, once the
 /// new one is complete). The logging policy's random stream is seeded with the scenario's
 /// seed; a checkpoint it names is loaded by `checkpoints`. `progress` hears the episodes
-/// written.
+/// written, and may stop the log (nothing is written then).
 pub fn write_log(
     scenario: &Scenario,
     spec: &PolicySpec,
     checkpoints: &dyn LoadAgent,
     episodes: u64,
     out: &Path,
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(u64) -> ControlFlow<()>,
 ) -> Result<LogSummary, LogError> {
     let mut scenario = scenario.clone();
     let seed = scenario.seed;
@@ -307,8 +329,7 @@ pub fn write_log(
                     row.quality
                         .extend(responses.iter().filter_map(|r| r.quality));
                 }
-                let sum: f64 = row.position_reward.iter().sum();
-                additive &= (sum - t.reward).abs() <= 1e-9 * (1.0 + t.reward.abs());
+                additive &= adds_up(&row.position_reward, t.reward);
                 row.reward = t.reward;
                 row.terminated = t.terminated;
                 row.truncated = t.truncated;
@@ -324,7 +345,12 @@ pub fn write_log(
                     break;
                 }
             }
-            progress(episode + 1);
+            if progress(episode + 1).is_break() {
+                return Err(LogError::Stopped {
+                    episodes: episode + 1,
+                    of: episodes,
+                });
+            }
         }
         let meta = LogMeta {
             rlrec_log: LOG_FORMAT,
@@ -370,12 +396,16 @@ fn is_free(out: &Path) -> Result<bool, LogError> {
     for entry in fs::read_dir(out).map_err(LogError::io(out))? {
         let name = entry.map_err(LogError::io(out))?.file_name();
         let name = name.to_string_lossy();
-        let leftover = name.starts_with(&format!(".{STEPS_FILE}.")) && name.ends_with(".tmp");
-        if name != LOCK_FILE && !leftover {
+        if name != LOCK_FILE && !is_leftover(&name) {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Whether a file name is a log's steps being written (`.steps.parquet.<pid>.tmp`).
+fn is_leftover(name: &str) -> bool {
+    name.starts_with(&format!(".{STEPS_FILE}.")) && name.ends_with(".tmp")
 }
 
 /// Makes `out` ready for a log: created if missing, else empty or a log of rlrec's;
@@ -395,227 +425,16 @@ fn claim(out: &Path) -> Result<fs::File, LogError> {
     let mut lock = lock_folder(out)?;
     // Checked again under the lock: another process may have written meanwhile.
     check()?;
-    // The process id names this writer to a second one.
-    let file = out.join(LOCK_FILE);
-    lock.set_len(0)
-        .and_then(|()| write!(lock, "{}", std::process::id()))
-        .map_err(LogError::io(&file))?;
+    // Under the lock no other writer is alive: what an interrupted one left goes.
+    for entry in fs::read_dir(out).map_err(LogError::io(out))? {
+        let path = entry.map_err(LogError::io(out))?.path();
+        if is_leftover(&path.file_name().unwrap_or_default().to_string_lossy()) {
+            fs::remove_file(&path).map_err(LogError::io(&path))?;
+        }
+    }
+    storage::record_pid(&mut lock, out)?;
     Ok(lock)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn iev() -> Scenario {
-        Scenario {
-            num_candidates: 10,
-            seed: 5,
-            ..Scenario::new("interest-evolution")
-        }
-    }
-
-    fn greedy(epsilon: f64) -> PolicySpec {
-        PolicySpec::EpsilonGreedy {
-            base: BasePolicy::Fixed(rollout::FixedPolicy::Greedy),
-            epsilon,
-        }
-    }
-
-    /// Replays the logging policy on the logged environment and checks that every row
-    /// holds what the environment showed, the slate the policy drew, and the policy's
-    /// own probabilities.
-    fn replay_matches(dir: &Path) -> u64 {
-        let reader = LogReader::open(dir).unwrap();
-        let meta = reader.meta().clone();
-        let mut scenario = meta.scenario.clone();
-        let mut policy = Policy::new(
-            &meta.policy,
-            &mut scenario,
-            meta.policy_seed,
-            &NoCheckpoints,
-        )
-        .unwrap();
-        assert_eq!(scenario, meta.scenario);
-        let mut env = scenario.build().unwrap();
-        let mut rows = reader.rows().unwrap();
-        let (k, mut count) = (meta.layout.slate_size, 0);
-        let mut slate = vec![0; k];
-        let mut probs = vec![0.0; k];
-        while let Some(row) = rows.next_row().unwrap() {
-            if row.step == 0 {
-                env.reset(None);
-                policy.begin_episode();
-            }
-            assert_eq!(
-                (row.user.as_slice(), row.candidates.as_slice()),
-                (env.user(), env.items())
-            );
-            let dist = policy.distribution(env.as_ref()).unwrap().clone();
-            policy.sample(&mut slate);
-            assert_eq!(row.slate, slate);
-            dist.prefix_probs(&slate, &mut probs);
-            assert_eq!(row.prefix_probs, probs);
-            assert_eq!(row.slate_prob, probs[k - 1]);
-            dist.position_probs(&slate, &mut probs);
-            assert_eq!(row.position_probs, probs);
-            let t = env.step(&slate).unwrap();
-            assert_eq!(
-                (row.reward, row.terminated, row.truncated),
-                (t.reward, t.terminated, t.truncated)
-            );
-            assert_eq!(row.position_reward.iter().sum::<f64>(), t.reward);
-            assert_eq!(
-                row.click.iter().position(|&c| c),
-                t.click.map(|c| c.position)
-            );
-            count += 1;
-        }
-        assert_eq!(count, meta.steps);
-        count
-    }
-
-    #[test]
-    fn logs_hold_the_policys_own_probabilities() {
-        let dir = tempfile::tempdir().unwrap();
-        let cases = [
-            (Scenario::default(), PolicySpec::Random),
-            (iev(), greedy(0.3)),
-            (
-                iev(),
-                PolicySpec::Softmax {
-                    base: BasePolicy::Fixed(rollout::FixedPolicy::Kale),
-                    temperature: 0.2,
-                },
-            ),
-            (
-                Scenario {
-                    slate_size: 3,
-                    num_candidates: 6,
-                    ..Scenario::new("interest-exploration")
-                },
-                greedy(0.0),
-            ),
-        ];
-        for (i, (scenario, spec)) in cases.into_iter().enumerate() {
-            let out = dir.path().join(format!("log{i}"));
-            let summary = write_log(&scenario, &spec, &NoCheckpoints, 3, &out, |_| ()).unwrap();
-            assert_eq!(summary.meta.episodes, 3);
-            assert!(summary.meta.additive_reward);
-            assert_eq!(replay_matches(&out), summary.meta.steps, "{spec}");
-        }
-    }
-
-    #[test]
-    fn the_same_seed_writes_the_same_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        for out in [&a, &b] {
-            write_log(&iev(), &greedy(0.5), &NoCheckpoints, 4, out, |_| ()).unwrap();
-        }
-        for file in [STEPS_FILE, META_FILE] {
-            assert_eq!(
-                fs::read(a.join(file)).unwrap(),
-                fs::read(b.join(file)).unwrap()
-            );
-        }
-        // A log is replaced only by a complete one; a user's folder never.
-        write_log(
-            &Scenario::default(),
-            &PolicySpec::Random,
-            &NoCheckpoints,
-            1,
-            &a,
-            |_| (),
-        )
-        .unwrap();
-        assert_eq!(LogReader::open(&a).unwrap().meta().steps, 120);
-        let mine = dir.path().join("mine");
-        fs::create_dir(&mine).unwrap();
-        fs::write(mine.join("notes.txt"), "mine").unwrap();
-        let err = write_log(
-            &iev(),
-            &PolicySpec::Random,
-            &NoCheckpoints,
-            1,
-            &mine,
-            |_| (),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("is not an rlrec log"), "{err}");
-        assert_eq!(fs::read_dir(&mine).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn damaged_logs_are_refused_with_the_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("log");
-        write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, |_| ()).unwrap();
-        let reader = LogReader::open(&log).unwrap();
-        let open = |path: &Path| recsim_core::error_chain(&LogReader::open(path).unwrap_err());
-        assert!(open(dir.path()).contains("is not an rlrec log"));
-        // Another log's steps beside this metadata.
-        let other = dir.path().join("other");
-        write_log(&iev(), &greedy(0.5), &NoCheckpoints, 3, &other, |_| ()).unwrap();
-        let mixed = dir.path().join("mixed");
-        fs::create_dir(&mixed).unwrap();
-        fs::copy(log.join(META_FILE), mixed.join(META_FILE)).unwrap();
-        fs::copy(other.join(STEPS_FILE), mixed.join(STEPS_FILE)).unwrap();
-        assert!(open(&mixed).contains("not from the same log"));
-        // Metadata edited to claim no steps, or another world.
-        let text = fs::read_to_string(log.join(META_FILE)).unwrap();
-        fs::write(
-            mixed.join(META_FILE),
-            text.replace(
-                &format!("\"steps\": {}", reader.meta().steps),
-                "\"steps\": 0",
-            ),
-        )
-        .unwrap();
-        assert!(open(&mixed).contains("holds no steps"));
-        fs::write(
-            mixed.join(META_FILE),
-            text.replace("interest-evolution", "mars"),
-        )
-        .unwrap();
-        assert!(open(&mixed).contains("unknown environment `mars`"));
-        fs::write(mixed.join(META_FILE), "{").unwrap();
-        assert!(open(&mixed).contains("not rlrec log metadata"));
-        // A Parquet file without the probabilities.
-        let meta = reader.meta().clone();
-        let text = serde_json::to_string(&meta).unwrap();
-        let file = fs::File::create(mixed.join(STEPS_FILE)).unwrap();
-        let schema =
-            std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
-                "episode",
-                arrow_schema::DataType::UInt64,
-                false,
-            )]));
-        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
-        w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
-            PARQUET_META_KEY.into(),
-            text.clone(),
-        ));
-        w.close().unwrap();
-        fs::write(mixed.join(META_FILE), &text).unwrap();
-        let err = open(&mixed);
-        assert!(
-            err.contains("missing columns: step, user, candidates"),
-            "{err}"
-        );
-        // A flipped value is found by the checksum once the rows are read.
-        let mut bytes = fs::read(log.join(STEPS_FILE)).unwrap();
-        fs::copy(log.join(META_FILE), mixed.join(META_FILE)).unwrap();
-        // A third of the way in: inside the column data, far from the footer.
-        let at = bytes.len() / 3;
-        bytes[at] ^= 1;
-        fs::write(mixed.join(STEPS_FILE), &bytes).unwrap();
-        let read_all = || -> Result<(), LogError> {
-            let reader = LogReader::open(&mixed)?;
-            let mut rows = reader.rows()?;
-            while rows.next_row()?.is_some() {}
-            Ok(())
-        };
-        assert!(read_all().is_err());
-    }
-}
+mod tests;

@@ -33,7 +33,10 @@ impl OfflineFeed {
         if &meta.scenario != scenario {
             return Err(LogError::invalid(
                 logs,
-                "the log's environment is not the run's",
+                format!(
+                    "the log's environment is not the run's: {}",
+                    meta.scenario.differences(scenario).join("; ")
+                ),
             ));
         }
         // Every row, and the checksum, checked before the first step is handed over: a
@@ -169,7 +172,7 @@ mod tests {
                 &NoCheckpoints,
                 3,
                 &logs,
-                |_| (),
+                |_| std::ops::ControlFlow::Continue(()),
             )
             .unwrap();
             // Online: the logged slates, played again in the same environment.
@@ -243,7 +246,7 @@ mod tests {
             &NoCheckpoints,
             40,
             &logs,
-            |_| (),
+            |_| std::ops::ControlFlow::Continue(()),
         )
         .unwrap();
         let checksum = LogReader::open(&logs).unwrap().meta().checksum.clone();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use agents::{Agent, AgentError};
 use env::{Scenario, SlateEnv};
-use recsim_core::{stream, SimRng, StreamId};
+use recsim_core::{stream, Number, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
 use rollout::{fixed_policy, FixedPolicy};
@@ -109,14 +109,15 @@ impl PolicySpec {
             PolicySpec::Random => Ok(()),
             PolicySpec::EpsilonGreedy { base, epsilon } => {
                 if !(0.0..=1.0).contains(epsilon) {
-                    return Err(format!("epsilon {epsilon} must be in [0, 1]"));
+                    return Err(format!("epsilon {} must be in [0, 1]", Number(*epsilon)));
                 }
                 check_base(base)
             }
             PolicySpec::Softmax { base, temperature } => {
                 if !(temperature.is_finite() && (1e-6..=1e6).contains(temperature)) {
                     return Err(format!(
-                        "temperature {temperature} must be finite and in [1e-6, 1e6]"
+                        "temperature {} must be finite and in [1e-6, 1e6]",
+                        Number(*temperature)
                     ));
                 }
                 check_base(base)
@@ -143,12 +144,13 @@ impl fmt::Display for PolicySpec {
                 write!(f, "{base} (deterministic)")
             }
             PolicySpec::EpsilonGreedy { base, epsilon } => {
-                write!(f, "ε-greedy around {base} (ε = {epsilon})")
+                write!(f, "ε-greedy around {base} (ε = {})", Number(*epsilon))
             }
             PolicySpec::Softmax { base, temperature } => {
                 write!(
                     f,
-                    "softmax over {base}'s scores (temperature {temperature})"
+                    "softmax over {base}'s scores (temperature {})",
+                    Number(*temperature)
                 )
             }
         }

@@ -13,7 +13,11 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::writer::{Checksum, Column, BATCH_ROWS, COLUMNS};
-use super::{LogError, LogMeta, Row, LOG_FORMAT, META_FILE, PARQUET_META_KEY, STEPS_FILE};
+use super::{
+    adds_up, LogError, LogMeta, Row, LOG_FORMAT, MAX_REWARD, META_FILE, PARQUET_META_KEY,
+    STEPS_FILE,
+};
+use recsim_core::Number;
 
 /// An opened log: its metadata, checked against its Parquet file.
 #[derive(Debug, Clone)]
@@ -450,8 +454,38 @@ impl Rows {
                 "the logging probabilities are not in (0, 1], or the last prefix's is not the slate's",
             ));
         }
-        if !r.reward.is_finite() || r.position_reward.iter().any(|x| !x.is_finite()) {
-            return Err(self.bad("a reward is not finite"));
+        // No finite feature or score is too large for a simulator or a learner, but one
+        // that is not finite turns every estimate into NaN, blamed on something else.
+        if !r
+            .user
+            .iter()
+            .chain(&r.candidates)
+            .chain(&r.next_user)
+            .chain(&r.next_candidates)
+            .all(|x| x.is_finite())
+            || !r
+                .quality
+                .iter()
+                .chain(&r.policy_scores)
+                .all(|x| x.is_finite())
+        {
+            return Err(self.bad("a feature or score is not finite"));
+        }
+        if let Some(x) = std::iter::once(&r.reward)
+            .chain(&r.position_reward)
+            .find(|x| x.is_nan() || x.abs() > MAX_REWARD)
+        {
+            return Err(self.bad(&format!(
+                "a reward of {} is not a number within ±{MAX_REWARD:e}",
+                Number(*x)
+            )));
+        }
+        if self.meta.additive_reward && !adds_up(&r.position_reward, r.reward) {
+            return Err(self.bad(&format!(
+                "the positions' rewards do not add up to the step's reward {}, though the log \
+                 says they do",
+                Number(r.reward)
+            )));
         }
         let expected = if first || prev_done {
             (if first { 0 } else { prev_episode + 1 }, 0)

@@ -41,6 +41,7 @@ fn baseline(
             "episodes, num_envs and threads must be at least 1",
         ));
     }
+    options::bounded_num_envs(num_envs)?;
     let scenario = options::scenario(env, options)?;
     // Minutes of work for large runs: other Python threads go on meanwhile.
     let report = py

@@ -6,6 +6,18 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
+/// Refuses more environments than one vector steps (the CLI's `--num-envs` bound), before
+/// any is built.
+pub fn bounded_num_envs(num_envs: usize) -> PyResult<()> {
+    if num_envs > env::MAX_ENVS {
+        return Err(PyValueError::new_err(format!(
+            "num_envs = {num_envs} is too large: at most {} environments are stepped together",
+            env::MAX_ENVS
+        )));
+    }
+    Ok(())
+}
+
 /// The CLI's environment options (`--num-candidates` is `num_candidates`, …).
 pub const OPTIONS: [&str; 9] = [
     "num_candidates",

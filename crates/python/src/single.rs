@@ -285,7 +285,8 @@ pub fn position_error(position: i64, n: usize) -> PyErr {
         }
         .to_string(),
         Err(_) => format!(
-            "slate position {position} is negative: there are {n} candidates (positions 0..{n})"
+            "slate position {position} is negative: there are {n} candidates (positions 0 to {})",
+            n.saturating_sub(1)
         ),
     })
 }

@@ -95,6 +95,7 @@ impl VectorEnv {
                 "num_envs and threads must be at least 1",
             ));
         }
+        crate::options::bounded_num_envs(num_envs)?;
         let scenario = scenario(env, options)?;
         let envs = (0..num_envs)
             .map(|_| scenario.build())

@@ -1,4 +1,22 @@
+use std::fmt;
+
 use thiserror::Error;
+
+/// A number in a message: as written where that is short, in scientific notation where
+/// it is not (1e300 would print as 301 digits, 1e-300 as 300 zeros).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Number(pub f64);
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        if x == 0.0 || !x.is_finite() || (1e-4..1e9).contains(&x.abs()) {
+            write!(f, "{x}")
+        } else {
+            write!(f, "{x:e}")
+        }
+    }
+}
 
 /// A configuration or model parameter that cannot be used.
 #[derive(Debug, Error)]
@@ -28,7 +46,7 @@ pub enum ConfigError {
         known: String,
     },
     /// A parameter value out of its range.
-    #[error("parameter `{name}` = {value} is invalid: {why}")]
+    #[error("parameter `{name}` = {} is invalid: {why}", Number(*.value))]
     InvalidParam {
         /// The parameter.
         name: &'static str,
@@ -43,6 +61,15 @@ pub enum ConfigError {
     /// A time-aware observation of episodes with neither a fixed length nor a horizon.
     #[error("time_aware needs episodes of a known length: set a horizon (max_episode_steps)")]
     UnboundedEpisodes,
+    /// A wrapper whose feature the bandit observation would drop without a word.
+    #[error(
+        "{option} has no effect with the bandit observation, which replaces the whole \
+         observation by the item features: leave one of them off"
+    )]
+    DroppedByBanditObservation {
+        /// The wrapper's option.
+        option: &'static str,
+    },
     /// An environment name nobody registered.
     #[error("unknown environment `{name}`; registered: {known}")]
     UnknownEnvironment {
@@ -69,7 +96,7 @@ pub enum ConfigError {
 #[derive(Debug, Error)]
 pub enum StepError {
     /// A slate position past the candidate set.
-    #[error("slate position {position} is out of range: there are {num_candidates} candidates (positions 0..{num_candidates})")]
+    #[error("slate position {position} is out of range: there are {num_candidates} candidates (positions 0 to {})", .num_candidates.saturating_sub(1))]
     PositionOutOfRange {
         /// The position given.
         position: usize,
@@ -125,7 +152,7 @@ pub enum ChoiceError {
     #[error("every weight, the no-click weight included, is zero: no outcome can be drawn")]
     ZeroWeights,
     /// A cascade click probability outside `[0, 1]`.
-    #[error("score_scaling × score = {value} at slate position {position} is not a probability in [0, 1]")]
+    #[error("score_scaling × score = {} at slate position {position} is not a probability in [0, 1]", Number(*.value))]
     NotAProbability {
         /// The slate position.
         position: usize,
@@ -150,4 +177,30 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_messages_stay_short() {
+        let shown = |x: f64| Number(x).to_string();
+        assert_eq!(shown(0.3), "0.3");
+        assert_eq!(shown(-12.5), "-12.5");
+        assert_eq!(shown(0.0), "0");
+        assert_eq!(shown(1e300), "1e300");
+        assert_eq!(shown(1e-300), "1e-300");
+        assert_eq!(shown(f64::NAN), "NaN");
+        let message = ConfigError::InvalidParam {
+            name: "sensitivity",
+            value: -1e300,
+            why: "must be positive",
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            "parameter `sensitivity` = -1e300 is invalid: must be positive"
+        );
+    }
 }

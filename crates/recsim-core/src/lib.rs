@@ -42,7 +42,7 @@ pub use choice::{
     MultinomialProportional, ProportionalCascade,
 };
 pub use environment::{Click, EnvConfig, Environment, Outcome};
-pub use error::{error_chain, ChoiceError, ConfigError, StepError};
+pub use error::{error_chain, ChoiceError, ConfigError, Number, StepError};
 pub use interest_evolution::{IevParams, InterestEvolution};
 pub use interest_exploration::{IeParams, InterestExploration};
 pub use lts::{LongTermSatisfaction, LtsParams};

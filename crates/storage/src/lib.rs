@@ -5,7 +5,7 @@
 #![warn(missing_docs)]
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -100,6 +100,17 @@ pub fn lock_folder(path: &Path) -> Result<File, LockError> {
     }
 }
 
+/// Records this process's id in the lock `lock` of `folder` ([`lock_folder`]'s), once it
+/// starts writing there: a second writer's refusal names it.
+pub fn record_pid(lock: &mut File, folder: &Path) -> Result<(), IoError> {
+    let file = folder.join(LOCK_FILE);
+    lock.set_len(0)
+        .and_then(|()| lock.seek(SeekFrom::Start(0)))
+        .and_then(|_| write!(lock, "{}", std::process::id()))
+        .and_then(|()| lock.flush())
+        .map_err(IoError::on(&file))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,9 +151,12 @@ mod tests {
     fn a_second_lock_names_the_first_writer() {
         let dir = tempfile::tempdir().unwrap();
         let mut first = lock_folder(dir.path()).unwrap();
-        write!(first, "4242").unwrap();
+        write!(first, "4242 and more").unwrap();
+        record_pid(&mut first, dir.path()).unwrap();
         match lock_folder(dir.path()) {
-            Err(LockError::InUse { pid, .. }) => assert_eq!(pid, "4242"),
+            Err(LockError::InUse { pid, .. }) => {
+                assert_eq!(pid, std::process::id().to_string())
+            }
             other => panic!("expected InUse, got {other:?}"),
         }
         drop(first);

@@ -109,6 +109,14 @@ pub enum InvalidConfig {
     /// Settings that cannot go together.
     #[error("{0}")]
     Combination(&'static str),
+    /// A dotted key (`--set slateq.lr=…`) that cannot be set.
+    #[error("{key}: {why}")]
+    DottedKey {
+        /// The key.
+        key: String,
+        /// Why not.
+        why: String,
+    },
     /// A run setting out of its range.
     #[error("{name} = {value} is invalid: {why}")]
     Setting {
@@ -248,6 +256,26 @@ impl TrainConfig {
         self.merged_table(toml::from_str(text)?)
     }
 
+    /// This configuration with values at dotted keys (`slateq.lr`, `env.seed`), as a
+    /// sweep's axes set them: each value is TOML (`1e-4`, `[64, 64]`, `"cuda"`), or a bare
+    /// word taken as a string (`cuda`).
+    pub fn with_keys(&self, keys: &[(String, String)]) -> Result<Self, InvalidConfig> {
+        let mut overlay = toml::Table::new();
+        for (key, text) in keys {
+            let value = toml::from_str::<toml::Table>(&format!("v = {text}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(text.clone()));
+            crate::tables::set_path(&mut overlay, key, value).map_err(|why| {
+                InvalidConfig::DottedKey {
+                    key: key.clone(),
+                    why,
+                }
+            })?;
+        }
+        self.merged_table(overlay)
+    }
+
     /// [`TrainConfig::merged`] of a parsed table.
     pub fn merged_table(&self, overlay: toml::Table) -> Result<Self, InvalidConfig> {
         let base = match overlay.get("algo") {
@@ -375,6 +403,22 @@ impl TrainConfig {
         }
     }
 
+    /// Whether some training episode ends within the run, so that it has an
+    /// `episode_reward_mean`: never offline (no episode is played), never where each
+    /// environment's share of the run's steps is shorter than an episode of fixed length.
+    pub fn ends_a_training_episode(&self) -> bool {
+        if self.offline.is_some() {
+            return false;
+        }
+        match self.env.episode_length() {
+            Ok(Some(length)) => {
+                let per_env = (self.iteration_steps() / self.num_envs()) as u64;
+                per_env.saturating_mul(self.iterations) >= length as u64
+            }
+            _ => true,
+        }
+    }
+
     /// The scenario evaluation runs on.
     pub fn eval_scenario(&self) -> Scenario {
         let mut s = self.env.clone();
@@ -384,6 +428,15 @@ impl TrainConfig {
 
     /// Checks every part, naming the field at fault.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
+        let w = &self.env.wrappers;
+        if matches!(self.algo(), Algo::Linucb | Algo::Lints) && (w.user_observation || w.time_aware)
+        {
+            return Err(InvalidConfig::Combination(
+                "LinUCB and LinTS read only the item features (the bandit observation), so the \
+                 user's state and the time feature would be dropped: leave --user-observation \
+                 and --time-aware off",
+            ));
+        }
         self.env.validate()?;
         let setting = |name, value: u64, lo: u64, hi: u64, why| {
             if (lo..=hi).contains(&value) {

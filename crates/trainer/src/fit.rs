@@ -21,7 +21,8 @@ use crate::{
 /// Hears a run's progress; every method does nothing unless overridden.
 pub trait FitEvents {
     /// An iteration finished, its metrics written and, where due, its checkpoint;
-    /// `Break` stops the run there ([`TrainError::Stopped`]), as a Tune stopper does.
+    /// `Break` stops the run there ([`TrainError::Stopped`]), as a Tune stopper does,
+    /// with a checkpoint of that iteration.
     fn iteration(&mut self, _result: &IterationResult, _last: bool) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
@@ -283,10 +284,16 @@ impl Trainer {
             // (`rlrec tune`, the Ray driver) may take the checkpoint it reports.
             let every = config.checkpoint_every;
             let done = self.algorithm.is_done();
-            if (every > 0 && result.training_iteration.is_multiple_of(every)) || done {
+            let due = (every > 0 && result.training_iteration.is_multiple_of(every)) || done;
+            if due {
                 last_checkpoint = Some(self.run.save(&self.algorithm, config.keep_checkpoints)?);
             }
             if events.iteration(&result, done).is_break() {
+                // A stopped run continues from where it stopped, not from its last
+                // checkpoint on the cadence.
+                if !due {
+                    self.run.save(&self.algorithm, config.keep_checkpoints)?;
+                }
                 return Err(TrainError::Stopped(result.training_iteration));
             }
         }
@@ -438,8 +445,14 @@ mod tests {
         let mut c = config(6);
         c.keep_checkpoints = 2;
         let mut trainer = Trainer::new(c, Some(&out)).unwrap();
+        // What a process killed while pruning left (issue 27, finding 6): a checkpoint
+        // being removed is out of the run's view, and the next prune removes it.
+        let half = out.join(".checkpoint-000009.removing");
+        std::fs::create_dir(&half).unwrap();
+        std::fs::write(half.join("config.toml"), "").unwrap();
         let mut heard = Heard::default();
         let report = trainer.fit(&mut heard).unwrap();
+        assert!(!half.exists());
         assert_eq!(
             heard.iterations,
             [1, 2, 3, 4, 5, 6].map(|i| (i, i == 6)).to_vec()

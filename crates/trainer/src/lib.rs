@@ -24,6 +24,7 @@ pub mod checkpoint;
 mod clock;
 mod config;
 mod fit;
+mod history;
 mod policy;
 mod run;
 pub mod sweep;
@@ -42,5 +43,6 @@ pub use config::{
     OFFLINE_SLATEQ_BATCH_SIZE, OFFLINE_SLATEQ_ITERATIONS, RESUMABLE_KEYS, SLATEQ_ITERATIONS,
 };
 pub use fit::{evaluated_at, Continue, FitEvents, FitReport, Point, Quiet, Reference, Trainer};
+pub use history::HistoryError;
 pub use policy::{checkpoint_policy, Checkpoints};
 pub use run::{RunDir, RunError};

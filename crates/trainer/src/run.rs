@@ -10,7 +10,7 @@
 //! rewritten from it whenever it is cut back (a resume, a rewind, a branch).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,6 +22,7 @@ use crate::checkpoint::{
     checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
     METRICS_FILE, POINTER_FILE, REPLAY_FILE,
 };
+use crate::history::{self, HistoryError};
 use crate::tables::edit_toml;
 use crate::tensorboard::{self, EVENTS_FILE};
 use crate::{Algorithm, Checkpoint, IterationResult, TrainConfig, RESUMABLE_KEYS};
@@ -123,16 +124,9 @@ pub enum RunError {
         /// What is wrong.
         source: serde_json::Error,
     },
-    /// A line of `metrics.jsonl` that is not an iteration's results.
-    #[error("{} line {line} is not an iteration's results", .path.display())]
-    BadMetrics {
-        /// The file.
-        path: PathBuf,
-        /// The line, from 1.
-        line: usize,
-        /// What is wrong.
-        source: serde_json::Error,
-    },
+    /// `metrics.jsonl`, damaged.
+    #[error(transparent)]
+    History(#[from] HistoryError),
 }
 
 impl From<storage::IoError> for RunError {
@@ -242,12 +236,7 @@ impl RunDir {
 
     /// Records this process in the lock file, for the message another writer gets.
     fn claim(&mut self) -> Result<(), RunError> {
-        let file = self.path.join(LOCK_FILE);
-        let f = &mut self._lock;
-        f.set_len(0).map_err(io(&file))?;
-        f.seek(SeekFrom::Start(0)).map_err(io(&file))?;
-        write!(f, "{}", std::process::id()).map_err(io(&file))?;
-        f.flush().map_err(io(&file))
+        Ok(storage::record_pid(&mut self._lock, &self.path)?)
     }
 
     /// Writes a fresh run's marker (with a new run id), configuration and empty metrics.
@@ -424,7 +413,7 @@ impl RunDir {
         if rewind {
             for (i, folder) in self.checkpoints()? {
                 if i > iteration {
-                    fs::remove_dir_all(&folder).map_err(io(&folder))?;
+                    remove_checkpoint(&folder)?;
                 }
             }
         }
@@ -434,13 +423,11 @@ impl RunDir {
     /// Starts this (new) run's history with `source`'s iterations up to `iteration`: a
     /// branch keeps the curve that led to its checkpoint.
     pub fn adopt_history(&self, source: &Path, iteration: u64) -> Result<(), RunError> {
-        let lines = metric_lines(&source.join(METRICS_FILE))?;
-        self.write_history(kept(lines, iteration))
+        self.write_history(history::through(&source.join(METRICS_FILE), iteration)?)
     }
 
     fn keep_metrics_through(&self, iteration: u64) -> Result<(), RunError> {
-        let lines = metric_lines(&self.metrics_path())?;
-        self.write_history(kept(lines, iteration))
+        self.write_history(history::through(&self.metrics_path(), iteration)?)
     }
 
     /// Writes `metrics.jsonl` and the event file anew, holding `lines`.
@@ -489,18 +476,7 @@ impl RunDir {
 
     /// Every iteration's results so far of the run in `path`, without locking it.
     pub fn metrics_in(path: &Path) -> Result<Vec<IterationResult>, RunError> {
-        let file = path.join(METRICS_FILE);
-        metric_lines(&file)?
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|source| RunError::BadMetrics {
-                    path: file.clone(),
-                    line: i + 1,
-                    source,
-                })
-            })
-            .collect()
+        Ok(history::results(&path.join(METRICS_FILE))?)
     }
 
     /// Adds one iteration's line to `metrics.jsonl`; a failed append is cut back off, so
@@ -574,6 +550,14 @@ impl RunDir {
     /// After the checkpoint of `newest` is in place: older checkpoints lose their replay
     /// buffer, and those beyond the `keep_last` newest go, but for the best evaluated.
     fn prune(&self, newest: u64, keep_last: u64) -> Result<(), RunError> {
+        // What a process killed while removing a checkpoint left.
+        for entry in fs::read_dir(&self.path).map_err(io(&self.path))? {
+            let path = entry.map_err(io(&self.path))?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if name.starts_with(".checkpoint-") && name.ends_with(REMOVING) {
+                fs::remove_dir_all(&path).map_err(io(&path))?;
+            }
+        }
         let all = self.checkpoints()?;
         let cut = if keep_last == 0 {
             0
@@ -590,7 +574,7 @@ impl RunDir {
                 continue;
             }
             if position < cut && Some(*iteration) != best {
-                fs::remove_dir_all(folder).map_err(io(folder))?;
+                remove_checkpoint(folder)?;
             } else {
                 let replay = folder.join(REPLAY_FILE);
                 if replay.exists() {
@@ -600,6 +584,18 @@ impl RunDir {
         }
         Ok(())
     }
+}
+
+/// The suffix of a checkpoint folder being removed.
+const REMOVING: &str = ".removing";
+
+/// Removes a checkpoint folder, renamed out of the run's view first: a process killed
+/// while deleting leaves no half checkpoint, only a hidden folder the next prune removes.
+fn remove_checkpoint(folder: &Path) -> Result<(), RunError> {
+    let name = folder.file_name().unwrap_or_default().to_string_lossy();
+    let hidden = folder.with_file_name(format!(".{name}{REMOVING}"));
+    fs::rename(folder, &hidden).map_err(io(folder))?;
+    fs::remove_dir_all(&hidden).map_err(io(&hidden))
 }
 
 /// Appends `bytes` to the file at `path` and syncs it; a failed append is cut back off, so
@@ -622,36 +618,6 @@ fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn metric_lines(path: &Path) -> Result<Vec<String>, RunError> {
-    // A device or pipe in its place could be read for ever.
-    if path.exists() && !path.is_file() {
-        return Err(io(path)(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    match File::open(path) {
-        Ok(f) => BufReader::new(f)
-            .lines()
-            .collect::<Result<_, _>>()
-            .map_err(io(path)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(io(path)(e)),
-    }
-}
-
-/// The lines of iterations up to `iteration`.
-fn kept(lines: Vec<String>, iteration: u64) -> Vec<String> {
-    lines
-        .into_iter()
-        .filter(|line| {
-            serde_json::from_str::<IterationResult>(line)
-                .map(|r| r.training_iteration <= iteration)
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 fn joined(lines: Vec<String>) -> Vec<u8> {

@@ -33,6 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::tables::set_path;
 use crate::{Algo, InvalidConfig, TrainConfig};
 
 /// A sweep file that cannot be used; nothing has run.
@@ -335,6 +336,8 @@ pub const MAX_TRIALS: u64 = 10_000;
 impl Sweep {
     /// Parses, expands and checks a sweep file's text.
     pub fn parse(text: &str) -> Result<Self, SweepError> {
+        // Syntax first: the parser's own error shows the line and column with a caret.
+        toml::from_str::<toml::Table>(text)?;
         let file: SweepFile = serde_path_to_error::deserialize(toml::de::Deserializer::new(text))?;
         let settings = file.sweep.unwrap_or(Settings {
             iterations: None,
@@ -395,6 +398,16 @@ impl Sweep {
                 format!("the axes, samples and seeds make more than {MAX_TRIALS} trials"),
             ));
         };
+        // An offline run's environment is its log's, seed included: other seeds would
+        // need other logs.
+        let offline = file.base.contains_key("offline");
+        if offline
+            && (settings.seeds > 1 || grid.iter().chain(&random).any(|(p, _)| p == "env.seed"))
+        {
+            let why = "an offline run learns from one log, recorded on one seed: set seeds = 1 \
+                       and no seed axis, and sweep over logs in separate sweeps";
+            return Err(setting("seeds", why.into()));
+        }
         let mut base = file.base;
         if let Some(iterations) = settings.iterations {
             base.insert(
@@ -405,17 +418,28 @@ impl Sweep {
         let resolve = |overrides: &[(String, toml::Value)]| -> Result<TrainConfig, SweepError> {
             let mut table = base.clone();
             for (path, value) in overrides {
-                set_path(&mut table, path, value.clone())?;
+                set_path(&mut table, path, value.clone()).map_err(|why| SweepError::Axis {
+                    axis: path.clone(),
+                    why,
+                })?;
             }
             let algo = match table.get("algo") {
                 Some(v) => Algo::deserialize(v.clone()).map_err(InvalidConfig::from)?,
                 None => Algo::Slateq,
             };
-            let mut config = TrainConfig::new(algo).merged_table(table)?;
-            config
-                .algo()
-                .required_wrappers(&mut config.env)
-                .map_err(InvalidConfig::from)?;
+            let mut start = TrainConfig::new(algo);
+            if offline {
+                // As `train --offline`: the log's environment, without the wrappers the
+                // algorithm turns on to act.
+                start.env.wrappers = env::Wrappers::default();
+            }
+            let mut config = start.merged_table(table)?;
+            if !offline {
+                config
+                    .algo()
+                    .required_wrappers(&mut config.env)
+                    .map_err(InvalidConfig::from)?;
+            }
             config.validate()?;
             Ok(config)
         };
@@ -462,6 +486,18 @@ impl Sweep {
                 },
                 other => other,
             })?;
+            // Refused before any trial trains, not after all of them.
+            if settings.metric == Metric::EpisodeRewardMean && !config.ends_a_training_episode() {
+                return Err(setting(
+                    "metric",
+                    format!(
+                        "configuration c{index:0width$} ({}) ends no training episode, so it \
+                         has no episode_reward_mean: use evaluation/episode_reward_mean, or more \
+                         iterations",
+                        configuration.label()
+                    ),
+                ));
+            }
             for k in 0..settings.seeds {
                 let seed = config
                     .env
@@ -535,35 +571,6 @@ fn product(grid: &[(String, Axis)]) -> Vec<Vec<(String, toml::Value)>> {
             .collect();
     }
     out
-}
-
-/// Sets `value` at a dotted path of `table`, making the tables on the way.
-fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), SweepError> {
-    let mut keys: Vec<&str> = path.split('.').collect();
-    let last = keys.pop().expect("split gives one piece at least");
-    let mut at = table;
-    for (depth, key) in keys.iter().enumerate() {
-        let entry = at
-            .entry(key.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        at = match entry {
-            toml::Value::Table(t) => t,
-            _ => {
-                return Err(SweepError::Axis {
-                    axis: path.to_string(),
-                    why: format!("`{}` is not a table", keys[..=depth].join(".")),
-                })
-            }
-        };
-    }
-    if last.is_empty() || keys.iter().any(|k| k.is_empty()) {
-        return Err(SweepError::Axis {
-            axis: path.to_string(),
-            why: "not a dotted key (`slateq.lr`)".into(),
-        });
-    }
-    at.insert(last.to_string(), value);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -678,6 +685,27 @@ seed = { grid = [0, 100] }
         settings("[sweeps]\nseeds = 3", "unknown field `sweeps`");
         settings("[base]\nsteps_per_iteration = 1e12", "steps_per_iteration");
         settings("[sweep]\nseeds = 100000", "more than 10000 trials");
+        // Not TOML: where, with the parser's caret (issue 27, finding 13).
+        settings("[sweep]\nseeds = 3\n[axes\n", "line 3, column");
+        // A metric that cannot exist, before anything trains (issue 27, finding 10): 52
+        // steps, 13 for each of four environments, of an episode of 120.
+        settings(
+            "[sweep]\nmetric = \"episode_reward_mean\"\niterations = 1\n[base]\nsteps_per_iteration = 52",
+            "ends no training episode",
+        );
+        // Offline, one log (issue 27, finding 9).
+        let offline = "[base]\nalgo = \"linucb\"\n[base.offline]\nlogs = \"log\"\n\
+                       checksum = \"x\"\nsteps = 1000\n";
+        settings(offline, "an offline run learns from one log");
+        settings(
+            &format!("{offline}[sweep]\nseeds = 1\nmetric = \"episode_reward_mean\""),
+            "ends no training episode",
+        );
+        // The log's environment, without the wrappers the bandit acts through.
+        let trial = &Sweep::parse(&format!("{offline}[sweep]\nseeds = 1"))
+            .unwrap()
+            .trials[0];
+        assert_eq!(trial.config.env.wrappers, env::Wrappers::default());
     }
 
     #[test]

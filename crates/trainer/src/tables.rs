@@ -15,6 +15,32 @@ pub(crate) fn merge(base: &mut toml::Table, overlay: toml::Table) {
     }
 }
 
+/// Sets `value` at a dotted path of `table` (`slateq.lr`), making the tables on the way;
+/// the error says why the path cannot be set.
+pub(crate) fn set_path(
+    table: &mut toml::Table,
+    path: &str,
+    value: toml::Value,
+) -> Result<(), String> {
+    let mut keys: Vec<&str> = path.split('.').collect();
+    let last = keys.pop().expect("split gives one piece at least");
+    if last.is_empty() || keys.iter().any(|k| k.is_empty()) {
+        return Err("not a dotted key (`slateq.lr`)".into());
+    }
+    let mut at = table;
+    for (depth, key) in keys.iter().enumerate() {
+        let entry = at
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        at = match entry {
+            toml::Value::Table(t) => t,
+            _ => return Err(format!("`{}` is not a table", keys[..=depth].join("."))),
+        };
+    }
+    at.insert(last.to_string(), value);
+    Ok(())
+}
+
 /// How [`TrainConfig::differences`] shows a key one side does not set.
 const UNSET: &str = "(unset)";
 

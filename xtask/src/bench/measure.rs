@@ -197,7 +197,9 @@ fn log_case(name: &str) -> Result<(env::Scenario, PolicySpec, PolicySpec)> {
 fn log(case: &str, episodes: u64, out: &std::path::Path) -> Result<serde_json::Value> {
     let (scenario, logging, _) = log_case(case)?;
     let start = Instant::now();
-    let summary = write_log(&scenario, &logging, &NoCheckpoints, episodes, out, |_| ())?;
+    let summary = write_log(&scenario, &logging, &NoCheckpoints, episodes, out, |_| {
+        std::ops::ControlFlow::Continue(())
+    })?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(json!({ "steps": summary.meta.steps, "seconds": seconds, "bytes": summary.bytes }))
 }

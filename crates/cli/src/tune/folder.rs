@@ -67,7 +67,8 @@ impl SweepDir {
         }
         fs::create_dir_all(path.join(TRIALS))
             .with_context(|| format!("creating {}", path.display()))?;
-        let lock = storage::lock_folder(path)?;
+        let mut lock = storage::lock_folder(path)?;
+        storage::record_pid(&mut lock, path)?;
         let dir = Self {
             path: path.to_path_buf(),
             _lock: lock,

@@ -87,9 +87,15 @@ pub fn tune(args: &TuneArgs) -> Result<()> {
             pending.len()
         );
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let jobs = args.jobs.unwrap_or(cores);
+    if jobs > cores && !args.json {
+        note!(
+            "--jobs {jobs} on {cores} cores: the trials share the cores, and each is a process \
+             of its own with its network and replay buffer in memory (a SlateQ trial's replay \
+             alone grows to tens of MB): mind the machine's memory"
+        );
+    }
     let outcome = run_trials(&sweep, &dir, pending, finished, jobs, args.json)?;
     if outcome.interrupted {
         bail!(

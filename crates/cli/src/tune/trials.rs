@@ -5,7 +5,6 @@ use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use indicatif::MultiProgress;
 use serde_json::{json, Value};
 use trainer::sweep::{Sweep, Trial};
 
+use crate::interrupt;
 use crate::output::{note, outln};
 use crate::progress;
 
@@ -22,13 +22,6 @@ use super::report::evaluated_mean;
 
 /// How long stopped trials get to end before they are killed.
 pub(super) const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// Set by SIGINT and SIGTERM: the sweep stops its trials and ends.
-pub(super) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
 
 /// What became of the trials that ran.
 pub(super) struct Outcome {
@@ -61,18 +54,7 @@ pub(super) fn run_trials(
     jobs: usize,
     json: bool,
 ) -> Result<Outcome> {
-    INTERRUPTED.store(false, Ordering::SeqCst);
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_interrupt as *const () as libc::sighandler_t,
-        );
-        libc::signal(
-            libc::SIGTERM,
-            on_interrupt as *const () as libc::sighandler_t,
-        );
-    }
+    let catching = interrupt::catch();
     let total = sweep.trials.len();
     let bars = MultiProgress::new();
     let overall = bars.add(progress::bar(total as u64, "trials", json));
@@ -82,7 +64,7 @@ pub(super) fn run_trials(
     let mut failed = Vec::new();
     let mut stopping: Option<Instant> = None;
     loop {
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let interrupted = interrupt::requested();
         while running.len() < jobs && !interrupted {
             let Some((index, resume)) = pending.pop_front() else {
                 break;
@@ -182,11 +164,7 @@ pub(super) fn run_trials(
         }
     }
     overall.finish_and_clear();
-    // SAFETY: restores the default dispositions.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
-        libc::signal(libc::SIGTERM, libc::SIG_DFL);
-    }
+    drop(catching);
     Ok(Outcome {
         finished,
         failed,
@@ -222,6 +200,9 @@ pub(super) fn spawn(
         .stdout(Stdio::piped())
         .stderr(log);
     die_with_parent(&mut command);
+    // A group of its own: the terminal's Ctrl-C reaches the sweep alone, which passes one
+    // SIGINT on (a second would end the trial before its checkpoint).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .spawn()
         .with_context(|| format!("starting trial {}", trial.name))?;
