@@ -24,10 +24,17 @@ IDS: dict[str, str] = {
 
 
 def world_name(env: str) -> str:
-    """The registry name of ``env``, a registry name or a Gymnasium id."""
+    """The registry name of ``env``: a registry name (``strong-lts``) or a Gymnasium id,
+    with or without its namespace (``rlrec/StrongLTS-v0``, ``StrongLTS-v0``)."""
     if not isinstance(env, str):
         raise TypeError(f"an environment name is a str, not {type(env).__name__}")
-    return IDS.get(env, env)
+    name = IDS.get(env, IDS.get(f"rlrec/{env}", env))
+    if name not in {world[0] for world in _rlrec.worlds()}:
+        known = ", ".join(world[0] for world in _rlrec.worlds())
+        raise ValueError(
+            f"unknown environment `{env}`; registered: {known}; or their Gymnasium ids: {', '.join(IDS)}"
+        )
+    return name
 
 
 def space(description: Any) -> spaces.Space[Any]:
@@ -115,6 +122,9 @@ class RecSimEnv(gymnasium.Env[Any, Any]):
         """The scenario as JSON: the ``[env]`` table of an ``rlrec`` run's configuration."""
         return self._core.scenario_json()
 
+    def __repr__(self) -> str:
+        return f"RecSimEnv({self.scenario}, flat={self.flat})"
+
 
 def _count(name: str, value: Any) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -158,8 +168,9 @@ class RecSimVectorEnv(gymnasium.vector.VectorEnv[Any, Any, Any]):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
         self.num_envs = _count("num_envs", num_envs)
+        self._world = world_name(env)
         self._core = _rlrec.VectorEnv(
-            world_name(env),
+            self._world,
             self.num_envs,
             _count("threads", threads),
             bool(flat),
@@ -177,6 +188,12 @@ class RecSimVectorEnv(gymnasium.vector.VectorEnv[Any, Any, Any]):
     def threads(self) -> int:
         """The threads that step the slots."""
         return int(self._core.threads())
+
+    def __repr__(self) -> str:
+        return (
+            f"RecSimVectorEnv({self._world!r}, num_envs={self.num_envs}, threads={self.threads}, "
+            f"flat={self.flat}, observation_space={self.single_observation_space})"
+        )
 
     def reset(
         self,

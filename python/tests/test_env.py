@@ -57,6 +57,10 @@ def test_gymnasium_make_takes_the_cli_options_and_model_parameters() -> None:
         if terminated or truncated:
             break
     assert (steps, terminated, truncated) == (5, False, True)
+    # The repr says which environment this is.
+    assert repr(env.unwrapped) == f"RecSimEnv({scenario}, flat=False)"
+    vector = rlrec.make_vec("StrongLTS-v0", num_envs=3, flat=True)
+    assert repr(vector).startswith("RecSimVectorEnv('strong-lts', num_envs=3, threads=1, flat=True")
 
 
 def test_the_layout_is_rllibs_recsim_layout() -> None:

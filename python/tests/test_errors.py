@@ -113,6 +113,10 @@ def test_bad_options_raise_with_the_clis_message(options: dict[str, Any], error:
 def test_unknown_worlds_reset_options_seeds_and_render_modes_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown environment `mars`; registered: strong-lts, lts"):
         rlrec.make("mars")
+    # The error names the Gymnasium ids too, which work with or without their namespace.
+    with pytest.raises(ValueError, match="or their Gymnasium ids: rlrec/StrongLTS-v0"):
+        rlrec.make_vec("StrongLTS-v9", num_envs=2)
+    assert rlrec.make("StrongLTS-v0", flat=True).scenario == rlrec.make("strong-lts", flat=True).scenario
     env = rlrec.make("strong-lts")
     with pytest.raises(ValueError, match="no reset options"):
         env.reset(options={"level": 3})

@@ -307,7 +307,8 @@ fn interest_environments_report_recsims_metrics() {
     assert!(lts.get("metrics").is_none());
     assert!(lts["steps"][0].get("clicked_quality").is_none());
 
-    // Every wrapper works with interest evolution; a horizon cuts its episodes.
+    // The bandit's wrappers work with interest evolution (the user's state, which the
+    // bandit observation would drop, is refused with it); a horizon cuts its episodes.
     let s = rlrec([
         "baseline",
         "--policy",
@@ -318,7 +319,6 @@ fn interest_environments_report_recsims_metrics() {
         "interest-evolution",
         "--num-candidates",
         "10",
-        "--user-observation",
         "--bandit-observation",
         "--discrete-action",
         "--horizon",

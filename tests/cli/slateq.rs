@@ -226,6 +226,17 @@ fn slateq_runs_on_the_interest_worlds() {
         let text = rlrec(["inspect", "--checkpoint"]).args([&run]).ok();
         assert!(text.contains(choice), "{env}: {text}");
         assert!(text.contains("Linear("), "{text}");
+        // The replay the checkpoint keeps is counted, not shown empty (issue 28, §4).
+        let held: usize = text
+            .split("replay ")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(held > 4000, "{text}");
     }
 }
 

@@ -91,9 +91,10 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
     let mut slate = vec![0; layout.slate_size];
     env.reset(None);
     agent.begin_episode();
-    // The JSON array is written a step at a time, so a million steps take no memory.
+    // The JSON array is written a step at a time (on one line, as every --json output),
+    // so a million steps take no memory.
     if args.json {
-        outln!("[");
+        crate::output::part(format_args!("["))?;
     }
     for step in 0..steps {
         let user = env.user().to_vec();
@@ -109,7 +110,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
                 "reward": t.reward, "clicked": t.click.map(|c| c.position),
             });
             let separator = if step + 1 < steps { "," } else { "" };
-            outln!("{record}{separator}");
+            crate::output::part(format_args!("{record}{separator}"))?;
         } else {
             outln!("step {step}:");
             if !user.is_empty() {
@@ -158,6 +159,10 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     let env = ckpt.config.env.build()?;
     let mut agent = build_agent(&ckpt.config, env.as_ref())?;
     agent.load(&ckpt.agent_state)?;
+    // The replay the checkpoint keeps, so the description counts what it holds.
+    if let Some(replay) = &ckpt.replay {
+        agent.load_replay(replay)?;
+    }
     let s = &ckpt.state;
     if args.json {
         outln!(

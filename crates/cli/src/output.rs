@@ -17,6 +17,14 @@ pub fn line(args: fmt::Arguments) -> Result<()> {
         .context("writing to stdout")
 }
 
+/// Writes to stdout without ending the line (a JSON array streamed on one line).
+pub fn part(args: fmt::Arguments) -> Result<()> {
+    io::stdout()
+        .lock()
+        .write_fmt(args)
+        .context("writing to stdout")
+}
+
 /// Writes one line to stderr, for progress notes: a failure to write them is ignored,
 /// as there is nowhere left to report it.
 pub fn write_note(args: fmt::Arguments) {

@@ -256,26 +256,6 @@ impl TrainConfig {
         self.merged_table(toml::from_str(text)?)
     }
 
-    /// This configuration with values at dotted keys (`slateq.lr`, `env.seed`), as a
-    /// sweep's axes set them: each value is TOML (`1e-4`, `[64, 64]`, `"cuda"`), or a bare
-    /// word taken as a string (`cuda`).
-    pub fn with_keys(&self, keys: &[(String, String)]) -> Result<Self, InvalidConfig> {
-        let mut overlay = toml::Table::new();
-        for (key, text) in keys {
-            let value = toml::from_str::<toml::Table>(&format!("v = {text}"))
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(text.clone()));
-            crate::tables::set_path(&mut overlay, key, value).map_err(|why| {
-                InvalidConfig::DottedKey {
-                    key: key.clone(),
-                    why,
-                }
-            })?;
-        }
-        self.merged_table(overlay)
-    }
-
     /// [`TrainConfig::merged`] of a parsed table.
     pub fn merged_table(&self, overlay: toml::Table) -> Result<Self, InvalidConfig> {
         let base = match overlay.get("algo") {
@@ -429,7 +409,16 @@ impl TrainConfig {
     /// Checks every part, naming the field at fault.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         let w = &self.env.wrappers;
-        if matches!(self.algo(), Algo::Linucb | Algo::Lints) && (w.user_observation || w.time_aware)
+        if self.algo() == Algo::Slateq && w.bandit_observation {
+            return Err(InvalidConfig::Combination(
+                "SlateQ needs the user features, which the bandit observation drops: leave \
+                 --bandit-observation off",
+            ));
+        }
+        // Offline, the environment is the log's, and the bandits read its item features.
+        if matches!(self.algo(), Algo::Linucb | Algo::Lints)
+            && self.offline.is_none()
+            && (w.user_observation || w.time_aware)
         {
             return Err(InvalidConfig::Combination(
                 "LinUCB and LinTS read only the item features (the bandit observation), so the \
@@ -546,12 +535,6 @@ impl TrainConfig {
                 why: "an iteration's environment steps must divide evenly among the \
                       environments: choose a divisor of steps_per_iteration",
             });
-        }
-        if self.algo() == Algo::Slateq && self.env.wrappers.bandit_observation {
-            return Err(InvalidConfig::Combination(
-                "SlateQ needs the user features, which the bandit observation drops: leave \
-                 --bandit-observation off",
-            ));
         }
         Ok(())
     }

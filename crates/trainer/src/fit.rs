@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use planner::LtsPlanner;
 use rollout::{Evaluation, FixedPolicy};
 use serde::Serialize;
-use storage::write_atomic;
 
 use crate::checkpoint::{CheckpointError, EVALUATION_FILE};
 use crate::{
@@ -309,12 +308,7 @@ impl Trainer {
             .algorithm
             .evaluate(config.eval_episodes, |i| events.evaluated(i))?;
         let iteration = self.algorithm.state().iteration;
-        let text = serde_json::to_string_pretty(
-            &serde_json::json!({"training_iteration": iteration, "evaluation": evaluation}),
-        )
-        .expect("an evaluation serialises");
-        write_atomic(&self.run.path().join(EVALUATION_FILE), text.as_bytes())
-            .map_err(|e| TrainError::from(CheckpointError::from(e)))?;
+        self.run.write_final_evaluation(iteration, &evaluation)?;
         Ok(FitReport {
             run: self.run.path().to_path_buf(),
             checkpoint,
@@ -453,6 +447,11 @@ mod tests {
         let mut heard = Heard::default();
         let report = trainer.fit(&mut heard).unwrap();
         assert!(!half.exists());
+        // The final evaluation is in the TensorBoard events too (issue 28, §4).
+        let events = std::fs::read(out.join(crate::tensorboard::EVENTS_FILE)).unwrap();
+        assert!(events
+            .windows(b"final_evaluation/mean".len())
+            .any(|w| w == b"final_evaluation/mean"));
         assert_eq!(
             heard.iterations,
             [1, 2, 3, 4, 5, 6].map(|i| (i, i == 6)).to_vec()

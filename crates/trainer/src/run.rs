@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use crate::checkpoint::{
     checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
-    METRICS_FILE, POINTER_FILE, REPLAY_FILE,
+    EVALUATION_FILE, METRICS_FILE, POINTER_FILE, REPLAY_FILE,
 };
 use crate::history::{self, HistoryError};
 use crate::tables::edit_toml;
@@ -488,6 +488,30 @@ impl RunDir {
         append(
             &self.path.join(EVENTS_FILE),
             &tensorboard::iteration_record(&value),
+        )
+    }
+
+    /// Writes the final evaluation (`evaluation.json`) and adds it to the TensorBoard
+    /// events as `final_evaluation/…` at its iteration. A continued run rewrites the
+    /// events from `metrics.jsonl`, and its own final evaluation comes later.
+    pub fn write_final_evaluation(
+        &self,
+        iteration: u64,
+        evaluation: &rollout::Evaluation,
+    ) -> Result<(), RunError> {
+        let text = serde_json::to_string_pretty(
+            &serde_json::json!({"training_iteration": iteration, "evaluation": evaluation}),
+        )
+        .expect("an evaluation serialises");
+        write_atomic(&self.path.join(EVALUATION_FILE), text.as_bytes())?;
+        let record = serde_json::json!({
+            "training_iteration": iteration,
+            "timestamp": unix_now(),
+            "final_evaluation": evaluation,
+        });
+        append(
+            &self.path.join(EVENTS_FILE),
+            &tensorboard::iteration_record(&record),
         )
     }
 

@@ -1,7 +1,8 @@
-//! A configuration as TOML tables: a partial file merged over the defaults, the keys at
-//! which two configurations differ, and a file edited in place to read as another.
+//! A configuration as TOML tables: a partial file merged over the defaults, values set at
+//! dotted keys (`slateq.lr`), the keys at which two configurations differ, and a file
+//! edited in place to read as another.
 
-use crate::TrainConfig;
+use crate::{InvalidConfig, TrainConfig};
 
 /// Merges `overlay` into `base`, table by table; other values replace.
 pub(crate) fn merge(base: &mut toml::Table, overlay: toml::Table) {
@@ -39,6 +40,26 @@ pub(crate) fn set_path(
     }
     at.insert(last.to_string(), value);
     Ok(())
+}
+
+impl TrainConfig {
+    /// This configuration with values at dotted keys (`slateq.lr`, `env.seed`), as a
+    /// sweep's axes set them: each value is TOML (`1e-4`, `[64, 64]`, `"cuda"`), or a bare
+    /// word taken as a string (`cuda`).
+    pub fn with_keys(&self, keys: &[(String, String)]) -> Result<Self, InvalidConfig> {
+        let mut overlay = toml::Table::new();
+        for (key, text) in keys {
+            let value = toml::from_str::<toml::Table>(&format!("v = {text}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(text.clone()));
+            set_path(&mut overlay, key, value).map_err(|why| InvalidConfig::DottedKey {
+                key: key.clone(),
+                why,
+            })?;
+        }
+        self.merged_table(overlay)
+    }
 }
 
 /// How [`TrainConfig::differences`] shows a key one side does not set.

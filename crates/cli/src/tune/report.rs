@@ -57,8 +57,8 @@ pub(super) fn report(sweep: &Sweep, dir: &SweepDir, json: bool) -> Result<()> {
     let stats: Vec<RunStats> = scores.iter().map(|s| RunStats::new(s)).collect();
     // Ranked by the interquartile mean (the mean where it ties), best first.
     let mut order: Vec<usize> = (0..stats.len()).collect();
+    let key = |s: &RunStats| (s.iqm.value, s.mean.value);
     order.sort_by(|&a, &b| {
-        let key = |s: &RunStats| (s.iqm.value, s.mean.value);
         let (ka, kb) = (key(&stats[a]), key(&stats[b]));
         let ord = ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1));
         match sweep.mode {
@@ -68,6 +68,22 @@ pub(super) fn report(sweep: &Sweep, dir: &SweepDir, json: bool) -> Result<()> {
         .then(a.cmp(&b))
     });
     let best = order[0];
+    // A ranking is not a finding: the configurations that tie with the first, and those
+    // whose interval of the mean overlaps its own, are named with it.
+    let tied: Vec<usize> = order[1..]
+        .iter()
+        .copied()
+        .filter(|&i| key(&stats[i]) == key(&stats[best]))
+        .collect();
+    let overlapping: Vec<usize> = match stats[best].mean.ci95 {
+        Some([lo, hi]) => order[1..]
+            .iter()
+            .copied()
+            .filter(|i| !tied.contains(i))
+            .filter(|&i| stats[i].mean.ci95.is_some_and(|[l, h]| l <= hi && lo <= h))
+            .collect(),
+        None => Vec::new(),
+    };
     let width = sweep
         .configurations
         .len()
@@ -102,11 +118,14 @@ pub(super) fn report(sweep: &Sweep, dir: &SweepDir, json: bool) -> Result<()> {
         })
         .collect();
     let (curves, scores_png) = (dir.path.join("curves.png"), dir.path.join("scores.png"));
+    let names = |list: &[usize]| list.iter().map(|&i| name(i)).collect::<Vec<_>>();
     let results = json!({
         "metric": sweep.metric.name(),
         "mode": sweep.mode.name(),
         "seeds": sweep.seeds,
         "best": rows[0],
+        "tied_with_best": names(&tied),
+        "overlapping_best": names(&overlapping),
         "configurations": rows,
         "figures": [curves, scores_png],
     });
@@ -155,11 +174,25 @@ pub(super) fn report(sweep: &Sweep, dir: &SweepDir, json: bool) -> Result<()> {
             w = width + 1
         );
     }
-    outln!(
-        "best configuration: {} ({})",
-        name(best),
-        sweep.configurations[best].label()
-    );
+    if tied.is_empty() {
+        outln!(
+            "best configuration: {} ({})",
+            name(best),
+            sweep.configurations[best].label()
+        );
+    } else {
+        outln!(
+            "no best configuration: {} and {} tie",
+            name(best),
+            names(&tied).join(", ")
+        );
+    }
+    if !overlapping.is_empty() {
+        outln!(
+            "its interval overlaps those of {}: these seeds cannot tell them apart",
+            names(&overlapping).join(", ")
+        );
+    }
     outln!(
         "results: {}; figures: {}, {}",
         dir.path.join("results.json").display(),
