@@ -213,8 +213,9 @@ fn episode_plots_and_reports_json_with_the_users_state() {
     );
 }
 
-/// A checkpoint plays its first evaluation episode, the one `inference` evaluates first, and
-/// names the policy by its run; it is played on the environment it was trained on.
+/// A checkpoint plays its first evaluation episode, the one `inference` evaluates first,
+/// and names the policy by its algorithm and run; it is played on the environment it was
+/// trained on.
 #[test]
 fn episode_plays_a_checkpoints_policy() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,7 +234,7 @@ fn episode_plays_a_checkpoints_policy() {
     assert_eq!(e["total_reward"], first["mean"]);
     let text = rlrec(["episode", "--checkpoint"]).args([&run]).ok();
     assert!(
-        text.starts_with("bandit policy, strong-lts: 120 steps"),
+        text.starts_with("linucb (bandit) policy, strong-lts: 120 steps"),
         "{text}"
     );
     rlrec(["episode", "--num-candidates", "5", "--checkpoint"])
@@ -444,7 +445,7 @@ fn baseline_on_vector_environments_depends_on_seed_and_count() {
 fn help_names_defaults_and_parameters() {
     let train = rlrec(["train", "--help"]).ok();
     let iterations = format!(
-        "[default: {} for slateq ({} offline), 100 for the others]",
+        "[default: {} for slateq ({} offline), 100 for the others (offline: one pass over",
         trainer::SLATEQ_ITERATIONS,
         trainer::OFFLINE_SLATEQ_ITERATIONS
     );

@@ -421,7 +421,8 @@ fn event_steps(path: &Path) -> Vec<u64> {
 }
 
 /// The event file follows metrics.jsonl: one record per iteration, cut back with it on a
-/// rewind, and carried into a branch.
+/// rewind, and carried into a branch; a finished run's final evaluation is one more
+/// record at its last iteration.
 #[test]
 fn event_files_follow_the_metrics_through_rewinds_and_branches() {
     let dir = tempfile::tempdir().unwrap();
@@ -438,7 +439,7 @@ fn event_files_follow_the_metrics_through_rewinds_and_branches() {
     ];
     train(&run, &args);
     let events = run.join("events.out.tfevents.rlrec");
-    assert_eq!(event_steps(&events), [1, 2, 3, 4, 5]);
+    assert_eq!(event_steps(&events), [1, 2, 3, 4, 5, 5]);
     rlrec([
         "train",
         "--rewind",
@@ -450,7 +451,7 @@ fn event_files_follow_the_metrics_through_rewinds_and_branches() {
     ])
     .args([run.join("checkpoint-000002")])
     .ok();
-    assert_eq!(event_steps(&events), [1, 2, 3, 4]);
+    assert_eq!(event_steps(&events), [1, 2, 3, 4, 4]);
     let branch = dir.path().join("branch");
     rlrec([
         "train",
@@ -466,6 +467,6 @@ fn event_files_follow_the_metrics_through_rewinds_and_branches() {
     .ok();
     assert_eq!(
         event_steps(&branch.join("events.out.tfevents.rlrec")),
-        [1, 2, 3]
+        [1, 2, 3, 3]
     );
 }

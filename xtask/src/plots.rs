@@ -3,17 +3,21 @@
 //!
 //! All drawing lives in the `rlrec` binary (one style); this only runs the documented
 //! commands, in order, in one scratch folder (later ones read earlier runs, as a reader's
-//! would), and copies each figure into place. A test checks that every command is shown
-//! in the docs, that every image the README and the guide show comes from one of them, and
-//! that each is in `docs/img/`. docs/sweeps.md's figures come from its sweep
-//! (`examples/sweeps/slateq-lr.toml`); the other pages' from the commands they name.
+//! would), and copies each figure into place. Beside them, `figures.json` keeps what each
+//! figure's command printed: a test checks that every command is shown in the docs, that
+//! every image the README and the guide show comes from one of them, that each is in
+//! `docs/img/`, and that what the docs show a command printing is what the run that drew
+//! its figure printed (the docs test checks that text against a fresh run, so a figure
+//! left from an older run fails one of the two). docs/sweeps.md's figures come from its
+//! sweep (`examples/sweeps/slateq-lr.toml`); the other pages' from the commands they name.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+use serde_json::{json, Map, Value};
 
-use crate::{cargo, checked, workspace_root};
+use crate::{cargo, workspace_root};
 
 /// A documented command and the figure it draws.
 struct Figure {
@@ -117,18 +121,52 @@ pub fn plots(quick: bool) -> Result<()> {
     }
     cargo(&crate::BUILD_CLI)?;
     let rlrec = crate::rlrec()?;
+    let mut printed = Map::new();
     for figure in &FIGURES {
         let mut args = arguments(figure.command)?;
         if quick {
             args = shrunk(args);
         }
         println!("$ {}", figure.command);
-        checked(Command::new(&rlrec).args(&args).current_dir(&scratch))?;
+        let output = output_of(Command::new(&rlrec).args(&args).current_dir(&scratch))?;
         copy(&scratch.join(figure.writes), &out.join(figure.image))?;
+        printed.insert(figure.image.into(), shown(figure.command, &output));
     }
-    sweep(&root, &rlrec, &scratch, &out, quick)?;
+    let (command, output) = sweep(&root, &rlrec, &scratch, &out, quick)?;
+    for image in SWEEP_IMAGES {
+        printed.insert(image.into(), shown(&command, &output));
+    }
+    std::fs::write(
+        out.join(SIDECAR),
+        serde_json::to_string_pretty(&Value::Object(printed))? + "\n",
+    )?;
     println!("figures written to {}", out.display());
     Ok(())
+}
+
+/// The file beside the figures with what each one's command printed.
+const SIDECAR: &str = "figures.json";
+
+/// The sweep's two figures.
+const SWEEP_IMAGES: [&str; 2] = ["sweep-curves.png", "sweep-scores.png"];
+
+/// A figure's entry in the sidecar.
+fn shown(command: &str, output: &str) -> Value {
+    json!({"command": command, "output": output.lines().collect::<Vec<_>>()})
+}
+
+/// Runs `command` to success and returns its stdout, which it also prints.
+fn output_of(command: &mut Command) -> Result<String> {
+    let out = command
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("starting {:?}", command.get_program()))?;
+    let text = String::from_utf8(out.stdout).context("the command's output is not UTF-8")?;
+    print!("{text}");
+    if !out.status.success() {
+        bail!("{:?} failed: {}", command.get_program(), out.status);
+    }
+    Ok(text)
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
@@ -150,8 +188,15 @@ eval_episodes = 5
 "slateq.lr" = { grid = [1e-3, 1e-4] }
 "#;
 
-/// docs/sweeps.md's sweep (SlateQ's learning rate × 3 seeds), and its two figures.
-fn sweep(root: &Path, rlrec: &Path, runs: &Path, out: &Path, quick: bool) -> Result<()> {
+/// docs/sweeps.md's sweep (SlateQ's learning rate × 3 seeds), and its two figures; the
+/// command as the docs show it, and what it printed.
+fn sweep(
+    root: &Path,
+    rlrec: &Path,
+    runs: &Path,
+    out: &Path,
+    quick: bool,
+) -> Result<(String, String)> {
     let file = if quick {
         let file = runs.join("quick-sweep.toml");
         std::fs::write(&file, QUICK_SWEEP)?;
@@ -160,7 +205,7 @@ fn sweep(root: &Path, rlrec: &Path, runs: &Path, out: &Path, quick: bool) -> Res
         root.join("examples/sweeps/slateq-lr.toml")
     };
     let folder = runs.join("sweep");
-    checked(
+    let output = output_of(
         Command::new(rlrec)
             .arg("tune")
             .arg(&file)
@@ -168,13 +213,10 @@ fn sweep(root: &Path, rlrec: &Path, runs: &Path, out: &Path, quick: bool) -> Res
             .arg(&folder)
             .current_dir(root),
     )?;
-    for (from, to) in [
-        ("curves.png", "sweep-curves.png"),
-        ("scores.png", "sweep-scores.png"),
-    ] {
+    for (from, to) in ["curves.png", "scores.png"].into_iter().zip(SWEEP_IMAGES) {
         copy(&folder.join(from), &out.join(to))?;
     }
-    Ok(())
+    Ok(("rlrec tune examples/sweeps/slateq-lr.toml".into(), output))
 }
 
 #[cfg(test)]
@@ -241,6 +283,66 @@ mod tests {
                 FIGURES.iter().any(|f| f.image == name),
                 "img/{name} is drawn by no documented command"
             );
+        }
+    }
+
+    /// The lines a console block of `docs` shows `command` printing (up to the next
+    /// command or the end of the block), but for those eliding with `…`.
+    fn printed_in(docs: &str, command: &str) -> Vec<String> {
+        let mut lines = docs
+            .lines()
+            .skip_while(|l| !l.strip_prefix("$ ").is_some_and(|l| l.starts_with(command)))
+            .skip(1);
+        let mut shown = Vec::new();
+        for line in lines.by_ref() {
+            if line.starts_with("$ ") || line.starts_with("```") {
+                break;
+            }
+            if !line.contains('…') {
+                shown.push(line.trim().to_string());
+            }
+        }
+        shown
+    }
+
+    /// Every figure was drawn by a run that printed what the docs show: the docs test
+    /// checks that text against a fresh run, so a stale figure fails here or there.
+    #[test]
+    fn every_figure_was_drawn_by_the_run_the_docs_show() {
+        let root = workspace_root().unwrap();
+        let sidecar = root.join("docs/img").join(SIDECAR);
+        let printed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&sidecar).unwrap()).unwrap();
+        let docs = docs();
+        let sweeps = std::fs::read_to_string(root.join("docs/sweeps.md")).unwrap();
+        let images = FIGURES.iter().map(|f| f.image).chain(SWEEP_IMAGES);
+        for image in images {
+            let entry = &printed[image];
+            let output: Vec<String> = entry["output"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{} has no entry for {image}", sidecar.display()))
+                .iter()
+                .map(|l| l.as_str().unwrap().trim().to_string())
+                .collect();
+            let command = entry["command"].as_str().unwrap();
+            if SWEEP_IMAGES.contains(&image) {
+                // docs/sweeps.md shows the whole report, but for the folder's paths.
+                for line in output.iter().filter(|l| !l.starts_with("results:")) {
+                    assert!(
+                        sweeps.lines().any(|s| s.trim() == line),
+                        "docs/sweeps.md does not show `{line}` of the sweep that drew img/{image}"
+                    );
+                }
+                continue;
+            }
+            for line in printed_in(&docs, command) {
+                assert!(
+                    output.contains(&line),
+                    "the docs show `{command}` printing `{line}`, but the run that drew \
+                     img/{image} printed:\n{}",
+                    output.join("\n")
+                );
+            }
         }
     }
 

@@ -197,7 +197,14 @@ pub fn episode(
             let mut agent = build_agent(&ckpt.config, env.as_ref())?;
             agent.load(&ckpt.agent_state)?;
             let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
-            (ckpt.run_name(), scenario, episode)
+            // The algorithm names the policy; a run folder named otherwise follows it.
+            let (algo, run) = (ckpt.algo().to_string(), ckpt.run_name());
+            let name = if run == algo {
+                algo
+            } else {
+                format!("{algo} ({run})")
+            };
+            (name, scenario, episode)
         }
         _ => bail!("give either --policy or --checkpoint"),
     };

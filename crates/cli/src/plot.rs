@@ -59,10 +59,22 @@ pub fn color_of(name: &str) -> RGBColor {
     }
 }
 
-/// The colour of the `k`-th of several configurations, the same in a sweep's every chart.
+/// The colour of the `k`-th of several configurations, the same in a sweep's every chart:
+/// ten dark enough to read on white (no yellow), then again.
 pub fn series_color(k: usize) -> RGBColor {
-    let (r, g, b) = Palette99::pick(k).rgb();
-    RGBColor(r, g, b)
+    const PALETTE: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+        RGBColor(230, 120, 0),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(90, 90, 90),
+        RGBColor(23, 160, 180),
+        RGBColor(20, 20, 140),
+    ];
+    PALETTE[k % PALETTE.len()]
 }
 
 /// Refuses data with a value that is not a finite number, naming it.
@@ -228,7 +240,8 @@ pub fn episode(path: &Path, title: &str, episode: &Episode) -> Result<()> {
     let states = steps.first().map_or(0, |s| s.user_state.len());
     check_finite("the user's state", steps.iter().flat_map(|s| &s.user_state))?;
     let xs: Vec<f64> = (1..=steps.len()).map(|t| t as f64).collect();
-    let x = 0.0..(steps.len() as f64 + 1.0);
+    // A quarter more on the right, where the legends sit, clear of the last steps.
+    let x = 0.0..(steps.len() as f64 * 1.3 + 1.0);
     render(path, (900, 860), |root| {
         let panels = 1 + usize::from(served.is_some()) + usize::from(states > 0);
         let (top, rest) = root.split_vertically(36);
@@ -283,7 +296,7 @@ pub fn episode(path: &Path, title: &str, episode: &Episode) -> Result<()> {
             };
             let mut c = chart(area, "", x.clone(), padded(lo, hi), "step", &label)?;
             for (k, name) in episode.user_features.iter().enumerate() {
-                let color = Palette99::pick(k + 3).to_rgba();
+                let color = series_color(k);
                 c.draw_series(LineSeries::new(
                     xs.iter().zip(steps).map(|(&x, s)| (x, s.user_state[k])),
                     color.stroke_width(2),
@@ -347,13 +360,16 @@ pub fn training_curve(
             "episode return",
         )?;
         let color = color_of(policy);
-        c.draw_series(LineSeries::new(
-            training.iter().copied(),
-            color.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("training: episode_reward_mean (last 100 episodes, exploring)")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        // Offline runs play no training episodes: no curve, and none in the legend.
+        if !training.is_empty() {
+            c.draw_series(LineSeries::new(
+                training.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label("training: episode_reward_mean (last 100 episodes, exploring)")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
         if !evaluations.is_empty() {
             let dark = RGBColor(20, 20, 20);
             c.draw_series(evaluations.iter().map(|p| {
@@ -534,7 +550,8 @@ pub struct Estimates {
 
 /// Every estimator's estimates side by side, each log set a dot with its interval (spread
 /// sideways so that they do not hide each other), and the true value as a line. The axis
-/// spans the estimates; an interval reaching beyond it ends at its edge with a bar.
+/// spans the estimates; an interval reaching beyond it ends at its edge in an arrowhead,
+/// where the others end in a bar.
 pub fn estimates_chart(
     path: &Path,
     title: &str,
@@ -568,7 +585,7 @@ pub fn estimates_chart(
             title,
             &labels,
             y.clone(),
-            "estimate, 95% interval (axis does not start at 0)",
+            "estimate, 95% interval (▲▼: cut at the edge; axis does not start at 0)",
         )?;
         if let Some(t) = truth {
             let green = color_of("optimal");
@@ -601,12 +618,28 @@ pub fn estimates_chart(
                         0.0
                     };
                 let (a, b) = (clamp(ci[0]), clamp(ci[1]));
-                c.draw_series([
-                    PathElement::new([(x, a), (x, b)], color.mix(0.6).stroke_width(1)),
-                    PathElement::new([(x - 0.02, a), (x + 0.02, a)], color.stroke_width(1)),
-                    PathElement::new([(x - 0.02, b), (x + 0.02, b)], color.stroke_width(1)),
-                ])
+                c.draw_series([PathElement::new(
+                    [(x, a), (x, b)],
+                    color.mix(0.6).stroke_width(1),
+                )])
                 .map_err(err)?;
+                // Each end: a bar where the interval ends, an arrowhead where it is cut.
+                let tip = 0.03 * (y.end - y.start);
+                for (end, cut, inward) in [(a, ci[0] < y.start, tip), (b, ci[1] > y.end, -tip)] {
+                    if cut {
+                        c.draw_series([Polygon::new(
+                            [(x - 0.04, end + inward), (x + 0.04, end + inward), (x, end)],
+                            color.filled(),
+                        )])
+                        .map_err(err)?;
+                    } else {
+                        c.draw_series([PathElement::new(
+                            [(x - 0.02, end), (x + 0.02, end)],
+                            color.stroke_width(1),
+                        )])
+                        .map_err(err)?;
+                    }
+                }
                 c.draw_series([Circle::new((x, *value), 3, color.filled())])
                     .map_err(err)?;
             }

@@ -231,8 +231,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let config = trainer.algorithm().config().clone();
     if !args.json {
+        // The log as the user named it; the configuration keeps its absolute path.
         let offline = config.offline.as_ref().map_or(String::new(), |o| {
-            format!(" offline from the log {}", o.logs.display())
+            let named = args.offline.as_deref().unwrap_or(&o.logs);
+            format!(" offline from the log {}", named.display())
         });
         outln!(
             "training {}{offline} on {} ({} candidates, slate {}): iterations {}..{} of {} steps, run folder {}",
@@ -362,10 +364,22 @@ fn print_report(config: &TrainConfig, report: &FitReport, json: bool) -> Result<
     plot::training_curve(
         &plot_path,
         &format!("{} on {}", config.algo(), config.env.env),
-        &format!(
-            "training iteration ({} environment steps each)",
-            config.iteration_steps()
-        ),
+        &match config.offline {
+            // Offline, an iteration's steps are logged steps taken in (a bandit) or
+            // gradient steps on the whole log (SlateQ); no environment is stepped.
+            Some(_) if config.algo().learns_from_replay() => format!(
+                "training iteration ({} gradient steps on the log each)",
+                config.iteration_steps()
+            ),
+            Some(_) => format!(
+                "training iteration ({} logged steps each)",
+                config.iteration_steps()
+            ),
+            None => format!(
+                "training iteration ({} environment steps each)",
+                config.iteration_steps()
+            ),
+        },
         config.algo().name(),
         &report.training(),
         &report.evaluations(),

@@ -1,5 +1,5 @@
 """TensorBoard's own reader reads a run folder's event file back with the values of its
-``metrics.jsonl``, through a rewind that cut both back."""
+``metrics.jsonl`` and its final evaluation, through a rewind that cut both back."""
 
 from __future__ import annotations
 
@@ -60,6 +60,15 @@ def test_tensorboard_reads_the_metrics_back(rlrec_bin: Path, tmp_path: Path) -> 
                 _flatten(key, value, flat)
         for tag, value in flat.items():
             expected.setdefault(tag, []).append((line["training_iteration"], value, line["timestamp"]))
+    # The finished run's final evaluation is one more record, at its last iteration.
+    final = json.loads((run / "evaluation.json").read_text())
+    final_flat: dict[str, float] = {}
+    _flatten("final_evaluation", final["evaluation"], final_flat)
+    assert {t for t in tags if t.startswith("final_evaluation/")} == set(final_flat)
+    for tag, value in final_flat.items():
+        read = acc.Scalars(tag)
+        assert [(e.step, e.value) for e in read] == [(final["training_iteration"], float(np.float32(value)))], tag
+    tags -= set(final_flat)
     assert tags == set(expected), tags ^ set(expected)
     # The nested parts are there: RecSim's video metrics and the evaluations' intervals.
     assert {"episode_reward_mean", "metrics/CTR", "evaluation/ci95/1"} <= tags

@@ -257,7 +257,14 @@ pub(super) fn figures(
     let rows: Vec<plot::Row> = stats
         .iter()
         .enumerate()
-        .map(|(i, s)| plot::Row::of_seeds(name(i), plot::series_color(i), i, s))
+        .map(|(i, s)| {
+            // The axis names each configuration by its values too, shortened to fit.
+            let mut label = format!("{} {}", name(i), sweep.configurations[i].label());
+            if label.chars().count() > 28 {
+                label = label.chars().take(27).collect::<String>() + "…";
+            }
+            plot::Row::of_seeds(label, plot::series_color(i), i, s)
+        })
         .collect();
     plot::comparison_chart(
         scores_png,
