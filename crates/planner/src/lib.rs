@@ -576,7 +576,9 @@ mod tests {
         let layout = hidden.build().unwrap().layout();
         let refused = OptimalPolicy::new(planner.clone(), PolicyKind::FiniteHorizon, &layout);
         assert!(matches!(refused.err(), Some(PlannerError::HiddenUser)));
+        // The bandit observation, which holds no user state (and refuses to drop one).
         let mut bandit = strong();
+        bandit.wrappers.user_observation = false;
         bandit.wrappers.bandit_observation = true;
         let layout = bandit.build().unwrap().layout();
         assert!(OptimalPolicy::new(planner, PolicyKind::Stationary, &layout).is_err());
