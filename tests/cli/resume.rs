@@ -5,7 +5,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::util::{bandit_run, rlrec};
+use crate::util::{bandit_run, metric_iterations, rlrec};
 
 /// An edited `config.toml` is reported, not silently overwritten.
 #[test]
@@ -210,14 +210,5 @@ fn a_damaged_history_is_refused_not_resumed_with_gaps() {
         .args([&run])
         .output();
     assert!(out.status.success(), "{shown}");
-    let iterations: Vec<u64> = fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["training_iteration"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(iterations, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(metric_iterations(&run), [1, 2, 3, 4, 5, 6]);
 }

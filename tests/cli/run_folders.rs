@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::util::{assert_unchanged, bandit_run, binary, rlrec, snapshot, train, wait_for};
+use crate::util::{
+    assert_unchanged, bandit_run, binary, metric_iterations, rlrec, snapshot, train, wait_for,
+};
 
 /// A folder that is not an rlrec run is never written into.
 #[test]
@@ -192,15 +192,7 @@ fn a_second_writer_is_refused() {
         .args([&run])
         .args(["--iterations", &(at + 2).to_string()])
         .json();
-    let text = fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let iterations: Vec<u64> = text
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["training_iteration"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let iterations = metric_iterations(&run);
     assert!(
         iterations.windows(2).all(|w| w[1] == w[0] + 1),
         "{iterations:?}"
@@ -287,15 +279,7 @@ fn a_full_disk_leaves_a_run_that_continues() {
     .args([&run])
     .fails_with("No space left on device");
     let check = |run: &Path| {
-        let text = fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-        let iterations: Vec<u64> = text
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["training_iteration"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect();
+        let iterations = metric_iterations(run);
         assert_eq!(
             iterations,
             (1..=iterations.len() as u64).collect::<Vec<_>>(),

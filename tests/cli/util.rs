@@ -303,3 +303,16 @@ pub fn run_bounded(dir: &Path, args: &[&str], limit: Duration) -> Option<std::pr
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The `training_iteration` of every line of a run folder's `metrics.jsonl`, in order.
+pub fn metric_iterations(run: &Path) -> Vec<u64> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["training_iteration"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}

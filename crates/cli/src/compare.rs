@@ -13,7 +13,7 @@ use trainer::{evaluate_policy_on, Algorithm, Checkpoint, TrainConfig};
 use crate::args::{
     any_path, check_evaluation_size, count_usize, png_path, policy_parser, EnvArgs, MAX_EPISODES,
 };
-use crate::output::{note, outln};
+use crate::output::{note, outln, NO_INTERVAL};
 
 /// The most seeds one comparison runs per row.
 const MAX_SEEDS: u64 = 1000;
@@ -255,10 +255,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         );
         for (label, _, s) in &rows {
             if s.episodes < 2 {
-                outln!(
-                    "  {label:<width$} {:>10.2}  one episode: no interval",
-                    s.mean
-                );
+                outln!("  {label:<width$} {:>10.2}  {NO_INTERVAL}", s.mean);
                 continue;
             }
             outln!(

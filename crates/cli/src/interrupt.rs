@@ -2,6 +2,7 @@
 //! first signal asks the work to stop at its next safe point, a second ends the process
 //! at once (exit 130, as a shell reports an interrupted command).
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
@@ -40,4 +41,13 @@ fn set(handler: libc::sighandler_t) {
 /// Whether a signal asked the work to stop.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
+}
+
+/// `Break` once a signal asked the work to stop, for a progress callback to return.
+pub fn flow() -> ControlFlow<()> {
+    if requested() {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
 }

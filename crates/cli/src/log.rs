@@ -1,7 +1,6 @@
 //! `rlrec log`: a policy with known probabilities run in an environment, every step
 //! written to a Parquet log; and the policy options it shares with `rlrec ope`.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -121,11 +120,7 @@ pub fn log(args: &LogArgs) -> Result<()> {
         &args.out,
         |i| {
             bar.set_position(i);
-            if interrupt::requested() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            interrupt::flow()
         },
     )
     .with_context(|| format!("writing the log {}", args.out.display()))?;

@@ -12,7 +12,7 @@ use trainer::Checkpoints;
 
 use crate::args::{any_path, count_usize, png_path, MAX_EPISODES};
 use crate::log::PolicyArgs;
-use crate::output::outln;
+use crate::output::{outln, NO_INTERVAL};
 use crate::{plot, progress};
 
 /// Options of `rlrec ope`.
@@ -184,7 +184,7 @@ fn print_line(line: &Line, truth: Option<f64>) -> Result<()> {
     match &line.outcome {
         // Clustered by episode: one episode has no spread to measure.
         Outcome::Estimate(e) if !e.se.is_finite() => {
-            outln!("  {name:<24} {:>12.4}  one episode: no interval", e.value);
+            outln!("  {name:<24} {:>12.4}  {NO_INTERVAL}", e.value);
         }
         Outcome::Estimate(e) => {
             let mark = match truth {

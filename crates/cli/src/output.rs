@@ -82,10 +82,13 @@ pub fn print_summary(title: &str, s: &Summary) -> Result<()> {
     Ok(())
 }
 
+/// What a summary of one episode shows instead of an interval: it has no spread.
+pub const NO_INTERVAL: &str = "one episode: no interval";
+
 /// `sd …, 95% interval […]`, or that one episode has none.
 fn spread(s: &Summary) -> String {
     if s.episodes < 2 {
-        "one episode: no interval".into()
+        NO_INTERVAL.into()
     } else {
         format!(
             "sd {:.2}, 95% interval [{:.2}, {:.2}]",

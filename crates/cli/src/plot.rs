@@ -240,7 +240,7 @@ pub fn episode(path: &Path, title: &str, episode: &Episode) -> Result<()> {
     let states = steps.first().map_or(0, |s| s.user_state.len());
     check_finite("the user's state", steps.iter().flat_map(|s| &s.user_state))?;
     let xs: Vec<f64> = (1..=steps.len()).map(|t| t as f64).collect();
-    // A quarter more on the right, where the legends sit, clear of the last steps.
+    // Three tenths more on the right, where the legends sit, clear of the last steps.
     let x = 0.0..(steps.len() as f64 * 1.3 + 1.0);
     render(path, (900, 860), |root| {
         let panels = 1 + usize::from(served.is_some()) + usize::from(states > 0);

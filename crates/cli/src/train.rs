@@ -330,11 +330,7 @@ impl FitEvents for Shown<'_> {
         self.bar.set_message(message);
         self.bar.set_position(result.training_iteration);
         // Ctrl-C or SIGTERM: the run stops at this iteration, with its checkpoint.
-        if interrupt::requested() {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+        interrupt::flow()
     }
 
     fn evaluation_started(&mut self, episodes: usize) {
@@ -364,22 +360,17 @@ fn print_report(config: &TrainConfig, report: &FitReport, json: bool) -> Result<
     plot::training_curve(
         &plot_path,
         &format!("{} on {}", config.algo(), config.env.env),
-        &match config.offline {
+        &format!(
+            "training iteration ({} {} each)",
+            config.iteration_steps(),
             // Offline, an iteration's steps are logged steps taken in (a bandit) or
             // gradient steps on the whole log (SlateQ); no environment is stepped.
-            Some(_) if config.algo().learns_from_replay() => format!(
-                "training iteration ({} gradient steps on the log each)",
-                config.iteration_steps()
-            ),
-            Some(_) => format!(
-                "training iteration ({} logged steps each)",
-                config.iteration_steps()
-            ),
-            None => format!(
-                "training iteration ({} environment steps each)",
-                config.iteration_steps()
-            ),
-        },
+            match (&config.offline, config.algo().learns_from_replay()) {
+                (Some(_), true) => "gradient steps on the log",
+                (Some(_), false) => "logged steps",
+                (None, _) => "environment steps",
+            }
+        ),
         config.algo().name(),
         &report.training(),
         &report.evaluations(),

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// A progress callback that lets the log run to its end.
+fn on(_: u64) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
 fn iev() -> Scenario {
     Scenario {
         num_candidates: 10,
@@ -95,10 +100,7 @@ fn logs_hold_the_policys_own_probabilities() {
     ];
     for (i, (scenario, spec)) in cases.into_iter().enumerate() {
         let out = dir.path().join(format!("log{i}"));
-        let summary = write_log(&scenario, &spec, &NoCheckpoints, 3, &out, |_| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        let summary = write_log(&scenario, &spec, &NoCheckpoints, 3, &out, on).unwrap();
         assert_eq!(summary.meta.episodes, 3);
         assert!(summary.meta.additive_reward);
         assert_eq!(replay_matches(&out), summary.meta.steps, "{spec}");
@@ -110,10 +112,7 @@ fn the_same_seed_writes_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for out in [&a, &b] {
-        write_log(&iev(), &greedy(0.5), &NoCheckpoints, 4, out, |_| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        write_log(&iev(), &greedy(0.5), &NoCheckpoints, 4, out, on).unwrap();
     }
     for file in [STEPS_FILE, META_FILE] {
         assert_eq!(
@@ -128,22 +127,14 @@ fn the_same_seed_writes_the_same_bytes() {
         &NoCheckpoints,
         1,
         &a,
-        |_| ControlFlow::Continue(()),
+        on,
     )
     .unwrap();
     assert_eq!(LogReader::open(&a).unwrap().meta().steps, 120);
     let mine = dir.path().join("mine");
     fs::create_dir(&mine).unwrap();
     fs::write(mine.join("notes.txt"), "mine").unwrap();
-    let err = write_log(
-        &iev(),
-        &PolicySpec::Random,
-        &NoCheckpoints,
-        1,
-        &mine,
-        |_| ControlFlow::Continue(()),
-    )
-    .unwrap_err();
+    let err = write_log(&iev(), &PolicySpec::Random, &NoCheckpoints, 1, &mine, on).unwrap_err();
     assert!(err.to_string().contains("is not an rlrec log"), "{err}");
     assert_eq!(fs::read_dir(&mine).unwrap().count(), 1);
 }
@@ -154,10 +145,7 @@ fn the_same_seed_writes_the_same_bytes() {
 fn a_stopped_log_leaves_nothing_and_leftovers_go() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
-    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, on).unwrap();
     let before = fs::read(log.join(STEPS_FILE)).unwrap();
     let err = write_log(&iev(), &PolicySpec::Random, &NoCheckpoints, 5, &log, |i| {
         if i == 3 {
@@ -183,10 +171,7 @@ fn a_stopped_log_leaves_nothing_and_leftovers_go() {
     let clean = names(&log);
     let leftover = log.join(format!(".{STEPS_FILE}.999999.tmp"));
     fs::write(&leftover, b"half a log").unwrap();
-    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 1, &log, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 1, &log, on).unwrap();
     assert_eq!(names(&log), clean);
 }
 
@@ -194,19 +179,13 @@ fn a_stopped_log_leaves_nothing_and_leftovers_go() {
 fn damaged_logs_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
-    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, on).unwrap();
     let reader = LogReader::open(&log).unwrap();
     let open = |path: &Path| recsim_core::error_chain(&LogReader::open(path).unwrap_err());
     assert!(open(dir.path()).contains("is not an rlrec log"));
     // Another log's steps beside this metadata.
     let other = dir.path().join("other");
-    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 3, &other, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 3, &other, on).unwrap();
     let mixed = dir.path().join("mixed");
     fs::create_dir(&mixed).unwrap();
     fs::copy(log.join(META_FILE), mixed.join(META_FILE)).unwrap();
@@ -274,10 +253,7 @@ fn damaged_logs_are_refused_with_the_reason() {
 fn edited_values_with_a_matching_checksum_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
-    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 2, &log, on).unwrap();
     let good = LogReader::open(&log).unwrap();
     let edited = dir.path().join("edited");
     fs::create_dir(&edited).unwrap();
