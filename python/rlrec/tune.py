@@ -35,7 +35,8 @@ __all__ = ["main", "run"]
 # rlrec's run-folder files that a Tune checkpoint carries (the lock stays behind).
 _RUN_FILES = (".rlrec-run", "config.toml", "metrics.jsonl", "events.out.tfevents.rlrec")
 _POINTER = "checkpoint_path.txt"
-_FINAL_FILES = ("evaluation.json",)
+_EVALUATION = "evaluation.json"
+_FINAL_FILES = (_EVALUATION,)
 
 
 def _binary(binary: str | os.PathLike[str] | None) -> str:
@@ -114,6 +115,11 @@ def _train_trial(config: dict[str, Any], binary: str, configs: dict[str, str]) -
         else:
             with restored.as_directory() as saved:
                 shutil.copytree(saved, run)
+            if (run / _EVALUATION).is_file():
+                # The node died after the trial's last report and before Tune saw it end:
+                # the run is complete, so its last report is made again, not the run.
+                _report(_final_line(run, node_id), run, work, final=True)
+                return
             command = [binary, "train", "--json", "--resume", "--out", str(run)]
         log_path = work / "train.log"
         with log_path.open("w") as log:
@@ -143,6 +149,15 @@ def _train_trial(config: dict[str, Any], binary: str, configs: dict[str, str]) -
             raise RuntimeError(f"trial {name}: rlrec train failed:\n{log_path.read_text()[-2000:]}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _final_line(run: Path, node_id: str) -> dict[str, Any]:
+    """The last report of a finished run folder: its last iteration's metrics with the
+    final evaluation, as ``_train_trial`` made it from ``rlrec train --json``."""
+    line: dict[str, Any] = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    line["node_id"] = node_id
+    line["evaluation"] = json.loads((run / _EVALUATION).read_text())["evaluation"]
+    return line
 
 
 def _report(line: dict[str, Any], run: Path, work: Path, *, final: bool, checkpoint: bool = True) -> None:

@@ -59,6 +59,46 @@ def test_bad_input_raises_before_ray_starts(rlrec_bin: Path, tmp_path: Path) -> 
         rlrec.tune.run(good, tmp_path / "out", binary=tmp_path / "missing")
 
 
+def test_a_trial_restored_after_its_last_report_reports_it_again(
+    rlrec_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node that dies between a trial's last report and Tune seeing the trial end leaves
+    Tune restoring the final checkpoint: the finished run is reported again, not resumed
+    (``rlrec train --resume`` refuses a run already at its last iteration)."""
+    import ray
+    from ray import tune
+
+    run = tmp_path / "run"
+    run_cli(rlrec_bin, "train", "--algo", "random", "--iterations", "2", "--steps-per-iteration", "150",
+            "--checkpoint-every", "1", "--eval-episodes", "3", "--out", str(run))
+    saved = rlrec.tune._snapshot(run, 2, tmp_path / "saved", final=True)
+    assert saved is not None
+    reports: list[tuple[dict, list[str]]] = []
+
+    def report(line: dict, checkpoint: tune.Checkpoint | None = None) -> None:
+        assert checkpoint is not None
+        with checkpoint.as_directory() as folder:
+            reports.append((line, sorted(p.name for p in Path(folder).iterdir())))
+
+    class Context:
+        def get_node_id(self) -> str:
+            return "node-b"
+
+    monkeypatch.setattr(tune, "get_checkpoint", lambda: tune.Checkpoint.from_directory(str(saved)))
+    monkeypatch.setattr(tune, "report", report)
+    monkeypatch.setattr(ray, "get_runtime_context", Context)
+    config = (run / "config.toml").read_text()
+    rlrec.tune._train_trial({"trial": "t"}, binary=str(rlrec_bin), configs={"t": config})
+
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    evaluation = json.loads((run / "evaluation.json").read_text())["evaluation"]
+    assert reports == [
+        ({**last, "node_id": "node-b", "evaluation": evaluation},
+         sorted(["checkpoint-000002", "evaluation.json", "checkpoint_path.txt", ".rlrec-run", "config.toml",
+                 "metrics.jsonl", "events.out.tfevents.rlrec"]))
+    ]
+
+
 def _namespace_works() -> bool:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return False
