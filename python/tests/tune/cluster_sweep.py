@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 import ray
@@ -21,20 +22,28 @@ from ray.cluster_utils import Cluster
 import rlrec.tune
 
 
-def _watch(storage: Path, node_id: str, cluster: Cluster, node: object, killed: list[str]) -> None:
-    """Removes ``node`` once a trial on it has reported iteration 2 or later."""
+def _latest(results: Path) -> dict | None:
+    """The last whole row of a trial's ``result.json``."""
+    for line in reversed(results.read_text().splitlines()):
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line being written
+    return None
+
+
+def _watch(storage: Path, iterations: int, node_id: str, cluster: Cluster, node: object, killed: list[str]) -> None:
+    """Removes ``node`` once a trial on it has reported iteration 2 or later, but not its
+    last: a trial already finished there would not be restarted (a busy machine's Tune
+    may write its results late)."""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not killed:
         for results in storage.glob("*/*/result.json"):
-            for line in results.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line being written
-                if row.get("node_id") == node_id and row.get("training_iteration", 0) >= 2:
-                    killed.append(row["config"]["trial"])
-                    cluster.remove_node(node, allow_graceful=False)
-                    return
+            row = _latest(results)
+            if row and row.get("node_id") == node_id and 2 <= row.get("training_iteration", 0) < iterations:
+                killed.append(row["config"]["trial"])
+                cluster.remove_node(node, allow_graceful=False)
+                return
         time.sleep(0.05)
 
 
@@ -49,7 +58,10 @@ def main() -> None:
         second_id = second.node_id
         killed: list[str] = []
         storage = Path(out) / "ray"
-        watcher = threading.Thread(target=_watch, args=(storage, second_id, cluster, second, killed), daemon=True)
+        iterations = int(tomllib.loads(Path(sweep).read_text())["sweep"]["iterations"])
+        watcher = threading.Thread(
+            target=_watch, args=(storage, iterations, second_id, cluster, second, killed), daemon=True
+        )
         watcher.start()
         summary = rlrec.tune.run(sweep, out, binary=binary, max_failures=2, verbose=0)
         Path(report).write_text(
