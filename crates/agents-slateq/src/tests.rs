@@ -74,7 +74,7 @@ fn the_candidates_values_see_the_time_left_only_within_the_window() {
     env.reset(None);
     let episodes = Episodes {
         fixed_length: true,
-        time_aware_steps: scenario.time_aware_steps().unwrap(),
+        time_aware_steps: scenario.resolve().unwrap().time_aware_steps(),
     };
     let config = SlateQConfig::default();
     let window = config.time_window;

@@ -222,7 +222,7 @@ pub fn check_total_steps(
     bound: &str,
     verb: &str,
 ) -> Result<()> {
-    if let Some(length) = scenario.episode_length()? {
+    if let Some(length) = scenario.resolve()?.episode_length() {
         let steps = episodes.saturating_mul(length as u64);
         if steps > limit {
             bail!(

@@ -18,7 +18,8 @@ use crate::{plot, progress};
 /// as the wrapped environment shows them.
 pub fn show_env(args: &EnvArgs, json: bool) -> Result<()> {
     let scenario = args.scenario()?;
-    let (observation_space, action_space) = scenario.build()?.spaces();
+    let spec = scenario.resolve()?;
+    let (observation_space, action_space) = spec.make().spaces();
     let slate: Vec<usize> = (0..scenario.slate_size).collect();
     let mut runs = Vec::new();
     for resample in [scenario.resample_documents, !scenario.resample_documents] {
@@ -48,7 +49,7 @@ pub fn show_env(args: &EnvArgs, json: bool) -> Result<()> {
             "{}",
             json!({
                 "scenario": serde_json::to_value(&scenario)?,
-                "horizon": scenario.horizon()?.map(NonZeroUsize::get),
+                "horizon": spec.horizon().map(NonZeroUsize::get),
                 "observation_space": observation_space.to_string(),
                 "action_space": action_space.to_string(),
                 "runs": runs,
@@ -56,7 +57,7 @@ pub fn show_env(args: &EnvArgs, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let horizon = match scenario.horizon()? {
+    let horizon = match spec.horizon() {
         Some(steps) => format!(", horizon {steps}"),
         None => String::new(),
     };

@@ -22,22 +22,23 @@ mod differences;
 pub mod flat;
 mod recsim;
 mod registry;
+mod scenario;
 mod slate;
 mod space;
 mod vector;
+mod world;
 mod wrappers;
 
 pub use recsim::{ModelSpaces, RecSimEnv, RecSimObs};
-pub use registry::{
-    make, register, registered, world, ModelFacts, ModelWorld, RegistryError, Scenario, World,
-    Wrappers, DEFAULT_ENV, MAX_CANDIDATES, MAX_HORIZON,
-};
+pub use registry::{register, registered, world, RegistryError};
+pub use scenario::{make, EnvSpec, Scenario, DEFAULT_ENV, MAX_CANDIDATES, MAX_HORIZON};
 pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
 pub use space::{Space, Value};
 pub use vector::{slot_seed, Autoreset, Execution, SlotPolicy, VectorEnv, VectorError, MAX_ENVS};
+pub use world::{ModelWorld, World, WorldModel};
 pub use wrappers::{
     decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction,
-    TimeAwareObservation, TimeLimit, UserObservation,
+    TimeAwareObservation, TimeLimit, UserObservation, Wrappers,
 };
 
 pub use recsim_core::{error_chain, Click, ConfigError, KnownChoice, Number, StepError};

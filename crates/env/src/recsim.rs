@@ -1,6 +1,6 @@
 //! The RecSim→gym adapter, with documents keyed by position as RLlib's wrapper does.
 
-use recsim_core::{ConfigError, EnvConfig, Environment, KnownChoice, Model};
+use recsim_core::{CheckedEnvConfig, ConfigError, EnvConfig, Environment, KnownChoice, Model};
 
 use crate::{Env, EnvError, EnvState, Simulator, SlotResponse, Space, Step, Transition, Value};
 
@@ -103,7 +103,13 @@ pub struct RecSimEnv<M: Model> {
 impl<M: ModelSpaces> RecSimEnv<M> {
     /// The simulator of `model` with its candidate set and streams (RecSim's constructor).
     pub fn new(model: M, config: EnvConfig) -> Result<Self, ConfigError> {
-        let sim = Environment::new(model, config)?;
+        Ok(Self::with_checked(model, config.checked()?))
+    }
+
+    /// [`RecSimEnv::new`] with a configuration already checked.
+    pub fn with_checked(model: M, checked: CheckedEnvConfig) -> Self {
+        let config = *checked.get();
+        let sim = Environment::with_checked(model, checked);
         let obs = RecSimObs {
             user: vec![0.0; M::USER_OBS_DIM],
             docs: vec![0.0; config.num_candidates * M::DOC_DIM],
@@ -115,7 +121,7 @@ impl<M: ModelSpaces> RecSimEnv<M> {
             started: false,
         };
         env.observe();
-        Ok(env)
+        env
     }
 
     /// The simulator underneath (RecSim's `info['env']`).

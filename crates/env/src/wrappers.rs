@@ -7,11 +7,29 @@ use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 
 use recsim_core::{Model, StepError};
+use serde::{Deserialize, Serialize};
 
 use crate::{
     Env, EnvError, EnvState, ModelSpaces, RecSimObs, Simulator, SlateObs, Space, Step, Value,
     Wrapper,
 };
+
+/// RLlib's optional wrappers, in the order they are applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Wrappers {
+    /// Add the user's true state to the observation (LTS: satisfaction; interest
+    /// evolution: remaining budget; interest exploration: topic affinities).
+    pub user_observation: bool,
+    /// Replace the observation by the `item` matrix of document features.
+    pub bandit_observation: bool,
+    /// `Discrete(N^K)` actions instead of `MultiDiscrete([N]*K)`.
+    pub discrete_action: bool,
+    /// Add the remaining fraction of the episode to the user observation (gymnasium's
+    /// `TimeAwareObservation`; [`crate::EnvSpec::time_aware_steps`]). The bandit observation
+    /// drops the user observation, so it refuses this and `user_observation`.
+    pub time_aware: bool,
+}
 
 /// Encodes a slate as RLlib's `Discrete(N^K)` action: little-endian in base `N`
 /// (`a = s_0 + s_1·N + s_2·N² + …`).
@@ -268,7 +286,7 @@ impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for UserObserva
 /// `(T − t) / T` after `t` of its `T` steps (1 at reset, 0 after the last step), to the
 /// user observation. `T` is the length every episode has (long-term satisfaction's time
 /// budget, a horizon that ends an endless world) or the horizon that cuts episodes of
-/// varying length (interest evolution's): [`crate::Scenario::time_aware_steps`].
+/// varying length (interest evolution's): [`crate::EnvSpec::time_aware_steps`].
 ///
 /// Without it a policy cannot tell the start of an episode from its end, where the best
 /// finite-horizon policy acts differently (it spends the user's satisfaction when little

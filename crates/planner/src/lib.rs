@@ -176,14 +176,15 @@ impl LtsPlanner {
     /// Plans for the world of `scenario`: long-term satisfaction with its parameters and
     /// candidates, resampled every step, with whole episodes.
     pub fn for_scenario(scenario: &Scenario) -> Result<Self, PlannerError> {
-        let params = scenario
-            .lts_params()?
+        let spec = scenario.resolve()?;
+        let params = spec
+            .lts_params()
             .ok_or_else(|| PlannerError::NotLts(scenario.env.clone()))?;
         if !scenario.resample_documents {
             return Err(PlannerError::FixedDocuments);
         }
         let budget = params.horizon();
-        if let Some(horizon) = scenario.horizon()? {
+        if let Some(horizon) = spec.horizon() {
             if horizon.get() < budget {
                 return Err(PlannerError::CutEpisodes {
                     budget,
@@ -191,7 +192,7 @@ impl LtsPlanner {
                 });
             }
         }
-        Self::new(&params, scenario.num_candidates)
+        Self::new(params, scenario.num_candidates)
     }
 
     /// Plans at the given [`Resolution`].

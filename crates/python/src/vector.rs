@@ -97,21 +97,15 @@ impl VectorEnv {
         }
         crate::options::bounded_num_envs(num_envs)?;
         let scenario = scenario(env, options)?;
-        let envs = (0..num_envs)
-            .map(|_| scenario.build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(crate::options::config_error)?;
+        let spec = scenario.resolve().map_err(crate::options::config_error)?;
+        let envs: Vec<_> = (0..num_envs).map(|_| spec.make()).collect();
         let (observation_space, action_space) = envs[0].spaces();
         let layout = envs[0].layout();
         let batch = Batch::new(envs, Execution::for_slots(threads, num_envs))
             .map_err(vector_error)?
             .with_autoreset(Autoreset::NextStep);
         let flat_dim = batch.flat_dim();
-        let has_quality = scenario
-            .world()
-            .map_err(crate::options::config_error)?
-            .num_clusters()
-            .is_some();
+        let has_quality = spec.world().num_clusters().is_some();
         let buffers = Buffers {
             obs: PyArray2::zeros(py, [num_envs, flat_dim], false).unbind(),
             rewards: PyArray1::zeros(py, num_envs, false).unbind(),

@@ -27,7 +27,29 @@ impl Default for EnvConfig {
     }
 }
 
+/// An [`EnvConfig`] whose sizes [`EnvConfig::checked`] accepted: an environment built
+/// from it cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedEnvConfig(EnvConfig);
+
+impl CheckedEnvConfig {
+    /// The configuration it holds.
+    pub fn get(&self) -> &EnvConfig {
+        &self.0
+    }
+
+    /// The same sizes with every random stream from `seed` (any seed is valid).
+    pub fn with_seed(self, seed: u64) -> Self {
+        Self(EnvConfig { seed, ..self.0 })
+    }
+}
+
 impl EnvConfig {
+    /// The configuration, once its sizes are checked ([`EnvConfig::validate`]).
+    pub fn checked(self) -> Result<CheckedEnvConfig, ConfigError> {
+        self.validate().map(|()| CheckedEnvConfig(self))
+    }
+
     /// Checks the sizes: at least one candidate, a slate of one to `N` documents.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.num_candidates == 0 {
@@ -97,13 +119,18 @@ impl<M: Model> Environment<M> {
     /// Builds the environment as RecSim's constructor does: `N` documents and one user are
     /// drawn (and used up) before the first `reset`.
     pub fn new(model: M, config: EnvConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
+        Ok(Self::with_checked(model, config.checked()?))
+    }
+
+    /// [`Environment::new`] with a configuration already checked.
+    pub fn with_checked(model: M, config: CheckedEnvConfig) -> Self {
+        let config = *config.get();
         let mut streams = Streams::new(config.seed);
         let user = model.sample_user(&mut streams.users);
         let candidates = (0..config.num_candidates)
             .map(|_| model.sample_document(&mut streams.documents))
             .collect();
-        Ok(Self {
+        Self {
             model,
             config,
             streams,
@@ -114,7 +141,7 @@ impl<M: Model> Environment<M> {
             done: false,
             slate: Vec::with_capacity(config.slate_size),
             responses: vec![M::Response::default(); config.slate_size],
-        })
+        }
     }
 
     /// The model.

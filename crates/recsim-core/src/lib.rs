@@ -41,7 +41,7 @@ pub use choice::{
     Cascade, ChoiceModel, ExponentialCascade, KnownChoice, MultinomialLogit,
     MultinomialProportional, ProportionalCascade,
 };
-pub use environment::{Click, EnvConfig, Environment, Outcome};
+pub use environment::{CheckedEnvConfig, Click, EnvConfig, Environment, Outcome};
 pub use error::{error_chain, ChoiceError, ConfigError, Number, StepError};
 pub use interest_evolution::{IevParams, InterestEvolution};
 pub use interest_exploration::{IeParams, InterestExploration};

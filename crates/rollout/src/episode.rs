@@ -293,9 +293,8 @@ pub fn evaluate_vectorized(
     }
     // Slots beyond the episode count would play no counted episode.
     let b = num_envs.min(episodes);
-    let envs = (0..b)
-        .map(|_| scenario.build())
-        .collect::<Result<Vec<_>, _>>()?;
+    let spec = scenario.resolve()?;
+    let envs = (0..b).map(|_| spec.make()).collect();
     let mut vector = VectorEnv::new(envs, Execution::for_slots(threads, b))?;
     let mut policies: Vec<AgentPolicy> = (0..b)
         .map(|i| AgentPolicy(make_agent(slot_seed(scenario.seed, i))))

@@ -170,13 +170,14 @@ fn slateq_agent(
     scenario: &Scenario,
     env: &dyn SlateEnv,
 ) -> Result<Box<dyn Agent>, TrainError> {
+    let spec = scenario.resolve()?;
     Ok(Box::new(agents_slateq::SlateQ::new(
         config.clone(),
         env.layout(),
         env.known_choice(),
         agents_slateq::Episodes {
-            fixed_length: scenario.episode_length()?.is_some(),
-            time_aware_steps: scenario.time_aware_steps()?,
+            fixed_length: spec.episode_length().is_some(),
+            time_aware_steps: spec.time_aware_steps(),
         },
         scenario.seed,
     )?))

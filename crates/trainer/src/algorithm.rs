@@ -138,14 +138,11 @@ impl Algorithm {
     /// A fresh run.
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
         config.validate()?;
-        let envs = (0..config.num_envs())
-            .map(|slot| {
-                let mut scenario = config.env.clone();
-                // Within the configuration's range of seeds (slot 0 keeps its own).
-                scenario.seed = env::slot_seed(scenario.seed, slot) & i64::MAX as u64;
-                scenario.build()
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let spec = config.env.resolve()?;
+        // Within the configuration's range of seeds (slot 0 keeps its own).
+        let envs: Vec<_> = (0..config.num_envs())
+            .map(|slot| spec.make_seeded(env::slot_seed(config.env.seed, slot) & i64::MAX as u64))
+            .collect();
         let agent = build_agent(&config, envs[0].as_ref())?;
         let offline = config
             .offline

@@ -374,10 +374,7 @@ impl TrainConfig {
     pub fn iteration_steps(&self) -> usize {
         match self.steps_per_iteration {
             0 => self
-                .env
                 .episode_length()
-                .ok()
-                .flatten()
                 .unwrap_or(FALLBACK_STEPS_PER_ITERATION),
             n => n,
         }
@@ -390,13 +387,19 @@ impl TrainConfig {
         if self.offline.is_some() {
             return false;
         }
-        match self.env.episode_length() {
-            Ok(Some(length)) => {
+        match self.episode_length() {
+            Some(length) => {
                 let per_env = (self.iteration_steps() / self.num_envs()) as u64;
                 per_env.saturating_mul(self.iterations) >= length as u64
             }
             _ => true,
         }
+    }
+
+    /// The length of every episode of the environment, where it is fixed and the
+    /// environment valid.
+    fn episode_length(&self) -> Option<usize> {
+        self.env.resolve().ok()?.episode_length()
     }
 
     /// The scenario evaluation runs on.
@@ -426,7 +429,7 @@ impl TrainConfig {
                  and --time-aware off",
             ));
         }
-        self.env.validate()?;
+        let spec = self.env.resolve()?;
         let setting = |name, value: u64, lo: u64, hi: u64, why| {
             if (lo..=hi).contains(&value) {
                 Ok(())
@@ -497,7 +500,7 @@ impl TrainConfig {
             self.iterations
                 .saturating_mul(self.iteration_steps() as u64),
         )?;
-        if let Ok(Some(length)) = self.env.episode_length() {
+        if let Some(length) = spec.episode_length() {
             let length = length as u64;
             total(
                 "eval_episodes × episode length",
