@@ -9,6 +9,7 @@ use std::sync::Once;
 use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use rollout::Episode;
@@ -385,19 +386,29 @@ pub fn training_curve(
             .label("evaluated without exploration (95% interval)")
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, dark.filled()));
         }
-        for r in references {
-            let color = color_of(&r.label);
-            c.draw_series(LineSeries::new(
-                [(0.0, r.value), (x_max, r.value)],
-                color.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(format!("{} ({:.1})", r.label, r.value))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-        }
+        draw_references(&mut c, references, x_max)?;
         // Curves start low and the reference lines sit high: the middle stays clear.
         legend(&mut c, SeriesLabelPosition::MiddleRight)
     })
+}
+
+/// Each reference as a dashed line across the chart (apart from the solid curves, whose
+/// colours a sweep's palette may share), in its label's colour, named in the legend with
+/// its value.
+fn draw_references(c: &mut Chart<'_, '_>, references: &[Reference], x_max: f64) -> Result<()> {
+    for r in references {
+        let style = color_of(&r.label).stroke_width(2);
+        c.draw_series(DashedLineSeries::new(
+            [(0.0, r.value), (x_max, r.value)],
+            8,
+            5,
+            style,
+        ))
+        .map_err(err)?
+        .label(format!("{} ({:.1})", r.label, r.value))
+        .legend(move |(x, y)| DashedPathElement::new([(x, y), (x + 20, y)], 6, 3, style));
+    }
+    Ok(())
 }
 
 /// One policy of a comparison chart.
@@ -495,16 +506,28 @@ pub struct Curve {
 }
 
 /// Learning curves of several configurations, each a line with its runs' band, in
-/// colours told apart by their legend.
-pub fn learning_curves(path: &Path, title: &str, x_desc: &str, curves: &[Curve]) -> Result<()> {
+/// colours told apart by their legend, with reference lines (a baseline, the planner's
+/// values) where the configurations share them.
+pub fn learning_curves(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    curves: &[Curve],
+    references: &[Reference],
+) -> Result<()> {
     check_finite(
         "the learning curves",
         curves
             .iter()
             .flat_map(|c| c.points.iter().flat_map(|p| [&p.1, &p.2, &p.3])),
     )?;
+    check_finite("the reference lines", references.iter().map(|r| &r.value))?;
     let points = || curves.iter().flat_map(|c| c.points.iter());
-    let (lo, hi) = bounds(points().flat_map(|p| [p.2, p.3]));
+    let (lo, hi) = bounds(
+        points()
+            .flat_map(|p| [p.2, p.3])
+            .chain(references.iter().map(|r| r.value)),
+    );
     if !lo.is_finite() {
         bail!("nothing to plot: no run finished an episode");
     }
@@ -536,6 +559,7 @@ pub fn learning_curves(path: &Path, title: &str, x_desc: &str, curves: &[Curve])
             .label(curve.label.clone())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
         }
+        draw_references(&mut c, references, x_max)?;
         legend(&mut c, SeriesLabelPosition::LowerRight)
     })
 }

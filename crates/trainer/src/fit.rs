@@ -106,12 +106,25 @@ impl FitReport {
 
     /// The reference lines: the random baseline, then the planner's values.
     pub fn references(&self) -> Vec<Reference> {
-        let random = Reference {
-            label: "random baseline".into(),
-            value: self.random_baseline,
-        };
-        [random].into_iter().chain(self.optimum.clone()).collect()
+        lines(self.random_baseline, &self.optimum)
     }
+}
+
+/// The reference lines of `config`'s scenario, as a run's training curve draws them: the
+/// random baseline, then the planner's values where the world has a planner.
+pub fn reference_lines(config: &TrainConfig) -> Result<Vec<Reference>, TrainError> {
+    Ok(lines(random_baseline(config)?, &optimum(config)))
+}
+
+fn lines(random_baseline: f64, optimum: &[Reference]) -> Vec<Reference> {
+    let random = Reference {
+        label: "random baseline".into(),
+        value: random_baseline,
+    };
+    [random]
+        .into_iter()
+        .chain(optimum.iter().cloned())
+        .collect()
 }
 
 /// How a run continues from a checkpoint (`rlrec train --resume` or `--checkpoint`).

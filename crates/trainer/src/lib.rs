@@ -42,7 +42,9 @@ pub use config::{
     InvalidConfig, OfflineSource, TrainConfig, FALLBACK_STEPS_PER_ITERATION, MAX_RUN_STEPS,
     OFFLINE_SLATEQ_BATCH_SIZE, OFFLINE_SLATEQ_ITERATIONS, RESUMABLE_KEYS, SLATEQ_ITERATIONS,
 };
-pub use fit::{evaluated_at, Continue, FitEvents, FitReport, Point, Quiet, Reference, Trainer};
+pub use fit::{
+    evaluated_at, reference_lines, Continue, FitEvents, FitReport, Point, Quiet, Reference, Trainer,
+};
 pub use history::HistoryError;
 pub use policy::{checkpoint_policy, Checkpoints};
 pub use run::{RunDir, RunError};

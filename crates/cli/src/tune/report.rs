@@ -252,6 +252,7 @@ pub(super) fn figures(
             config.iteration_steps()
         ),
         &curves,
+        &references(sweep)?,
     )
     .with_context(|| format!("writing {}", curves_png.display()))?;
     let rows: Vec<plot::Row> = stats
@@ -275,4 +276,54 @@ pub(super) fn figures(
         &rows,
     )
     .with_context(|| format!("writing {}", scores_png.display()))
+}
+
+/// The reference lines of the sweep's scenario where every trial plays the same one (no
+/// axis sets `env.*` but the seed): a line per configuration's scenario would tell apart
+/// nothing the legend does not.
+fn references(sweep: &Sweep) -> Result<Vec<trainer::Reference>> {
+    let base = &sweep.trials[0].config;
+    let seedless = |s: &env::Scenario| env::Scenario {
+        seed: 0,
+        ..s.clone()
+    };
+    if sweep
+        .trials
+        .iter()
+        .any(|t| seedless(&t.config.env) != seedless(&base.env))
+    {
+        return Ok(Vec::new());
+    }
+    Ok(trainer::reference_lines(base)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_draws_its_scenarios_reference_lines_only_where_every_trial_shares_it() {
+        let base = "[sweep]\niterations = 2\nseeds = 2\n[base]\nalgo = \"linucb\"\n[axes]\n";
+        let shared = Sweep::parse(&format!(
+            "{base}\"linucb.alpha\" = {{ grid = [0.5, 2.0] }}\n"
+        ))
+        .unwrap();
+        let lines = references(&shared).unwrap();
+        let labels: Vec<&str> = lines.iter().map(|r| r.label.as_str()).collect();
+        // StrongLTS has a planner: the random baseline, then its two values.
+        assert_eq!(
+            labels,
+            [
+                "random baseline",
+                "optimal planner",
+                "optimal-stationary policy"
+            ]
+        );
+        assert!(lines[0].value < lines[2].value && lines[2].value <= lines[1].value);
+        let apart = Sweep::parse(&format!(
+            "{base}\"env.num_candidates\" = {{ grid = [10, 20] }}\n"
+        ))
+        .unwrap();
+        assert!(references(&apart).unwrap().is_empty());
+    }
 }
