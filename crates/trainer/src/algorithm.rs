@@ -137,8 +137,7 @@ pub struct Algorithm {
 impl Algorithm {
     /// A fresh run.
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
-        config.validate()?;
-        let spec = config.env.resolve()?;
+        let spec = config.resolve()?;
         // Within the configuration's range of seeds (slot 0 keeps its own).
         let envs: Vec<_> = (0..config.num_envs())
             .map(|slot| spec.make_seeded(env::slot_seed(config.env.seed, slot) & i64::MAX as u64))

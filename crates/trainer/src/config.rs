@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
 use agents::AgentError;
-use env::Scenario;
+use env::{EnvSpec, Scenario};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -372,10 +372,14 @@ impl TrainConfig {
 
     /// The steps of one iteration, resolving 0 to one episode's length.
     pub fn iteration_steps(&self) -> usize {
+        self.iteration_steps_of(self.episode_length())
+    }
+
+    /// [`TrainConfig::iteration_steps`] for an environment whose episodes last
+    /// `episode_length` steps, where that is fixed.
+    fn iteration_steps_of(&self, episode_length: Option<usize>) -> usize {
         match self.steps_per_iteration {
-            0 => self
-                .episode_length()
-                .unwrap_or(FALLBACK_STEPS_PER_ITERATION),
+            0 => episode_length.unwrap_or(FALLBACK_STEPS_PER_ITERATION),
             n => n,
         }
     }
@@ -411,6 +415,12 @@ impl TrainConfig {
 
     /// Checks every part, naming the field at fault.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
+        self.resolve().map(drop)
+    }
+
+    /// Checks every part, naming the field at fault, and returns the environment resolved
+    /// once on the way ([`Scenario::resolve`]).
+    pub fn resolve(&self) -> Result<EnvSpec, InvalidConfig> {
         let w = &self.env.wrappers;
         if self.algo() == Algo::Slateq && w.bandit_observation {
             return Err(InvalidConfig::Combination(
@@ -495,10 +505,10 @@ impl TrainConfig {
                 "at most 10,000,000,000 environment steps, more than a run can finish",
             )
         };
+        let steps = self.iteration_steps_of(spec.episode_length());
         total(
             "iterations × steps per iteration",
-            self.iterations
-                .saturating_mul(self.iteration_steps() as u64),
+            self.iterations.saturating_mul(steps as u64),
         )?;
         if let Some(length) = spec.episode_length() {
             let length = length as u64;
@@ -531,7 +541,7 @@ impl TrainConfig {
                 _ => {}
             }
         }
-        if !self.iteration_steps().is_multiple_of(self.num_envs()) {
+        if !steps.is_multiple_of(self.num_envs()) {
             return Err(InvalidConfig::Setting {
                 name: "slateq.num_envs",
                 value: self.num_envs() as u64,
@@ -539,7 +549,7 @@ impl TrainConfig {
                       environments: choose a divisor of steps_per_iteration",
             });
         }
-        Ok(())
+        Ok(spec)
     }
 }
 
