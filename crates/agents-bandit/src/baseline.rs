@@ -5,7 +5,7 @@ use rand::Rng;
 use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
-use agents::{top_k, Agent, AgentError};
+use agents::{top_k, Agent, AgentError, Policy};
 
 /// The fixed policies of the reference tutorial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ impl Baseline {
     }
 }
 
-impl Agent for Baseline {
+impl Policy for Baseline {
     fn algorithm(&self) -> &'static str {
         self.kind.name()
     }
@@ -96,6 +96,12 @@ impl Agent for Baseline {
 
     fn describe(&self) -> String {
         format!("{} policy (no learned parameters)", self.kind.name())
+    }
+}
+
+impl Agent for Baseline {
+    fn policy(&self) -> Box<dyn Policy> {
+        Box::new(self.clone())
     }
 
     fn save(&self) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! linear contextual bandits (LinUCB, linear Thompson sampling).
 //!
 //! ```
-//! use agents::Agent;
+//! use agents::Policy;
 //! use agents_bandit::{Baseline, BaselineKind};
 //!
 //! let mut env = env::make("strong-lts").unwrap();

@@ -13,7 +13,7 @@ use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
 use agents::config::{LinTsConfig, LinUcbConfig};
-use agents::{check_layout, top_k, Agent, AgentError, LoggedStep};
+use agents::{check_layout, top_k, Agent, AgentError, LoggedStep, Policy};
 
 /// How a linear bandit explores.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -161,7 +161,7 @@ impl LinearBandit {
     }
 }
 
-impl Agent for LinearBandit {
+impl Policy for LinearBandit {
     fn algorithm(&self) -> &'static str {
         match self.state.exploration {
             Exploration::Ucb(_) => "linucb",
@@ -202,6 +202,34 @@ impl Agent for LinearBandit {
         Ok(())
     }
 
+    fn describe(&self) -> String {
+        let s = &self.state;
+        let params = match s.exploration {
+            Exploration::Ucb(c) => format!("alpha = {}, lambda = {}", c.alpha, c.lambda),
+            Exploration::Thompson(c) => {
+                format!("noise_scale = {}, lambda = {}", c.noise_scale, c.lambda)
+            }
+        };
+        let fmt = |v: &mut dyn Iterator<Item = f64>| {
+            v.map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ")
+        };
+        format!(
+            "{} ({params})\n  features: {} user + {} per document\n  updates: {}\n  theta: [{}]\n  posterior sd of theta: [{}]",
+            self.algorithm(),
+            s.layout.user_dim,
+            s.layout.doc_dim,
+            s.updates,
+            fmt(&mut s.theta.iter().copied()),
+            fmt(&mut s.a_inv.diagonal().iter().map(|v| v.max(0.0).sqrt())),
+        )
+    }
+}
+
+impl Agent for LinearBandit {
+    fn policy(&self) -> Box<dyn Policy> {
+        Box::new(self.clone())
+    }
+
     fn observe(&mut self, slate: &[usize], t: &Transition, _next: &dyn SlateEnv) {
         self.learn(slate, t);
     }
@@ -237,28 +265,6 @@ impl Agent for LinearBandit {
             ("theta_norm", s.theta.norm()),
             ("prediction_mse", mse),
         ]
-    }
-
-    fn describe(&self) -> String {
-        let s = &self.state;
-        let params = match s.exploration {
-            Exploration::Ucb(c) => format!("alpha = {}, lambda = {}", c.alpha, c.lambda),
-            Exploration::Thompson(c) => {
-                format!("noise_scale = {}, lambda = {}", c.noise_scale, c.lambda)
-            }
-        };
-        let fmt = |v: &mut dyn Iterator<Item = f64>| {
-            v.map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(", ")
-        };
-        format!(
-            "{} ({params})\n  features: {} user + {} per document\n  updates: {}\n  theta: [{}]\n  posterior sd of theta: [{}]",
-            self.algorithm(),
-            s.layout.user_dim,
-            s.layout.doc_dim,
-            s.updates,
-            fmt(&mut s.theta.iter().copied()),
-            fmt(&mut s.a_inv.diagonal().iter().map(|v| v.max(0.0).sqrt())),
-        )
     }
 
     fn save(&self) -> Vec<u8> {

@@ -1,13 +1,19 @@
-//! Acting: ε-greedy slates from one forward pass over every environment's candidates.
+//! Acting: ε-greedy slates from one forward pass over every environment's candidates, and
+//! the forward pass itself (the item values and the choice weights), which TD learning uses
+//! too.
 
 use env::Layout;
 use rand::Rng;
+use recsim_core::KnownChoice;
+use tch::{Kind, Tensor};
 
+use crate::choice::{self, proportional_weights};
+use crate::collect::log_time;
 use crate::schedule::Linear;
 use crate::tensor::to_vec;
-use crate::{best_slate, SlateQ};
+use crate::{best_slate, SlateQPolicy};
 
-impl SlateQ {
+impl SlateQPolicy {
     /// ε of the next exploring step: it falls once learning has started.
     pub(crate) fn epsilon(&self) -> f64 {
         let c = &self.config;
@@ -48,7 +54,7 @@ impl SlateQ {
             let (user, items) = self.split(&self.shown, rows);
             let theta = match &self.average {
                 Some(average) if !explore => average,
-                _ => &self.online.theta,
+                _ => &self.theta,
             };
             let q = to_vec(&self.item_values(theta, &user, &items));
             let w = self.choice_weights(&self.shown, &user, &items);
@@ -70,5 +76,86 @@ impl SlateQ {
                 &mut self.order,
             );
         }
+    }
+
+    /// Standardised `(user [B, u], items [B, N, d])` of `rows` flat states.
+    pub(crate) fn split(&self, flat: &[f32], rows: usize) -> (Tensor, Tensor) {
+        let states = Tensor::from_slice(flat)
+            .view([rows as i64, -1])
+            .to_device(self.device);
+        self.scale.split(&states, &self.layout)
+    }
+
+    /// The standardised time feature of `time_window` steps left, above which the
+    /// candidates' values do not see it; `None` without the time in view.
+    pub(crate) fn time_ceiling(&self) -> Option<f64> {
+        let steps = self.time_steps?;
+        let window = self.config.time_window.min(steps);
+        let feature = f64::from(log_time(window as f32 / steps as f32, steps));
+        let (mean, sd) = self.norm.as_ref().map_or((0.0, 1.0), |n| {
+            let last = n.user_mean.len() - 1;
+            (f64::from(n.user_mean[last]), f64::from(n.user_sd[last]))
+        });
+        Some((feature - mean) / sd)
+    }
+
+    /// `Q̄` of every candidate and of no click: `[B, N + 1]`.
+    pub(crate) fn item_values(&self, theta: &Tensor, user: &Tensor, items: &Tensor) -> Tensor {
+        let (b, n, d) = {
+            let s = items.size();
+            (s[0], s[1], s[2])
+        };
+        let u = user.size()[1];
+        let opts = (Kind::Float, self.device);
+        let capped = self.time_ceiling().map(|ceiling| {
+            let time = user.narrow(1, u - 1, 1).clamp_max(ceiling);
+            Tensor::cat(&[user.narrow(1, 0, u - 1), time], 1)
+        });
+        let user_rows = capped.as_ref().unwrap_or(user).unsqueeze(1);
+        let cand = Tensor::cat(
+            &[
+                user_rows.expand([b, n, u], false),
+                items.shallow_clone(),
+                Tensor::zeros([b, n, 1], opts),
+            ],
+            2,
+        );
+        let null = Tensor::cat(
+            &[
+                user_rows,
+                Tensor::zeros([b, 1, d], opts),
+                Tensor::ones([b, 1, 1], opts),
+            ],
+            2,
+        );
+        let inputs = Tensor::cat(&[cand, null], 1);
+        match &self.state_mlp {
+            None => self.mlp.forward(theta, &inputs),
+            Some(state) => {
+                let split = self.mlp.num_params() as i64;
+                let items = self.mlp.forward(&theta.narrow(0, 0, split), &inputs);
+                let rest = theta.narrow(0, split, state.num_params() as i64);
+                items + state.forward(&rest, user).unsqueeze(1)
+            }
+        }
+    }
+
+    /// Choice weights, `N + 1` per state (candidates, then no click), for the `Weights`
+    /// rule: the learned logit's from the standardised features, or the known
+    /// proportional model's from the raw observations. Empty for `FirstPosition`.
+    pub(crate) fn choice_weights(&self, raw: &[f32], user: &Tensor, items: &Tensor) -> Vec<f32> {
+        if let Some(c) = &self.choice {
+            let (s, s0) = c.scores(user, items);
+            return to_vec(&choice::logit_weights(&s, &s0));
+        }
+        let mut w = Vec::new();
+        if let KnownChoice::Proportional {
+            no_click_mass,
+            min_normalizer,
+        } = self.known
+        {
+            proportional_weights(raw, &self.layout, no_click_mass, min_normalizer, &mut w);
+        }
+        w
     }
 }

@@ -5,7 +5,7 @@ use env::Layout;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use crate::net::Params;
+use crate::net::parameters;
 
 /// The rule the slate value follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +130,7 @@ pub fn proportional_weights(
 /// `s_i = uᵀWd_i + aᵀd_i`, `s_∅ = b + cᵀu`, `P(i) ∝ e^{s_i}`.
 #[derive(Debug)]
 pub struct LogitChoice {
-    pub params: Params,
+    pub theta: Tensor,
     user_dim: usize,
     doc_dim: usize,
 }
@@ -143,25 +143,26 @@ impl LogitChoice {
     /// Starts at zero: every option equally likely.
     pub fn new(user_dim: usize, doc_dim: usize, device: tch::Device) -> Self {
         let zeros = vec![0.0; Self::num_params(user_dim, doc_dim)];
+        Self::from_params(parameters(&zeros, device), user_dim, doc_dim)
+    }
+
+    pub fn from_params(theta: Tensor, user_dim: usize, doc_dim: usize) -> Self {
         Self {
-            params: Params::new(&zeros, device),
+            theta,
             user_dim,
             doc_dim,
         }
     }
 
-    pub fn from_params(params: Params, user_dim: usize, doc_dim: usize) -> Self {
-        Self {
-            params,
-            user_dim,
-            doc_dim,
-        }
+    /// A copy that shares no tensor with this one, to act with.
+    pub fn copy(&self) -> Self {
+        Self::from_params(self.theta.detach().copy(), self.user_dim, self.doc_dim)
     }
 
     /// Scores `[B, N]` of the candidates and `[B]` of no click.
     pub fn scores(&self, user: &Tensor, items: &Tensor) -> (Tensor, Tensor) {
         let (u, d) = (self.user_dim as i64, self.doc_dim as i64);
-        let t = &self.params.theta;
+        let t = &self.theta;
         let w = t.narrow(0, 0, u * d).view([u, d]);
         let a = t.narrow(0, u * d, d);
         let b = t.narrow(0, u * d + d, 1);
@@ -182,7 +183,7 @@ impl LogitChoice {
 
     /// The parameters, for `describe`.
     pub fn summary(&self) -> String {
-        let v = crate::tensor::to_vec(&self.params.theta);
+        let v = crate::tensor::to_vec(&self.theta);
         let fmt = |xs: &[f32]| {
             xs.iter()
                 .map(|x| format!("{x:.3}"))

@@ -46,8 +46,8 @@ impl SlateQ {
     /// open one at an episode's end (`end = Some(terminal)`), else the oldest once `n` are
     /// open. `next` is the state after the latest step.
     pub(crate) fn flush(&mut self, slot: usize, next: &[f32], end: Option<bool>) {
-        let n = self.config.n_step;
-        let gamma = self.config.gamma;
+        let n = self.policy.config.n_step;
+        let gamma = self.policy.config.gamma;
         let pending = &mut self.pending[slot];
         while match end {
             Some(_) => !pending.is_empty(),
@@ -77,24 +77,25 @@ impl SlateQ {
     /// Counts one environment step: the warm-up's rewards, the normalisation at its end,
     /// and a gradient step every `train_every` steps after it.
     pub(crate) fn count_step(&mut self, reward: f64) {
-        self.env_steps += 1;
-        let starts = (self.config.learning_starts as u64).max(1);
-        if self.env_steps <= starts {
+        self.policy.env_steps += 1;
+        let starts = (self.policy.config.learning_starts as u64).max(1);
+        if self.policy.env_steps <= starts {
             self.warm_rewards.add(&[reward as f32]);
         }
-        if self.env_steps == starts {
-            self.set_norm(Some(Normalizer::measure(
+        if self.policy.env_steps == starts {
+            self.policy.set_norm(Some(Normalizer::measure(
                 &self.replay,
-                &self.layout,
+                &self.policy.layout,
                 &self.warm_rewards,
                 self.center_rewards,
             )));
         }
-        if self.env_steps >= starts
+        if self.policy.env_steps >= starts
             && self.replay.len() > 0
             && self
+                .policy
                 .env_steps
-                .is_multiple_of(self.config.train_every as u64)
+                .is_multiple_of(self.policy.config.train_every as u64)
         {
             self.learn();
         }
@@ -111,10 +112,15 @@ impl SlateQ {
     ) {
         let mut next_state = std::mem::take(&mut self.next);
         next_state.clear();
-        push_state(self.time_steps, next.user(), next.items(), &mut next_state);
+        push_state(
+            self.policy.time_steps,
+            next.user(),
+            next.items(),
+            &mut next_state,
+        );
         let len = self.replay.shape().1;
         self.pending[slot].push_back(Pending {
-            state: self.shown[slot * len..(slot + 1) * len].to_vec(),
+            state: self.policy.shown[slot * len..(slot + 1) * len].to_vec(),
             slate: slate.to_vec(),
             click: t.click.map(|c| c.position),
             reward: t.reward,

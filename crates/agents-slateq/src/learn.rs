@@ -2,13 +2,10 @@
 //! choice model with the online and the target network, and an Adam step on the Huber
 //! loss of the consumed item's value.
 
-use recsim_core::KnownChoice;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Reduction, Tensor};
 
-use crate::choice::{self, proportional_weights};
-use crate::collect::log_time;
-use crate::normalize::{FeatureScale, Normalizer};
+use crate::net::snapshot;
 use crate::schedule::Linear;
 use crate::tensor::to_vec;
 use crate::{td, SlateQ};
@@ -50,7 +47,7 @@ impl Batch {
 impl SlateQ {
     /// The learning rate of the next gradient step.
     pub(crate) fn lr(&self) -> f64 {
-        let c = &self.config;
+        let c = &self.policy.config;
         let schedule = Linear {
             start: c.lr,
             end: if c.lr_decay_steps == 0 {
@@ -63,103 +60,13 @@ impl SlateQ {
         schedule.at(self.grad_steps)
     }
 
-    /// Sets the normalisation, and the tensors every forward pass standardises with.
-    pub(crate) fn set_norm(&mut self, norm: Option<Normalizer>) {
-        self.scale = FeatureScale::new(
-            norm.as_ref().unwrap_or(&Normalizer::identity(&self.layout)),
-            self.device,
-        );
-        self.norm = norm;
-    }
-
-    /// Standardised `(user [B, u], items [B, N, d])` of `rows` flat states.
-    pub(crate) fn split(&self, flat: &[f32], rows: usize) -> (Tensor, Tensor) {
-        let states = Tensor::from_slice(flat)
-            .view([rows as i64, -1])
-            .to_device(self.device);
-        self.scale.split(&states, &self.layout)
-    }
-
-    /// The standardised time feature of `time_window` steps left, above which the
-    /// candidates' values do not see it; `None` without the time in view.
-    pub(crate) fn time_ceiling(&self) -> Option<f64> {
-        let steps = self.time_steps?;
-        let window = self.config.time_window.min(steps);
-        let feature = f64::from(log_time(window as f32 / steps as f32, steps));
-        let (mean, sd) = self.norm.as_ref().map_or((0.0, 1.0), |n| {
-            let last = n.user_mean.len() - 1;
-            (f64::from(n.user_mean[last]), f64::from(n.user_sd[last]))
-        });
-        Some((feature - mean) / sd)
-    }
-
-    /// `Q̄` of every candidate and of no click: `[B, N + 1]`.
-    pub(crate) fn item_values(&self, theta: &Tensor, user: &Tensor, items: &Tensor) -> Tensor {
-        let (b, n, d) = {
-            let s = items.size();
-            (s[0], s[1], s[2])
-        };
-        let u = user.size()[1];
-        let opts = (Kind::Float, self.device);
-        let capped = self.time_ceiling().map(|ceiling| {
-            let time = user.narrow(1, u - 1, 1).clamp_max(ceiling);
-            Tensor::cat(&[user.narrow(1, 0, u - 1), time], 1)
-        });
-        let user_rows = capped.as_ref().unwrap_or(user).unsqueeze(1);
-        let cand = Tensor::cat(
-            &[
-                user_rows.expand([b, n, u], false),
-                items.shallow_clone(),
-                Tensor::zeros([b, n, 1], opts),
-            ],
-            2,
-        );
-        let null = Tensor::cat(
-            &[
-                user_rows,
-                Tensor::zeros([b, 1, d], opts),
-                Tensor::ones([b, 1, 1], opts),
-            ],
-            2,
-        );
-        let inputs = Tensor::cat(&[cand, null], 1);
-        match &self.state_mlp {
-            None => self.mlp.forward(theta, &inputs),
-            Some(state) => {
-                let split = self.mlp.num_params() as i64;
-                let items = self.mlp.forward(&theta.narrow(0, 0, split), &inputs);
-                let rest = theta.narrow(0, split, state.num_params() as i64);
-                items + state.forward(&rest, user).unsqueeze(1)
-            }
-        }
-    }
-
-    /// Choice weights, `N + 1` per state (candidates, then no click), for the `Weights`
-    /// rule: the learned logit's from the standardised features, or the known
-    /// proportional model's from the raw observations. Empty for `FirstPosition`.
-    pub(crate) fn choice_weights(&self, raw: &[f32], user: &Tensor, items: &Tensor) -> Vec<f32> {
-        if let Some(c) = &self.choice {
-            let (s, s0) = c.scores(user, items);
-            return to_vec(&choice::logit_weights(&s, &s0));
-        }
-        let mut w = Vec::new();
-        if let KnownChoice::Proportional {
-            no_click_mass,
-            min_normalizer,
-        } = self.known
-        {
-            proportional_weights(raw, &self.layout, no_click_mass, min_normalizer, &mut w);
-        }
-        w
-    }
-
     /// One gradient step on a replay minibatch (and one on the choice model if learned).
     pub(crate) fn learn(&mut self) {
-        let b = self.config.batch_size;
-        let n = self.layout.num_candidates;
-        let k = self.layout.slate_size;
-        self.replay
-            .sample_indices(b, &mut self.rng, &mut self.indices);
+        let p = &mut self.policy;
+        let b = p.config.batch_size;
+        let n = p.layout.num_candidates;
+        let k = p.layout.slate_size;
+        self.replay.sample_indices(b, &mut p.rng, &mut self.indices);
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
         let Batch {
@@ -172,7 +79,7 @@ impl SlateQ {
             discounts,
         } = &mut batch;
         let lr = self.lr();
-        let gamma = self.config.gamma;
+        let gamma = self.policy.config.gamma;
         for &i in &self.indices {
             let s = self.replay.get(i);
             states.extend_from_slice(s.state);
@@ -183,7 +90,8 @@ impl SlateQ {
             slots.push(s.click.map_or(k as i64, |p| p as i64));
             // Learning starts once the normalisation is measured.
             rewards.push(
-                self.norm
+                self.policy
+                    .norm
                     .as_ref()
                     .map_or(s.reward, |norm| norm.reward(s.reward, s.steps, gamma)),
             );
@@ -193,36 +101,37 @@ impl SlateQ {
                 gamma.powi(i32::from(s.steps)) as f32
             });
         }
-        let (user, items) = self.split(states, b);
-        let (next_user, next_items) = self.split(nexts, b);
+        let p = &mut self.policy;
+        let (user, items) = p.split(states, b);
+        let (next_user, next_items) = p.split(nexts, b);
 
-        if let Some(c) = self.choice.as_mut() {
+        if let (Some(c), Some(adam)) = (p.choice.as_mut(), self.choice_adam.as_mut()) {
             let slate_t = Tensor::from_slice(slates)
                 .view([b as i64, k as i64])
-                .to_device(self.device);
-            let slot_t = Tensor::from_slice(slots).to_device(self.device);
+                .to_device(p.device);
+            let slot_t = Tensor::from_slice(slots).to_device(p.device);
             let loss = c.loss(&user, &items, &slate_t, &slot_t);
             loss.backward();
-            c.params.adam_step(lr, self.config.grad_clip);
+            adam.step(&mut c.theta, lr, p.config.grad_clip);
             self.stats.choice_loss += loss.double_value(&[]);
         }
 
         let targets = tch::no_grad(|| {
-            let q_target = to_vec(&self.item_values(&self.target, &next_user, &next_items));
-            let q_select = if self.config.double_q {
-                to_vec(&self.item_values(&self.online.theta, &next_user, &next_items))
+            let q_target = to_vec(&p.item_values(&self.target, &next_user, &next_items));
+            let q_select = if p.config.double_q {
+                to_vec(&p.item_values(&p.theta, &next_user, &next_items))
             } else {
                 q_target.clone()
             };
-            let weights = self.choice_weights(nexts, &next_user, &next_items);
+            let weights = p.choice_weights(nexts, &next_user, &next_items);
             let next = td::NextValues {
                 select: &q_select,
                 target: &q_target,
                 weights: &weights,
             };
             td::targets(
-                self.rule,
-                self.config.slate_optimizer,
+                p.rule,
+                p.config.slate_optimizer,
                 rewards,
                 discounts,
                 &next,
@@ -230,29 +139,29 @@ impl SlateQ {
                 &mut self.order,
             )
         });
-        let target_t = Tensor::from_slice(&targets).to_device(self.device);
+        let target_t = Tensor::from_slice(&targets).to_device(p.device);
         let chosen_t = Tensor::from_slice(chosen)
             .view([b as i64, 1])
-            .to_device(self.device);
+            .to_device(p.device);
         self.batch = batch;
-        let q = self
-            .item_values(&self.online.theta, &user, &items)
+        let q = p
+            .item_values(&p.theta, &user, &items)
             .gather(1, &chosen_t, false)
             .squeeze_dim(1);
-        let loss = q.huber_loss(&target_t, Reduction::Mean, self.config.huber_delta);
+        let loss = q.huber_loss(&target_t, Reduction::Mean, p.config.huber_delta);
         loss.backward();
-        let grad_norm = self.online.adam_step(lr, self.config.grad_clip);
+        let grad_norm = self.adam.step(&mut p.theta, lr, p.config.grad_clip);
         self.grad_steps += 1;
-        if let Some(average) = self.average.as_mut() {
-            let window = (self.config.average_steps as u64).min(self.grad_steps / 10);
+        if let Some(average) = p.average.as_mut() {
+            let window = (p.config.average_steps as u64).min(self.grad_steps / 10);
             let weight = 1.0 / window.max(1) as f64;
-            let _ = tch::no_grad(|| average.lerp_(&self.online.theta, weight));
+            let _ = tch::no_grad(|| average.lerp_(&p.theta, weight));
         }
         if self
             .grad_steps
-            .is_multiple_of(self.config.target_update_every as u64)
+            .is_multiple_of(p.config.target_update_every as u64)
         {
-            self.target = self.online.snapshot();
+            self.target = snapshot(&p.theta);
         }
         let loss = loss.double_value(&[]);
         if !loss.is_finite() || !grad_norm.is_finite() {

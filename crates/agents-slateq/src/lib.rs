@@ -7,7 +7,7 @@
 //! decomposed value under a user choice model.
 //!
 //! ```
-//! use agents::{config::SlateQConfig, Agent};
+//! use agents::{config::SlateQConfig, Agent, Policy};
 //! use agents_slateq::{Episodes, SlateQ};
 //! use env::{Scenario, Simulator};
 //!
@@ -49,26 +49,29 @@ mod collect;
 mod learn;
 mod net;
 mod normalize;
+mod policy;
 mod replay;
 mod schedule;
 mod td;
 mod tensor;
 
 pub use choice::{best_slate, slate_value, ChoiceRule};
+pub use policy::SlateQPolicy;
 
 use std::collections::VecDeque;
 
 use agents::config::{ChoiceModelKind, SlateQConfig};
-use agents::{check_layout, Agent, AgentError, LoggedStep};
+use agents::{check_layout, Agent, AgentError, LoggedStep, Policy};
 use env::{Layout, SlateEnv, Transition};
 use recsim_core::{stream, KnownChoice, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
+use adam::Adam;
 use choice::LogitChoice;
 use collect::{push_state, Pending};
 use learn::{Batch, IterStats};
-use net::{Mlp, Params, SavedParams};
+use net::{parameters, snapshot, Mlp, SavedParams};
 use normalize::{FeatureScale, Moments, Normalizer};
 use replay::Replay;
 use tensor::to_vec;
@@ -125,28 +128,16 @@ pub struct Episodes {
     pub time_aware_steps: Option<usize>,
 }
 
-/// The SlateQ agent.
+/// The SlateQ agent: TD learning of its policy's item values from a replay of `n`-step
+/// returns.
 pub struct SlateQ {
-    config: SlateQConfig,
-    layout: Layout,
-    device: Device,
-    known: KnownChoice,
-    rule: ChoiceRule,
-    /// `Q̄` of a candidate or of no click, from the user's features (the time left capped
-    /// at `time_window` steps) and the candidate's; its parameters come first in `online`.
-    mlp: Mlp,
-    /// With the time left in view, the value of the user's state, which sees all of it:
-    /// `Q̄` is the sum of both networks' outputs. Its parameters follow `mlp`'s.
-    state_mlp: Option<Mlp>,
-    online: Params,
+    /// What acting needs; learning moves its parameters in place.
+    policy: SlateQPolicy,
+    /// The optimiser of the policy's parameters, and of its learned choice model's.
+    adam: Adam,
+    choice_adam: Option<Adam>,
     target: Tensor,
-    /// The moving average of `online`'s parameters that acting without exploration uses.
-    average: Option<Tensor>,
-    choice: Option<LogitChoice>,
     replay: Replay,
-    norm: Option<Normalizer>,
-    /// `norm`'s feature statistics (the identity's before it is measured).
-    scale: FeatureScale,
     /// The single-step rewards of the warm-up, which the reward normalisation measures.
     warm_rewards: Moments,
     /// Per environment, the steps whose `n`-step return is still open, oldest first.
@@ -155,20 +146,13 @@ pub struct SlateQ {
     /// Bootstrap through an end by the model / by a time limit.
     bootstrap_terminated: bool,
     bootstrap_truncated: bool,
-    /// `T` of the time feature, which the agent sees log-scaled.
-    time_steps: Option<usize>,
-    rng: SimRng,
-    env_steps: u64,
     grad_steps: u64,
     stats: IterStats,
     /// Set when a loss turned non-finite: training must stop.
     diverged: Option<String>,
-    /// The states the last slates were chosen for, one per environment.
-    shown: Vec<f32>,
     // Scratch, refilled on every call.
     batch: Batch,
     next: Vec<f32>,
-    explored: Vec<bool>,
     order: Vec<usize>,
     indices: Vec<usize>,
 }
@@ -216,7 +200,7 @@ impl SlateQ {
         if let Some(m) = &state_mlp {
             init.extend(m.init(&mut rng));
         }
-        let online = Params::new(&init, device);
+        let theta = parameters(&init, device);
         let state_len = layout.user_dim + layout.num_candidates * layout.doc_dim;
         // Two states per transition, as f32.
         let replay_bytes = config
@@ -259,94 +243,73 @@ impl SlateQ {
         }
         let num_envs = config.num_envs;
         Ok(Self {
-            target: online.snapshot(),
-            average: (config.average_steps > 0).then(|| online.snapshot()),
+            adam: Adam::new(&theta),
+            choice_adam: choice.as_ref().map(|c| Adam::new(&c.theta)),
+            target: snapshot(&theta),
             warm_rewards: Moments::new(1),
             pending: vec![VecDeque::with_capacity(config.n_step); config.num_envs],
             bootstrap_terminated,
             bootstrap_truncated,
-            time_steps: episodes.time_aware_steps,
             replay: Replay::new(config.buffer_size, state_len, layout.slate_size),
-            config,
-            layout,
-            device,
-            known,
-            rule,
-            mlp,
-            state_mlp,
-            online,
-            choice,
-            norm: None,
-            scale: FeatureScale::new(&Normalizer::identity(&layout), device),
             center_rewards,
-            rng,
-            env_steps: 0,
             grad_steps: 0,
             stats: IterStats::default(),
             diverged: None,
             batch: Batch::default(),
-            shown: Vec::with_capacity(state_len * num_envs),
             next: Vec::with_capacity(state_len),
-            explored: Vec::with_capacity(num_envs),
             order: Vec::new(),
             indices: Vec::new(),
+            policy: SlateQPolicy {
+                average: (config.average_steps > 0).then(|| snapshot(&theta)),
+                time_steps: episodes.time_aware_steps,
+                shown: Vec::with_capacity(state_len * num_envs),
+                explored: Vec::with_capacity(num_envs),
+                config,
+                layout,
+                device,
+                known,
+                rule,
+                mlp,
+                state_mlp,
+                theta,
+                choice,
+                norm: None,
+                scale: FeatureScale::new(&Normalizer::identity(&layout), device),
+                rng,
+                env_steps: 0,
+                order: Vec::new(),
+            },
         })
     }
 
     /// The hyperparameters.
     pub fn config(&self) -> &SlateQConfig {
-        &self.config
+        &self.policy.config
+    }
+}
+
+impl Policy for SlateQ {
+    fn algorithm(&self) -> &'static str {
+        self.policy.algorithm()
     }
 
-    /// The networks' layers, and what of the time the candidates' values see.
-    fn layers_description(&self) -> String {
-        let layers = |mlp: &Mlp| {
-            let mut parts = Vec::new();
-            let last = mlp.sizes.len() - 2;
-            for (l, (i, o)) in mlp.layers().enumerate() {
-                parts.push(format!("Linear({i}→{o}, {} params)", i * o + o));
-                if l < last {
-                    parts.push("ReLU".into());
-                }
-            }
-            parts.join(" → ")
-        };
-        let mut out = layers(&self.mlp);
-        if let Some(state) = &self.state_mlp {
-            out += &format!(
-                " (the time left capped at {} steps)\n  plus the state's value V(user): {}",
-                self.config.time_window,
-                layers(state)
-            );
-        }
-        if self.average.is_some() {
-            out += &format!(
-                "\n  acting without exploration: the parameters averaged over about {} gradient steps",
-                self.config.average_steps
-            );
-        }
-        out
+    fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]) {
+        self.policy.act(env, explore, slate);
+    }
+
+    fn act_batch(&mut self, envs: &[Box<dyn SlateEnv>], explore: bool, slates: &mut [usize]) {
+        self.policy.act_batch(envs, explore, slates);
+    }
+
+    fn describe(&self) -> String {
+        self.policy
+            .describe_with(Some((self.grad_steps, self.replay.len())))
     }
 }
 
 impl Agent for SlateQ {
-    fn algorithm(&self) -> &'static str {
-        "slateq"
-    }
-
-    fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]) {
-        self.shown.clear();
-        push_state(self.time_steps, env.user(), env.items(), &mut self.shown);
-        self.choose(explore, slate);
-    }
-
-    /// Every environment's slate from one forward pass of the network.
-    fn act_batch(&mut self, envs: &[Box<dyn SlateEnv>], explore: bool, slates: &mut [usize]) {
-        self.shown.clear();
-        for env in envs {
-            push_state(self.time_steps, env.user(), env.items(), &mut self.shown);
-        }
-        self.choose(explore, slates);
+    fn policy(&self) -> Box<dyn Policy> {
+        Box::new(self.policy.copy())
     }
 
     fn observe(&mut self, slate: &[usize], t: &Transition, next: &dyn SlateEnv) {
@@ -359,7 +322,7 @@ impl Agent for SlateQ {
         transitions: &[Transition],
         envs: &[Box<dyn SlateEnv>],
     ) {
-        let k = self.layout.slate_size;
+        let k = self.policy.layout.slate_size;
         for (slot, (env, t)) in envs.iter().zip(transitions).enumerate() {
             self.observe_slot(slot, &slates[slot * k..(slot + 1) * k], t, env.as_ref());
         }
@@ -373,19 +336,24 @@ impl Agent for SlateQ {
             doc_dim: d,
             user_dim: u,
             ..
-        } = self.layout;
+        } = self.policy.layout;
         let fits = |user: &[f32], items: &[f32]| user.len() == u && items.len() == n * d;
         if !fits(step.user, step.items) || !fits(step.next_user, step.next_items) {
             return Err(AgentError::State(format!(
                 "a logged step of {} user and {} candidate features does not fit {:?}",
                 step.user.len(),
                 step.items.len(),
-                self.layout
+                self.policy.layout
             )));
         }
         let (mut state, mut next) = (Vec::new(), Vec::new());
-        push_state(self.time_steps, step.user, step.items, &mut state);
-        push_state(self.time_steps, step.next_user, step.next_items, &mut next);
+        push_state(self.policy.time_steps, step.user, step.items, &mut state);
+        push_state(
+            self.policy.time_steps,
+            step.next_user,
+            step.next_items,
+            &mut next,
+        );
         let t = &step.transition;
         // A log's steps are learned from one at a time: one-step returns.
         let terminal = (t.terminated && !self.bootstrap_terminated)
@@ -400,7 +368,7 @@ impl Agent for SlateQ {
             &next,
         );
         self.warm_rewards.add(&[t.reward as f32]);
-        self.env_steps += 1;
+        self.policy.env_steps += 1;
         Ok(())
     }
 
@@ -412,15 +380,15 @@ impl Agent for SlateQ {
                 "SlateQ has no logged steps to learn from".into(),
             ));
         }
-        if self.norm.is_none() {
-            self.set_norm(Some(Normalizer::measure(
+        if self.policy.norm.is_none() {
+            self.policy.set_norm(Some(Normalizer::measure(
                 &self.replay,
-                &self.layout,
+                &self.policy.layout,
                 &self.warm_rewards,
                 self.center_rewards,
             )));
         }
-        for _ in 0..(steps / self.config.train_every).max(1) {
+        for _ in 0..(steps / self.policy.config.train_every).max(1) {
             self.learn();
             self.health()?;
         }
@@ -444,7 +412,7 @@ impl Agent for SlateQ {
             }
         };
         let mut out = vec![
-            ("epsilon", self.epsilon()),
+            ("epsilon", self.policy.epsilon()),
             ("lr", self.lr()),
             ("grad_steps", self.grad_steps as f64),
             ("replay_size", self.replay.len() as f64),
@@ -452,58 +420,30 @@ impl Agent for SlateQ {
             ("q_mean", per(s.q)),
             ("grad_norm", per(s.grad_norm)),
         ];
-        if self.choice.is_some() {
+        if self.policy.choice.is_some() {
             out.push(("choice_loss", per(s.choice_loss)));
         }
         out
     }
 
-    fn describe(&self) -> String {
-        let norm = self
-            .norm
-            .clone()
-            .unwrap_or_else(|| Normalizer::identity(&self.layout));
-        let choice = match (&self.choice, self.known) {
-            (Some(c), _) => c.summary(),
-            (None, KnownChoice::FirstPosition) => "the environment's own: the user always consumes slate position 0".into(),
-            (None, KnownChoice::Proportional { no_click_mass, min_normalizer }) => format!(
-                "the environment's own: multinomial proportional on ⟨user, doc⟩ (no-click mass {no_click_mass}, min normaliser {min_normalizer})"
-            ),
-            (None, KnownChoice::Unknown) => "none".into(),
-        };
-        format!(
-            "slateq on {device:?}\n  item value network Q̄(user, doc, no-click flag): {layers}\n  parameters: {params}\n  choice model: {choice}\n  slate optimiser: {opt:?}\n  normalisation: user mean {um:?} sd {us:?}; doc mean {dm:?} sd {ds:?}; reward mean {rm:.4} sd {rs:.4}\n  environment steps {steps}, gradient steps {grads}, replay {replay}/{cap}, epsilon {eps:.3}",
-            device = self.device,
-            layers = self.layers_description(),
-            params = self.online.len(),
-            opt = self.config.slate_optimizer,
-            um = norm.user_mean,
-            us = norm.user_sd,
-            dm = norm.doc_mean,
-            ds = norm.doc_sd,
-            rm = norm.reward_mean,
-            rs = norm.reward_sd,
-            steps = self.env_steps,
-            grads = self.grad_steps,
-            replay = self.replay.len(),
-            cap = self.config.buffer_size,
-            eps = self.epsilon(),
-        )
-    }
-
     fn save(&self) -> Vec<u8> {
+        let p = &self.policy;
         let saved = Saved {
-            layout: self.layout,
-            known: self.known,
-            online: self.online.save(),
+            layout: p.layout,
+            known: p.known,
+            online: SavedParams::new(&p.theta, &self.adam),
             target: to_vec(&self.target),
-            average: self.average.as_ref().map(to_vec),
-            choice: self.choice.as_ref().map(|c| c.params.save()),
-            norm: self.norm.clone(),
+            average: p.average.as_ref().map(to_vec),
+            choice: p
+                .choice
+                .as_ref()
+                .zip(self.choice_adam.as_ref())
+                .map(|(c, adam)| SavedParams::new(&c.theta, adam)),
+            norm: p.norm.clone(),
             warm_rewards: self.warm_rewards.clone(),
             pending: self.pending.clone(),
-            rng: self.rng.clone(),
-            env_steps: self.env_steps,
+            rng: p.rng.clone(),
+            env_steps: p.env_steps,
             grad_steps: self.grad_steps,
             stats: self.stats.clone(),
         };
@@ -519,14 +459,18 @@ impl Agent for SlateQ {
                     source: Box::new(e),
                 }
             })?;
-        check_layout(&self.layout, &saved.layout)?;
-        let choice_len = self.choice.as_ref().map(|c| c.params.len());
-        if saved.online.theta.len() != self.online.len()
-            || saved.online.adam.m.len() != self.online.len()
-            || saved.target.len() != self.online.len()
-            || saved.average.as_ref().map(Vec::len)
-                != self.average.as_ref().map(|_| self.online.len())
-            || saved.known != self.known
+        check_layout(&self.policy.layout, &saved.layout)?;
+        let len = self.policy.theta.size()[0] as usize;
+        let choice_len = self
+            .policy
+            .choice
+            .as_ref()
+            .map(|c| c.theta.size()[0] as usize);
+        if saved.online.theta.len() != len
+            || saved.online.adam.m.len() != len
+            || saved.target.len() != len
+            || saved.average.as_ref().map(Vec::len) != self.policy.average.as_ref().map(|_| len)
+            || saved.known != self.policy.known
             || saved.choice.as_ref().map(|c| c.theta.len()) != choice_len
         {
             return Err(AgentError::State(
@@ -534,24 +478,29 @@ impl Agent for SlateQ {
                     .into(),
             ));
         }
-        self.online = Params::load(&saved.online, self.device);
-        self.target = Tensor::from_slice(&saved.target).to_device(self.device);
-        self.average = saved
+        let device = self.policy.device;
+        (self.policy.theta, self.adam) = saved.online.load(device);
+        self.target = Tensor::from_slice(&saved.target).to_device(device);
+        self.policy.average = saved
             .average
-            .map(|a| Tensor::from_slice(&a).to_device(self.device));
-        self.choice = saved.choice.map(|p| {
-            LogitChoice::from_params(
-                Params::load(&p, self.device),
-                self.layout.user_dim,
-                self.layout.doc_dim,
-            )
-        });
-        if saved.pending.len() != self.config.num_envs
+            .map(|a| Tensor::from_slice(&a).to_device(device));
+        let Layout {
+            user_dim, doc_dim, ..
+        } = self.policy.layout;
+        let (choice, choice_adam) = saved
+            .choice
+            .map(|p| {
+                let (theta, adam) = p.load(device);
+                (LogitChoice::from_params(theta, user_dim, doc_dim), adam)
+            })
+            .unzip();
+        (self.policy.choice, self.choice_adam) = (choice, choice_adam);
+        if saved.pending.len() != self.policy.config.num_envs
             || saved.pending.iter().any(|open| {
-                open.len() >= self.config.n_step.max(1)
+                open.len() >= self.policy.config.n_step.max(1)
                     || open.iter().any(|p| {
                         p.state.len() != self.replay.shape().1
-                            || p.slate.len() != self.layout.slate_size
+                            || p.slate.len() != self.policy.layout.slate_size
                     })
             })
         {
@@ -559,11 +508,11 @@ impl Agent for SlateQ {
                 "the saved open n-step returns do not fit the configuration".into(),
             ));
         }
-        self.set_norm(saved.norm);
+        self.policy.set_norm(saved.norm);
         self.warm_rewards = saved.warm_rewards;
         self.pending = saved.pending;
-        self.rng = saved.rng;
-        self.env_steps = saved.env_steps;
+        self.policy.rng = saved.rng;
+        self.policy.env_steps = saved.env_steps;
         self.grad_steps = saved.grad_steps;
         self.stats = saved.stats;
         Ok(())
@@ -584,7 +533,7 @@ impl Agent for SlateQ {
                     source: Box::new(e),
                 }
             })?;
-        if !replay.is_consistent(self.layout.num_candidates) {
+        if !replay.is_consistent(self.policy.layout.num_candidates) {
             return Err(AgentError::State(
                 "the saved replay buffer is inconsistent".into(),
             ));

@@ -70,57 +70,40 @@ impl Mlp {
     }
 }
 
-/// A flat parameter vector with its optimiser.
-#[derive(Debug)]
-pub struct Params {
-    pub theta: Tensor,
-    adam: Adam,
+/// A flat parameter vector that learns: a leaf tensor on `device` with a gradient.
+pub fn parameters(values: &[f32], device: Device) -> Tensor {
+    Tensor::from_slice(values)
+        .to_device(device)
+        .set_requires_grad(true)
 }
 
-impl Params {
-    pub fn new(values: &[f32], device: Device) -> Self {
-        let theta = Tensor::from_slice(values)
-            .to_device(device)
-            .set_requires_grad(true);
-        Self {
-            adam: Adam::new(&theta),
-            theta,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.theta.size()[0] as usize
-    }
-
-    /// One Adam step on the gradient accumulated in `theta` ([`Adam::step`]).
-    pub fn adam_step(&mut self, lr: f64, clip: f64) -> f64 {
-        self.adam.step(&mut self.theta, lr, clip)
-    }
-
-    /// A detached copy of the parameters (the target network's).
-    pub fn snapshot(&self) -> Tensor {
-        self.theta.detach().copy()
-    }
-
-    pub fn save(&self) -> SavedParams {
-        SavedParams {
-            theta: to_vec(&self.theta),
-            adam: self.adam.save(),
-        }
-    }
-
-    pub fn load(saved: &SavedParams, device: Device) -> Self {
-        let mut p = Self::new(&saved.theta, device);
-        p.adam = Adam::load(&saved.adam, device);
-        p
-    }
+/// A detached copy of parameters (the target network's).
+pub fn snapshot(theta: &Tensor) -> Tensor {
+    theta.detach().copy()
 }
 
-/// Parameters and optimiser state as plain numbers, for checkpoints.
+/// Parameters and their optimiser's state as plain numbers, for checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedParams {
     pub theta: Vec<f32>,
     pub adam: SavedAdam,
+}
+
+impl SavedParams {
+    pub fn new(theta: &Tensor, adam: &Adam) -> Self {
+        Self {
+            theta: to_vec(theta),
+            adam: adam.save(),
+        }
+    }
+
+    /// The parameters and their optimiser on `device`.
+    pub fn load(&self, device: Device) -> (Tensor, Adam) {
+        (
+            parameters(&self.theta, device),
+            Adam::load(&self.adam, device),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -145,21 +128,22 @@ mod tests {
     fn adam_fits_a_line_and_round_trips() {
         let mut rng = stream(1, StreamId::SlateQ);
         let mlp = Mlp::new(1, &[8]);
-        let mut p = Params::new(&mlp.init(&mut rng), Device::Cpu);
+        let mut theta = parameters(&mlp.init(&mut rng), Device::Cpu);
+        let mut adam = Adam::new(&theta);
         let x = Tensor::from_slice(&[-1.0f32, -0.5, 0.0, 0.5, 1.0]).view([5, 1]);
         let y = Tensor::from_slice(&[-2.0f32, -1.0, 0.0, 1.0, 2.0]);
         for _ in 0..2000 {
-            let loss = (mlp.forward(&p.theta, &x) - &y).square().mean(Kind::Float);
+            let loss = (mlp.forward(&theta, &x) - &y).square().mean(Kind::Float);
             loss.backward();
-            p.adam_step(1e-2, 10.0);
+            adam.step(&mut theta, 1e-2, 10.0);
         }
-        let loss = (mlp.forward(&p.theta, &x) - &y)
+        let loss = (mlp.forward(&theta, &x) - &y)
             .square()
             .mean(Kind::Float)
             .double_value(&[]);
         assert!(loss < 1e-3, "loss {loss}");
-        let saved = p.save();
-        let q = Params::load(&saved, Device::Cpu);
-        assert_eq!(q.save(), saved);
+        let saved = SavedParams::new(&theta, &adam);
+        let (theta, adam) = saved.load(Device::Cpu);
+        assert_eq!(SavedParams::new(&theta, &adam), saved);
     }
 }

@@ -51,7 +51,7 @@ fn each_environment_keeps_its_own_n_step_returns() {
     // Eight steps of each have a closed 3-step return, stored as they close: entry
     // 2t + i is environment i's step t.
     assert_eq!(agent.replay.len(), 16);
-    let gamma = agent.config.gamma;
+    let gamma = agent.policy.config.gamma;
     for t in 0..8 {
         for (i, seen) in seen.iter().enumerate() {
             let s = agent.replay.get(2 * t + i);
@@ -79,16 +79,16 @@ fn the_candidates_values_see_the_time_left_only_within_the_window() {
     let config = SlateQConfig::default();
     let window = config.time_window;
     let agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
-    let steps = agent.time_steps.unwrap();
+    let steps = agent.policy.time_steps.unwrap();
     // The values of the same user and candidates with `left` steps to go, and each
     // candidate's value less the first's.
     let values = |left: usize| {
         let mut user = env.user().to_vec();
         *user.last_mut().unwrap() = left as f32 / steps as f32;
         let mut state = Vec::new();
-        push_state(agent.time_steps, &user, env.items(), &mut state);
-        let (user, items) = agent.split(&state, 1);
-        to_vec(&agent.item_values(&agent.online.theta, &user, &items))
+        push_state(agent.policy.time_steps, &user, env.items(), &mut state);
+        let (user, items) = agent.policy.split(&state, 1);
+        to_vec(&agent.policy.item_values(&agent.policy.theta, &user, &items))
     };
     let gaps = |q: &[f32]| q.iter().map(|v| v - q[0]).collect::<Vec<_>>();
     let whole = values(steps);
@@ -133,21 +133,21 @@ fn acting_without_exploration_follows_the_averaged_parameters() {
         agent
     };
     let (plain, averaged, one) = (train(0), train(1000), train(1));
-    let online = to_vec(&plain.online.theta);
+    let online = to_vec(&plain.policy.theta);
     // Averaging changes nothing of training.
-    assert_eq!(to_vec(&averaged.online.theta), online);
-    assert!(plain.average.is_none());
+    assert_eq!(to_vec(&averaged.policy.theta), online);
+    assert!(plain.policy.average.is_none());
     // A window of one step is the online network itself; a longer one lags it.
-    assert_eq!(to_vec(one.average.as_ref().unwrap()), online);
-    let average = to_vec(averaged.average.as_ref().unwrap());
+    assert_eq!(to_vec(one.policy.average.as_ref().unwrap()), online);
+    let average = to_vec(averaged.policy.average.as_ref().unwrap());
     assert_ne!(average, online);
     // The average is part of the agent's state.
-    let (mut restored, envs) = agent_and_envs(averaged.config.clone());
+    let (mut restored, envs) = agent_and_envs(averaged.policy.config.clone());
     restored.load(&averaged.save()).unwrap();
-    assert_eq!(to_vec(restored.average.as_ref().unwrap()), average);
+    assert_eq!(to_vec(restored.policy.average.as_ref().unwrap()), average);
     // Acting without exploration values the candidates with the average.
     let mut slate = [0; 2];
-    restored.average = Some(restored.online.theta.zeros_like());
+    restored.policy.average = Some(restored.policy.theta.zeros_like());
     restored.act(envs[0].as_ref(), false, &mut slate);
     assert_eq!(slate, [0, 1], "equal values: the first candidates");
 }
@@ -176,7 +176,7 @@ fn a_diverged_network_stops_training() {
         step(&mut agent, env);
     }
     assert!(agent.health().is_ok());
-    let _ = tch::no_grad(|| agent.online.theta.fill_(f64::NAN));
+    let _ = tch::no_grad(|| agent.policy.theta.fill_(f64::NAN));
     step(&mut agent, env);
     match agent.health() {
         Err(AgentError::Diverged(why)) => assert!(why.contains("lower slateq.lr"), "{why}"),
@@ -198,4 +198,63 @@ fn one_forward_pass_chooses_what_one_pass_per_environment_would() {
         agent.act(env.as_ref(), false, slate);
     }
     assert_eq!(batch, each);
+}
+
+/// Evaluation plays a copy of the policy while the agent trains on: the copy must act as
+/// the agent (and as the agent saved and loaded again) does, and stay as it was.
+#[test]
+fn a_policy_copy_acts_as_the_agent_and_keeps_its_parameters() {
+    let config = SlateQConfig {
+        learning_starts: 10,
+        num_envs: 1,
+        train_every: 1,
+        average_steps: 100,
+        choice_model: ChoiceModelKind::Learned,
+        ..SlateQConfig::default()
+    };
+    let (mut agent, mut envs) = agent_and_envs(config.clone());
+    let mut slate = [0; 2];
+    let mut train = |agent: &mut SlateQ, steps: usize| {
+        let env = envs[0].as_mut();
+        for _ in 0..steps {
+            agent.act(env, true, &mut slate);
+            let t = env.step(&slate).unwrap();
+            agent.observe(&slate, &t, env);
+            if t.done() {
+                env.reset(None);
+            }
+        }
+    };
+    train(&mut agent, 300);
+    let (mut restored, _) = agent_and_envs(config);
+    restored.load(&agent.save()).unwrap();
+    let mut copy = agent.policy();
+    let (_, probes) = agent_and_envs(SlateQConfig {
+        num_envs: 20,
+        ..SlateQConfig::default()
+    });
+    let slates = |policy: &mut dyn Policy, explore: bool| -> Vec<[usize; 2]> {
+        let mut out = Vec::new();
+        for env in &probes {
+            let mut slate = [0; 2];
+            policy.act(env.as_ref(), explore, &mut slate);
+            out.push(slate);
+        }
+        out
+    };
+    let greedy = slates(&mut agent, false);
+    assert!(
+        greedy.iter().any(|s| s != &greedy[0]),
+        "the probes must tell policies apart"
+    );
+    assert_eq!(slates(copy.as_mut(), false), greedy);
+    assert_eq!(slates(&mut restored, false), greedy);
+    // Exploring draws from a copy of the same random stream.
+    assert_eq!(slates(copy.as_mut(), true), slates(&mut agent, true));
+    let described = copy.describe();
+    let learned = to_vec(&agent.policy.theta);
+    train(&mut agent, 200);
+    assert_ne!(to_vec(&agent.policy.theta), learned, "the agent learned on");
+    assert_eq!(slates(copy.as_mut(), false), greedy);
+    assert_eq!(copy.describe(), described, "the copy shares no parameter");
 }

@@ -1,16 +1,17 @@
-//! The agent interface: the [`Agent`] trait every algorithm implements (baselines, the
-//! linear bandits, SlateQ, the planner's optimal policy), its errors, and the
+//! The agent interface: the [`Policy`] that recommends slates and the [`Agent`] that is a
+//! policy learning from what follows (baselines, the linear bandits, SlateQ, the planner's
+//! optimal policy implement both), their errors, and the
 //! hyperparameters of the learning algorithms ([`config`]), which need no backend: a
 //! configuration written by a build with SlateQ reads in a build without it.
 //!
 //! ```
-//! use agents::{top_k, Agent, AgentError};
+//! use agents::{top_k, Policy};
 //! use env::SlateEnv;
 //!
 //! /// Always the `K` candidates with the highest first feature, best first.
 //! struct Highest { scores: Vec<f64>, order: Vec<usize> }
 //!
-//! impl Agent for Highest {
+//! impl Policy for Highest {
 //!     fn algorithm(&self) -> &'static str { "highest" }
 //!     fn act(&mut self, env: &dyn SlateEnv, _explore: bool, slate: &mut [usize]) {
 //!         let d = env.layout().doc_dim;
@@ -19,8 +20,6 @@
 //!         top_k(&self.scores, &mut self.order, slate);
 //!     }
 //!     fn describe(&self) -> String { "the highest first feature first".into() }
-//!     fn save(&self) -> Vec<u8> { Vec::new() }
-//!     fn load(&mut self, _bytes: &[u8]) -> Result<(), AgentError> { Ok(()) }
 //! }
 //!
 //! let mut env = env::make("strong-lts").unwrap();
@@ -89,11 +88,10 @@ pub struct LoggedStep<'a> {
     pub next_items: &'a [f32],
 }
 
-/// Something that recommends slates and may learn from what follows.
-///
-/// An agent owns its random stream (seeded when it is built), so that saving and loading
-/// it continues a run exactly.
-pub trait Agent: Send {
+/// Something that recommends slates: what evaluation, inference and off-policy
+/// estimates need of an agent. A [`Policy`] learns nothing; an [`Agent`] is one that
+/// learns, and [`Agent::policy`] copies out its policy as it stands.
+pub trait Policy: Send {
     /// The algorithm's command-line name.
     fn algorithm(&self) -> &'static str;
     /// Fills `slate` (one candidate position per slot) for the environment's current
@@ -101,22 +99,20 @@ pub trait Agent: Send {
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]);
     /// The score it ranks each candidate by when it acts without exploring (its slate is
     /// the best-scoring candidates, best first), for the current observation: what a
-    /// softmax over its choices draws from. `Unsupported` for an agent that ranks no
-    /// candidates by a score of their own.
+    /// softmax over its choices draws from. `Unsupported` for a policy that ranks no
+    /// candidates by a score of its own.
     fn scores(&mut self, _env: &dyn SlateEnv, _out: &mut [f64]) -> Result<(), AgentError> {
         Err(AgentError::Unsupported(format!(
             "{} ranks no candidates by a score of its own",
             self.algorithm()
         )))
     }
-    /// Called when an episode has just started, before its first [`Agent::act`], for
-    /// agents that keep per-episode state.
+    /// Called when an episode has just started, before its first [`Policy::act`], for
+    /// policies that keep per-episode state.
     fn begin_episode(&mut self) {}
-    /// Learns from one step: the slate shown, its transition, and the environment after it.
-    fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
     /// Fills the slates of several environments at once, `slates[i·K..(i+1)·K]` for
     /// `envs[i]`; [`Agent::observe_batch`] then takes their steps. By default
-    /// [`Agent::act`] for each: right for one environment, and for agents that remember
+    /// [`Policy::act`] for each: right for one environment, and for agents that remember
     /// nothing from `act` to `observe`. The trainer gives several only to an agent whose
     /// configuration asks for them (SlateQ's `num_envs`, one forward pass for all).
     fn act_batch(&mut self, envs: &[Box<dyn SlateEnv>], explore: bool, slates: &mut [usize]) {
@@ -126,7 +122,33 @@ pub trait Agent: Send {
             self.act(env.as_ref(), explore, slate);
         }
     }
-    /// Learns from one step of each environment of the last [`Agent::act_batch`], in its
+    /// A human-readable summary of the learned parameters.
+    fn describe(&self) -> String;
+}
+
+/// A policy as the policy of one slot of a [`env::VectorEnv`]: it acts without
+/// exploring, and hears of every episode's start ([`Policy::begin_episode`]).
+impl env::SlotPolicy for Box<dyn Policy> {
+    fn episode_started(&mut self) {
+        self.begin_episode();
+    }
+    fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]) {
+        Policy::act(self.as_mut(), env, false, slate);
+    }
+}
+
+/// A policy that learns from what follows its slates.
+///
+/// An agent owns its random stream (seeded when it is built), so that saving and loading
+/// it continues a run exactly.
+pub trait Agent: Policy {
+    /// A copy of the policy as it stands, which acts as this agent would now (exploring
+    /// too, on its own copy of the random stream) and learns nothing: what an evaluation
+    /// plays while the agent trains on.
+    fn policy(&self) -> Box<dyn Policy>;
+    /// Learns from one step: the slate shown, its transition, and the environment after it.
+    fn observe(&mut self, _slate: &[usize], _transition: &Transition, _next: &dyn SlateEnv) {}
+    /// Learns from one step of each environment of the last [`Policy::act_batch`], in its
     /// order: the slates shown, their transitions and the environments after them. By
     /// default [`Agent::observe`] for each.
     fn observe_batch(
@@ -165,8 +187,6 @@ pub trait Agent: Send {
     fn stats(&mut self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
-    /// A human-readable summary of the learned parameters.
-    fn describe(&self) -> String;
     /// The complete state but for a replay buffer, random stream included: enough to act
     /// as the agent did, and with [`Agent::save_replay`], to continue learning exactly.
     fn save(&self) -> Vec<u8>;

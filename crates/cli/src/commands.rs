@@ -185,10 +185,10 @@ pub fn episode(
     let (name, scenario, episode) = match (policy, checkpoint) {
         (Some(policy), None) => {
             let mut scenario = args.scenario()?;
-            let (make_agent, _) = fixed_policy(policy, &mut scenario)?;
+            let (make_policy, _) = fixed_policy(policy, &mut scenario)?;
             let mut env = scenario.build()?;
-            let mut agent = make_agent(scenario.seed);
-            let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
+            let mut acting = make_policy(scenario.seed);
+            let episode = record_episode(env.as_mut(), acting.as_mut(), false)?;
             (policy.name().to_string(), scenario, episode)
         }
         (None, Some(path)) => {

@@ -60,10 +60,10 @@ fn evaluate_fixed(
     progress: impl FnMut(usize),
 ) -> Result<Summary> {
     let mut s = scenario.clone();
-    let (make_agent, _) = fixed_policy(policy, &mut s)?;
-    let mut agent = make_agent(s.seed);
+    let (make_policy, _) = fixed_policy(policy, &mut s)?;
+    let mut policy = make_policy(s.seed);
     let mut env = s.build()?;
-    Ok(evaluate_on(&s, env.as_mut(), agent.as_mut(), episodes, progress)?.summary)
+    Ok(evaluate_on(&s, env.as_mut(), policy.as_mut(), episodes, progress)?.summary)
 }
 
 /// Every row is evaluated on the same environment and seed (common random numbers): the

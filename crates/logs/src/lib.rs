@@ -27,7 +27,7 @@ mod writer;
 
 pub use offline::OfflineFeed;
 pub use policy::{
-    logged_distribution, BasePolicy, LoadAgent, NoCheckpoints, Policy, PolicySpec, PL_MAX_PREFIXES,
+    logged_distribution, BasePolicy, LoadPolicy, NoCheckpoints, Policy, PolicySpec, PL_MAX_PREFIXES,
 };
 pub use reader::{LogReader, Rows};
 pub use slate_dist::{prefix_count, softmax_weights, Level, SlateDist};
@@ -138,7 +138,7 @@ pub enum LogError {
     /// Playing the policy in its environment.
     #[error(transparent)]
     Rollout(#[from] RolloutError),
-    /// Loading a checkpoint's agent, as [`LoadAgent`] reports it.
+    /// Loading a checkpoint's agent, as [`LoadPolicy`] reports it.
     #[error(transparent)]
     Checkpoint(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -275,7 +275,7 @@ pub fn is_log(path: &Path) -> bool {
 pub fn write_log(
     scenario: &Scenario,
     spec: &PolicySpec,
-    checkpoints: &dyn LoadAgent,
+    checkpoints: &dyn LoadPolicy,
     episodes: u64,
     out: &Path,
     mut progress: impl FnMut(u64) -> ControlFlow<()>,

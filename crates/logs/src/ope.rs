@@ -33,7 +33,7 @@ use env::SlateEnv;
 use serde::Serialize;
 
 use crate::{
-    logged_distribution, Level, LoadAgent, LogError, LogReader, LoggedEnv, PolicySpec, SlateDist,
+    logged_distribution, Level, LoadPolicy, LogError, LogReader, LoggedEnv, PolicySpec, SlateDist,
 };
 use estimators::Weighted;
 
@@ -214,7 +214,7 @@ impl Gaps {
 pub fn evaluate(
     reader: &LogReader,
     target: &PolicySpec,
-    checkpoints: &dyn LoadAgent,
+    checkpoints: &dyn LoadPolicy,
     mut progress: impl FnMut(u64),
 ) -> Result<OpeReport, LogError> {
     let meta = reader.meta().clone();

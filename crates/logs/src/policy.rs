@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use agents::{Agent, AgentError};
+use agents::AgentError;
 use env::{Scenario, SlateEnv};
 use recsim_core::{stream, Number, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
@@ -38,21 +38,25 @@ pub enum BasePolicy {
     },
 }
 
-/// Loads the agent of a checkpoint named as a base policy. Checkpoints are read above this
-/// crate (`trainer::Checkpoints` implements it), so whoever builds a policy that may name
-/// one passes the loader; [`NoCheckpoints`] refuses every one.
-pub trait LoadAgent {
-    /// The agent saved at `path`, acting without exploration in environments of
+/// Loads the policy of a checkpoint named as a base policy. Checkpoints are read above
+/// this crate (`trainer::Checkpoints` implements it), so whoever builds a policy that may
+/// name one passes the loader; [`NoCheckpoints`] refuses every one.
+pub trait LoadPolicy {
+    /// The policy saved at `path`, to act without exploration in environments of
     /// `scenario` (refused if it was trained on another world, candidate count, slate size
     /// or wrappers).
-    fn load_agent(&self, path: &Path, scenario: &Scenario) -> Result<Box<dyn Agent>, LogError>;
+    fn load_policy(
+        &self,
+        path: &Path,
+        scenario: &Scenario,
+    ) -> Result<Box<dyn agents::Policy>, LogError>;
 }
 
-/// A [`LoadAgent`] for callers without checkpoints: every one is refused.
+/// A [`LoadPolicy`] for callers without checkpoints: every one is refused.
 pub struct NoCheckpoints;
 
-impl LoadAgent for NoCheckpoints {
-    fn load_agent(&self, path: &Path, _: &Scenario) -> Result<Box<dyn Agent>, LogError> {
+impl LoadPolicy for NoCheckpoints {
+    fn load_policy(&self, path: &Path, _: &Scenario) -> Result<Box<dyn agents::Policy>, LogError> {
         Err(LogError::invalid(
             path,
             "checkpoints cannot be read here (this program has no trainer)",
@@ -157,11 +161,11 @@ impl fmt::Display for PolicySpec {
     }
 }
 
-/// A [`PolicySpec`] at work: the base agent, the distribution at the current context,
+/// A [`PolicySpec`] at work: the base policy, the distribution at the current context,
 /// and a random stream for drawing slates.
 pub struct Policy {
     spec: PolicySpec,
-    base: Option<Box<dyn Agent>>,
+    base: Option<Box<dyn agents::Policy>>,
     dist: SlateDist,
     scores: Vec<f64>,
     rng: SimRng,
@@ -177,7 +181,7 @@ impl Policy {
         spec: &PolicySpec,
         scenario: &mut Scenario,
         seed: u64,
-        checkpoints: &dyn LoadAgent,
+        checkpoints: &dyn LoadPolicy,
     ) -> Result<Self, LogError> {
         spec.validate().map_err(|why| AgentError::Config {
             name: "policy",
@@ -189,7 +193,7 @@ impl Policy {
                 Some(match base {
                     BasePolicy::Fixed(policy) => fixed_policy(*policy, scenario)?.0(seed),
                     BasePolicy::Checkpoint { path, .. } => {
-                        checkpoints.load_agent(path, scenario)?
+                        checkpoints.load_policy(path, scenario)?
                     }
                 })
             }
@@ -233,7 +237,7 @@ impl Policy {
         &self.spec
     }
 
-    /// Tells the base agent that an episode starts.
+    /// Tells the base policy that an episode starts.
     pub fn begin_episode(&mut self) {
         if let Some(base) = self.base.as_mut() {
             base.begin_episode();

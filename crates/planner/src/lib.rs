@@ -349,7 +349,7 @@ impl LtsPlanner {
 mod tests {
     use std::sync::{Arc, OnceLock};
 
-    use agents::{top_k, Agent};
+    use agents::{top_k, Agent, Policy};
     use env::Transition;
     use recsim_core::ParamSet;
 

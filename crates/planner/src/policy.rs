@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use agents::{top_k, Agent, AgentError};
+use agents::{top_k, Agent, AgentError, Policy};
 use env::{Layout, SlateEnv, Transition};
 
 use super::{LtsPlanner, PlannerError};
@@ -87,7 +87,7 @@ impl OptimalPolicy {
     }
 }
 
-impl Agent for OptimalPolicy {
+impl Policy for OptimalPolicy {
     fn algorithm(&self) -> &'static str {
         self.kind.name()
     }
@@ -121,12 +121,6 @@ impl Agent for OptimalPolicy {
         self.elapsed = 0;
     }
 
-    fn observe(&mut self, _slate: &[usize], transition: &Transition, _next: &dyn SlateEnv) {
-        if transition.done() {
-            self.elapsed = 0;
-        }
-    }
-
     fn describe(&self) -> String {
         let p = &self.planner;
         let r = p.resolution();
@@ -143,6 +137,18 @@ impl Agent for OptimalPolicy {
             p.stationary_value(),
             p.gain()
         )
+    }
+}
+
+impl Agent for OptimalPolicy {
+    fn policy(&self) -> Box<dyn Policy> {
+        Box::new(self.clone())
+    }
+
+    fn observe(&mut self, _slate: &[usize], transition: &Transition, _next: &dyn SlateEnv) {
+        if transition.done() {
+            self.elapsed = 0;
+        }
     }
 
     /// The policy kind and the step count; the planner is rebuilt from the scenario.

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use agents::Agent;
+use agents::Policy;
 use agents_bandit::{Baseline, BaselineKind};
 use env::Scenario;
 use planner::{LtsPlanner, OptimalPolicy, PolicyKind};
@@ -36,9 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             built.as_secs_f64(),
             planner.gain()
         );
-        let run = |agent: &mut dyn Agent| -> Result<Summary, Box<dyn std::error::Error>> {
+        let run = |policy: &mut dyn Policy| -> Result<Summary, Box<dyn std::error::Error>> {
             let mut env = scenario.build()?;
-            Ok(evaluate(&mut *env, agent, episodes, false, |_| {})?)
+            Ok(evaluate(&mut *env, policy, episodes, false, |_| {})?)
         };
         for (kind, predicted) in [
             (PolicyKind::FiniteHorizon, planner.predicted_value()),

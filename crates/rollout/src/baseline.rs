@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use agents::Agent;
+use agents::Policy;
 use agents_bandit::{Baseline, BaselineKind};
 use env::{Scenario, Transition};
 use serde::{Deserialize, Serialize};
@@ -95,15 +95,15 @@ impl FromStr for FixedPolicy {
     }
 }
 
-/// Builds a fixed policy's agent from a seed (one per vector slot).
-pub type MakeAgent = Box<dyn Fn(u64) -> Box<dyn Agent> + Send + Sync>;
+/// Builds a fixed policy from a seed (one per vector slot).
+pub type MakePolicy = Box<dyn Fn(u64) -> Box<dyn Policy> + Send + Sync>;
 
-/// A fixed policy for `scenario`, as a maker of agents, with the planner's predicted
+/// A fixed policy for `scenario`, as a maker of policies, with the planner's predicted
 /// return for the oracles, which turn on the user-state observation they read.
 pub fn fixed_policy(
     policy: FixedPolicy,
     scenario: &mut Scenario,
-) -> Result<(MakeAgent, Option<f64>), RolloutError> {
+) -> Result<(MakePolicy, Option<f64>), RolloutError> {
     let kind = match policy {
         FixedPolicy::Random => BaselineKind::Random,
         FixedPolicy::Greedy => BaselineKind::Greedy,
@@ -152,11 +152,11 @@ pub fn baseline(
     progress: impl FnMut(usize),
 ) -> Result<BaselineReport, RolloutError> {
     let mut scenario = scenario.clone();
-    let (make_agent, predicted) = fixed_policy(policy, &mut scenario)?;
+    let (make_policy, predicted) = fixed_policy(policy, &mut scenario)?;
     let mut metrics = VideoMetrics::for_scenario(&scenario);
     let summary = evaluate_vectorized(
         &scenario,
-        make_agent,
+        make_policy,
         episodes,
         num_envs,
         threads,

@@ -1,8 +1,8 @@
 //! Running whole episodes: one for display, many for a baseline or an evaluation, on one
 //! environment or on a vector of them.
 
-use agents::Agent;
-use env::{slot_seed, Execution, Scenario, SlateEnv, SlotPolicy, Transition, VectorEnv};
+use agents::Policy;
+use env::{slot_seed, Execution, Scenario, SlateEnv, Transition, VectorEnv};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +81,7 @@ impl Serialize for Episode {
 /// state.
 pub fn record_episode(
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     explore: bool,
 ) -> Result<Episode, RolloutError> {
     let d = env.layout().doc_dim;
@@ -90,7 +90,7 @@ pub fn record_episode(
     let mut shown: Vec<(Vec<usize>, Transition)> = Vec::new();
     play(
         env,
-        agent,
+        policy,
         explore,
         |env, slate| {
             env.write_user_features(&mut state);
@@ -123,22 +123,22 @@ pub fn record_episode(
 /// Plays one episode from a fresh `reset` and returns `(return, length)`.
 pub fn play_episode(
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     explore: bool,
 ) -> Result<(f64, usize), RolloutError> {
-    play_episode_with(env, agent, explore, |_| {})
+    play_episode_with(env, policy, explore, |_| {})
 }
 
 fn play_episode_with(
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     explore: bool,
     mut on_step: impl FnMut(&Transition),
 ) -> Result<(f64, usize), RolloutError> {
     let mut total = 0.0;
     let len = play(
         env,
-        agent,
+        policy,
         explore,
         |_, _| {},
         |_, t| {
@@ -153,17 +153,17 @@ fn play_episode_with(
 /// chosen, before the step; `on_step` the slate and its transition.
 fn play(
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     explore: bool,
     mut on_act: impl FnMut(&dyn SlateEnv, &[usize]),
     mut on_step: impl FnMut(&[usize], &Transition),
 ) -> Result<usize, RolloutError> {
     env.reset(None);
-    agent.begin_episode();
+    policy.begin_episode();
     let mut slate = vec![0; env.layout().slate_size];
     let mut len = 0;
     loop {
-        agent.act(env, explore, &mut slate);
+        policy.act(env, explore, &mut slate);
         on_act(env, &slate);
         let t = finite(env.step(&slate)?)?;
         on_step(&slate, &t);
@@ -178,19 +178,19 @@ fn play(
 /// after each episode.
 pub fn evaluate(
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     episodes: usize,
     explore: bool,
     progress: impl FnMut(usize),
 ) -> Result<Summary, RolloutError> {
-    evaluate_with(env, agent, episodes, explore, |_| {}, progress)
+    evaluate_with(env, policy, episodes, explore, |_| {}, progress)
 }
 
 /// [`evaluate`], showing every step's transition to `on_step` as well (for example to
 /// [`crate::VideoMetrics::record_transition`]).
 pub fn evaluate_with(
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     episodes: usize,
     explore: bool,
     mut on_step: impl FnMut(&Transition),
@@ -199,7 +199,7 @@ pub fn evaluate_with(
     let mut returns = Vec::with_capacity(episodes);
     let mut lengths = Vec::with_capacity(episodes);
     for i in 0..episodes {
-        let (r, len) = play_episode_with(env, agent, explore, &mut on_step)?;
+        let (r, len) = play_episode_with(env, policy, explore, &mut on_step)?;
         returns.push(r);
         lengths.push(len);
         progress(i + 1);
@@ -219,19 +219,19 @@ pub struct Evaluation {
     pub metrics: Option<VideoReport>,
 }
 
-/// Evaluates `agent` without exploration over `episodes` episodes of `env` (built from
+/// Evaluates `policy` without exploration over `episodes` episodes of `env` (built from
 /// `scenario`), with the scenario's video-cluster metrics.
 pub fn evaluate_on(
     scenario: &Scenario,
     env: &mut dyn SlateEnv,
-    agent: &mut dyn Agent,
+    policy: &mut dyn Policy,
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, RolloutError> {
     let mut metrics = VideoMetrics::for_scenario(scenario);
     let summary = evaluate_with(
         env,
-        agent,
+        policy,
         episodes,
         false,
         |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
@@ -243,26 +243,13 @@ pub fn evaluate_on(
     })
 }
 
-/// An agent as the policy of one slot of a [`VectorEnv`]: it acts without exploring, and
-/// hears of every episode's start ([`Agent::begin_episode`]).
-pub struct AgentPolicy(pub Box<dyn Agent>);
-
-impl SlotPolicy for AgentPolicy {
-    fn episode_started(&mut self) {
-        self.0.begin_episode();
-    }
-    fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]) {
-        self.0.act(env, false, slate);
-    }
-}
-
 /// Steps each slot of [`evaluate_vectorized`] runs per hand-over to the threads: enough
 /// to make the hand-over's cost negligible (measured by `cargo xtask bench`).
 pub const FRAGMENT_STEPS: usize = 256;
 
 /// [`evaluate_with`] on `num_envs` copies of `scenario` stepped in lockstep, on up to
 /// `threads` threads. Slot `i` is seeded with [`slot_seed`]`(scenario.seed, i)`, and so
-/// is its agent (`make_agent` builds one from a seed), so one slot replays
+/// is its policy (`make_policy` builds one from a seed), so one slot replays
 /// [`evaluate_with`] on `scenario` exactly; the figures depend on the seed and on
 /// `num_envs`, never on `threads`.
 ///
@@ -273,7 +260,7 @@ pub const FRAGMENT_STEPS: usize = 256;
 /// [`FRAGMENT_STEPS`] steps.
 pub fn evaluate_vectorized(
     scenario: &Scenario,
-    make_agent: impl Fn(u64) -> Box<dyn Agent>,
+    make_policy: impl Fn(u64) -> Box<dyn Policy>,
     episodes: usize,
     num_envs: usize,
     threads: usize,
@@ -296,8 +283,8 @@ pub fn evaluate_vectorized(
     let spec = scenario.resolve()?;
     let envs = (0..b).map(|_| spec.make()).collect();
     let mut vector = VectorEnv::new(envs, Execution::for_slots(threads, b))?;
-    let mut policies: Vec<AgentPolicy> = (0..b)
-        .map(|i| AgentPolicy(make_agent(slot_seed(scenario.seed, i))))
+    let mut policies: Vec<Box<dyn Policy>> = (0..b)
+        .map(|i| make_policy(slot_seed(scenario.seed, i)))
         .collect();
     let quota = |slot: usize| episodes / b + usize::from(slot < episodes % b);
     let mut finished: Vec<Vec<(f64, usize)>> =
@@ -335,7 +322,7 @@ mod tests {
 
     use super::*;
 
-    fn random(seed: u64) -> Box<dyn Agent> {
+    fn random(seed: u64) -> Box<dyn Policy> {
         Box::new(Baseline::new(BaselineKind::Random, seed))
     }
 

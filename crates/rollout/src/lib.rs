@@ -21,10 +21,10 @@ use agents::AgentError;
 use env::{EnvError, Transition};
 use thiserror::Error;
 
-pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakeAgent};
+pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakePolicy};
 pub use episode::{
     evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,
-    AgentPolicy, Episode, Evaluation, StepRecord, FRAGMENT_STEPS,
+    Episode, Evaluation, StepRecord, FRAGMENT_STEPS,
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use stats::{Interval, RunStats, Summary};

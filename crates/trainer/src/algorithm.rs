@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
-use agents::{Agent, AgentError};
+use agents::{Agent, AgentError, Policy};
 use env::{EnvError, Scenario, SlateEnv, Transition};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -233,14 +233,13 @@ impl Algorithm {
         let interval = self.config.evaluation_interval;
         let due = interval > 0 && (self.state.iteration + 1).is_multiple_of(interval);
         let (metrics, evaluation) = if due && self.config.evaluation_parallel_to_training {
-            // The policy as the iteration starts, evaluated on the second core while the
-            // iteration trains: the evaluation has its own agent and environment, so
-            // training is the same bit for bit.
-            let (config, policy) = (self.config.clone(), self.agent.save());
+            // A copy of the policy as the iteration starts, evaluated on the second core
+            // while the iteration trains: the evaluation has its own policy and
+            // environment, so training is the same bit for bit.
+            let (config, policy) = (self.config.clone(), self.agent.policy());
             std::thread::scope(|scope| {
-                let evaluation = scope.spawn(|| {
-                    evaluate_policy(&config, &policy, config.evaluation_duration, |_| ())
-                });
+                let evaluation = scope
+                    .spawn(|| evaluate_copy(&config, policy, config.evaluation_duration, |_| ()));
                 let metrics = self.collect_and_learn();
                 let evaluation = evaluation
                     .join()
@@ -394,29 +393,27 @@ impl Algorithm {
         episodes: usize,
         progress: impl FnMut(usize),
     ) -> Result<Evaluation, TrainError> {
-        evaluate_policy(
-            &self.config,
-            self.agent.save().as_slice(),
-            episodes,
-            progress,
-        )
+        evaluate_copy(&self.config, self.agent.policy(), episodes, progress)
     }
 }
 
-/// Evaluates a saved agent of `config` over `episodes` episodes of the evaluation stream.
-pub fn evaluate_policy(
+/// Evaluates `policy`, a copy of a run's, over `episodes` episodes of the run's
+/// evaluation stream.
+fn evaluate_copy(
     config: &TrainConfig,
-    agent_state: &[u8],
+    mut policy: Box<dyn Policy>,
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    evaluate_policy_on(
-        config,
-        agent_state,
-        &config.eval_scenario(),
+    let scenario = config.eval_scenario();
+    let mut env = scenario.build()?;
+    Ok(evaluate_on(
+        &scenario,
+        env.as_mut(),
+        policy.as_mut(),
         episodes,
         progress,
-    )
+    )?)
 }
 
 /// Evaluates a saved agent of `config` on `scenario`, which must have the layout the

@@ -33,8 +33,7 @@ pub mod tensorboard;
 
 pub use algo::{build_agent, Algo, AlgoConfig};
 pub use algorithm::{
-    evaluate_policy, evaluate_policy_on, Algorithm, IterationResult, LoopState, TrainError,
-    SMOOTHING_WINDOW,
+    evaluate_policy_on, Algorithm, IterationResult, LoopState, TrainError, SMOOTHING_WINDOW,
 };
 pub use checkpoint::{Checkpoint, CheckpointError, Header, CONFIG_FILE};
 pub use clock::UtcTime;

@@ -1,29 +1,29 @@
 //! A checkpoint as a policy: its agent rebuilt to act without exploration, for the logs'
-//! and off-policy evaluation's base policies ([`logs::LoadAgent`]).
+//! and off-policy evaluation's base policies ([`logs::LoadPolicy`]).
 
 use std::path::{Path, PathBuf};
 
-use agents::{Agent, AgentError};
+use agents::{AgentError, Policy};
 use env::Scenario;
-use logs::{BasePolicy, LoadAgent, LogError};
+use logs::{BasePolicy, LoadPolicy, LogError};
 
 use crate::{build_agent, Checkpoint, TrainError};
 
 /// Loads checkpoints' agents for policies that name one ([`logs::BasePolicy::Checkpoint`]).
 pub struct Checkpoints;
 
-impl LoadAgent for Checkpoints {
-    fn load_agent(&self, path: &Path, scenario: &Scenario) -> Result<Box<dyn Agent>, LogError> {
-        checkpoint_agent(path, scenario).map_err(|e| match e {
+impl LoadPolicy for Checkpoints {
+    fn load_policy(&self, path: &Path, scenario: &Scenario) -> Result<Box<dyn Policy>, LogError> {
+        policy_at(path, scenario).map_err(|e| match e {
             TrainError::Log(e) => e,
             other => LogError::Checkpoint(Box::new(other)),
         })
     }
 }
 
-/// The agent of the checkpoint at `path`, trained on `scenario`'s world, candidates,
+/// The policy of the checkpoint at `path`, trained on `scenario`'s world, candidates,
 /// slate size and wrappers.
-fn checkpoint_agent(path: &Path, scenario: &Scenario) -> Result<Box<dyn Agent>, TrainError> {
+fn policy_at(path: &Path, scenario: &Scenario) -> Result<Box<dyn Policy>, TrainError> {
     let ckpt = Checkpoint::read(path)?;
     let trained = &ckpt.config.env;
     if (

@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use agents::Agent;
+use agents::Policy;
 use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{anyhow, bail, Context, Result};
 use env::{slot_seed, Execution, VectorEnv};
 use logs::{write_log, BasePolicy, LogReader, NoCheckpoints, PolicySpec};
-use rollout::{AgentPolicy, FixedPolicy};
+use rollout::FixedPolicy;
 use serde_json::json;
 use trainer::{Algo, Algorithm, TrainConfig};
 
@@ -118,11 +118,10 @@ fn vector(
                 vector.threads()
             );
         }
-        let policies: Vec<AgentPolicy> = (0..b)
+        let policies: Vec<Box<dyn Policy>> = (0..b)
             .map(|i| {
-                let agent: Box<dyn Agent> =
-                    Box::new(Baseline::new(BaselineKind::Random, slot_seed(s.seed, i)));
-                AgentPolicy(agent)
+                Box::new(Baseline::new(BaselineKind::Random, slot_seed(s.seed, i)))
+                    as Box<dyn Policy>
             })
             .collect();
         vector.reset(s.seed);

@@ -2,14 +2,14 @@
 
 use env::Scenario;
 
-use crate::{LoadAgent, LogError, Policy, PolicySpec};
+use crate::{LoadPolicy, LogError, Policy, PolicySpec};
 
 /// The policy `spec` for the logs' scenario, acting on logged observations; refused where
 /// it needs to see what the logs do not hold, or was trained for other slates.
 pub fn target_policy(
     spec: &PolicySpec,
     scenario: &Scenario,
-    checkpoints: &dyn LoadAgent,
+    checkpoints: &dyn LoadPolicy,
 ) -> Result<Policy, LogError> {
     let mut wanted = scenario.clone();
     let policy = Policy::new(spec, &mut wanted, 0, checkpoints)?;

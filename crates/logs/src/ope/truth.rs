@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::estimators::{clustered_ratio, Estimate, Outcome};
 use super::target::target_policy;
 use crate::LogError;
-use crate::{LoadAgent, LogMeta, Policy, PolicySpec};
+use crate::{LoadPolicy, LogMeta, Policy, PolicySpec};
 use rollout::finite;
 
 /// A target policy's values in the simulator, for logs like `meta`'s.
@@ -30,7 +30,7 @@ pub struct Truth {
 pub fn simulate_truth(
     meta: &LogMeta,
     target: &PolicySpec,
-    checkpoints: &dyn LoadAgent,
+    checkpoints: &dyn LoadPolicy,
     episodes: usize,
     mut progress: impl FnMut(usize),
 ) -> Result<Truth, LogError> {
