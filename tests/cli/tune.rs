@@ -305,7 +305,7 @@ target_update_every = 100
 
 /// `compare --seeds`: a fixed policy's seed k is its evaluation on seed + k; a trained
 /// run's seed k is its configuration trained again on seed k, evaluated as `rlrec train`
-/// evaluates it.
+/// evaluates it; the same whether the seeds run three at once or one at a time.
 #[test]
 fn compare_seeds_runs_every_row_on_each_seed() {
     let dir = tempfile::tempdir().unwrap();
@@ -336,12 +336,30 @@ fn compare_seeds_runs_every_row_on_each_seed() {
         "--episodes",
         "20",
         "--json",
+        "--jobs",
+        "3",
         "--plot",
     ])
     .args([&png])
     .args(["--checkpoint"])
     .args([dir.path().join("ucb0")])
     .json();
+    let one_at_a_time = rlrec([
+        "compare",
+        "--policy",
+        "greedy",
+        "--seeds",
+        "3",
+        "--episodes",
+        "20",
+        "--json",
+        "--jobs",
+        "1",
+        "--checkpoint",
+    ])
+    .args([dir.path().join("ucb0")])
+    .json();
+    assert_eq!(one_at_a_time, rows);
     let rows = rows.as_array().unwrap();
     let scores = |row: &Value| -> Vec<f64> {
         row["stats"]["scores"]
@@ -391,6 +409,7 @@ fn compare_seeds_runs_every_row_on_each_seed() {
         "{text}"
     );
     rlrec(["compare", "--policy", "random", "--seeds", "0"]).fails_with("at least 1");
+    rlrec(["compare", "--policy", "random", "--jobs", "2"]).fails_with("--seeds");
 }
 
 /// The steps of an event file's iteration records (TensorFlow's record framing, the

@@ -3,6 +3,8 @@
 //! (trained algorithms trained again on each), with the runs' interval statistics.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use env::Scenario;
@@ -39,6 +41,11 @@ pub struct CompareArgs {
     /// 95% interval and the interquartile mean with a bootstrap interval.
     #[arg(long, value_name = "S", value_parser = count_usize(1, MAX_SEEDS, "seeds per row"))]
     pub seeds: Option<usize>,
+    /// With --seeds, the seeds run at once (trained again and evaluated), each on a
+    /// thread of its own; the figures are the same whatever the number [default: the
+    /// number of cores].
+    #[arg(long, value_name = "J", value_parser = count_usize(1, 256, "seeds at once"), requires = "seeds")]
+    pub jobs: Option<usize>,
     /// The environment every row is evaluated on: the first checkpoint's evaluation
     /// stream (else the tutorial's scenario on seed 1000003, where a run trained with seed
     /// 0 evaluates), with these options on top.
@@ -110,9 +117,25 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             }
         }
     }
-    let total = (args.policy.len() + args.checkpoint.len()) * args.episodes * seeds;
-    let bar = progress::bar(total as u64, "episodes", args.json);
-    let mut done = 0u64;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let jobs = args.jobs.unwrap_or(cores).min(seeds);
+    // Rows trained again count their iterations as well as their episodes.
+    let retrained: u64 = if args.seeds.is_some() {
+        checkpoints.iter().map(|c| c.config.iterations).sum::<u64>() * seeds as u64
+    } else {
+        0
+    };
+    let evaluated = ((args.policy.len() + args.checkpoint.len()) * args.episodes * seeds) as u64;
+    let bar = progress::bar(
+        evaluated + retrained,
+        if retrained > 0 {
+            "episodes and training iterations"
+        } else {
+            "episodes"
+        },
+        args.json,
+    );
+    let tick = |_: usize| bar.inc(1);
     // (label, colour key, one evaluation per seed). Baselines first, then trained agents,
     // then oracles.
     let mut rows: Vec<(String, String, Vec<Summary>)> = Vec::new();
@@ -124,21 +147,14 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         s.seed = offset_seed(s.seed, k)?;
         Ok(s)
     };
-    let fixed = |policy: FixedPolicy, done: &mut u64| -> Result<(String, String, Vec<Summary>)> {
-        let mut runs = Vec::with_capacity(seeds);
-        for k in 0..seeds {
-            runs.push(evaluate_fixed(
-                policy,
-                &on_seed(&scenario, k)?,
-                args.episodes,
-                |i| bar.set_position(*done + i as u64),
-            )?);
-            *done += args.episodes as u64;
-        }
+    let fixed = |policy: FixedPolicy| -> Result<(String, String, Vec<Summary>)> {
+        let runs = per_seed(seeds, jobs, |k| {
+            evaluate_fixed(policy, &on_seed(&scenario, k)?, args.episodes, tick)
+        })?;
         Ok((policy.name().to_string(), policy.name().to_string(), runs))
     };
     for &policy in &baselines {
-        rows.push(fixed(policy, &mut done)?);
+        rows.push(fixed(policy)?);
     }
     for ckpt in &checkpoints {
         let trained = &ckpt.config.env;
@@ -162,18 +178,13 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             wrappers: trained.wrappers,
             ..scenario.clone()
         };
-        let mut runs = Vec::with_capacity(seeds);
-        for k in 0..seeds {
-            let progress = |i: usize| bar.set_position(done + i as u64);
-            let evaluation = if args.seeds.is_none() {
-                evaluate_policy_on(
-                    &ckpt.config,
-                    &ckpt.agent_state,
-                    &on,
-                    args.episodes,
-                    progress,
-                )?
-            } else {
+        let runs = if args.seeds.is_none() {
+            vec![
+                evaluate_policy_on(&ckpt.config, &ckpt.agent_state, &on, args.episodes, tick)?
+                    .summary,
+            ]
+        } else {
+            per_seed(seeds, jobs, |k| {
                 let mut config = ckpt.config.clone();
                 config.env.seed = offset_seed(config.env.seed, k)?;
                 if bar.is_hidden() && !args.json {
@@ -184,22 +195,17 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
                         config.iterations
                     );
                 }
-                let agent = trained_from_scratch(config)?;
-                evaluate_policy_on(
-                    agent.config(),
-                    &agent.agent().save(),
-                    &on_seed(&on, k)?,
-                    args.episodes,
-                    progress,
-                )?
-            };
-            done += args.episodes as u64;
-            runs.push(evaluation.summary);
-        }
+                let algorithm = trained_from_scratch(config, || bar.inc(1))?;
+                let on = on_seed(&on, k)?;
+                let mut env = on.build()?;
+                let mut policy = algorithm.agent().policy();
+                Ok(evaluate_on(&on, env.as_mut(), policy.as_mut(), args.episodes, tick)?.summary)
+            })?
+        };
         rows.push((ckpt.run_name(), ckpt.algo().to_string(), runs));
     }
     for &policy in &oracles {
-        rows.push(fixed(policy, &mut done)?);
+        rows.push(fixed(policy)?);
     }
     bar.finish_and_clear();
     if args.seeds.is_some() {
@@ -280,13 +286,53 @@ fn offset_seed(seed: u64, k: usize) -> Result<u64> {
         .with_context(|| format!("seed {seed} + {k} is beyond the largest seed, 2^63 − 1"))
 }
 
-/// A configuration trained from scratch to its last iteration, without a run folder.
-fn trained_from_scratch(config: TrainConfig) -> Result<Algorithm> {
+/// A configuration trained from scratch to its last iteration, without a run folder;
+/// `iterated` hears of each iteration.
+fn trained_from_scratch(config: TrainConfig, iterated: impl Fn()) -> Result<Algorithm> {
     let mut algorithm = Algorithm::new(config)?;
     while !algorithm.is_done() {
         algorithm.train()?;
+        iterated();
     }
     Ok(algorithm)
+}
+
+/// `run(k)` for every seed `k` below `seeds`, `jobs` at a time on threads of their own,
+/// in seed order; the lowest seed's error wins, and no seed starts after one failed.
+/// Every seed's run depends on `k` alone, so the results do not depend on `jobs`.
+fn per_seed<T: Send>(
+    seeds: usize,
+    jobs: usize,
+    run: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    if jobs <= 1 {
+        return (0..seeds).map(run).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(seeds));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                if k >= seeds {
+                    return;
+                }
+                let result = run(k);
+                if result.is_err() {
+                    // Nobody starts another seed; those running finish.
+                    next.store(seeds, Ordering::SeqCst);
+                }
+                done.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((k, result));
+            });
+        }
+    });
+    let mut done = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_by_key(|(k, _)| *k);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// The rows of `--seeds`: each row's per-seed mean returns and their statistics.
