@@ -102,7 +102,7 @@ impl SlateQ {
     }
 
     /// Learns from environment `slot`'s step: its state was the `slot`-th of the last
-    /// [`Agent::act`] or [`Agent::act_batch`].
+    /// [`agents::Policy::act`] or [`agents::Policy::act_batch`].
     pub(crate) fn observe_slot(
         &mut self,
         slot: usize,

@@ -1,7 +1,7 @@
 //! Offline training: an agent learns from a log ([`crate::LogReader`]) instead of acting in its
 //! environment. The log's steps reach the agent as the transitions it would have observed
-//! ([`Agent::add_logged`]), and it learns from them without acting
-//! ([`Agent::learn_offline`]); `trainer::Algorithm` runs the iterations, checkpoints and
+//! ([`agents::Agent::add_logged`]), and it learns from them without acting
+//! ([`agents::Agent::learn_offline`]); `trainer::Algorithm` runs the iterations, checkpoints and
 //! evaluations as for every run.
 
 use std::path::Path;

@@ -38,7 +38,7 @@ impl PolicyKind {
 /// slot 0, and fills the other slots with the next best, for display.
 ///
 /// The environment does not show the budget left, so the policy counts steps itself: the
-/// count restarts at [`Agent::begin_episode`], which the evaluator calls after every
+/// count restarts at [`Policy::begin_episode`], which the evaluator calls after every
 /// reset, and at [`Agent::observe`] of an episode's last transition (terminated or
 /// truncated), for training loops. Every `act` is one step, and the count also wraps at
 /// the horizon, because every LTS episode lasts exactly that many steps: a driver that
