@@ -7,6 +7,9 @@ environment options (``num_candidates``, ``slate_size``, ``resample_documents``,
 ``horizon``, ``discrete_action``, ``bandit_observation``, ``user_observation``,
 ``time_aware``), model
 parameters by name, and ``flat=True`` for one ``Box`` observation.
+
+``rlrec.train(...)`` trains a policy with the ``rlrec`` binary, its configuration given
+as keyword arguments (:mod:`rlrec.training`).
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ import gymnasium
 
 from rlrec import _rlrec
 from rlrec.envs import IDS, RecSimEnv, RecSimVectorEnv, world_name
+from rlrec.training import config_toml, train
 
 __all__ = [
     "IDS",
     "RecSimEnv",
     "RecSimVectorEnv",
     "baseline",
+    "config_toml",
     "env_creator",
     "make",
     "make_vec",
     "policies",
     "slot_seed",
+    "train",
     "worlds",
 ]
 __version__: str = _rlrec.__version__

@@ -26,9 +26,11 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from rlrec.training import binary_path, json_lines
 
 __all__ = ["main", "run"]
 
@@ -37,16 +39,6 @@ _RUN_FILES = (".rlrec-run", "config.toml", "metrics.jsonl", "events.out.tfevents
 _POINTER = "checkpoint_path.txt"
 _EVALUATION = "evaluation.json"
 _FINAL_FILES = (_EVALUATION,)
-
-
-def _binary(binary: str | os.PathLike[str] | None) -> str:
-    """The ``rlrec`` binary: the argument, else ``RLREC_BIN``, else the one on the PATH."""
-    found = str(binary) if binary is not None else os.environ.get("RLREC_BIN") or shutil.which("rlrec")
-    if not found or not Path(found).is_file():
-        raise ValueError(
-            f"no rlrec binary at {found!r}: install it (cargo xtask install), or pass binary= / set RLREC_BIN"
-        )
-    return str(Path(found).resolve())
 
 
 def _plan(binary: str, sweep: Path, out: Path) -> list[dict[str, Any]]:
@@ -61,13 +53,6 @@ def _plan(binary: str, sweep: Path, out: Path) -> list[dict[str, Any]]:
     if done.returncode != 0:
         raise ValueError(done.stderr.strip().removeprefix("error: "))
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-
-
-def _lines(process: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.strip():
-            yield json.loads(line)
 
 
 def _snapshot(run: Path, iteration: int, into: Path, final: bool) -> Path | None:
@@ -126,7 +111,7 @@ def _train_trial(config: dict[str, Any], binary: str, configs: dict[str, str]) -
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
             try:
                 held: dict[str, Any] | None = None
-                for line in _lines(process):
+                for line in json_lines(process):
                     if "checkpoint" in line:
                         # The last line: the run is evaluated and its folder complete.
                         assert held is not None, "the last iteration comes first"
@@ -201,7 +186,7 @@ def run(
         raise ValueError(f"max_failures must be a whole number of at least 0, not {max_failures!r}")
     if not cpus_per_trial > 0:
         raise ValueError(f"cpus_per_trial must be above 0, not {cpus_per_trial!r}")
-    rlrec = _binary(binary)
+    rlrec = binary_path(binary)
     sweep_path, out_path = Path(sweep).resolve(), Path(out).resolve()
     trials = _plan(rlrec, sweep_path, out_path)
     storage = str(storage_path) if storage_path is not None else str(out_path / "ray")
@@ -283,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, ids in results["nodes"].items():
         print(f"{name}: ran on node {' then '.join(i[:12] for i in ids)}")
     table = subprocess.run(
-        [_binary(args.binary), "tune", args.sweep, "--out", args.out, "--resume"],
+        [binary_path(args.binary), "tune", args.sweep, "--out", args.out, "--resume"],
         capture_output=True,
         text=True,
         check=False,
