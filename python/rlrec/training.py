@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 __all__ = ["config_toml", "train"]
 
@@ -72,8 +75,18 @@ def _merge(table: dict[str, Any], name: str, value: Any, full: str) -> None:
         raise ValueError(f"{full} is given twice")
 
 
+def _key(name: str) -> str:
+    """A TOML key: bare where it can be, else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
+
+
 def _value(key: str, value: Any) -> str:
-    """A TOML value."""
+    """A TOML value; numpy's scalars (a sweep's ``np.logspace``) as Python's, paths as
+    strings."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -83,8 +96,8 @@ def _value(key: str, value: Any) -> str:
             raise ValueError(f"{key} = {value}: a configuration value is finite")
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_value(key, v) for v in value) + "]"
     raise TypeError(f"{key}: a configuration value is a bool, int, float, str or list, not {type(value).__name__}")
 
@@ -97,9 +110,9 @@ def config_toml(config: Mapping[str, Any]) -> str:
     def table(path: list[str], values: dict[str, Any]) -> None:
         scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
         if path and scalars:
-            lines.append(f"[{'.'.join(path)}]")
+            lines.append(f"[{'.'.join(_key(p) for p in path)}]")
         for k, v in scalars.items():
-            lines.append(f"{k} = {_value('.'.join([*path, k]), v)}")
+            lines.append(f"{_key(k)} = {_value('.'.join([*path, k]), v)}")
         for k, v in values.items():
             if isinstance(v, dict):
                 table([*path, k], v)
@@ -120,10 +133,13 @@ def train(
     ``out`` (a new or empty folder; by default ``rlrec train``'s) with the configuration
     keys given, and returns ``{"run", "checkpoint", "evaluation", "iterations"}``: the run
     folder, its final checkpoint, the final evaluation and every iteration's results (as
-    ``metrics.jsonl`` holds them). ``on_iteration`` hears each iteration's results as they
-    come. Raises ``ValueError`` for a configuration or a run folder that ``rlrec train``
-    refuses (with its message), ``TypeError`` for a value no configuration holds, and
-    ``RuntimeError`` for a run that fails once started (a diverged SlateQ, say).
+    ``metrics.jsonl`` holds them), with the rest of ``rlrec train --json``'s last line
+    (``plot``, ``random_baseline``). ``on_iteration`` hears each iteration's results as
+    they come; if it raises (or on ``KeyboardInterrupt``) the binary is killed and its run
+    folder stays as far as it got. Raises ``ValueError`` for a configuration or a run
+    folder that ``rlrec train`` refuses before it starts (with its message; nothing is
+    written), ``TypeError`` for a value no configuration holds, and ``RuntimeError`` for a
+    run that fails once started (a diverged SlateQ, say).
     """
     if algo is not None:
         if not isinstance(algo, str):
@@ -157,17 +173,17 @@ def train(
                 process.wait()
         if process.returncode != 0 or last is None:
             message = log_path.read_text().strip()
-            errors = [line for line in message.splitlines() if line.startswith("error:")]
-            why = errors[-1].removeprefix("error: ") if errors else message[-2000:]
+            at = message.rfind("error: ")
+            # The whole error, which may run over several lines (a TOML parse error's).
+            why = message[at:].removeprefix("error: ") if at >= 0 else message[-2000:]
             # The configuration file is this call's, gone once it returns.
             why = why.replace(f"in {config_file}: ", "")
-            if iterations:
-                raise RuntimeError(f"rlrec train failed after iteration {len(iterations)}: {why}")
+            started = bool(iterations) or (out is not None and (Path(out) / "config.toml").is_file())
+            if started:
+                raise RuntimeError(f"rlrec train failed after {len(iterations)} iterations: {why}")
             raise ValueError(why)
     checkpoint = Path(last["checkpoint"]).resolve()
-    return {
-        "run": checkpoint.parent,
-        "checkpoint": checkpoint,
-        "evaluation": last.get("evaluation"),
-        "iterations": iterations,
-    }
+    result: dict[str, Any] = {**last, "run": checkpoint.parent, "checkpoint": checkpoint, "iterations": iterations}
+    if "plot" in result:
+        result["plot"] = Path(result["plot"]).resolve()
+    return result

@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import rlrec
@@ -66,16 +67,25 @@ def test_a_run_from_python_is_the_command_lines_run(rlrec_bin: Path, tmp_path: P
         **KEYS,
     )
     assert dotted["evaluation"] == cli["evaluation"]
+    assert dotted["plot"] == dotted["run"] / "linucb-training.png"
+    assert dotted["random_baseline"] == cli["random_baseline"]
 
 
-def test_the_configuration_as_toml() -> None:
+def test_the_configuration_as_toml(tmp_path: Path) -> None:
     text = rlrec.config_toml(
-        {"algo": "slateq", "slateq.hidden": [64, 64], "slateq": {"lr": 1e-4}, "env": {"env": "lts"}}
+        {
+            "algo": "slateq",
+            "slateq.hidden": np.array([64, 64]),
+            "slateq": {"lr": np.logspace(-5, -3, 3)[1], "double_q": np.bool_(True)},
+            "env": {"env": "lts", "seed": np.int64(3)},
+            "offline": {"logs": tmp_path, "odd key": "é😀"},
+        }
     )
     assert tomllib.loads(text) == {
         "algo": "slateq",
-        "slateq": {"hidden": [64, 64], "lr": 1e-4},
-        "env": {"env": "lts"},
+        "slateq": {"hidden": [64, 64], "lr": float(np.logspace(-5, -3, 3)[1]), "double_q": True},
+        "env": {"env": "lts", "seed": 3},
+        "offline": {"logs": str(tmp_path), "odd key": "é😀"},
     }
 
 

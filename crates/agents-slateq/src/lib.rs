@@ -133,8 +133,9 @@ pub struct Episodes {
 pub struct SlateQ {
     /// What acting needs; learning moves its parameters in place.
     policy: SlateQPolicy,
-    /// The optimiser of the policy's parameters, and of its learned choice model's.
+    /// The optimiser of the policy's parameters.
     adam: Adam,
+    /// The optimiser of the policy's learned choice model, where it has one.
     choice_adam: Option<Adam>,
     target: Tensor,
     replay: Replay,
@@ -309,7 +310,7 @@ impl Policy for SlateQ {
 
 impl Agent for SlateQ {
     fn policy(&self) -> Box<dyn Policy> {
-        Box::new(self.policy.copy())
+        Box::new(self.policy.clone())
     }
 
     fn observe(&mut self, slate: &[usize], t: &Transition, next: &dyn SlateEnv) {

@@ -1,4 +1,4 @@
-//! SlateQ's policy: what acting needs and nothing of learning. The learner ([`SlateQ`])
+//! SlateQ's policy: what acting needs and nothing of learning. The learner ([`crate::SlateQ`])
 //! holds one, updates its parameters in place, and copies it out
 //! ([`agents::Agent::policy`]) for an evaluation to play while it trains on.
 
@@ -10,7 +10,7 @@ use tch::{Device, Tensor};
 
 use crate::choice::{ChoiceRule, LogitChoice};
 use crate::collect::push_state;
-use crate::net::Mlp;
+use crate::net::{snapshot, Mlp};
 use crate::normalize::{FeatureScale, Normalizer};
 
 /// SlateQ's policy: the item-value network and its parameters, the choice model, the
@@ -58,10 +58,12 @@ impl SlateQPolicy {
         );
         self.norm = norm;
     }
+}
 
-    /// A copy that shares no tensor with this one: it acts as this one does now, and the
-    /// learner's later steps leave it as it is.
-    pub(crate) fn copy(&self) -> Self {
+/// A copy shares no tensor with the original: it acts as the original does now, and the
+/// learner's later steps leave it as it is.
+impl Clone for SlateQPolicy {
+    fn clone(&self) -> Self {
         let mut copy = Self {
             config: self.config.clone(),
             layout: self.layout,
@@ -70,7 +72,7 @@ impl SlateQPolicy {
             rule: self.rule,
             mlp: self.mlp.clone(),
             state_mlp: self.state_mlp.clone(),
-            theta: self.theta.detach().copy(),
+            theta: snapshot(&self.theta),
             average: self.average.as_ref().map(Tensor::copy),
             choice: self.choice.as_ref().map(LogitChoice::copy),
             norm: None,
@@ -85,7 +87,9 @@ impl SlateQPolicy {
         copy.set_norm(self.norm.clone());
         copy
     }
+}
 
+impl SlateQPolicy {
     /// The networks' layers, and what of the time the candidates' values see.
     fn layers_description(&self) -> String {
         let layers = |mlp: &Mlp| {

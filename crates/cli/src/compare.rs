@@ -42,8 +42,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "S", value_parser = count_usize(1, MAX_SEEDS, "seeds per row"))]
     pub seeds: Option<usize>,
     /// With --seeds, the seeds run at once (trained again and evaluated), each on a
-    /// thread of its own; the figures are the same whatever the number [default: the
-    /// number of cores].
+    /// thread of its own with its own agent in memory (a SlateQ row's replay buffer too);
+    /// the figures are the same whatever the number [default: the number of cores].
     #[arg(long, value_name = "J", value_parser = count_usize(1, 256, "seeds at once"), requires = "seeds")]
     pub jobs: Option<usize>,
     /// The environment every row is evaluated on: the first checkpoint's evaluation
@@ -58,19 +58,6 @@ pub struct CompareArgs {
     /// scores and statistics).
     #[arg(long)]
     pub json: bool,
-}
-
-fn evaluate_fixed(
-    policy: FixedPolicy,
-    scenario: &Scenario,
-    episodes: usize,
-    progress: impl FnMut(usize),
-) -> Result<Summary> {
-    let mut s = scenario.clone();
-    let (make_policy, _) = fixed_policy(policy, &mut s)?;
-    let mut policy = make_policy(s.seed);
-    let mut env = s.build()?;
-    Ok(evaluate_on(&s, env.as_mut(), policy.as_mut(), episodes, progress)?.summary)
 }
 
 /// Every row is evaluated on the same environment and seed (common random numbers): the
@@ -148,8 +135,14 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         Ok(s)
     };
     let fixed = |policy: FixedPolicy| -> Result<(String, String, Vec<Summary>)> {
+        // Built once for every seed: an oracle's planner does not depend on it.
+        let mut on = scenario.clone();
+        let (make_policy, _) = fixed_policy(policy, &mut on)?;
         let runs = per_seed(seeds, jobs, |k| {
-            evaluate_fixed(policy, &on_seed(&scenario, k)?, args.episodes, tick)
+            let s = on_seed(&on, k)?;
+            let mut env = s.build()?;
+            let mut acting = make_policy(s.seed);
+            Ok(evaluate_on(&s, env.as_mut(), acting.as_mut(), args.episodes, tick)?.summary)
         })?;
         Ok((policy.name().to_string(), policy.name().to_string(), runs))
     };
@@ -298,8 +291,9 @@ fn trained_from_scratch(config: TrainConfig, iterated: impl Fn()) -> Result<Algo
 }
 
 /// `run(k)` for every seed `k` below `seeds`, `jobs` at a time on threads of their own,
-/// in seed order; the lowest seed's error wins, and no seed starts after one failed.
-/// Every seed's run depends on `k` alone, so the results do not depend on `jobs`.
+/// in seed order; the lowest seed's error wins, and no seed starts once a failure (or a
+/// panic) is seen. Every seed's run depends on `k` alone, so the results do not depend
+/// on `jobs`.
 fn per_seed<T: Send>(
     seeds: usize,
     jobs: usize,
@@ -313,6 +307,7 @@ fn per_seed<T: Send>(
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
+                let _stop = StopOnPanic(&next, seeds);
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 if k >= seeds {
                     return;
@@ -389,4 +384,16 @@ fn report_seeds(
         outln!("chart written to {}", path.display());
     }
     Ok(())
+}
+
+/// Stops [`per_seed`]'s other threads from starting seeds when a run panics (the panic
+/// reaches the caller once the running ones finish).
+struct StopOnPanic<'a>(&'a AtomicUsize, usize);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(self.1, Ordering::SeqCst);
+        }
+    }
 }
