@@ -34,7 +34,9 @@ pub use registry::{register, registered, world, RegistryError};
 pub use scenario::{make, EnvSpec, Scenario, DEFAULT_ENV, MAX_CANDIDATES, MAX_HORIZON};
 pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
 pub use space::{Space, Value};
-pub use vector::{slot_seed, Autoreset, Execution, SlotPolicy, VectorEnv, VectorError, MAX_ENVS};
+pub use vector::{
+    slot_seed, Autoreset, Execution, SlotPolicy, TransitionSink, VectorEnv, VectorError, MAX_ENVS,
+};
 pub use world::{ModelWorld, World, WorldModel};
 pub use wrappers::{
     decode_action, encode_action, BanditObs, BanditObservation, DiscreteAction,

@@ -23,6 +23,7 @@
 //! instead of once per step, and a slot's state stays in the core's cache for its steps.
 
 use std::num::NonZeroUsize;
+use std::sync::{Mutex, PoisonError};
 
 use thiserror::Error;
 
@@ -106,8 +107,8 @@ pub const MAX_ENVS: usize = 65_536;
 pub enum Execution {
     /// One slot after the other on the calling thread.
     Sequential,
-    /// Contiguous groups of slots, one per thread: the calling thread steps the first
-    /// group, a pool of `n − 1` threads the others.
+    /// Chunks of slots claimed by `n` threads: the calling thread and a pool of `n − 1`
+    /// threads.
     Parallel(NonZeroUsize),
 }
 
@@ -131,6 +132,24 @@ pub trait SlotPolicy: Send {
     fn episode_started(&mut self) {}
     /// Writes a slate of candidate positions for the slot's current observation.
     fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]);
+}
+
+/// Receives each slot's transition in [`VectorEnv::step_flat_to`], on the thread that
+/// steps the slot: a caller's per-slot arrays are then filled in parallel, from the core
+/// whose cache holds the transition, instead of in a second pass on the calling thread.
+pub trait TransitionSink: Send + Sized {
+    /// The sinks of this sink's slots `..mid` and `mid..` (`mid` counted from its first).
+    fn split_at(self, mid: usize) -> (Self, Self);
+    /// Takes the transition of this sink's slot `slot` (counted from its first).
+    fn write(&mut self, slot: usize, transition: &Transition);
+}
+
+/// No sink: the transitions stay in [`VectorEnv::transitions`] only.
+impl TransitionSink for () {
+    fn split_at(self, _mid: usize) -> (Self, Self) {
+        ((), ())
+    }
+    fn write(&mut self, _slot: usize, _transition: &Transition) {}
 }
 
 /// The policy of [`VectorEnv::step`]: the caller has written the slates already.
@@ -351,7 +370,7 @@ impl VectorEnv {
         self.check_slates(slates)?;
         self.slates.copy_from_slice(slates);
         // A vector of a zero-sized type never allocates.
-        self.run(&mut vec![Given; self.envs.len()], 1, &mut [])
+        self.run(&mut vec![Given; self.envs.len()], 1, &mut [], ())
     }
 
     /// [`VectorEnv::step`], writing each slot's flat observation ([`SlateEnv::write_flat`])
@@ -359,6 +378,17 @@ impl VectorEnv {
     /// [`VectorEnv::users`] and [`VectorEnv::items`], which are left as they were: one
     /// copy of the batch instead of two, straight into the caller's array.
     pub fn step_flat(&mut self, slates: &[usize], flat: &mut [f32]) -> Result<(), VectorError> {
+        self.step_flat_to(slates, flat, ())
+    }
+
+    /// [`VectorEnv::step_flat`], handing each slot's transition to `sink` as well, on the
+    /// thread that steps the slot.
+    pub fn step_flat_to<S: TransitionSink>(
+        &mut self,
+        slates: &[usize],
+        flat: &mut [f32],
+        sink: S,
+    ) -> Result<(), VectorError> {
         self.check_slates(slates)?;
         if flat.len() != self.envs.len() * self.flat_dim {
             return Err(VectorError::FlatLength {
@@ -367,7 +397,7 @@ impl VectorEnv {
             });
         }
         self.slates.copy_from_slice(slates);
-        self.run(&mut vec![Given; self.envs.len()], 1, flat)
+        self.run(&mut vec![Given; self.envs.len()], 1, flat, sink)
     }
 
     fn check_slates(&self, slates: &[usize]) -> Result<(), VectorError> {
@@ -417,16 +447,17 @@ impl VectorEnv {
         policies: &mut [P],
         steps: usize,
     ) -> Result<(), VectorError> {
-        self.run(policies, steps, &mut [])
+        self.run(policies, steps, &mut [], ())
     }
 
     /// Runs `steps` steps of every slot; writes the observations into `flat` where it is
-    /// not empty, else into the batch buffers.
-    fn run<P: SlotPolicy>(
+    /// not empty, else into the batch buffers; hands `sink` each slot's last transition.
+    fn run<P: SlotPolicy, S: TransitionSink>(
         &mut self,
         policies: &mut [P],
         steps: usize,
         flat: &mut [f32],
+        sink: S,
     ) -> Result<(), VectorError> {
         if !self.started {
             return Err(VectorError::NotReset);
@@ -459,6 +490,7 @@ impl VectorEnv {
             fresh: &mut self.fresh,
             ended: &mut self.ended,
             flat,
+            sink,
         };
         let result = match &self.pool {
             None => part.run(dims),
@@ -489,8 +521,9 @@ struct Dims {
     autoreset: Autoreset,
 }
 
-/// A contiguous range of slots with their policies and their parts of the batch buffers.
-struct Part<'a, P> {
+/// A contiguous range of slots with their policies, their parts of the batch buffers and
+/// their sink.
+struct Part<'a, P, S> {
     /// Index of the first slot, for errors.
     first: usize,
     envs: &'a mut [Box<dyn SlateEnv>],
@@ -502,11 +535,12 @@ struct Part<'a, P> {
     fresh: &'a mut [bool],
     ended: &'a mut [bool],
     flat: &'a mut [f32],
+    sink: S,
 }
 
-impl<P: SlotPolicy> Part<'_, P> {
+impl<P: SlotPolicy, S: TransitionSink> Part<'_, P, S> {
     /// Runs every slot of the part for its steps, stopping at the first error.
-    fn run(self, d: Dims) -> Result<(), VectorError> {
+    fn run(mut self, d: Dims) -> Result<(), VectorError> {
         for (i, env) in self.envs.iter_mut().enumerate() {
             let policy = &mut self.policies[i];
             let slate = &mut self.slates[i * d.slate..(i + 1) * d.slate];
@@ -539,6 +573,9 @@ impl<P: SlotPolicy> Part<'_, P> {
                 }
             }
             (self.fresh[i], self.ended[i]) = (fresh, ended);
+            if let Some(last) = self.transitions[i * d.steps..(i + 1) * d.steps].last() {
+                self.sink.write(i, last);
+            }
             if d.flat > 0 {
                 env.write_flat(&mut self.flat[i * d.flat..(i + 1) * d.flat]);
             } else {
@@ -552,37 +589,32 @@ impl<P: SlotPolicy> Part<'_, P> {
         Ok(())
     }
 
-    /// Runs the part in one contiguous group per thread: the calling thread runs the
-    /// first group and waits for the pool's. Only the hand-over of the other groups
-    /// crosses threads (`pool.install` would also hand over the caller's share and block
-    /// it). The error of the lowest slot wins.
+    /// Runs the part on the calling thread and the pool's, which claim chunks of slots
+    /// until none is left: the caller from the front, the pool from the back. A thread
+    /// that starts late (a pool thread waking up) or runs slowly (a core shared with
+    /// another process) then leaves its share to the others instead of holding up the
+    /// step, and the claims meet near the middle, so most slots stay on the core that
+    /// stepped them last. Which thread steps a slot never changes its figures. The error
+    /// of the lowest slot wins, as in [`Part::run`] over the whole part.
     fn run_parallel(self, pool: &rayon::ThreadPool, d: Dims) -> Result<(), VectorError> {
-        let groups = pool.current_num_threads() + 1;
-        let grain = self.envs.len().div_ceil(groups);
-        let mut results: Vec<Result<(), VectorError>> = (0..groups).map(|_| Ok(())).collect();
+        let helpers = pool.current_num_threads();
+        let grain = self
+            .envs
+            .len()
+            .div_ceil((helpers + 1) * CHUNKS_PER_THREAD)
+            .max(1);
+        let queue = Mutex::new(Some(self));
+        let error = Mutex::new(None);
         pool.in_place_scope(|scope| {
-            let mut own = None;
-            let mut rest = Some(self);
-            for out in results.iter_mut() {
-                let Some(part) = rest.take() else { break };
-                let group = if part.envs.len() > grain {
-                    let (group, tail) = part.split_at(grain, d);
-                    rest = Some(tail);
-                    group
-                } else {
-                    part
-                };
-                if own.is_none() {
-                    own = Some((group, out));
-                } else {
-                    scope.spawn(move |_| *out = group.run(d));
-                }
+            for _ in 0..helpers {
+                scope.spawn(|_| drain(&queue, End::Back, grain, d, &error));
             }
-            if let Some((group, out)) = own {
-                *out = group.run(d);
-            }
+            drain(&queue, End::Front, grain, d, &error);
         });
-        results.into_iter().collect()
+        error
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map_or(Ok(()), Err)
     }
 
     fn split_at(self, mid: usize, d: Dims) -> (Self, Self) {
@@ -595,6 +627,7 @@ impl<P: SlotPolicy> Part<'_, P> {
         let (fresh_a, fresh_b) = self.fresh.split_at_mut(mid);
         let (ended_a, ended_b) = self.ended.split_at_mut(mid);
         let (flat_a, flat_b) = self.flat.split_at_mut(mid * d.flat);
+        let (sink_a, sink_b) = self.sink.split_at(mid);
         (
             Part {
                 first: self.first,
@@ -607,6 +640,7 @@ impl<P: SlotPolicy> Part<'_, P> {
                 fresh: fresh_a,
                 ended: ended_a,
                 flat: flat_a,
+                sink: sink_a,
             },
             Part {
                 first: self.first + mid,
@@ -619,7 +653,71 @@ impl<P: SlotPolicy> Part<'_, P> {
                 fresh: fresh_b,
                 ended: ended_b,
                 flat: flat_b,
+                sink: sink_b,
             },
         )
+    }
+}
+
+/// Chunks per thread in [`Part::run_parallel`]: enough that a thread left without work
+/// waits for at most one short chunk, few enough that claiming costs nothing.
+const CHUNKS_PER_THREAD: usize = 8;
+
+/// The end of the remaining slots a thread claims its chunks from.
+#[derive(Clone, Copy)]
+enum End {
+    Front,
+    Back,
+}
+
+/// Claims chunks of `grain` slots from `end` of the remaining part and runs them until
+/// none is left; keeps the error of the lowest slot.
+fn drain<P: SlotPolicy, S: TransitionSink>(
+    queue: &Mutex<Option<Part<'_, P, S>>>,
+    end: End,
+    grain: usize,
+    d: Dims,
+    error: &Mutex<Option<VectorError>>,
+) {
+    loop {
+        let chunk = {
+            let mut rest = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(part) = rest.take() else { return };
+            let len = part.envs.len();
+            if len <= grain {
+                part
+            } else {
+                let (front, back) = part.split_at(
+                    match end {
+                        End::Front => grain,
+                        End::Back => len - grain,
+                    },
+                    d,
+                );
+                let (chunk, left) = match end {
+                    End::Front => (front, back),
+                    End::Back => (back, front),
+                };
+                *rest = Some(left);
+                chunk
+            }
+        };
+        if let Err(e) = chunk.run(d) {
+            let mut kept = error.lock().unwrap_or_else(PoisonError::into_inner);
+            if kept
+                .as_ref()
+                .is_none_or(|k| lowest_slot(&e) < lowest_slot(k))
+            {
+                *kept = Some(e);
+            }
+        }
+    }
+}
+
+/// The slot of an error of [`Part::run`] (always [`VectorError::Slot`]).
+fn lowest_slot(e: &VectorError) -> usize {
+    match e {
+        VectorError::Slot { slot, .. } => *slot,
+        _ => usize::MAX,
     }
 }

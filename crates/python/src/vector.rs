@@ -4,7 +4,10 @@
 
 use std::sync::Mutex;
 
-use env::{decode_action, Autoreset, Execution, Space, VectorEnv as Batch, VectorError};
+use env::{
+    decode_action, Autoreset, Execution, Space, Transition, TransitionSink, VectorEnv as Batch,
+    VectorError,
+};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -106,18 +109,7 @@ impl VectorEnv {
             .with_autoreset(Autoreset::NextStep);
         let flat_dim = batch.flat_dim();
         let has_quality = spec.world().num_clusters().is_some();
-        let buffers = Buffers {
-            obs: PyArray2::zeros(py, [num_envs, flat_dim], false).unbind(),
-            rewards: PyArray1::zeros(py, num_envs, false).unbind(),
-            terminated: PyArray1::zeros(py, num_envs, false).unbind(),
-            truncated: PyArray1::zeros(py, num_envs, false).unbind(),
-            clicked: PyArray1::zeros(py, num_envs, false).unbind(),
-            click_mask: PyArray1::zeros(py, num_envs, false).unbind(),
-            video: has_quality.then(|| Video {
-                quality: PyArray1::zeros(py, num_envs, false).unbind(),
-                cluster: PyArray1::zeros(py, num_envs, false).unbind(),
-            }),
-        };
+        let buffers = Buffers::zeros(py, num_envs, flat_dim, has_quality);
         Ok(Self {
             inner: Mutex::new(Inner {
                 batch,
@@ -205,7 +197,21 @@ impl VectorEnv {
             .unwrap_or_else(|e| e.into_inner());
         let inner = &mut *guard;
         self.read_actions(actions, &mut inner.slates)?;
-        let b = &self.buffers;
+        // With copies handed out, the step writes straight into new arrays, which are
+        // the copies: no second pass over the batch on this thread.
+        let fresh;
+        let b = match self.copy {
+            true => {
+                fresh = Buffers::zeros(
+                    py,
+                    self.num_envs,
+                    self.flat_dim,
+                    self.buffers.video.is_some(),
+                );
+                &fresh
+            }
+            false => &self.buffers,
+        };
         let (mut obs, mut rewards, mut terminated, mut truncated, mut clicked, mut mask) = (
             b.obs.bind(py).readwrite(),
             b.rewards.bind(py).readwrite(),
@@ -221,8 +227,8 @@ impl VectorEnv {
             )
         });
         let contiguous = |e: numpy::AsSliceError| value_error(&e);
+        let flat = obs.as_slice_mut().map_err(contiguous)?;
         let out = Out {
-            obs: obs.as_slice_mut().map_err(contiguous)?,
             rewards: rewards.as_slice_mut().map_err(contiguous)?,
             terminated: terminated.as_slice_mut().map_err(contiguous)?,
             truncated: truncated.as_slice_mut().map_err(contiguous)?,
@@ -236,42 +242,34 @@ impl VectorEnv {
                 None => None,
             },
         };
-        // The slots step without the GIL, on the pool's threads where there is one.
-        py.detach(|| out.step(inner)).map_err(vector_error)?;
+        // The slots step without the GIL, on the pool's threads where there is one, and
+        // each thread writes its slots' rewards, ends and clicks.
+        py.detach(|| inner.batch.step_flat_to(&inner.slates, flat, out))
+            .map_err(vector_error)?;
         drop((obs, rewards, terminated, truncated, clicked, mask, quality));
         drop(guard);
         let info = PyDict::new(py);
-        let mask = self.handed_out(b.click_mask.bind(py));
-        info.set_item(
-            pyo3::intern!(py, "clicked"),
-            self.handed_out(b.clicked.bind(py)),
-        )?;
+        let mask = b.click_mask.bind(py).clone().into_any();
+        info.set_item(pyo3::intern!(py, "clicked"), b.clicked.bind(py))?;
         info.set_item(pyo3::intern!(py, "_clicked"), &mask)?;
         if let Some(video) = &b.video {
-            info.set_item(
-                pyo3::intern!(py, "clicked_quality"),
-                self.handed_out(video.quality.bind(py)),
-            )?;
+            info.set_item(pyo3::intern!(py, "clicked_quality"), video.quality.bind(py))?;
             info.set_item(pyo3::intern!(py, "_clicked_quality"), &mask)?;
-            info.set_item(
-                pyo3::intern!(py, "clicked_cluster"),
-                self.handed_out(video.cluster.bind(py)),
-            )?;
+            info.set_item(pyo3::intern!(py, "clicked_cluster"), video.cluster.bind(py))?;
             info.set_item(pyo3::intern!(py, "_clicked_cluster"), &mask)?;
         }
         Ok((
-            self.observations(py)?,
-            self.handed_out(b.rewards.bind(py)),
-            self.handed_out(b.terminated.bind(py)),
-            self.handed_out(b.truncated.bind(py)),
+            self.observations_of(py, b.obs.bind(py))?,
+            b.rewards.bind(py).clone().into_any(),
+            b.terminated.bind(py).clone().into_any(),
+            b.truncated.bind(py).clone().into_any(),
             info,
         ))
     }
 }
 
-/// The step's outputs, slices of the owned arrays.
+/// The step's per-slot outputs but the observations: slices of the arrays it writes.
 struct Out<'a> {
-    obs: &'a mut [f32],
     rewards: &'a mut [f64],
     terminated: &'a mut [bool],
     truncated: &'a mut [bool],
@@ -280,27 +278,68 @@ struct Out<'a> {
     quality: Option<(&'a mut [f64], &'a mut [i64])>,
 }
 
-impl Out<'_> {
-    fn step(self, inner: &mut Inner) -> Result<(), VectorError> {
-        inner.batch.step_flat(&inner.slates, self.obs)?;
-        let mut quality = self.quality;
-        for (i, t) in inner.batch.transitions().iter().enumerate() {
-            self.rewards[i] = t.reward;
-            self.terminated[i] = t.terminated;
-            self.truncated[i] = t.truncated;
-            self.mask[i] = t.click.is_some();
-            self.clicked[i] = t.click.map_or(-1, |c| c.position as i64);
-            if let Some((q, c)) = &mut quality {
-                let click = t.click.unwrap_or(env::Click {
-                    position: 0,
-                    quality: None,
-                    cluster: None,
-                });
-                q[i] = click.quality.unwrap_or(f64::NAN);
-                c[i] = click.cluster.map_or(-1, |c| c as i64);
+impl TransitionSink for Out<'_> {
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (rewards_a, rewards_b) = self.rewards.split_at_mut(mid);
+        let (terminated_a, terminated_b) = self.terminated.split_at_mut(mid);
+        let (truncated_a, truncated_b) = self.truncated.split_at_mut(mid);
+        let (clicked_a, clicked_b) = self.clicked.split_at_mut(mid);
+        let (mask_a, mask_b) = self.mask.split_at_mut(mid);
+        let (quality_a, quality_b) = match self.quality {
+            Some((q, c)) => {
+                let ((q_a, q_b), (c_a, c_b)) = (q.split_at_mut(mid), c.split_at_mut(mid));
+                (Some((q_a, c_a)), Some((q_b, c_b)))
             }
+            None => (None, None),
+        };
+        (
+            Out {
+                rewards: rewards_a,
+                terminated: terminated_a,
+                truncated: truncated_a,
+                clicked: clicked_a,
+                mask: mask_a,
+                quality: quality_a,
+            },
+            Out {
+                rewards: rewards_b,
+                terminated: terminated_b,
+                truncated: truncated_b,
+                clicked: clicked_b,
+                mask: mask_b,
+                quality: quality_b,
+            },
+        )
+    }
+
+    fn write(&mut self, i: usize, t: &Transition) {
+        self.rewards[i] = t.reward;
+        self.terminated[i] = t.terminated;
+        self.truncated[i] = t.truncated;
+        self.mask[i] = t.click.is_some();
+        self.clicked[i] = t.click.map_or(-1, |c| c.position as i64);
+        if let Some((q, c)) = &mut self.quality {
+            q[i] = t.click.and_then(|c| c.quality).unwrap_or(f64::NAN);
+            c[i] = t.click.and_then(|c| c.cluster).map_or(-1, |c| c as i64);
         }
-        Ok(())
+    }
+}
+
+impl Buffers {
+    /// Zeroed arrays for `num_envs` slots.
+    fn zeros(py: Python<'_>, num_envs: usize, flat_dim: usize, video: bool) -> Self {
+        Buffers {
+            obs: PyArray2::zeros(py, [num_envs, flat_dim], false).unbind(),
+            rewards: PyArray1::zeros(py, num_envs, false).unbind(),
+            terminated: PyArray1::zeros(py, num_envs, false).unbind(),
+            truncated: PyArray1::zeros(py, num_envs, false).unbind(),
+            clicked: PyArray1::zeros(py, num_envs, false).unbind(),
+            click_mask: PyArray1::zeros(py, num_envs, false).unbind(),
+            video: video.then(|| Video {
+                quality: PyArray1::zeros(py, num_envs, false).unbind(),
+                cluster: PyArray1::zeros(py, num_envs, false).unbind(),
+            }),
+        }
     }
 }
 
@@ -310,6 +349,18 @@ impl VectorEnv {
         let obs = self.buffers.obs.bind(py);
         match &self.layout {
             None => Ok(self.handed_out(obs)),
+            Some(_) => self.observations_of(py, obs),
+        }
+    }
+
+    /// The observations of a step's array: as it is, or the dict layout.
+    fn observations_of<'py>(
+        &self,
+        py: Python<'py>,
+        obs: &Bound<'py, PyArray2<f32>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match &self.layout {
+            None => Ok(obs.clone().into_any()),
             Some(node) => {
                 let obs = obs.readonly();
                 let flat = obs.as_slice().map_err(|e| value_error(&e))?;
