@@ -614,7 +614,7 @@ impl<P: SlotPolicy, S: TransitionSink> Part<'_, P, S> {
         error
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
-            .map_or(Ok(()), Err)
+            .map_or(Ok(()), |(_, e)| Err(e))
     }
 
     fn split_at(self, mid: usize, d: Dims) -> (Self, Self) {
@@ -677,7 +677,7 @@ fn drain<P: SlotPolicy, S: TransitionSink>(
     end: End,
     grain: usize,
     d: Dims,
-    error: &Mutex<Option<VectorError>>,
+    error: &Mutex<Option<(usize, VectorError)>>,
 ) {
     loop {
         let chunk = {
@@ -702,22 +702,14 @@ fn drain<P: SlotPolicy, S: TransitionSink>(
                 chunk
             }
         };
+        // Chunks are disjoint ranges and each stops at its first error, so the chunk
+        // that starts lowest holds the lowest slot's error.
+        let first = chunk.first;
         if let Err(e) = chunk.run(d) {
             let mut kept = error.lock().unwrap_or_else(PoisonError::into_inner);
-            if kept
-                .as_ref()
-                .is_none_or(|k| lowest_slot(&e) < lowest_slot(k))
-            {
-                *kept = Some(e);
+            if kept.as_ref().is_none_or(|(at, _)| first < *at) {
+                *kept = Some((first, e));
             }
         }
-    }
-}
-
-/// The slot of an error of [`Part::run`] (always [`VectorError::Slot`]).
-fn lowest_slot(e: &VectorError) -> usize {
-    match e {
-        VectorError::Slot { slot, .. } => *slot,
-        _ => usize::MAX,
     }
 }
