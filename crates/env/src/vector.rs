@@ -9,7 +9,9 @@
 //! [`Autoreset::NextStep`] (gymnasium's default, which RLlib's env runners assume) the
 //! batch keeps the ended episode's last observation, and the slot's next step resets it
 //! instead of stepping: that step's slate is ignored, and its transition is empty (reward
-//! 0, neither end, no click).
+//! 0, neither end, no click). With [`Autoreset::Disabled`] (gymnasium's `DISABLED`) an
+//! ended slot keeps its last observation until the caller resets it
+//! ([`VectorEnv::reset_ended`]), after learning from it: stepping it before is an error.
 //!
 //! **Seeds**: [`VectorEnv::reset`] seeds slot `i` with [`slot_seed`]`(seed, i)`; after that
 //! each slot runs on its own streams, and autoresets continue them. A run is reproducible
@@ -23,80 +25,14 @@
 //! instead of once per step, and a slot's state stays in the core's cache for its steps.
 
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, PoisonError};
 
-use thiserror::Error;
+use part::{observe, Dims, Part};
+pub use slot::{Autoreset, SlotPolicy, TransitionSink, VectorError};
 
-use crate::{EnvError, Layout, SlateEnv, Transition};
+use crate::{Layout, SlateEnv, Transition};
 
-/// What went wrong in a vector environment call.
-#[derive(Debug, Error)]
-pub enum VectorError {
-    /// No environments were given.
-    #[error("a vector environment needs at least one environment")]
-    Empty,
-    /// The environments do not share one layout.
-    #[error("environment {slot} has the layout {found:?}, environment 0 {expected:?}")]
-    MixedLayouts {
-        /// The first slot that differs.
-        slot: usize,
-        /// Slot 0's layout.
-        expected: Layout,
-        /// The differing slot's.
-        found: Layout,
-    },
-    /// A batch of slates of the wrong length.
-    #[error("{len} slate positions for {slots} environments with slates of {slate_size}")]
-    SlatesLength {
-        /// Positions given.
-        len: usize,
-        /// Environments.
-        slots: usize,
-        /// Positions per slate.
-        slate_size: usize,
-    },
-    /// A policy count that is not the environment count.
-    #[error("{policies} policies for {slots} environments")]
-    PoliciesLength {
-        /// Policies given.
-        policies: usize,
-        /// Environments.
-        slots: usize,
-    },
-    /// `step` before `reset`, or after a failed step.
-    #[error("step() called before reset(), or after a failed step")]
-    NotReset,
-    /// One environment's step failed.
-    #[error("environment {slot}")]
-    Slot {
-        /// The environment.
-        slot: usize,
-        /// Its error.
-        #[source]
-        source: EnvError,
-    },
-    /// A flat observation buffer that is not `B` equal shares.
-    #[error("a flat observation buffer of {len} values for a batch of {expected}")]
-    FlatLength {
-        /// Values given.
-        len: usize,
-        /// `B` times the flat observation's length.
-        expected: usize,
-    },
-    /// The thread pool could not start.
-    #[error("cannot start the worker threads")]
-    Threads(#[source] rayon::ThreadPoolBuildError),
-}
-
-/// When a slot whose episode ended starts the next one (gymnasium's `AutoresetMode`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Autoreset {
-    /// Within the step that ended the episode.
-    #[default]
-    SameStep,
-    /// At the slot's next step, which only resets it.
-    NextStep,
-}
+mod part;
+mod slot;
 
 /// The most environments a [`VectorEnv`] is built with, in the CLI and in Python: far
 /// past what pays on any machine, and refused before anything is allocated.
@@ -121,35 +57,6 @@ impl Execution {
             _ => Execution::Sequential,
         }
     }
-}
-
-/// Chooses the slates of one slot in [`VectorEnv::step_with`] and [`VectorEnv::rollout`],
-/// on the thread that steps the slot.
-pub trait SlotPolicy: Send {
-    /// Called before the first [`SlotPolicy::act`] of each episode of the slot (after the
-    /// reset and every autoreset; a [`VectorEnv::step`] with the caller's slates counts as
-    /// the episode's first act).
-    fn episode_started(&mut self) {}
-    /// Writes a slate of candidate positions for the slot's current observation.
-    fn act(&mut self, env: &dyn SlateEnv, slate: &mut [usize]);
-}
-
-/// Receives each slot's transition in [`VectorEnv::step_flat_to`], on the thread that
-/// steps the slot: a caller's per-slot arrays are then filled in parallel, from the core
-/// whose cache holds the transition, instead of in a second pass on the calling thread.
-pub trait TransitionSink: Send + Sized {
-    /// The sinks of this sink's slots `..mid` and `mid..` (`mid` counted from its first).
-    fn split_at(self, mid: usize) -> (Self, Self);
-    /// Takes the transition of this sink's slot `slot` (counted from its first).
-    fn write(&mut self, slot: usize, transition: &Transition);
-}
-
-/// No sink: the transitions stay in [`VectorEnv::transitions`] only.
-impl TransitionSink for () {
-    fn split_at(self, _mid: usize) -> (Self, Self) {
-        ((), ())
-    }
-    fn write(&mut self, _slot: usize, _transition: &Transition) {}
 }
 
 /// The policy of [`VectorEnv::step`]: the caller has written the slates already.
@@ -298,6 +205,61 @@ impl VectorEnv {
     /// Slot `slot`'s environment, for agents that read one observation at a time.
     pub fn env(&self, slot: usize) -> Option<&dyn SlateEnv> {
         self.envs.get(slot).map(AsRef::as_ref)
+    }
+
+    /// Every slot's environment, in order: what an agent that acts on all of them at once
+    /// reads, and what a checkpoint saves.
+    pub fn envs(&self) -> &[Box<dyn SlateEnv>] {
+        &self.envs
+    }
+
+    /// Starts the next episode of every slot whose episode ended (each continuing its own
+    /// streams), under [`Autoreset::Disabled`]; the others are left as they are.
+    pub fn reset_ended(&mut self) {
+        let (ud, id) = (
+            self.layout.user_dim,
+            self.layout.num_candidates * self.layout.doc_dim,
+        );
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            if std::mem::take(&mut self.ended[i]) {
+                env.reset(None);
+                observe(
+                    env.as_ref(),
+                    &mut self.users[i * ud..(i + 1) * ud],
+                    &mut self.items[i * id..(i + 1) * id],
+                );
+                self.fresh[i] = true;
+            }
+        }
+    }
+
+    /// Restores every slot's environment to a saved state ([`crate::Simulator::save_state`], one
+    /// per slot, each of an episode under way), as if it had been reset and stepped there.
+    pub fn load_states(&mut self, states: &[crate::EnvState]) -> Result<(), VectorError> {
+        if states.len() != self.envs.len() {
+            return Err(VectorError::StatesLength {
+                states: states.len(),
+                slots: self.envs.len(),
+            });
+        }
+        // Until every slot is restored, the batch is not one to step.
+        self.started = false;
+        let (ud, id) = (
+            self.layout.user_dim,
+            self.layout.num_candidates * self.layout.doc_dim,
+        );
+        for (i, (env, state)) in self.envs.iter_mut().zip(states).enumerate() {
+            env.load_state(state)
+                .map_err(|source| VectorError::Slot { slot: i, source })?;
+            observe(
+                env.as_ref(),
+                &mut self.users[i * ud..(i + 1) * ud],
+                &mut self.items[i * id..(i + 1) * id],
+            );
+        }
+        self.after_reset();
+        self.fresh.fill(false);
+        Ok(())
     }
 
     /// `B × user_dim` user features.
@@ -500,216 +462,5 @@ impl VectorEnv {
             self.started = false;
         }
         result
-    }
-}
-
-/// Copies a slot's observation into its part of the batch.
-fn observe(env: &dyn SlateEnv, user: &mut [f32], items: &mut [f32]) {
-    user.copy_from_slice(env.user());
-    items.copy_from_slice(env.items());
-}
-
-/// Per-slot lengths of the batch buffers, and the steps of the call.
-#[derive(Clone, Copy)]
-struct Dims {
-    user: usize,
-    items: usize,
-    slate: usize,
-    steps: usize,
-    /// The flat observation's length, where the call writes flat observations; else 0.
-    flat: usize,
-    autoreset: Autoreset,
-}
-
-/// A contiguous range of slots with their policies, their parts of the batch buffers and
-/// their sink.
-struct Part<'a, P, S> {
-    /// Index of the first slot, for errors.
-    first: usize,
-    envs: &'a mut [Box<dyn SlateEnv>],
-    policies: &'a mut [P],
-    users: &'a mut [f32],
-    items: &'a mut [f32],
-    slates: &'a mut [usize],
-    transitions: &'a mut [Transition],
-    fresh: &'a mut [bool],
-    ended: &'a mut [bool],
-    flat: &'a mut [f32],
-    sink: S,
-}
-
-impl<P: SlotPolicy, S: TransitionSink> Part<'_, P, S> {
-    /// Runs every slot of the part for its steps, stopping at the first error.
-    fn run(mut self, d: Dims) -> Result<(), VectorError> {
-        for (i, env) in self.envs.iter_mut().enumerate() {
-            let policy = &mut self.policies[i];
-            let slate = &mut self.slates[i * d.slate..(i + 1) * d.slate];
-            // A local for the slot's steps: neighbouring slots' flags share a cache line,
-            // which two threads would otherwise pass back and forth at every step.
-            let (mut fresh, mut ended) = (self.fresh[i], self.ended[i]);
-            for t in &mut self.transitions[i * d.steps..(i + 1) * d.steps] {
-                if std::mem::take(&mut ended) {
-                    env.reset(None);
-                    *t = Transition::default();
-                    fresh = true;
-                    continue;
-                }
-                if std::mem::take(&mut fresh) {
-                    policy.episode_started();
-                }
-                policy.act(env.as_ref(), slate);
-                *t = env.step(slate).map_err(|source| VectorError::Slot {
-                    slot: self.first + i,
-                    source,
-                })?;
-                if t.done() {
-                    match d.autoreset {
-                        Autoreset::SameStep => {
-                            env.reset(None);
-                            fresh = true;
-                        }
-                        Autoreset::NextStep => ended = true,
-                    }
-                }
-            }
-            (self.fresh[i], self.ended[i]) = (fresh, ended);
-            if let Some(last) = self.transitions[i * d.steps..(i + 1) * d.steps].last() {
-                self.sink.write(i, last);
-            }
-            if d.flat > 0 {
-                env.write_flat(&mut self.flat[i * d.flat..(i + 1) * d.flat]);
-            } else {
-                observe(
-                    env.as_ref(),
-                    &mut self.users[i * d.user..(i + 1) * d.user],
-                    &mut self.items[i * d.items..(i + 1) * d.items],
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the part on the calling thread and the pool's, which claim chunks of slots
-    /// until none is left: the caller from the front, the pool from the back. A thread
-    /// that starts late (a pool thread waking up) or runs slowly (a core shared with
-    /// another process) then leaves its share to the others instead of holding up the
-    /// step, and the claims meet near the middle, so most slots stay on the core that
-    /// stepped them last. Which thread steps a slot never changes its figures. The error
-    /// of the lowest slot wins, as in [`Part::run`] over the whole part.
-    fn run_parallel(self, pool: &rayon::ThreadPool, d: Dims) -> Result<(), VectorError> {
-        let helpers = pool.current_num_threads();
-        let grain = self
-            .envs
-            .len()
-            .div_ceil((helpers + 1) * CHUNKS_PER_THREAD)
-            .max(1);
-        let queue = Mutex::new(Some(self));
-        let error = Mutex::new(None);
-        pool.in_place_scope(|scope| {
-            for _ in 0..helpers {
-                scope.spawn(|_| drain(&queue, End::Back, grain, d, &error));
-            }
-            drain(&queue, End::Front, grain, d, &error);
-        });
-        error
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-            .map_or(Ok(()), |(_, e)| Err(e))
-    }
-
-    fn split_at(self, mid: usize, d: Dims) -> (Self, Self) {
-        let (envs_a, envs_b) = self.envs.split_at_mut(mid);
-        let (policies_a, policies_b) = self.policies.split_at_mut(mid);
-        let (users_a, users_b) = self.users.split_at_mut(mid * d.user);
-        let (items_a, items_b) = self.items.split_at_mut(mid * d.items);
-        let (slates_a, slates_b) = self.slates.split_at_mut(mid * d.slate);
-        let (transitions_a, transitions_b) = self.transitions.split_at_mut(mid * d.steps);
-        let (fresh_a, fresh_b) = self.fresh.split_at_mut(mid);
-        let (ended_a, ended_b) = self.ended.split_at_mut(mid);
-        let (flat_a, flat_b) = self.flat.split_at_mut(mid * d.flat);
-        let (sink_a, sink_b) = self.sink.split_at(mid);
-        (
-            Part {
-                first: self.first,
-                envs: envs_a,
-                policies: policies_a,
-                users: users_a,
-                items: items_a,
-                slates: slates_a,
-                transitions: transitions_a,
-                fresh: fresh_a,
-                ended: ended_a,
-                flat: flat_a,
-                sink: sink_a,
-            },
-            Part {
-                first: self.first + mid,
-                envs: envs_b,
-                policies: policies_b,
-                users: users_b,
-                items: items_b,
-                slates: slates_b,
-                transitions: transitions_b,
-                fresh: fresh_b,
-                ended: ended_b,
-                flat: flat_b,
-                sink: sink_b,
-            },
-        )
-    }
-}
-
-/// Chunks per thread in [`Part::run_parallel`]: enough that a thread left without work
-/// waits for at most one short chunk, few enough that claiming costs nothing.
-const CHUNKS_PER_THREAD: usize = 8;
-
-/// The end of the remaining slots a thread claims its chunks from.
-#[derive(Clone, Copy)]
-enum End {
-    Front,
-    Back,
-}
-
-/// Claims chunks of `grain` slots from `end` of the remaining part and runs them until
-/// none is left; keeps the error of the lowest slot.
-fn drain<P: SlotPolicy, S: TransitionSink>(
-    queue: &Mutex<Option<Part<'_, P, S>>>,
-    end: End,
-    grain: usize,
-    d: Dims,
-    error: &Mutex<Option<(usize, VectorError)>>,
-) {
-    loop {
-        let chunk = {
-            let mut rest = queue.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(part) = rest.take() else { return };
-            let len = part.envs.len();
-            if len <= grain {
-                part
-            } else {
-                let (front, back) = part.split_at(
-                    match end {
-                        End::Front => grain,
-                        End::Back => len - grain,
-                    },
-                    d,
-                );
-                let (chunk, left) = match end {
-                    End::Front => (front, back),
-                    End::Back => (back, front),
-                };
-                *rest = Some(left);
-                chunk
-            }
-        };
-        // Chunks are disjoint ranges and each stops at its first error, so the chunk
-        // that starts lowest holds the lowest slot's error.
-        let first = chunk.first;
-        if let Err(e) = chunk.run(d) {
-            let mut kept = error.lock().unwrap_or_else(PoisonError::into_inner);
-            if kept.as_ref().is_none_or(|(at, _)| first < *at) {
-                *kept = Some((first, e));
-            }
-        }
     }
 }

@@ -132,3 +132,73 @@ fn a_flat_buffer_of_the_wrong_length_is_refused_and_changes_nothing() {
     v.step_flat(&steps[0], &mut batch).unwrap();
     assert_eq!(v.autoreset(), Autoreset::NextStep);
 }
+
+/// DISABLED autoreset, as training uses it: an ended slot keeps its last observation for
+/// the learner, refuses a step until `reset_ended`, and then runs as the same-step
+/// autoreset would have; saved states restore the batch exactly.
+#[test]
+fn a_disabled_autoreset_waits_for_the_caller() {
+    let (b, k) = (3, 2);
+    let steps = slates(b, k, 120);
+    let build = |autoreset| {
+        let envs = (0..b).map(|_| scenario().build().unwrap()).collect();
+        let mut v = VectorEnv::new(envs, Execution::Sequential)
+            .unwrap()
+            .with_autoreset(autoreset);
+        v.reset(5);
+        v
+    };
+    let (mut disabled, mut same) = (build(Autoreset::Disabled), build(Autoreset::SameStep));
+    let mut ends = 0;
+    for slates in &steps {
+        disabled.step(slates).unwrap();
+        same.step(slates).unwrap();
+        assert_eq!(disabled.transitions(), same.transitions());
+        let ended: Vec<usize> = (0..b)
+            .filter(|&i| disabled.transitions()[i].done())
+            .collect();
+        for &slot in &ended {
+            // The ended episode's last observation, still there to learn from.
+            let env = disabled.env(slot).unwrap();
+            let d = env.layout().num_candidates * env.layout().doc_dim;
+            assert_eq!(&disabled.items()[slot * d..(slot + 1) * d], env.items());
+        }
+        ends += ended.len();
+        disabled.reset_ended();
+        assert_eq!(disabled.users(), same.users());
+        assert_eq!(disabled.items(), same.items());
+    }
+    assert!(ends >= 3, "episodes must end: {ends}");
+    // Stepping an ended slot before resetting it is refused.
+    let mut waiting = build(Autoreset::Disabled);
+    let ended = steps
+        .iter()
+        .find_map(|slates| {
+            waiting.step(slates).unwrap();
+            waiting.transitions().iter().position(Transition::done)
+        })
+        .unwrap();
+    assert!(matches!(waiting.step(&steps[0]), Err(VectorError::Ended(s)) if s == ended));
+    // A vector restored from saved states steps as the original does.
+    let states: Vec<_> = disabled.envs().iter().map(|e| e.save_state()).collect();
+    let envs = (0..b).map(|_| scenario().build().unwrap()).collect();
+    let mut restored = VectorEnv::new(envs, Execution::Sequential)
+        .unwrap()
+        .with_autoreset(Autoreset::Disabled);
+    restored.load_states(&states).unwrap();
+    assert_eq!(restored.items(), disabled.items());
+    for slates in &steps[..20] {
+        restored.step(slates).unwrap();
+        disabled.step(slates).unwrap();
+        assert_eq!(restored.transitions(), disabled.transitions());
+        restored.reset_ended();
+        disabled.reset_ended();
+    }
+    assert!(matches!(
+        restored.load_states(&states[..1]),
+        Err(VectorError::StatesLength {
+            states: 1,
+            slots: 3
+        })
+    ));
+}

@@ -260,7 +260,7 @@ pub const FRAGMENT_STEPS: usize = 256;
 /// [`FRAGMENT_STEPS`] steps.
 pub fn evaluate_vectorized(
     scenario: &Scenario,
-    make_policy: impl Fn(u64) -> Box<dyn Policy>,
+    mut make_policy: impl FnMut(u64) -> Box<dyn Policy>,
     episodes: usize,
     num_envs: usize,
     threads: usize,

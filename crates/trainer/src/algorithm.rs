@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use agents::{Agent, AgentError, Policy};
-use env::{EnvError, Scenario, SlateEnv, Transition};
+use env::{Autoreset, EnvError, Execution, Scenario, SlateEnv, VectorEnv, VectorError};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use logs::{LogError, OfflineFeed};
-use rollout::{evaluate_on, finite, Evaluation, RolloutError, VideoMetrics, VideoReport};
+use rollout::{evaluate_vectorized, finite, Evaluation, RolloutError, VideoMetrics, VideoReport};
 
 use crate::checkpoint::CheckpointError;
 use crate::{build_agent, InvalidConfig, TrainConfig};
@@ -124,13 +124,15 @@ pub struct LoopState {
 /// An agent, its training environments (or, offline, its log) and the loop state.
 pub struct Algorithm {
     config: TrainConfig,
-    /// `TrainConfig::num_envs` of them; environment `i` seeded with `slot_seed(seed, i)`.
-    envs: Vec<Box<dyn SlateEnv>>,
+    /// The training environments, `TrainConfig::num_envs` of them, slot `i` seeded with
+    /// `slot_seed(seed, i)` (within the configuration's range of seeds), stepped in
+    /// lockstep; an ended episode waits for the agent to learn from its last observation
+    /// ([`Autoreset::Disabled`]).
+    vector: VectorEnv,
     agent: Box<dyn Agent>,
     state: LoopState,
     /// The slates of the environments' current step, `K` each.
     slates: Vec<usize>,
-    transitions: Vec<Transition>,
     offline: Option<OfflineFeed>,
 }
 
@@ -148,11 +150,13 @@ impl Algorithm {
             .as_ref()
             .map(|source| OfflineFeed::open(&source.logs, &source.checksum, &config.env))
             .transpose()?;
+        let slates = vec![0; envs.len() * envs[0].layout().slate_size];
+        let vector =
+            VectorEnv::new(envs, Execution::Sequential)?.with_autoreset(Autoreset::Disabled);
         Ok(Self {
-            slates: vec![0; envs.len() * envs[0].layout().slate_size],
-            transitions: vec![Transition::default(); envs.len()],
+            slates,
             config,
-            envs,
+            vector,
             agent,
             state: LoopState::default(),
             offline,
@@ -170,24 +174,25 @@ impl Algorithm {
     ) -> Result<Self, TrainError> {
         let mut algo = Self::new(config)?;
         // An online run that has started keeps every environment's open episode.
+        let b = algo.vector.num_envs();
         let open = if algo.offline.is_none() && state.started {
-            algo.envs.len()
+            b
         } else {
             0
         };
-        if env_states.len() != algo.envs.len() || state.open_episodes.len() != open {
+        if env_states.len() != b || state.open_episodes.len() != open {
             return Err(CheckpointError::Decode(format!(
-                "{} environment states and {} open episodes for a configuration of {} \
+                "{} environment states and {} open episodes for a configuration of {b} \
                  environments",
                 env_states.len(),
                 state.open_episodes.len(),
-                algo.envs.len()
             ))
             .into());
         }
-        for (env, saved) in algo.envs.iter_mut().zip(env_states) {
-            env.load_state(saved).map_err(&mismatch)?;
-        }
+        algo.vector.load_states(env_states).map_err(|e| match e {
+            VectorError::Slot { source, .. } => TrainError::from(mismatch(source)),
+            other => other.into(),
+        })?;
         algo.agent.load(agent_state)?;
         if let Some(replay) = replay {
             algo.agent.load_replay(replay)?;
@@ -217,7 +222,7 @@ impl Algorithm {
 
     /// The training environments.
     pub(crate) fn envs(&self) -> &[Box<dyn SlateEnv>] {
-        &self.envs
+        self.vector.envs()
     }
 
     /// Whether the run has reached its last iteration.
@@ -263,35 +268,28 @@ impl Algorithm {
             return self.train_offline();
         }
         let s = &mut self.state;
+        let b = self.vector.num_envs();
         if !s.started {
-            for env in &mut self.envs {
-                env.reset(None);
+            self.vector.reset_unseeded();
+            for _ in 0..b {
                 self.agent.begin_episode();
             }
-            s.open_episodes = vec![(0.0, 0); self.envs.len()];
+            s.open_episodes = vec![(0.0, 0); b];
             s.started = true;
         }
         let mut metrics = VideoMetrics::for_scenario(&self.config.env);
-        let k = self.slates.len() / self.envs.len();
-        for _ in 0..self.config.iteration_steps() / self.envs.len() {
-            self.agent.act_batch(&self.envs, true, &mut self.slates);
-            for ((env, slate), t) in self
-                .envs
-                .iter_mut()
-                .zip(self.slates.chunks_exact(k))
-                .zip(&mut self.transitions)
-            {
-                *t = finite(env.step(slate)?)?;
+        for _ in 0..self.config.iteration_steps() / b {
+            self.agent
+                .act_batch(self.vector.envs(), true, &mut self.slates);
+            self.vector.step(&self.slates)?;
+            let transitions = self.vector.transitions();
+            for t in transitions {
+                finite(*t)?;
             }
             self.agent
-                .observe_batch(&self.slates, &self.transitions, &self.envs);
+                .observe_batch(&self.slates, transitions, self.vector.envs());
             self.agent.health()?;
-            for ((env, t), open) in self
-                .envs
-                .iter_mut()
-                .zip(&self.transitions)
-                .zip(&mut s.open_episodes)
-            {
+            for (t, open) in transitions.iter().zip(&mut s.open_episodes) {
                 if let Some(m) = metrics.as_mut() {
                     m.record_transition(t);
                 }
@@ -304,10 +302,11 @@ impl Algorithm {
                     }
                     s.window.push_back(std::mem::take(open));
                     s.episodes_total += 1;
-                    env.reset(None);
                     self.agent.begin_episode();
                 }
             }
+            // After the agent has learned from the ended episodes' last observations.
+            self.vector.reset_ended();
         }
         Ok(metrics.map(|m| m.report()))
     }
@@ -398,22 +397,40 @@ impl Algorithm {
 }
 
 /// Evaluates `policy`, a copy of a run's, over `episodes` episodes of the run's
-/// evaluation stream.
+/// evaluation stream: one slot of a vector environment, as training steps its own.
 fn evaluate_copy(
     config: &TrainConfig,
-    mut policy: Box<dyn Policy>,
+    policy: Box<dyn Policy>,
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    let scenario = config.eval_scenario();
-    let mut env = scenario.build()?;
-    Ok(evaluate_on(
-        &scenario,
-        env.as_mut(),
-        policy.as_mut(),
+    evaluate_one_slot(&config.eval_scenario(), policy, episodes, progress)
+}
+
+/// `policy` evaluated without exploration over `episodes` episodes of `scenario`, with
+/// the scenario's video-cluster metrics, on a vector environment of one slot (which plays
+/// the scenario's plain environment exactly).
+fn evaluate_one_slot(
+    scenario: &Scenario,
+    policy: Box<dyn Policy>,
+    episodes: usize,
+    progress: impl FnMut(usize),
+) -> Result<Evaluation, TrainError> {
+    let mut metrics = VideoMetrics::for_scenario(scenario);
+    let mut policy = Some(policy);
+    let summary = evaluate_vectorized(
+        scenario,
+        |_| policy.take().expect("one slot, one policy"),
         episodes,
+        1,
+        1,
+        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
         progress,
-    )?)
+    )?;
+    Ok(Evaluation {
+        summary,
+        metrics: metrics.map(|m| m.report()),
+    })
 }
 
 /// Evaluates a saved agent of `config` on `scenario`, which must have the layout the
@@ -425,14 +442,8 @@ pub fn evaluate_policy_on(
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    let mut env = scenario.build()?;
+    let env = scenario.build()?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    Ok(evaluate_on(
-        scenario,
-        env.as_mut(),
-        agent.as_mut(),
-        episodes,
-        progress,
-    )?)
+    evaluate_one_slot(scenario, agent, episodes, progress)
 }
