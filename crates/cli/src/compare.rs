@@ -104,8 +104,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
             }
         }
     }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let jobs = args.jobs.unwrap_or(cores).min(seeds);
+    let jobs = args.jobs.unwrap_or_else(crate::args::cores).min(seeds);
     // Rows trained again count their iterations as well as their episodes.
     let retrained: u64 = if args.seeds.is_some() {
         checkpoints.iter().map(|c| c.config.iterations).sum::<u64>() * seeds as u64
@@ -140,9 +139,7 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
         let (make_policy, _) = fixed_policy(policy, &mut on)?;
         let runs = per_seed(seeds, jobs, |k| {
             let s = on_seed(&on, k)?;
-            let mut env = s.build()?;
-            let mut acting = make_policy(s.seed);
-            Ok(evaluate_on(&s, env.as_mut(), acting.as_mut(), args.episodes, tick)?.summary)
+            Ok(evaluate_on(&s, make_policy(s.seed), args.episodes, tick)?.summary)
         })?;
         Ok((policy.name().to_string(), policy.name().to_string(), runs))
     };
@@ -190,9 +187,8 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
                 }
                 let algorithm = trained_from_scratch(config, || bar.inc(1))?;
                 let on = on_seed(&on, k)?;
-                let mut env = on.build()?;
-                let mut policy = algorithm.agent().policy();
-                Ok(evaluate_on(&on, env.as_mut(), policy.as_mut(), args.episodes, tick)?.summary)
+                let policy = algorithm.agent().policy();
+                Ok(evaluate_on(&on, policy, args.episodes, tick)?.summary)
             })?
         };
         rows.push((ckpt.run_name(), ckpt.algo().to_string(), runs));

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use agents::Policy;
 use agents_bandit::{Baseline, BaselineKind};
-use env::{Scenario, Transition};
+use env::Scenario;
 use serde::{Deserialize, Serialize};
 
 use planner::{LtsPlanner, OptimalPolicy, PolicyKind};
 
-use crate::{evaluate_vectorized, Evaluation, RolloutError, VideoMetrics};
+use crate::{evaluation, Evaluation, RolloutError};
 
 /// A policy that does not learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +141,7 @@ pub struct BaselineReport {
 }
 
 /// Runs `policy` for `episodes` episodes on `num_envs` environments of `scenario` stepped
-/// in lockstep on up to `threads` threads ([`evaluate_vectorized`]); `progress` hears the
+/// in lockstep on up to `threads` threads ([`evaluation`]); `progress` hears the
 /// episodes finished.
 pub fn baseline(
     policy: FixedPolicy,
@@ -153,21 +153,15 @@ pub fn baseline(
 ) -> Result<BaselineReport, RolloutError> {
     let mut scenario = scenario.clone();
     let (make_policy, predicted) = fixed_policy(policy, &mut scenario)?;
-    let mut metrics = VideoMetrics::for_scenario(&scenario);
-    let summary = evaluate_vectorized(
-        &scenario,
-        make_policy,
-        episodes,
-        num_envs,
-        threads,
-        |t: &Transition| metrics.iter_mut().for_each(|m| m.record_transition(t)),
-        progress,
-    )?;
     Ok(BaselineReport {
-        evaluation: Evaluation {
-            summary,
-            metrics: metrics.map(|m| m.report()),
-        },
+        evaluation: evaluation(
+            &scenario,
+            make_policy,
+            episodes,
+            num_envs,
+            threads,
+            progress,
+        )?,
         predicted,
     })
 }

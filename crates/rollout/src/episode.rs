@@ -219,21 +219,42 @@ pub struct Evaluation {
     pub metrics: Option<VideoReport>,
 }
 
-/// Evaluates `policy` without exploration over `episodes` episodes of `env` (built from
-/// `scenario`), with the scenario's video-cluster metrics.
+/// Evaluates `policy` without exploration over `episodes` episodes of `scenario`, with
+/// the scenario's video-cluster metrics: [`evaluation`] on one slot, which plays the
+/// scenario's plain environment exactly.
 pub fn evaluate_on(
     scenario: &Scenario,
-    env: &mut dyn SlateEnv,
-    policy: &mut dyn Policy,
+    policy: Box<dyn Policy>,
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, RolloutError> {
-    let mut metrics = VideoMetrics::for_scenario(scenario);
-    let summary = evaluate_with(
-        env,
-        policy,
+    let mut policy = Some(policy);
+    evaluation(
+        scenario,
+        |_| policy.take().expect("one slot, one policy"),
         episodes,
-        false,
+        1,
+        1,
+        progress,
+    )
+}
+
+/// [`evaluate_vectorized`] with the scenario's video-cluster metrics.
+pub fn evaluation(
+    scenario: &Scenario,
+    make_policy: impl FnMut(u64) -> Box<dyn Policy>,
+    episodes: usize,
+    num_envs: usize,
+    threads: usize,
+    progress: impl FnMut(usize),
+) -> Result<Evaluation, RolloutError> {
+    let mut metrics = VideoMetrics::for_scenario(scenario);
+    let summary = evaluate_vectorized(
+        scenario,
+        make_policy,
+        episodes,
+        num_envs,
+        threads,
         |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
         progress,
     )?;

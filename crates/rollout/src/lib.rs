@@ -23,8 +23,8 @@ use thiserror::Error;
 
 pub use baseline::{baseline, fixed_policy, BaselineReport, FixedPolicy, MakePolicy};
 pub use episode::{
-    evaluate, evaluate_on, evaluate_vectorized, evaluate_with, play_episode, record_episode,
-    Episode, Evaluation, StepRecord, FRAGMENT_STEPS,
+    evaluate, evaluate_on, evaluate_vectorized, evaluate_with, evaluation, play_episode,
+    record_episode, Episode, Evaluation, StepRecord, FRAGMENT_STEPS,
 };
 pub use metrics::{VideoMetrics, VideoReport};
 pub use stats::{Interval, RunStats, Summary};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use logs::{LogError, OfflineFeed};
-use rollout::{evaluate_vectorized, finite, Evaluation, RolloutError, VideoMetrics, VideoReport};
+use rollout::{evaluate_on, finite, Evaluation, RolloutError, VideoMetrics, VideoReport};
 
 use crate::checkpoint::CheckpointError;
 use crate::{build_agent, InvalidConfig, TrainConfig};
@@ -397,40 +397,19 @@ impl Algorithm {
 }
 
 /// Evaluates `policy`, a copy of a run's, over `episodes` episodes of the run's
-/// evaluation stream: one slot of a vector environment, as training steps its own.
+/// evaluation stream.
 fn evaluate_copy(
     config: &TrainConfig,
     policy: Box<dyn Policy>,
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    evaluate_one_slot(&config.eval_scenario(), policy, episodes, progress)
-}
-
-/// `policy` evaluated without exploration over `episodes` episodes of `scenario`, with
-/// the scenario's video-cluster metrics, on a vector environment of one slot (which plays
-/// the scenario's plain environment exactly).
-fn evaluate_one_slot(
-    scenario: &Scenario,
-    policy: Box<dyn Policy>,
-    episodes: usize,
-    progress: impl FnMut(usize),
-) -> Result<Evaluation, TrainError> {
-    let mut metrics = VideoMetrics::for_scenario(scenario);
-    let mut policy = Some(policy);
-    let summary = evaluate_vectorized(
-        scenario,
-        |_| policy.take().expect("one slot, one policy"),
+    Ok(evaluate_on(
+        &config.eval_scenario(),
+        policy,
         episodes,
-        1,
-        1,
-        |t| metrics.iter_mut().for_each(|m| m.record_transition(t)),
         progress,
-    )?;
-    Ok(Evaluation {
-        summary,
-        metrics: metrics.map(|m| m.report()),
-    })
+    )?)
 }
 
 /// Evaluates a saved agent of `config` on `scenario`, which must have the layout the
@@ -445,5 +424,5 @@ pub fn evaluate_policy_on(
     let env = scenario.build()?;
     let mut agent = build_agent(config, env.as_ref())?;
     agent.load(agent_state)?;
-    evaluate_one_slot(scenario, agent, episodes, progress)
+    Ok(evaluate_on(scenario, agent, episodes, progress)?)
 }
