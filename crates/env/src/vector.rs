@@ -216,18 +216,10 @@ impl VectorEnv {
     /// Starts the next episode of every slot whose episode ended (each continuing its own
     /// streams), under [`Autoreset::Disabled`]; the others are left as they are.
     pub fn reset_ended(&mut self) {
-        let (ud, id) = (
-            self.layout.user_dim,
-            self.layout.num_candidates * self.layout.doc_dim,
-        );
-        for (i, env) in self.envs.iter_mut().enumerate() {
+        for i in 0..self.envs.len() {
             if std::mem::take(&mut self.ended[i]) {
-                env.reset(None);
-                observe(
-                    env.as_ref(),
-                    &mut self.users[i * ud..(i + 1) * ud],
-                    &mut self.items[i * id..(i + 1) * id],
-                );
+                self.envs[i].reset(None);
+                self.observe_slot(i);
                 self.fresh[i] = true;
             }
         }
@@ -244,18 +236,11 @@ impl VectorEnv {
         }
         // Until every slot is restored, the batch is not one to step.
         self.started = false;
-        let (ud, id) = (
-            self.layout.user_dim,
-            self.layout.num_candidates * self.layout.doc_dim,
-        );
-        for (i, (env, state)) in self.envs.iter_mut().zip(states).enumerate() {
-            env.load_state(state)
+        for (i, state) in states.iter().enumerate() {
+            self.envs[i]
+                .load_state(state)
                 .map_err(|source| VectorError::Slot { slot: i, source })?;
-            observe(
-                env.as_ref(),
-                &mut self.users[i * ud..(i + 1) * ud],
-                &mut self.items[i * id..(i + 1) * id],
-            );
+            self.observe_slot(i);
         }
         self.after_reset();
         self.fresh.fill(false);
@@ -302,19 +287,24 @@ impl VectorEnv {
     }
 
     fn reset_slots(&mut self, seed: Option<u64>) {
+        for i in 0..self.envs.len() {
+            self.envs[i].reset(seed.map(|seed| slot_seed(seed, i)));
+            self.observe_slot(i);
+        }
+        self.after_reset();
+    }
+
+    /// Copies slot `i`'s current observation into its part of the batch.
+    fn observe_slot(&mut self, i: usize) {
         let (ud, id) = (
             self.layout.user_dim,
             self.layout.num_candidates * self.layout.doc_dim,
         );
-        for (i, env) in self.envs.iter_mut().enumerate() {
-            env.reset(seed.map(|seed| slot_seed(seed, i)));
-            observe(
-                env.as_ref(),
-                &mut self.users[i * ud..(i + 1) * ud],
-                &mut self.items[i * id..(i + 1) * id],
-            );
-        }
-        self.after_reset();
+        observe(
+            self.envs[i].as_ref(),
+            &mut self.users[i * ud..(i + 1) * ud],
+            &mut self.items[i * id..(i + 1) * id],
+        );
     }
 
     fn after_reset(&mut self) {
