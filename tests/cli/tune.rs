@@ -327,38 +327,25 @@ fn compare_seeds_runs_every_row_on_each_seed() {
         evaluated.push(done["evaluation"]["mean"].as_f64().unwrap());
     }
     let png = dir.path().join("seeds.png");
-    let rows = rlrec([
-        "compare",
-        "--policy",
-        "greedy",
-        "--seeds",
-        "3",
-        "--episodes",
-        "20",
-        "--json",
-        "--jobs",
-        "3",
-        "--plot",
-    ])
-    .args([&png])
-    .args(["--checkpoint"])
-    .args([dir.path().join("ucb0")])
-    .json();
-    let one_at_a_time = rlrec([
-        "compare",
-        "--policy",
-        "greedy",
-        "--seeds",
-        "3",
-        "--episodes",
-        "20",
-        "--json",
-        "--jobs",
-        "1",
-        "--checkpoint",
-    ])
-    .args([dir.path().join("ucb0")])
-    .json();
+    // Greedy and the first LinUCB run on 3 seeds, `jobs` of them at once.
+    let compare = |jobs: &str| {
+        rlrec([
+            "compare",
+            "--policy",
+            "greedy",
+            "--seeds",
+            "3",
+            "--episodes",
+            "20",
+            "--json",
+            "--jobs",
+            jobs,
+            "--checkpoint",
+        ])
+        .args([dir.path().join("ucb0")])
+    };
+    let rows = compare("3").args(["--plot"]).args([&png]).json();
+    let one_at_a_time = compare("1").json();
     assert_eq!(one_at_a_time, rows);
     let rows = rows.as_array().unwrap();
     let scores = |row: &Value| -> Vec<f64> {

@@ -5,7 +5,7 @@ use env::Layout;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use crate::net::parameters;
+use crate::net::{parameters, snapshot};
 
 /// The rule the slate value follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,7 +156,7 @@ impl LogitChoice {
 
     /// A copy that shares no tensor with this one, to act with.
     pub fn copy(&self) -> Self {
-        Self::from_params(self.theta.detach().copy(), self.user_dim, self.doc_dim)
+        Self::from_params(snapshot(&self.theta), self.user_dim, self.doc_dim)
     }
 
     /// Scores `[B, N]` of the candidates and `[B]` of no click.

@@ -48,6 +48,11 @@ pub fn count(lo: u64, hi: u64, what: &'static str) -> impl Fn(&str) -> Result<u6
     }
 }
 
+/// The machine's cores: the default of every option that runs work side by side.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// [`count`] into a `usize`.
 pub fn count_usize(
     lo: u64,

@@ -259,7 +259,7 @@ pub fn baseline(
     let scenario = args.scenario()?;
     check_evaluation_size(&scenario, episodes, num_envs)?;
     let bar = progress::bar(episodes as u64, "episodes", json);
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let threads = crate::args::cores();
     let report = rollout::baseline(policy, &scenario, episodes, num_envs, threads, |i| {
         bar.set_position(i as u64)
     })?;

@@ -87,7 +87,7 @@ pub fn tune(args: &TuneArgs) -> Result<()> {
             pending.len()
         );
     }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::args::cores();
     let jobs = args.jobs.unwrap_or(cores);
     if jobs > cores && !args.json {
         note!(
