@@ -14,21 +14,27 @@ from gymnasium.vector.utils import batch_space
 
 from rlrec import _rlrec
 
-# Gymnasium ids and the registry names (`rlrec --env NAME`) they make.
+# SARDINE's Gymnasium ids (`sardine/SlateTopK-Bored-v0`) and rlrec's world names.
+SARDINE_IDS: dict[str, str] = dict(_rlrec.sardine_presets())
+
+# Gymnasium ids and the registry names (`rlrec --env NAME`) they make: RecSim's worlds,
+# then SARDINE's under its own ids in rlrec's namespace (`rlrec/SlateTopK-Bored-v0`).
 IDS: dict[str, str] = {
     "rlrec/StrongLTS-v0": "strong-lts",
     "rlrec/LTS-v0": "lts",
     "rlrec/InterestEvolution-v0": "interest-evolution",
     "rlrec/InterestExploration-v0": "interest-exploration",
+    **{"rlrec/" + sardine_id.split("/", 1)[1]: name for sardine_id, name in SARDINE_IDS.items()},
 }
 
 
 def world_name(env: str) -> str:
     """The registry name of ``env``: a registry name (``strong-lts``) or a Gymnasium id,
-    with or without its namespace (``rlrec/StrongLTS-v0``, ``StrongLTS-v0``)."""
+    with or without its namespace (``rlrec/StrongLTS-v0``, ``StrongLTS-v0``), or one of
+    SARDINE's (``sardine/SlateTopK-Bored-v0``)."""
     if not isinstance(env, str):
         raise TypeError(f"an environment name is a str, not {type(env).__name__}")
-    name = IDS.get(env, IDS.get(f"rlrec/{env}", env))
+    name = IDS.get(env, IDS.get(f"rlrec/{env}", SARDINE_IDS.get(env, env)))
     if name not in {world[0] for world in _rlrec.worlds()}:
         known = ", ".join(world[0] for world in _rlrec.worlds())
         raise ValueError(

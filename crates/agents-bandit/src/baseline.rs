@@ -17,6 +17,9 @@ pub enum BaselineKind {
     Greedy,
     /// The lowest myopic score first (for LTS: the least clickbait).
     Kale,
+    /// The world's short-term oracle first: the highest score under the true user state
+    /// ([`env::Simulator::oracle_scores`]; SARDINE's `-1` slate).
+    Oracle,
 }
 
 impl BaselineKind {
@@ -26,6 +29,7 @@ impl BaselineKind {
             BaselineKind::Random => "random",
             BaselineKind::Greedy => "greedy",
             BaselineKind::Kale => "kale",
+            BaselineKind::Oracle => "oracle",
         }
     }
 }
@@ -52,6 +56,14 @@ impl Baseline {
     }
 }
 
+impl Baseline {
+    /// Whether the policy can act in `env`: the oracle needs a world with one.
+    pub fn supports(kind: BaselineKind, env: &dyn SlateEnv) -> bool {
+        let mut scores = vec![0.0; env.layout().num_candidates];
+        kind != BaselineKind::Oracle || env.oracle_scores(&mut scores)
+    }
+}
+
 impl Policy for Baseline {
     fn algorithm(&self) -> &'static str {
         self.kind.name()
@@ -65,11 +77,14 @@ impl Policy for Baseline {
                     *slot = self.rng.random_range(0..n);
                 }
             }
-            BaselineKind::Greedy | BaselineKind::Kale => {
+            BaselineKind::Greedy | BaselineKind::Kale | BaselineKind::Oracle => {
                 let mut scores = std::mem::take(&mut self.scores);
                 scores.resize(n, 0.0);
-                self.scores(env, &mut scores)
-                    .expect("greedy and kale rank by a score");
+                // Only the oracle can fail, on a world without one, which making the
+                // policy refuses ([`Baseline::supports`]); the first positions then.
+                if self.scores(env, &mut scores).is_err() {
+                    scores.fill(0.0);
+                }
                 top_k(&scores, &mut self.order, slate);
                 self.scores = scores;
             }
@@ -90,6 +105,15 @@ impl Policy for Baseline {
                 env.myopic_scores(out);
                 out.iter_mut().for_each(|s| *s = -*s);
                 Ok(())
+            }
+            BaselineKind::Oracle => {
+                if env.oracle_scores(out) {
+                    Ok(())
+                } else {
+                    Err(AgentError::Unsupported(
+                        "this world has no short-term oracle (SARDINE's worlds have one)".into(),
+                    ))
+                }
             }
         }
     }

@@ -79,16 +79,19 @@ pub fn any_usize(s: &str) -> Result<usize, String> {
 #[derive(Debug, Clone, Default, PartialEq, Args)]
 pub struct EnvArgs {
     /// Environment: strong-lts (the tutorial's), lts (RecSim's defaults), interest-evolution,
-    /// interest-exploration (RLlib uses 10 candidates for these two) [default: strong-lts].
+    /// interest-exploration (RLlib uses 10 candidates for these two), or SARDINE's eight
+    /// (sardine-slate-top-k-bored, …, or their ids, sardine/SlateTopK-Bored-v0; see
+    /// docs/sardine.md) [default: strong-lts].
     #[arg(long, value_parser = parse_env)]
     pub env: Option<String>,
-    /// Candidate documents per step (N) [default: 20].
+    /// Candidate documents per step (N) [default: 20; SARDINE's worlds: their catalogue].
     #[arg(long, value_parser = any_usize)]
     pub num_candidates: Option<usize>,
-    /// Documents per slate (K) [default: 2].
+    /// Documents per slate (K) [default: 2; SARDINE's worlds: their preset's].
     #[arg(long, value_parser = any_usize)]
     pub slate_size: Option<usize>,
-    /// Draw a fresh candidate set at every reset and step [default: true].
+    /// Draw a fresh candidate set at every reset and step [default: true; false for
+    /// SARDINE's worlds, whose candidates are the catalogue].
     #[arg(long, value_name = "BOOL")]
     pub resample_documents: Option<bool>,
     /// Seed of every random stream [default: 0].
@@ -105,7 +108,8 @@ pub struct EnvArgs {
     #[arg(long)]
     pub bandit_observation: bool,
     /// Add the user's true state to the observation (LTS: satisfaction; interest
-    /// evolution: remaining budget; interest exploration: topic affinities).
+    /// evolution: remaining budget; interest exploration: topic affinities; SARDINE: its
+    /// IdealState, which replaces the observation).
     #[arg(long)]
     pub user_observation: bool,
     /// Add the remaining fraction of the episode to the user observation (gymnasium's
@@ -120,6 +124,10 @@ pub struct EnvArgs {
 }
 
 fn parse_env(s: &str) -> Result<String, String> {
+    let s = env::SardinePreset::all()
+        .iter()
+        .find(|p| p.id == s)
+        .map_or(s, |p| p.name);
     env::world(s)
         .map(|w| w.name().to_string())
         .map_err(|e| e.to_string())
@@ -178,10 +186,7 @@ impl EnvArgs {
     /// environment drops the base's parameter overrides, which belong to the old one.
     pub fn apply_params(&self, mut base: Scenario) -> Scenario {
         if let Some(env) = &self.env {
-            if *env != base.env {
-                base.params.clear();
-            }
-            base.env = env.clone();
+            base.switch_world(env);
         }
         if let Some(n) = self.num_candidates {
             base.num_candidates = n;

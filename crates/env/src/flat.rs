@@ -2,7 +2,8 @@
 //! (Python's `flat=True`) and for batches written straight into an array.
 //!
 //! The vector is the observation's parts in the order user ‖ candidates ‖ response (the
-//! bandit observation has only its `item` matrix). Each part is laid out as gymnasium's
+//! bandit observation has only its `item` matrix); SARDINE's are its `Dict`'s entries in
+//! their order, or its one `Box`. Each part is laid out as gymnasium's
 //! `flatten` lays out its space: a `Box` as its elements, row-major; a `Discrete(n)` as a
 //! one-hot vector of `n` entries; a `Dict` as its entries in order; a `Tuple` as its items
 //! in order. The candidates' part is [`SlateEnv::items`] itself, because a model's
@@ -98,11 +99,19 @@ pub fn flatten_value(space: &Space, value: &Value, out: &mut [f32]) -> usize {
     }
 }
 
-/// The observation's parts present in `observation_space`, in the flat order.
+/// The observation's parts in the flat order: RecSim's ([`FLAT_PARTS`]) where the space
+/// has them, else a `Dict`'s entries in their order (SARDINE's), else the whole space as
+/// one part named `""`.
 fn parts(observation_space: &Space) -> Vec<(&str, &Space)> {
     let Space::Dict(entries) = observation_space else {
-        return Vec::new();
+        return vec![("", observation_space)];
     };
+    if !entries
+        .iter()
+        .any(|(k, _)| FLAT_PARTS.contains(&k.as_str()))
+    {
+        return entries.iter().map(|(k, s)| (k.as_str(), s)).collect();
+    }
     FLAT_PARTS
         .iter()
         .filter_map(|part| entries.iter().find(|(k, _)| k == part))
@@ -145,6 +154,7 @@ pub fn flat_offsets(observation_space: &Space) -> Vec<(String, usize, Space)> {
 pub fn flatten_observation(observation_space: &Space, observation: &Value) -> Vec<f32> {
     let mut out = vec![0.0; flat_dim(observation_space)];
     let Value::Dict(values) = observation else {
+        flatten_value(observation_space, observation, &mut out);
         return out;
     };
     let mut at = 0;

@@ -22,6 +22,7 @@ mod differences;
 pub mod flat;
 mod recsim;
 mod registry;
+mod sardine;
 mod scenario;
 mod slate;
 mod space;
@@ -29,8 +30,11 @@ mod vector;
 mod world;
 mod wrappers;
 
+/// SARDINE's eight presets ([`::sardine::Preset::all`]).
+pub use ::sardine::Preset as SardinePreset;
 pub use recsim::{ModelSpaces, RecSimEnv, RecSimObs};
 pub use registry::{register, registered, world, RegistryError};
+pub use sardine::{SardineEnv, SardineWorld};
 pub use scenario::{make, EnvSpec, Scenario, DEFAULT_ENV, MAX_CANDIDATES, MAX_HORIZON};
 pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
 pub use space::{Space, Value};
@@ -168,6 +172,12 @@ pub trait Simulator {
     fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError>;
     /// The environment below every wrapper (gym's `env.unwrapped`).
     fn unwrapped(&self) -> &dyn Simulator;
+    /// Writes each candidate's score under the world's short-term oracle, from the true
+    /// user state (SARDINE's `-1` slate positions take the highest); `false`, writing
+    /// nothing, where the world has no such oracle.
+    fn oracle_scores(&self, _out: &mut [f64]) -> bool {
+        false
+    }
 }
 
 /// An environment around another one, as gymnasium's `Wrapper`: the simulator below
@@ -225,5 +235,8 @@ impl<W: Wrapper> Simulator for W {
     }
     fn unwrapped(&self) -> &dyn Simulator {
         self.inner().unwrapped()
+    }
+    fn oracle_scores(&self, out: &mut [f64]) -> bool {
+        self.inner().oracle_scores(out)
     }
 }

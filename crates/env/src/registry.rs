@@ -30,9 +30,9 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| RwLock::new(builtin()))
 }
 
-/// RecSim's three worlds, the first in two user settings.
+/// RecSim's three worlds, the first in two user settings, then SARDINE's eight presets.
 fn builtin() -> Vec<Arc<dyn World>> {
-    vec![
+    let mut worlds: Vec<Arc<dyn World>> = vec![
         Arc::new(ModelWorld::<LongTermSatisfaction>::new(
             "strong-lts",
             "long-term satisfaction with the tutorial's StrongLTS user (sensitivity 0.06, budget 120)",
@@ -64,7 +64,9 @@ fn builtin() -> Vec<Arc<dyn World>> {
             )
             .with_default_horizon(100),
         ),
-    ]
+    ];
+    worlds.extend(crate::sardine::presets().map(|w| Arc::new(w) as Arc<dyn World>));
+    worlds
 }
 
 /// Adds a world to the registry, as `gymnasium.register` does; a taken name is refused.

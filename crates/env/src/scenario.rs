@@ -63,10 +63,10 @@ impl Default for Scenario {
 }
 
 impl Scenario {
-    /// The world registered as `env` with the default options: 20 candidates, slate of 2,
-    /// resampled, seed 0, no wrappers.
+    /// The world registered as `env` with the default options: the world's candidate set
+    /// (RecSim's: 20 candidates, slate of 2, resampled), seed 0, no wrappers.
     pub fn new(env: &str) -> Self {
-        let cfg = EnvConfig::default();
+        let cfg = world(env).map_or_else(|_| EnvConfig::default(), |w| w.default_config());
         Self {
             env: env.to_string(),
             num_candidates: cfg.num_candidates,
@@ -77,6 +77,25 @@ impl Scenario {
             wrappers: Wrappers::default(),
             max_episode_steps: None,
         }
+    }
+
+    /// Moves the scenario to world `env`: the old world's parameter overrides go, and
+    /// where the two worlds start from different candidate sets (RecSim's and SARDINE's,
+    /// say), the new world's replaces the old one's.
+    pub fn switch_world(&mut self, env: &str) {
+        if env == self.env {
+            return;
+        }
+        self.params.clear();
+        let defaults = |name: &str| world(name).ok().map(|w| w.default_config());
+        if let (Some(old), Some(new)) = (defaults(&self.env), defaults(env)) {
+            if old != new {
+                self.num_candidates = new.num_candidates;
+                self.slate_size = new.slate_size;
+                self.resample_documents = new.resample_documents;
+            }
+        }
+        self.env = env.to_string();
     }
 
     /// The registered world.
@@ -139,7 +158,7 @@ impl Scenario {
             }
         }
         let horizon = self.horizon(world.as_ref())?;
-        let model = world.model(&self.params)?;
+        let model = world.model(self)?;
         let cut = horizon.map(NonZeroUsize::get);
         let episode_length = match model.episode_length() {
             EpisodeLength::Fixed(n) => Some(cut.map_or(n, |h| h.min(n))),
@@ -383,9 +402,9 @@ mod tests {
         fn myopic_scores(&self, user: &[f32], items: &[f32], out: &mut [f64]) {
             self.0.myopic_scores(user, items, out)
         }
-        fn model(&self, params: &ParamSet) -> Result<Arc<dyn WorldModel>, ConfigError> {
+        fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError> {
             BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.0.model(params)
+            self.0.model(scenario)
         }
     }
 

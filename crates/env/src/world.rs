@@ -6,12 +6,12 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use recsim_core::{
-    CheckedEnvConfig, ConfigError, EpisodeLength, LtsParams, Model, ParamSet, Params,
+    CheckedEnvConfig, ConfigError, EnvConfig, EpisodeLength, LtsParams, Model, Params,
 };
 
 use crate::{
-    BanditObservation, DiscreteAction, Env, ModelSpaces, RecSimEnv, RecSimObs, Simulator, SlateEnv,
-    SlateObs, TimeAwareObservation, TimeLimit, UserObservation, Wrappers,
+    BanditObservation, DiscreteAction, Env, ModelSpaces, RecSimEnv, RecSimObs, Scenario, Simulator,
+    SlateEnv, SlateObs, TimeAwareObservation, TimeLimit, UserObservation, Wrappers,
 };
 
 /// A family of environments that can be made by name: a model, its parameters' defaults,
@@ -26,6 +26,11 @@ pub trait World: Send + Sync {
     fn default_params(&self) -> Vec<(&'static str, f64)>;
     /// The horizon episodes get when a scenario sets none.
     fn default_horizon(&self) -> Option<usize>;
+    /// The candidate set a scenario of this world starts from (its seed is ignored):
+    /// RecSim's 20 candidates, slates of 2, resampled, unless the world has its own.
+    fn default_config(&self) -> EnvConfig {
+        EnvConfig::default()
+    }
     /// Whether the agent cannot see the user state (the user-features wrapper reveals it).
     fn hidden_user(&self) -> bool;
     /// The clusters RecSim's video-cluster metrics count clicks in, where the model has them.
@@ -34,9 +39,10 @@ pub trait World: Send + Sync {
     /// an observation given as its user features and `N × d` candidate features: how a
     /// policy acts on logged observations, with no environment to ask.
     fn myopic_scores(&self, user: &[f32], items: &[f32], out: &mut [f64]);
-    /// Builds the model from the default parameters and `params`, checking them: the model
-    /// a resolved scenario ([`crate::Scenario::resolve`]) makes every environment from.
-    fn model(&self, params: &ParamSet) -> Result<Arc<dyn WorldModel>, ConfigError>;
+    /// Builds the model from the default parameters and the scenario's, checking them and
+    /// whatever else of the scenario the world cannot use: the model a resolved scenario
+    /// ([`crate::Scenario::resolve`]) makes every environment from.
+    fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError>;
 }
 
 /// A world's model built with a scenario's parameters ([`World::model`]): what the
@@ -130,9 +136,9 @@ impl<M: ModelSpaces> World for ModelWorld<M> {
         }
     }
 
-    fn model(&self, params: &ParamSet) -> Result<Arc<dyn WorldModel>, ConfigError> {
+    fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError> {
         Ok(Arc::new(BuiltModel(M::from_params(
-            self.base.with_overrides(params)?,
+            self.base.with_overrides(&scenario.params)?,
         )?)))
     }
 }

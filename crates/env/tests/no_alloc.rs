@@ -113,6 +113,37 @@ fn reset_and_step_do_not_allocate() {
     }
 }
 
+#[test]
+fn sardine_does_not_allocate_either() {
+    for (world, k) in [
+        ("sardine-slate-top-k-bored-inf", 10),
+        ("sardine-single-item-bored-inf", 1),
+    ] {
+        for ideal in [false, true] {
+            let mut scenario = Scenario::new(world);
+            scenario.wrappers.user_observation = ideal;
+            let mut env = scenario.build().unwrap();
+            env.reset(None);
+            let mut flat = vec![0.0; env::flat::env_flat_dim(env.as_ref())];
+            let mut slate = vec![0; k];
+            let mut scores = vec![0.0; 1000];
+            let before = allocations();
+            for t in 0..5_000usize {
+                for (j, s) in slate.iter_mut().enumerate() {
+                    *s = (t * 7 + j * 31) % 1000;
+                }
+                let t = env.step(&slate).unwrap();
+                env.write_flat(&mut flat);
+                assert!(env.oracle_scores(&mut scores));
+                if t.done() {
+                    env.reset(None);
+                }
+            }
+            assert_eq!(allocations() - before, 0, "{world} (ideal: {ideal})");
+        }
+    }
+}
+
 /// Slates that walk through the candidates.
 struct Walk {
     t: usize,

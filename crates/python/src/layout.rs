@@ -66,6 +66,9 @@ pub enum Node {
     },
     /// A `Discrete(n)`: the one-hot vector at `offset`, as its index.
     Index { offset: usize, n: usize },
+    /// A `MultiDiscrete(nvec)`: the one-hot vectors from `offset`, as an int64 array of
+    /// their indices (SARDINE's slate and clicks).
+    Indices { offset: usize, nvec: Vec<usize> },
     /// A `Dict`, its keys interned once.
     Dict(Vec<(Py<PyString>, Node)>),
     /// A `Tuple`.
@@ -77,9 +80,8 @@ impl Node {
     /// [`flat_offsets`] puts them.
     pub fn for_observation(py: Python<'_>, space: &Space) -> PyResult<Self> {
         let Space::Dict(entries) = space else {
-            return Err(PyValueError::new_err(format!(
-                "an observation space must be a Dict, not {space}"
-            )));
+            // One part, the whole vector (SARDINE's ideal state).
+            return Self::build(py, space, &mut 0);
         };
         let offsets = flat_offsets(space);
         let parts = entries
@@ -137,11 +139,10 @@ impl Node {
                         .collect::<PyResult<_>>()?,
                 )
             }
-            Space::MultiDiscrete(_) => {
-                return Err(PyValueError::new_err(
-                    "a MultiDiscrete observation has no dict layout",
-                ))
-            }
+            Space::MultiDiscrete(nvec) => Node::Indices {
+                offset,
+                nvec: nvec.iter().map(|&n| n as usize).collect(),
+            },
         })
     }
 
@@ -154,6 +155,13 @@ impl Node {
             Node::Index { offset, n } => argmax(&flat[*offset..offset + n])
                 .into_pyobject(py)?
                 .into_any(),
+            Node::Indices { offset, nvec } => {
+                let indices = PyArray1::<i64>::zeros(py, nvec.len(), false);
+                // SAFETY: the array was just made here; nothing else holds it.
+                let out = unsafe { indices.as_slice_mut() }.expect("a new array is contiguous");
+                write_indices(&flat[*offset..], nvec, out);
+                indices.into_any()
+            }
             Node::Dict(entries) => {
                 let dict = PyDict::new(py);
                 for (key, node) in entries {
@@ -199,6 +207,18 @@ impl Node {
                 let out = unsafe { indices.as_slice_mut() }.expect("a new array is contiguous");
                 for (row, out) in flat.chunks_exact(dim).zip(out) {
                     *out = argmax(&row[*offset..offset + n]) as i64;
+                }
+                indices.into_any()
+            }
+            Node::Indices { offset, nvec } => {
+                let k = nvec.len();
+                let indices = PyArray2::<i64>::zeros(py, [b, k], false);
+                // SAFETY: the array was just made here; nothing else holds it.
+                let out = unsafe { indices.as_slice_mut() }.expect("a new array is contiguous");
+                if k > 0 {
+                    for (row, out) in flat.chunks_exact(dim).zip(out.chunks_exact_mut(k)) {
+                        write_indices(&row[*offset..], nvec, out);
+                    }
                 }
                 indices.into_any()
             }
@@ -252,4 +272,13 @@ fn filled<'py, D: numpy::ndarray::Dimension>(
 /// The index of a one-hot vector's 1.
 fn argmax(one_hot: &[f32]) -> usize {
     one_hot.iter().position(|&x| x == 1.0).unwrap_or(0)
+}
+
+/// The indices of consecutive one-hot vectors of lengths `nvec`, from the start of `flat`.
+fn write_indices(flat: &[f32], nvec: &[usize], out: &mut [i64]) {
+    let mut at = 0;
+    for (&n, out) in nvec.iter().zip(out) {
+        *out = argmax(&flat[at..at + n]) as i64;
+        at += n;
+    }
 }

@@ -78,6 +78,14 @@ pub enum ConfigError {
         /// Every registered name.
         known: String,
     },
+    /// A world's own refusal of an option or a file it cannot use.
+    #[error("{world}: {why}")]
+    World {
+        /// The world's model.
+        world: &'static str,
+        /// What is wrong and what would do.
+        why: String,
+    },
     /// A size beyond what rlrec can run or represent.
     #[error("{name} = {value} is too large: at most {max} ({why})")]
     TooLarge {
@@ -109,6 +117,14 @@ pub enum StepError {
         /// The slate's length.
         len: usize,
         /// The most a slate holds.
+        slate_size: usize,
+    },
+    /// Fewer positions than a world that fills every slot needs.
+    #[error("slate of length {len} is shorter than slate_size {slate_size}: this world shows exactly slate_size items")]
+    SlateTooShort {
+        /// The slate's length.
+        len: usize,
+        /// The positions every slate fills.
         slate_size: usize,
     },
     /// No position at all.

@@ -47,7 +47,7 @@ pub use interest_evolution::{IevParams, InterestEvolution};
 pub use interest_exploration::{IeParams, InterestExploration};
 pub use lts::{LongTermSatisfaction, LtsParams};
 pub use model::{EpisodeLength, Model};
-pub use params::{ParamSet, Params};
+pub use params::{check_min, check_range, ParamSet, Params};
 pub use rng::{stream, SimRng, StreamId, Streams};
 
 /// Logistic sigmoid `1 / (1 + e^{-x})`.

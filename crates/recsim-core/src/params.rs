@@ -58,7 +58,7 @@ pub trait Params: Clone + std::fmt::Debug + Send + Sync + 'static {
 pub type ParamSet = std::collections::BTreeMap<String, f64>;
 
 /// Checks that `value` is finite and at least `min` (strictly above it when `strict`).
-pub(crate) fn check_min(
+pub fn check_min(
     name: &'static str,
     value: f64,
     min: f64,
@@ -81,7 +81,7 @@ pub(crate) fn check_min(
 }
 
 /// Checks that `value` is finite and lies in `[lo, hi]`.
-pub(crate) fn check_range(
+pub fn check_range(
     name: &'static str,
     value: f64,
     lo: f64,

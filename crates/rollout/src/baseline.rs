@@ -30,16 +30,20 @@ pub enum FixedPolicy {
     Optimal,
     /// The best policy that sees only the satisfaction (no budget). Also an oracle.
     OptimalStationary,
+    /// The world's short-term oracle: the items most relevant to the user's true current
+    /// interests (SARDINE's `-1` slate positions). An oracle too.
+    Oracle,
 }
 
 impl FixedPolicy {
     /// Every fixed policy, the oracles last.
-    pub const ALL: [FixedPolicy; 5] = [
+    pub const ALL: [FixedPolicy; 6] = [
         FixedPolicy::Random,
         FixedPolicy::Greedy,
         FixedPolicy::Kale,
         FixedPolicy::Optimal,
         FixedPolicy::OptimalStationary,
+        FixedPolicy::Oracle,
     ];
 
     /// The command-line name.
@@ -50,6 +54,7 @@ impl FixedPolicy {
             FixedPolicy::Kale => "kale",
             FixedPolicy::Optimal => "optimal",
             FixedPolicy::OptimalStationary => "optimal-stationary",
+            FixedPolicy::Oracle => "oracle",
         }
     }
 
@@ -67,12 +72,18 @@ impl FixedPolicy {
             FixedPolicy::OptimalStationary => {
                 "the best policy that sees only the satisfaction, not the budget left (an oracle)"
             }
+            FixedPolicy::Oracle => {
+                "SARDINE's short-term oracle: the items most relevant to the user's true interests now"
+            }
         }
     }
 
-    /// Whether the policy reads the true user state (the planner's).
+    /// Whether the policy reads the true user state (the planner's, SARDINE's).
     pub fn is_oracle(self) -> bool {
-        matches!(self, FixedPolicy::Optimal | FixedPolicy::OptimalStationary)
+        matches!(
+            self,
+            FixedPolicy::Optimal | FixedPolicy::OptimalStationary | FixedPolicy::Oracle
+        )
     }
 }
 
@@ -108,6 +119,12 @@ pub fn fixed_policy(
         FixedPolicy::Random => BaselineKind::Random,
         FixedPolicy::Greedy => BaselineKind::Greedy,
         FixedPolicy::Kale => BaselineKind::Kale,
+        FixedPolicy::Oracle => {
+            if !Baseline::supports(BaselineKind::Oracle, scenario.build()?.as_ref()) {
+                return Err(RolloutError::NoOracle(scenario.env.clone()));
+            }
+            BaselineKind::Oracle
+        }
         FixedPolicy::Optimal | FixedPolicy::OptimalStationary => {
             scenario.wrappers.user_observation = true;
             let planner = Arc::new(LtsPlanner::for_scenario(scenario)?);

@@ -57,6 +57,9 @@ pub enum RolloutError {
     /// The planner behind an oracle.
     #[error(transparent)]
     Planner(#[from] planner::PlannerError),
+    /// `--policy oracle` on a world without a short-term oracle.
+    #[error("the world `{0}` has no short-term oracle: SARDINE's worlds have one; for long-term satisfaction use --policy optimal")]
+    NoOracle(String),
     /// A count out of its range.
     #[error("invalid configuration: {name} = {value} is invalid: {why}")]
     Setting {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use agents::Policy;
 use agents_bandit::{Baseline, BaselineKind};
 use anyhow::{anyhow, bail, Context, Result};
-use env::{slot_seed, Execution, VectorEnv};
+use env::{slot_seed, Execution, Scenario, VectorEnv};
 use logs::{write_log, BasePolicy, LogReader, NoCheckpoints, PolicySpec};
 use rollout::FixedPolicy;
 use serde_json::json;
@@ -43,6 +43,7 @@ pub fn child(args: &[String]) -> Result<()> {
             )?
         }
         "linucb" => linucb(number(1)? as u64)?,
+        "sardine" => sardine(arg(1), arg(2), number(3)?, number(4)? as usize)?,
         "flat-vector" => super::python::native(&args[1..])?,
         "log" => log(arg(1), number(2)? as u64, std::path::Path::new(arg(3)))?,
         "ope" => ope(arg(1), std::path::Path::new(arg(2)))?,
@@ -91,6 +92,31 @@ fn simulator(scenario: &SimScenario, seconds: f64, rounds: usize) -> Result<serd
             }
         }
         Ok(1024)
+    })?;
+    Ok(json!({ "rounds": rounds }))
+}
+
+/// The child's side (`xtask __measure sardine NAME POLICY SECONDS ROUNDS`): one world on
+/// one thread, reset+step under the random policy or the oracle.
+fn sardine(name: &str, policy: &str, seconds: f64, rounds: usize) -> Result<serde_json::Value> {
+    let kind = match policy {
+        "random" => BaselineKind::Random,
+        "oracle" => BaselineKind::Oracle,
+        other => bail!("unknown policy `{other}`"),
+    };
+    let scenario = Scenario::new(name);
+    let mut env = scenario.build()?;
+    let mut agent = Baseline::new(kind, scenario.seed);
+    let mut slate = vec![0; scenario.slate_size];
+    env.reset(None);
+    let rounds = timed_rounds(seconds, rounds, || {
+        for _ in 0..256 {
+            agent.act(env.as_ref(), false, &mut slate);
+            if env.step(&slate)?.done() {
+                env.reset(None);
+            }
+        }
+        Ok(256)
     })?;
     Ok(json!({ "rounds": rounds }))
 }

@@ -1,5 +1,6 @@
-//! `cargo xtask bench [--quick] [--vs-recsim]`: rlrec's speed, side by side with Python
-//! RecSim's.
+//! `cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]`: rlrec's speed, side by side
+//! with Python RecSim's; with `--vs-sardine`, SARDINE's worlds beside `sardine-rec`'s
+//! (see [`sardine`]) instead.
 //!
 //! Every figure is measured in a child process of its own (see [`process`]): the
 //! simulator and vector-environment throughput and LinUCB's training run in this
@@ -13,6 +14,7 @@ mod python;
 mod recsim;
 pub(crate) mod report;
 mod rows;
+mod sardine;
 mod scenarios;
 mod slateq;
 
@@ -82,19 +84,26 @@ impl Plan {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--vs-recsim]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]";
 
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut quick, mut vs_recsim) = (false, false);
+    let (mut quick, mut vs_recsim, mut vs_sardine) = (false, false, false);
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
             "--vs-recsim" => vs_recsim = true,
+            "--vs-sardine" => vs_sardine = true,
             other => bail!("unknown option `{other}`; {USAGE}"),
         }
     }
-    let plan = Plan::new(quick);
     let root = crate::workspace_root()?;
+    if vs_sardine {
+        if vs_recsim {
+            bail!("--vs-recsim and --vs-sardine are two runs: {USAGE}");
+        }
+        return sardine::run(&root, quick);
+    }
+    let plan = Plan::new(quick);
     // Set-up first, so that no build or install runs beside a measurement.
     crate::cargo(&crate::BUILD_CLI)?;
     let python = vs_recsim.then(recsim::ensure_venv).transpose()?;

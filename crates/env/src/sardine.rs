@@ -1,0 +1,491 @@
+//! SARDINE's worlds ([`sardine`]) in the gym layer: its observation (the slate, its clicks,
+//! the recent topics' histogram) or, with the user-observation wrapper, its `IdealState`
+//! (the true user state), the whole catalogue as the candidates, and its eight presets.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use recsim_core::{
+    CheckedEnvConfig, Click, ConfigError, EnvConfig, EpisodeLength, KnownChoice, LtsParams, Params,
+    StepError, Streams,
+};
+use sardine::{Catalogue, Preset, Sardine, User};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    EnvError, EnvState, Layout, Scenario, Simulator, SlateEnv, SlotResponse, Space, Transition,
+    Value, World, WorldModel,
+};
+
+/// One of SARDINE's presets as a registered world, its items generated from `item_seed`
+/// or read from an embeddings file ([`SardineWorld::with_embeddings`]).
+#[derive(Debug, Clone)]
+pub struct SardineWorld {
+    name: String,
+    description: String,
+    preset: Preset,
+    catalogue: Option<Arc<Catalogue>>,
+}
+
+impl SardineWorld {
+    /// The preset under its rlrec name, with generated items.
+    pub fn new(preset: Preset) -> Self {
+        Self {
+            name: preset.name.to_string(),
+            description: preset.description.to_string(),
+            preset,
+            catalogue: None,
+        }
+    }
+
+    /// Preset `preset` (SARDINE's id, `sardine/SlateTopK-Bored-v0`, or rlrec's name) as
+    /// world `name`, its items read from a `.npy` file of item embeddings (SARDINE's own,
+    /// say), which sets the number of items.
+    pub fn with_embeddings(name: &str, preset: &str, path: &Path) -> Result<Self, ConfigError> {
+        let presets = Preset::all();
+        let preset = *presets
+            .iter()
+            .find(|p| p.id == preset || p.name == preset)
+            .ok_or_else(|| {
+                let known: Vec<_> = presets.iter().map(|p| p.id).collect();
+                refuse(format!(
+                    "no preset `{preset}`; SARDINE's presets: {}",
+                    known.join(", ")
+                ))
+            })?;
+        let catalogue = Catalogue::load_npy(path)?;
+        Ok(Self {
+            name: name.to_string(),
+            description: format!("{} (items from {})", preset.description, path.display()),
+            preset: Preset {
+                num_items: catalogue.num_items(),
+                ..preset
+            },
+            catalogue: Some(Arc::new(catalogue)),
+        })
+    }
+}
+
+/// SARDINE's eight presets, with generated items.
+pub(crate) fn presets() -> impl Iterator<Item = SardineWorld> {
+    Preset::all().into_iter().map(SardineWorld::new)
+}
+
+fn refuse(why: impl Into<String>) -> ConfigError {
+    ConfigError::World {
+        world: "SARDINE",
+        why: why.into(),
+    }
+}
+
+impl World for SardineWorld {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn default_params(&self) -> Vec<(&'static str, f64)> {
+        self.preset.params.values()
+    }
+
+    fn default_horizon(&self) -> Option<usize> {
+        None
+    }
+
+    fn default_config(&self) -> EnvConfig {
+        EnvConfig {
+            num_candidates: self.preset.num_items,
+            slate_size: self.preset.slate_size,
+            resample_documents: false,
+            seed: 0,
+        }
+    }
+
+    fn hidden_user(&self) -> bool {
+        true
+    }
+
+    fn num_clusters(&self) -> Option<usize> {
+        None
+    }
+
+    /// The user features' first `T` values with each item's embedding: the recent topics'
+    /// histogram on SARDINE's observation, the current interests on the ideal state (the
+    /// short-term oracle's ranking).
+    fn myopic_scores(&self, user: &[f32], items: &[f32], out: &mut [f64]) {
+        let t = items.len() / out.len().max(1);
+        for (row, score) in items.chunks_exact(t.max(1)).zip(out) {
+            *score = row
+                .iter()
+                .zip(user)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum();
+        }
+    }
+
+    fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError> {
+        let params = self.preset.params.with_overrides(&scenario.params)?;
+        let w = &scenario.wrappers;
+        for (on, option) in [
+            (w.bandit_observation, "bandit_observation"),
+            (w.discrete_action, "discrete_action"),
+            (w.time_aware, "time_aware"),
+        ] {
+            if on {
+                return Err(refuse(format!(
+                    "{option} is one of RLlib's RecSim wrappers, which SARDINE does not have"
+                )));
+            }
+        }
+        let config = scenario.env_config().checked()?;
+        let c = config.get();
+        if c.resample_documents {
+            return Err(refuse(
+                "the candidates are the whole catalogue, the same every step: set resample_documents to false",
+            ));
+        }
+        let catalogue = match &self.catalogue {
+            Some(catalogue) => Catalogue::clone(catalogue),
+            None => Catalogue::generate(
+                c.num_candidates,
+                params.num_topics as usize,
+                params.item_seed as u64,
+            ),
+        };
+        if c.num_candidates != catalogue.num_items() {
+            return Err(refuse(format!(
+                "num_candidates = {} but the item embeddings hold {} items",
+                c.num_candidates,
+                catalogue.num_items()
+            )));
+        }
+        let items = catalogue.embeddings.iter().map(|&x| x as f32).collect();
+        let world = Sardine::new(params, catalogue, c.slate_size)?;
+        Ok(Arc::new(SardineModel {
+            world: Arc::new(world),
+            items: Arc::new(items),
+            ideal: w.user_observation,
+        }))
+    }
+}
+
+/// A SARDINE world built with a scenario's parameters and wrappers.
+struct SardineModel {
+    world: Arc<Sardine>,
+    /// The item embeddings as every observation shows them.
+    items: Arc<Vec<f32>>,
+    ideal: bool,
+}
+
+impl WorldModel for SardineModel {
+    fn episode_length(&self) -> EpisodeLength {
+        EpisodeLength::Fixed(self.world.horizon() as usize)
+    }
+
+    fn lts_params(&self) -> Option<&LtsParams> {
+        None
+    }
+
+    fn make(
+        &self,
+        config: CheckedEnvConfig,
+        _wrappers: crate::Wrappers,
+        horizon: Option<NonZeroUsize>,
+        _time_aware_steps: Option<NonZeroUsize>,
+    ) -> Box<dyn SlateEnv> {
+        let world = Arc::clone(&self.world);
+        let t = world.num_topics();
+        Box::new(SardineEnv {
+            user: world.new_user(),
+            obs_user: vec![0.0; if self.ideal { 3 * t } else { t }],
+            items: Arc::clone(&self.items),
+            streams: Streams::new(config.get().seed),
+            world,
+            ideal: self.ideal,
+            horizon: horizon.map(NonZeroUsize::get),
+            run: Run::default(),
+        })
+    }
+}
+
+/// Where an episode stands: what a checkpoint saves besides the user and the streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Run {
+    started: bool,
+    over: bool,
+    elapsed: u64,
+}
+
+/// One SARDINE environment. Its candidates are the catalogue; a slate is `slate_size`
+/// catalogue positions, repeats allowed, as SARDINE's `MultiDiscrete` action.
+pub struct SardineEnv {
+    world: Arc<Sardine>,
+    items: Arc<Vec<f32>>,
+    streams: Streams,
+    user: User,
+    /// SARDINE's `hist`, or with `ideal` its user state.
+    obs_user: Vec<f32>,
+    ideal: bool,
+    horizon: Option<usize>,
+    run: Run,
+}
+
+/// What [`Simulator::save_state`] encodes.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    streams: Streams,
+    user: User,
+    run: Run,
+}
+
+impl SardineEnv {
+    fn observe(&mut self) {
+        if self.ideal {
+            self.world.write_user_state(&self.user, &mut self.obs_user);
+        } else {
+            self.world.write_hist(&self.user, &mut self.obs_user);
+        }
+    }
+
+    fn num_items(&self) -> usize {
+        self.world.num_items()
+    }
+}
+
+/// The names of the `3 × T` user-state features, made once per `T` (at most 64).
+fn feature_names(topics: usize) -> &'static [&'static str] {
+    static NAMES: [OnceLock<Vec<&'static str>>; 65] = [const { OnceLock::new() }; 65];
+    NAMES[topics.min(64)].get_or_init(|| {
+        ["interest", "recent_clicks", "boredom_left"]
+            .iter()
+            .flat_map(|part| (0..topics).map(move |i| format!("{part}_{i}")))
+            .map(|name| &*Box::leak(name.into_boxed_str()))
+            .collect()
+    })
+}
+
+impl Simulator for SardineEnv {
+    fn user_feature_names(&self) -> &'static [&'static str] {
+        feature_names(self.world.num_topics())
+    }
+
+    fn slate_size(&self) -> usize {
+        self.world.slate_size()
+    }
+
+    fn write_user_features(&self, out: &mut [f32]) {
+        self.world.write_user_state(&self.user, out);
+    }
+
+    fn doc_id(&self, position: usize) -> u64 {
+        position as u64
+    }
+
+    fn known_choice(&self) -> KnownChoice {
+        KnownChoice::Unknown
+    }
+
+    fn write_responses(&self, out: &mut [SlotResponse]) {
+        let shown = if self.run.started {
+            &self.user.clicks[..]
+        } else {
+            &[]
+        };
+        for (slot, out) in out.iter_mut().enumerate() {
+            let click = shown.get(slot).copied().unwrap_or(false);
+            *out = SlotResponse {
+                click,
+                reward: f64::from(u8::from(click)),
+                quality: None,
+            };
+        }
+    }
+
+    fn oracle_scores(&self, out: &mut [f64]) -> bool {
+        self.world.relevances(&self.user, out);
+        true
+    }
+
+    fn save_state(&self) -> EnvState {
+        let saved = Saved {
+            streams: self.streams.clone(),
+            user: self.user.clone(),
+            run: self.run,
+        };
+        EnvState {
+            simulator: bincode::serde::encode_to_vec(&saved, bincode::config::standard())
+                .expect("an in-memory simulator state always serialises"),
+            started: self.run.started,
+            elapsed_steps: None,
+        }
+    }
+
+    fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
+        let (saved, _): (Saved, usize) =
+            bincode::serde::decode_from_slice(&state.simulator, bincode::config::standard())
+                .map_err(|e| EnvError::Decode(Box::new(e)))?;
+        let (t, k) = (self.world.num_topics(), self.world.slate_size());
+        let u = &saved.user;
+        if u.embedding.len() != t
+            || u.current.len() != t
+            || u.bored.len() != t
+            || u.bored_timeout.len() != t
+            || u.hist.len() != t
+            || u.slate.len() != k
+            || u.clicks.len() != k
+            || u.slate.iter().any(|&i| i >= self.num_items())
+        {
+            return Err(EnvError::State(format!(
+                "the saved SARDINE user does not fit {t} topics, slates of {k} and {} items",
+                self.num_items()
+            )));
+        }
+        self.streams = saved.streams;
+        self.user = saved.user;
+        self.run = saved.run;
+        self.observe();
+        Ok(())
+    }
+
+    fn unwrapped(&self) -> &dyn Simulator {
+        self
+    }
+}
+
+impl SlateEnv for SardineEnv {
+    fn layout(&self) -> Layout {
+        Layout {
+            num_candidates: self.num_items(),
+            slate_size: self.world.slate_size(),
+            doc_dim: self.world.num_topics(),
+            user_dim: self.obs_user.len(),
+        }
+    }
+
+    /// SARDINE's spaces: `Dict(clicks, hist, slate)` (keys sorted, as Gymnasium's), or
+    /// with the ideal state `IdealState`'s `Box(0, 1, (3T,))`; `MultiDiscrete([N]*K)`.
+    fn spaces(&self) -> (Space, Space) {
+        let (n, k) = (self.num_items() as u64, self.world.slate_size());
+        let observation = if self.ideal {
+            Space::boxed(0.0, 1.0, &[self.obs_user.len()])
+        } else {
+            Space::dict(vec![
+                ("clicks", Space::MultiDiscrete(vec![2; k])),
+                ("hist", Space::boxed(0.0, 1.0, &[self.obs_user.len()])),
+                ("slate", Space::MultiDiscrete(vec![n; k])),
+            ])
+        };
+        (observation, Space::MultiDiscrete(vec![n; k]))
+    }
+
+    fn reset(&mut self, seed: Option<u64>) {
+        if let Some(seed) = seed {
+            self.streams = Streams::new(seed);
+        }
+        self.world.reset(&mut self.user, &mut self.streams);
+        self.run = Run {
+            started: true,
+            ..Run::default()
+        };
+        self.observe();
+    }
+
+    fn step(&mut self, slate: &[usize]) -> Result<Transition, EnvError> {
+        if !self.run.started {
+            return Err(EnvError::NotReset);
+        }
+        if self.run.over {
+            return Err(StepError::EpisodeOver.into());
+        }
+        let clicks = self
+            .world
+            .step(&mut self.user, slate, &mut self.streams.noise)?;
+        self.run.elapsed += 1;
+        let terminated = self.world.is_terminal(&self.user);
+        let truncated = !terminated && self.horizon.is_some_and(|h| self.run.elapsed >= h as u64);
+        self.run.over = terminated || truncated;
+        self.observe();
+        Ok(Transition {
+            reward: f64::from(clicks),
+            terminated,
+            truncated,
+            // SARDINE's users may click several items: the first is the step's click.
+            click: self
+                .user
+                .clicks
+                .iter()
+                .position(|&c| c)
+                .map(|position| Click {
+                    position,
+                    quality: None,
+                    cluster: None,
+                }),
+        })
+    }
+
+    fn user(&self) -> &[f32] {
+        &self.obs_user
+    }
+
+    fn items(&self) -> &[f32] {
+        &self.items
+    }
+
+    fn myopic_scores(&self, out: &mut [f64]) {
+        let t = self.world.num_topics();
+        for (row, score) in self.items.chunks_exact(t).zip(out) {
+            *score = row
+                .iter()
+                .zip(&self.obs_user)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum();
+        }
+    }
+
+    fn observation_value(&self) -> Value {
+        let hist = Value::Array(self.obs_user.iter().map(|&x| f64::from(x)).collect());
+        if self.ideal {
+            return hist;
+        }
+        let ints = |xs: &mut dyn Iterator<Item = u64>| Value::Ints(xs.collect());
+        Value::Dict(vec![
+            (
+                "clicks".into(),
+                ints(&mut self.user.clicks.iter().map(|&c| u64::from(c))),
+            ),
+            ("hist".into(), hist),
+            (
+                "slate".into(),
+                ints(&mut self.user.slate.iter().map(|&i| i as u64)),
+            ),
+        ])
+    }
+
+    fn write_flat(&self, out: &mut [f32]) {
+        if self.ideal {
+            out.copy_from_slice(&self.obs_user);
+            return;
+        }
+        // Gymnasium's flatten of the Dict: each click one-hot over {0, 1}, the histogram,
+        // each slate position one-hot over the catalogue.
+        let k = self.world.slate_size();
+        let (clicks, rest) = out.split_at_mut(2 * k);
+        for (pair, &c) in clicks.chunks_exact_mut(2).zip(&self.user.clicks) {
+            pair[0] = f32::from(u8::from(!c));
+            pair[1] = f32::from(u8::from(c));
+        }
+        let (hist, slate) = rest.split_at_mut(self.obs_user.len());
+        hist.copy_from_slice(&self.obs_user);
+        slate.fill(0.0);
+        for (row, &item) in slate
+            .chunks_exact_mut(self.num_items())
+            .zip(&self.user.slate)
+        {
+            row[item] = 1.0;
+        }
+    }
+}

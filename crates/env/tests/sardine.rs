@@ -1,0 +1,211 @@
+//! SARDINE's worlds in the gym layer: presets, spaces and flat observations, resuming,
+//! determinism, and the refusals.
+
+use env::flat::{env_flat_dim, flat_bounds, flatten_observation};
+use env::{EnvError, Scenario, SlateEnv, Space};
+use recsim_core::StepError;
+use sardine::Preset;
+
+fn scenario(name: &str, user_observation: bool) -> Scenario {
+    let mut s = Scenario::new(name);
+    s.wrappers.user_observation = user_observation;
+    s
+}
+
+#[test]
+fn every_preset_starts_from_sardines_sizes_and_episode_length() {
+    for preset in Preset::all() {
+        let s = Scenario::new(preset.name);
+        assert_eq!(
+            (s.num_candidates, s.slate_size, s.resample_documents),
+            (preset.num_items, preset.slate_size, false),
+            "{}",
+            preset.name
+        );
+        let mut env = s.build().unwrap();
+        env.reset(Some(1));
+        let k = preset.slate_size;
+        let mut steps = 0;
+        loop {
+            let slate: Vec<usize> = (0..k).map(|i| (steps + i) % preset.num_items).collect();
+            let t = env.step(&slate).unwrap();
+            steps += 1;
+            assert!(t.reward >= 0.0 && t.reward <= k as f64 && !t.truncated);
+            if t.terminated {
+                break;
+            }
+        }
+        assert_eq!(steps, preset.params.horizon(), "{}", preset.name);
+        assert!(matches!(
+            env.step(&vec![0; k]),
+            Err(EnvError::Step(StepError::EpisodeOver))
+        ));
+    }
+}
+
+#[test]
+fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
+    for name in [
+        "sardine-slate-top-k-bored-inf",
+        "sardine-slate-rerank-bored",
+    ] {
+        for ideal in [false, true] {
+            let mut env = scenario(name, ideal).build().unwrap();
+            let (space, action) = env.spaces();
+            let l = env.layout();
+            assert_eq!(
+                action,
+                Space::MultiDiscrete(vec![l.num_candidates as u64; l.slate_size])
+            );
+            assert_eq!(l.user_dim, if ideal { 30 } else { 10 });
+            assert_eq!((l.doc_dim, env.items().len()), (10, l.num_candidates * 10));
+            let dim = env_flat_dim(env.as_ref());
+            let (low, high) = flat_bounds(&space);
+            assert_eq!((low.len(), high.len()), (dim, dim));
+            let mut flat = vec![f32::NAN; dim];
+            env.reset(Some(3));
+            for step in 0..30 {
+                env.write_flat(&mut flat);
+                let value = env.observation_value();
+                assert!(space.contains(&value), "{name} {ideal} step {step}");
+                assert_eq!(flat, flatten_observation(&space, &value));
+                let slate: Vec<usize> = (0..l.slate_size)
+                    .map(|i| (7 * step + i) % l.num_candidates)
+                    .collect();
+                if env.step(&slate).unwrap().done() {
+                    env.reset(None);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_saved_state_resumes_the_same_episode_and_a_foreign_one_is_refused() {
+    let s = scenario("sardine-slate-top-k-bored-inf", true);
+    let mut env = s.build().unwrap();
+    env.reset(Some(5));
+    let slate: Vec<usize> = (0..10).collect();
+    for _ in 0..20 {
+        env.step(&slate).unwrap();
+    }
+    let state = env.save_state();
+    let run = |env: &mut Box<dyn SlateEnv>| -> Vec<(u64, Vec<f32>)> {
+        (0..30)
+            .map(|t| {
+                let slate: Vec<usize> = (0..10).map(|i| (t * 31 + i * 97) % 1000).collect();
+                let r = env.step(&slate).unwrap().reward;
+                (r.to_bits(), env.user().to_vec())
+            })
+            .collect()
+    };
+    let expected = run(&mut env);
+    let mut other = s.build().unwrap();
+    other.load_state(&state).unwrap();
+    assert_eq!(run(&mut other), expected, "bit for bit");
+    // A state of another world (slates of 1) or of RecSim changes nothing.
+    let mut single = Scenario::new("sardine-single-item-static").build().unwrap();
+    single.reset(Some(1));
+    assert!(single.load_state(&state).is_err());
+    let lts = Scenario::new("strong-lts").build().unwrap().save_state();
+    let before = single.user().to_vec();
+    assert!(other.load_state(&lts).is_err());
+    assert_eq!(single.user(), before);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_episode() {
+    let play = |seed| {
+        let mut env = scenario("sardine-slate-top-k-uncertain", false)
+            .build()
+            .unwrap();
+        env.reset(Some(seed));
+        let mut out = Vec::new();
+        for t in 0..100 {
+            let slate: Vec<usize> = (0..10).map(|i| (t * 13 + i * 101) % 1000).collect();
+            out.push(env.step(&slate).unwrap().reward);
+            out.extend(env.user().iter().map(|&x| f64::from(x)));
+        }
+        out
+    };
+    assert_eq!(play(9), play(9));
+    assert_ne!(play(9), play(10));
+}
+
+#[test]
+fn bad_slates_options_and_parameters_are_refused_with_the_reason() {
+    let mut env = Scenario::new("sardine-slate-top-k-bored").build().unwrap();
+    let slate: Vec<usize> = (0..10).collect();
+    assert!(matches!(env.step(&slate), Err(EnvError::NotReset)));
+    env.reset(Some(0));
+    let before = env.save_state();
+    for (bad, why) in [
+        (&slate[..9], "shorter than slate_size 10"),
+        (&[0; 11][..], "longer than slate_size 10"),
+        (
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 1000][..],
+            "position 1000 is out of range",
+        ),
+    ] {
+        let e = env.step(bad).unwrap_err().to_string();
+        assert!(e.contains(why), "{e}");
+    }
+    assert_eq!(env.save_state(), before, "a refused slate changes nothing");
+    // SARDINE's MultiDiscrete action allows repeats.
+    env.step(&[3; 10]).unwrap();
+
+    let refused = |change: &dyn Fn(&mut Scenario), why: &str| {
+        let mut s = Scenario::new("sardine-slate-top-k-bored");
+        change(&mut s);
+        let e = env::error_chain(&s.build().err().expect("refused"));
+        assert!(e.contains(why), "{e}");
+    };
+    refused(
+        &|s| s.resample_documents = true,
+        "resample_documents to false",
+    );
+    refused(
+        &|s| s.num_candidates = 5,
+        "slate_size (10) must not exceed num_candidates (5)",
+    );
+    refused(
+        &|s| s.wrappers.bandit_observation = true,
+        "bandit_observation is one of RLlib's",
+    );
+    refused(&|s| s.wrappers.time_aware = true, "time_aware");
+    for (name, value, why) in [
+        ("num_topics", 2.0, "`num_topics` = 2 is invalid"),
+        ("env_alpha", 1.5, "`env_alpha` = 1.5 is invalid"),
+        ("boredom_threshold", 2.5, "whole number"),
+        ("rel_threshold", f64::NAN, "`rel_threshold` = NaN"),
+        ("diversity_penalty", 0.5, "`diversity_penalty` = 0.5"),
+        ("boredom", 1.0, "unknown parameter `boredom` for SARDINE"),
+    ] {
+        refused(
+            &|s| {
+                s.params.insert(name.into(), value);
+            },
+            why,
+        );
+    }
+}
+
+#[test]
+fn switching_to_a_sardine_world_takes_its_candidate_set() {
+    let mut s = Scenario::new("strong-lts");
+    s.seed = 4;
+    s.switch_world("sardine-single-item-static");
+    assert_eq!(
+        (s.num_candidates, s.slate_size, s.resample_documents, s.seed),
+        (1000, 1, false, 4)
+    );
+    s.switch_world("interest-evolution");
+    assert_eq!(
+        (s.num_candidates, s.slate_size, s.resample_documents),
+        (20, 2, true)
+    );
+    // Between RecSim's worlds a chosen candidate set stays.
+    s.num_candidates = 10;
+    s.switch_world("lts");
+    assert_eq!(s.num_candidates, 10);
+}
