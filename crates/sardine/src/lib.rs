@@ -37,7 +37,7 @@ mod model;
 mod params;
 
 pub use catalogue::Catalogue;
-pub use model::{check_config, Sardine, User};
+pub use model::{Sardine, User};
 pub use params::{Embeddings, Preset, SardineParams};
 
 #[cfg(test)]

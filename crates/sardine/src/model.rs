@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
-use recsim_core::{sigmoid, CheckedEnvConfig, ConfigError, SimRng, StepError, Streams};
+use recsim_core::{sigmoid, ConfigError, SimRng, StepError, Streams};
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{normalize, Catalogue};
@@ -401,27 +401,4 @@ impl Sardine {
             *out = (left as f64 / window) as f32;
         }
     }
-}
-
-/// Builds the world for an environment configuration: its candidates are the catalogue
-/// (`num_candidates` items), fixed for every episode.
-pub fn check_config(config: &CheckedEnvConfig, catalogue: &Catalogue) -> Result<(), ConfigError> {
-    let c = config.get();
-    let refuse = |why: String| ConfigError::World {
-        world: "SARDINE",
-        why,
-    };
-    if c.resample_documents {
-        return Err(refuse(
-            "its catalogue is the same every step: set resample_documents to false".into(),
-        ));
-    }
-    if c.num_candidates != catalogue.num_items() {
-        return Err(refuse(format!(
-            "num_candidates = {} but the catalogue has {} items",
-            c.num_candidates,
-            catalogue.num_items()
-        )));
-    }
-    Ok(())
 }
