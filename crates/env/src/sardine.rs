@@ -306,7 +306,7 @@ impl Simulator for SardineEnv {
     }
 
     fn oracle_scores(&self, out: &mut [f64]) -> bool {
-        self.world.relevances(&self.user, out);
+        self.world.oracle_scores(&self.user, out);
         true
     }
 

@@ -237,6 +237,19 @@ impl Sardine {
         }
     }
 
+    /// Scores that rank the items as their relevances do, for the short-term oracle:
+    /// the score `⟨e_i, ũ⟩` itself where the relevance is an increasing sigmoid of it
+    /// (every preset; no `exp` per item), else the relevance. Items whose relevances are
+    /// equal only in floating point are ranked by their scores.
+    pub fn oracle_scores(&self, user: &User, out: &mut [f64]) {
+        if self.params.rel_threshold != -1.0 || self.params.env_slope <= 0.0 {
+            return self.relevances(user, out);
+        }
+        for (row, out) in self.items.chunks_exact(self.topics).zip(out) {
+            *out = row.iter().zip(&user.current).map(|(a, b)| a * b).sum();
+        }
+    }
+
     /// `rel_penalty`: each bored topic halves every relevance.
     fn boredom_penalty(&self, user: &User) -> f64 {
         if self.params.rel_penalty == 0.0 {

@@ -156,3 +156,28 @@ fn the_mixed_position_model_reads_half_the_slates_bottom_up() {
     assert!(first.abs_diff(last) < 150, "{by_position:?}");
     assert!(by_position[4] < first, "{by_position:?}");
 }
+
+#[test]
+fn the_oracles_scores_rank_the_items_as_their_relevances_do() {
+    let preset = Preset::all()[4];
+    let w = Sardine::new(
+        preset.params,
+        Catalogue::generate(preset.num_items, 10, 3),
+        preset.slate_size,
+    )
+    .unwrap();
+    let mut user = w.new_user();
+    let (mut relevance, mut score) = (vec![0.0; 1000], vec![0.0; 1000]);
+    for seed in 0..50 {
+        w.reset(&mut user, &mut Streams::new(seed));
+        w.relevances(&user, &mut relevance);
+        w.oracle_scores(&user, &mut score);
+        for i in 0..999 {
+            // Never in the opposite order; equal relevances may have any scores.
+            let (a, b) = (i, i + 1);
+            if relevance[a] != relevance[b] {
+                assert_eq!(relevance[a] < relevance[b], score[a] < score[b]);
+            }
+        }
+    }
+}
