@@ -138,11 +138,33 @@ def test_rlrecs_ids_pass_gymnasiums_checks(env_id: str, user_observation: bool) 
     assert env.action_space == theirs.action_space
 
 
+@pytest.mark.parametrize(
+    "switches",
+    [{"time_aware": True}, {"user_observation": True, "time_aware": True}, {"bandit_observation": True}, {"discrete_action": True}],
+    ids=lambda s: "+".join(s),
+)
+def test_rllibs_switches_work_where_they_fit(switches: dict[str, bool]) -> None:
+    env = gymnasium.make("rlrec/SlateRerank-Bored-v0", **switches)
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    if switches.get("time_aware"):
+        time = obs[-1] if switches.get("user_observation") else obs["time"][0]
+        assert time == 1.0, "the whole episode is to run"
+    if switches.get("bandit_observation"):
+        assert obs["item"].shape == (10, 10)
+    if switches.get("discrete_action"):
+        assert env.action_space == gymnasium.spaces.Discrete(10**10)
+        # Action 1 is the slate [1, 0, …, 0] (little-endian in base N, as RLlib's).
+        env.step(1)
+
+
 def test_bad_sardine_input_is_a_clear_error(tmp_path: Path) -> None:
     env = rlrec.make("sardine/SlateTopK-Bored-v0")
     env.reset(seed=0)
     with pytest.raises(ValueError, match="has 10 positions, not 9"):
         env.step(np.arange(9))
+    with pytest.raises(ValueError, match="discrete action is a 64-bit number"):
+        rlrec.make("sardine/SlateTopK-Bored-v0", discrete_action=True)
     with pytest.raises(ValueError, match="resample_documents to false"):
         rlrec.make("sardine/SlateTopK-Bored-v0", resample_documents=True)
     with pytest.raises(ValueError, match="`env_omega` = 2 is invalid"):

@@ -1,6 +1,7 @@
 //! SARDINE's worlds ([`sardine`]) in the gym layer: its observation (the slate, its clicks,
 //! the recent topics' histogram) or, with the user-observation wrapper, its `IdealState`
-//! (the true user state), the whole catalogue as the candidates, and its eight presets.
+//! (the true user state), or with the bandit switch RLlib's `{item}` matrix alone; the
+//! whole catalogue as the candidates; and its eight presets.
 
 use std::num::NonZeroUsize;
 use std::path::Path;
@@ -130,17 +131,6 @@ impl World for SardineWorld {
     fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError> {
         let params = self.preset.params.with_overrides(&scenario.params)?;
         let w = &scenario.wrappers;
-        for (on, option) in [
-            (w.bandit_observation, "bandit_observation"),
-            (w.discrete_action, "discrete_action"),
-            (w.time_aware, "time_aware"),
-        ] {
-            if on {
-                return Err(refuse(format!(
-                    "{option} is one of RLlib's RecSim wrappers, which SARDINE does not have"
-                )));
-            }
-        }
         let config = scenario.env_config().checked()?;
         let c = config.get();
         if c.resample_documents {
@@ -165,12 +155,31 @@ impl World for SardineWorld {
         }
         let items = catalogue.embeddings.iter().map(|&x| x as f32).collect();
         let world = Sardine::new(params, catalogue, c.slate_size)?;
+        let view = if w.bandit_observation {
+            View::Items
+        } else if w.user_observation {
+            View::Ideal
+        } else {
+            View::Sardine
+        };
         Ok(Arc::new(SardineModel {
             world: Arc::new(world),
             items: Arc::new(items),
-            ideal: w.user_observation,
+            view,
+            discrete: w.discrete_action,
         }))
     }
+}
+
+/// What an environment observes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// SARDINE's `{clicks, hist, slate}`; agents see the `hist` as the user features.
+    Sardine,
+    /// SARDINE's `IdealState`, the true user state (the user-observation switch).
+    Ideal,
+    /// RLlib's bandit observation: the `{item}` matrix alone, no user features.
+    Items,
 }
 
 /// A SARDINE world built with a scenario's parameters and wrappers.
@@ -178,7 +187,9 @@ struct SardineModel {
     world: Arc<Sardine>,
     /// The item embeddings as every observation shows them.
     items: Arc<Vec<f32>>,
-    ideal: bool,
+    view: View,
+    /// RLlib's `Discrete(N^K)` actions (the scenario checked that they fit).
+    discrete: bool,
 }
 
 impl WorldModel for SardineModel {
@@ -195,17 +206,24 @@ impl WorldModel for SardineModel {
         config: CheckedEnvConfig,
         _wrappers: crate::Wrappers,
         horizon: Option<NonZeroUsize>,
-        _time_aware_steps: Option<NonZeroUsize>,
+        time_aware_steps: Option<NonZeroUsize>,
     ) -> Box<dyn SlateEnv> {
         let world = Arc::clone(&self.world);
         let t = world.num_topics();
+        let user_dim = match self.view {
+            View::Sardine => t,
+            View::Ideal => 3 * t,
+            View::Items => 0,
+        };
         Box::new(SardineEnv {
             user: world.new_user(),
-            obs_user: vec![0.0; if self.ideal { 3 * t } else { t }],
+            obs_user: vec![0.0; user_dim + usize::from(time_aware_steps.is_some())],
+            time_steps: time_aware_steps.map(NonZeroUsize::get),
             items: Arc::clone(&self.items),
             streams: Streams::new(config.get().seed),
             world,
-            ideal: self.ideal,
+            view: self.view,
+            discrete: self.discrete,
             horizon: horizon.map(NonZeroUsize::get),
             run: Run::default(),
         })
@@ -227,9 +245,15 @@ pub struct SardineEnv {
     items: Arc<Vec<f32>>,
     streams: Streams,
     user: User,
-    /// SARDINE's `hist`, or with `ideal` its user state.
+    /// SARDINE's `hist`, its user state, or nothing, as `view` says; then the time left
+    /// where `time_steps` is on.
     obs_user: Vec<f32>,
-    ideal: bool,
+    /// Gymnasium's `TimeAwareObservation`: the fraction of these steps still to run is the
+    /// last user feature (the `time` entry of SARDINE's observation).
+    time_steps: Option<usize>,
+    view: View,
+    /// The action space is `Discrete(N^K)`, a slate's number (callers decode it).
+    discrete: bool,
     horizon: Option<usize>,
     run: Run,
 }
@@ -244,11 +268,21 @@ struct Saved {
 
 impl SardineEnv {
     fn observe(&mut self) {
-        if self.ideal {
-            self.world.write_user_state(&self.user, &mut self.obs_user);
-        } else {
-            self.world.write_hist(&self.user, &mut self.obs_user);
+        let own = self.obs_user.len() - usize::from(self.time_steps.is_some());
+        let (own, time) = self.obs_user.split_at_mut(own);
+        match self.view {
+            View::Sardine => self.world.write_hist(&self.user, own),
+            View::Ideal => self.world.write_user_state(&self.user, own),
+            View::Items => {}
         }
+        if let (Some(steps), [time]) = (self.time_steps, time) {
+            *time = steps.saturating_sub(self.run.elapsed as usize) as f32 / steps as f32;
+        }
+    }
+
+    /// The user features without the time left.
+    fn own_features(&self) -> &[f32] {
+        &self.obs_user[..self.obs_user.len() - usize::from(self.time_steps.is_some())]
     }
 
     fn num_items(&self) -> usize {
@@ -367,19 +401,34 @@ impl SlateEnv for SardineEnv {
     }
 
     /// SARDINE's spaces: `Dict(clicks, hist, slate)` (keys sorted, as Gymnasium's), or
-    /// with the ideal state `IdealState`'s `Box(0, 1, (3T,))`; `MultiDiscrete([N]*K)`.
+    /// with the ideal state `IdealState`'s `Box(0, 1, (3T,))`, or the bandit's
+    /// `Dict(item: Box(0, 1, (N, T)))`; `MultiDiscrete([N]*K)`, or RLlib's `Discrete(N^K)`.
     fn spaces(&self) -> (Space, Space) {
         let (n, k) = (self.num_items() as u64, self.world.slate_size());
-        let observation = if self.ideal {
-            Space::boxed(0.0, 1.0, &[self.obs_user.len()])
-        } else {
-            Space::dict(vec![
-                ("clicks", Space::MultiDiscrete(vec![2; k])),
-                ("hist", Space::boxed(0.0, 1.0, &[self.obs_user.len()])),
-                ("slate", Space::MultiDiscrete(vec![n; k])),
-            ])
+        let observation = match self.view {
+            View::Sardine => {
+                let mut parts = vec![
+                    ("clicks", Space::MultiDiscrete(vec![2; k])),
+                    ("hist", Space::boxed(0.0, 1.0, &[self.own_features().len()])),
+                    ("slate", Space::MultiDiscrete(vec![n; k])),
+                ];
+                if self.time_steps.is_some() {
+                    parts.push(("time", Space::boxed(0.0, 1.0, &[1])));
+                }
+                Space::dict(parts)
+            }
+            View::Ideal => Space::boxed(0.0, 1.0, &[self.obs_user.len()]),
+            View::Items => Space::dict(vec![(
+                "item",
+                Space::boxed(0.0, 1.0, &[n as usize, self.world.num_topics()]),
+            )]),
         };
-        (observation, Space::MultiDiscrete(vec![n; k]))
+        let action = if self.discrete {
+            Space::Discrete(n.pow(k as u32))
+        } else {
+            Space::MultiDiscrete(vec![n; k])
+        };
+        (observation, action)
     }
 
     fn reset(&mut self, seed: Option<u64>) {
@@ -447,28 +496,38 @@ impl SlateEnv for SardineEnv {
     }
 
     fn observation_value(&self) -> Value {
-        let hist = Value::Array(self.obs_user.iter().map(|&x| f64::from(x)).collect());
-        if self.ideal {
-            return hist;
+        let array = |xs: &[f32]| Value::Array(xs.iter().map(|&x| f64::from(x)).collect());
+        match self.view {
+            View::Ideal => return array(&self.obs_user),
+            View::Items => return Value::Dict(vec![("item".into(), array(&self.items))]),
+            View::Sardine => {}
         }
         let ints = |xs: &mut dyn Iterator<Item = u64>| Value::Ints(xs.collect());
-        Value::Dict(vec![
+        let mut parts = vec![
             (
                 "clicks".into(),
                 ints(&mut self.user.clicks.iter().map(|&c| u64::from(c))),
             ),
-            ("hist".into(), hist),
+            ("hist".into(), array(self.own_features())),
             (
                 "slate".into(),
                 ints(&mut self.user.slate.iter().map(|&i| i as u64)),
             ),
-        ])
+        ];
+        if self.time_steps.is_some() {
+            parts.push((
+                "time".into(),
+                array(&self.obs_user[self.obs_user.len() - 1..]),
+            ));
+        }
+        Value::Dict(parts)
     }
 
     fn write_flat(&self, out: &mut [f32]) {
-        if self.ideal {
-            out.copy_from_slice(&self.obs_user);
-            return;
+        match self.view {
+            View::Ideal => return out.copy_from_slice(&self.obs_user),
+            View::Items => return out.copy_from_slice(&self.items),
+            View::Sardine => {}
         }
         // Gymnasium's flatten of the Dict: each click one-hot over {0, 1}, the histogram,
         // each slate position one-hot over the catalogue.
@@ -478,8 +537,11 @@ impl SlateEnv for SardineEnv {
             pair[0] = f32::from(u8::from(!c));
             pair[1] = f32::from(u8::from(c));
         }
-        let (hist, slate) = rest.split_at_mut(self.obs_user.len());
-        hist.copy_from_slice(&self.obs_user);
+        let own = self.own_features();
+        let (hist, rest) = rest.split_at_mut(own.len());
+        hist.copy_from_slice(own);
+        let (slate, time) = rest.split_at_mut(self.num_items() * k);
+        time.copy_from_slice(&self.obs_user[own.len()..]);
         slate.fill(0.0);
         for (row, &item) in slate
             .chunks_exact_mut(self.num_items())

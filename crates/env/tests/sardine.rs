@@ -12,6 +12,24 @@ fn scenario(name: &str, user_observation: bool) -> Scenario {
     s
 }
 
+/// SARDINE's observation, its ideal state, both with the time left, and the bandit's
+/// item matrix.
+fn views(name: &str) -> [(&'static str, Scenario); 5] {
+    let mut bandit = scenario(name, false);
+    bandit.wrappers.bandit_observation = true;
+    let timed = |mut s: Scenario| {
+        s.wrappers.time_aware = true;
+        s
+    };
+    [
+        ("sardine", scenario(name, false)),
+        ("ideal", scenario(name, true)),
+        ("sardine+time", timed(scenario(name, false))),
+        ("ideal+time", timed(scenario(name, true))),
+        ("bandit", bandit),
+    ]
+}
+
 #[test]
 fn every_preset_starts_from_sardines_sizes_and_episode_length() {
     for preset in Preset::all() {
@@ -49,15 +67,26 @@ fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
         "sardine-slate-top-k-bored-inf",
         "sardine-slate-rerank-bored",
     ] {
-        for ideal in [false, true] {
-            let mut env = scenario(name, ideal).build().unwrap();
+        for (view, s) in views(name) {
+            let mut env = s.build().unwrap();
             let (space, action) = env.spaces();
             let l = env.layout();
             assert_eq!(
                 action,
                 Space::MultiDiscrete(vec![l.num_candidates as u64; l.slate_size])
             );
-            assert_eq!(l.user_dim, if ideal { 30 } else { 10 });
+            let user_dim = match view {
+                "sardine" => 10,
+                "ideal" => 30,
+                "sardine+time" => 11,
+                "ideal+time" => 31,
+                _ => 0,
+            };
+            assert_eq!(l.user_dim, user_dim);
+            env.reset(Some(3));
+            if view.ends_with("time") {
+                assert_eq!(env.user().last(), Some(&1.0), "the whole episode to run");
+            }
             assert_eq!((l.doc_dim, env.items().len()), (10, l.num_candidates * 10));
             let dim = env_flat_dim(env.as_ref());
             let (low, high) = flat_bounds(&space);
@@ -67,7 +96,7 @@ fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
             for step in 0..30 {
                 env.write_flat(&mut flat);
                 let value = env.observation_value();
-                assert!(space.contains(&value), "{name} {ideal} step {step}");
+                assert!(space.contains(&value), "{name} {view} step {step}");
                 assert_eq!(flat, flatten_observation(&space, &value));
                 let slate: Vec<usize> = (0..l.slate_size)
                     .map(|i| (7 * step + i) % l.num_candidates)
@@ -169,10 +198,9 @@ fn bad_slates_options_and_parameters_are_refused_with_the_reason() {
         "slate_size (10) must not exceed num_candidates (5)",
     );
     refused(
-        &|s| s.wrappers.bandit_observation = true,
-        "bandit_observation is one of RLlib's",
+        &|s| s.wrappers.discrete_action = true,
+        "the discrete action space) = 1000000000000000000000000000000 is too large",
     );
-    refused(&|s| s.wrappers.time_aware = true, "time_aware");
     for (name, value, why) in [
         ("num_topics", 2.0, "`num_topics` = 2 is invalid"),
         ("env_alpha", 1.5, "`env_alpha` = 1.5 is invalid"),

@@ -51,14 +51,18 @@ impl Algo {
     }
 
     /// Turns on the wrappers the algorithm needs, as RLlib's examples configure them: the
-    /// bandits read the item matrix through discrete actions; SlateQ sees the user's true
-    /// state where the world hides it.
+    /// bandits read the item matrix through discrete actions (where a slate's number fits
+    /// one: not SARDINE's slates of 10 of 1,000 items); SlateQ sees the user's true state
+    /// where the world hides it.
     pub fn required_wrappers(self, scenario: &mut Scenario) -> Result<(), env::ConfigError> {
+        let fits = (scenario.num_candidates as u64)
+            .checked_pow(scenario.slate_size as u32)
+            .is_some();
         let w = &mut scenario.wrappers;
         match self {
             Algo::Linucb | Algo::Lints => {
                 w.bandit_observation = true;
-                w.discrete_action = true;
+                w.discrete_action = fits;
             }
             Algo::Slateq => {
                 if scenario.world()?.hidden_user() {
