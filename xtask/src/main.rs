@@ -5,18 +5,20 @@
 //! * `cargo xtask test`: the same set-up, then the quality gates (formatting, clippy on
 //!   both feature sets, the documentation), the whole test suite, the custom-world
 //!   example, the installed binary, and the smoke runs of the figures (`plots --quick`),
-//!   the benchmark (`bench --quick`), the suite (`suite --quick`) and the OPE validation
-//!   (`ope-validation --quick`).
+//!   the benchmark (`bench --quick`), the suites (`suite --quick`, with and without
+//!   `--sardine`) and the OPE validation (`ope-validation --quick`).
 //! * `cargo xtask install [--root DIR]`: the `rlrec` binary with SlateQ into `DIR/bin`
 //!   (default `~/.cargo`, whose `bin` is on the PATH of a Rust set-up).
 //! * `cargo xtask example [--quick]`: the custom-world example (`examples/custom_world.rs`)
 //!   and a whole run through the library's driver (`examples/fit.rs`).
 //! * `cargo xtask plots [--quick]`: every figure in `docs/img/` from real runs (`--quick`:
 //!   tiny runs into `target/plots-quick/`, a smoke test).
-//! * `cargo xtask bench [--quick] [--vs-recsim]`: speed figures, side by side with
-//!   Python RecSim's (see [`bench`](mod@bench)).
-//! * `cargo xtask suite [--quick] [--jobs J]`: the default SlateQ against the baselines
-//!   and, where the planner applies, the optimum, on a suite of scenarios (see [`suite`]).
+//! * `cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]`: speed figures, side by
+//!   side with Python RecSim's, or SARDINE's worlds beside `sardine-rec`'s (see
+//!   [`bench`](mod@bench)).
+//! * `cargo xtask suite [--quick] [--sardine] [--jobs J]`: the default SlateQ against the
+//!   baselines and, where the planner applies, the optimum, on a suite of scenarios; with
+//!   `--sardine`, SARDINE's worlds against random and the greedy oracle (see [`suite`]).
 //! * `cargo xtask ope-validation [--quick] [--sets N]`: the off-policy estimators against the
 //!   simulator over many log sets (see [`validation`]), written as `docs/ope-validation.md`.
 //! * `cargo xtask layers [--check]`: the workspace's structure: crate and file sizes, the
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim] | suite [--quick] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim | --vs-sardine] | suite [--quick] [--sardine] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ.
 pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
@@ -142,6 +144,7 @@ fn test() -> Result<()> {
     plots::plots(true)?;
     bench::run(&["--quick".to_string()])?;
     suite::run(&["--quick".to_string()])?;
+    suite::run(&["--quick".to_string(), "--sardine".to_string()])?;
     validation::run(&["--quick".to_string()])
 }
 

@@ -7,6 +7,9 @@
 //! satisfaction, the planner's optimal and best stationary policies too, and SlateQ's
 //! normalised score `(SlateQ − random) / (optimal − random)`. `--quick` runs two
 //! scenarios at toy sizes: a smoke test of the whole path, not a measurement.
+//!
+//! `--sardine` runs SARDINE's eight worlds instead (`docs/suite-sardine.md`): random,
+//! greedy, LinUCB and the short-term oracle, scored against random and the oracle.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -170,7 +173,7 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-const USAGE: &str = "usage: cargo xtask suite [--quick] [--jobs J]";
+const USAGE: &str = "usage: cargo xtask suite [--quick] [--sardine] [--jobs J]";
 
 /// Sizes of a run: episodes of every evaluation, and SlateQ's and LinUCB's extra options.
 struct Sizes {
@@ -194,11 +197,12 @@ const QUICK: Sizes = Sizes {
 
 /// Runs the suite and writes `target/suite/suite.md`.
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut quick, mut jobs) = (false, 1);
+    let (mut quick, mut jobs, mut sardine) = (false, 1, false);
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--sardine" => sardine = true,
             "--jobs" => {
                 jobs = rest
                     .next()
@@ -213,6 +217,9 @@ pub fn run(args: &[String]) -> Result<()> {
     let rlrec = crate::rlrec()?;
     let root = crate::workspace_root()?.join("target").join("suite");
     let runs = root.join(if quick { "quick" } else { "full" });
+    if sardine {
+        return sardine_suite(&rlrec, &runs.join("sardine"), quick);
+    }
     let (sizes, scenarios): (&Sizes, Vec<&Scenario>) = if quick {
         (&QUICK, vec![&SCENARIOS[0], &SCENARIOS[7]])
     } else {
@@ -271,6 +278,63 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// SARDINE's worlds: the fixed policies and LinUCB (SlateQ does not run at this scale
+/// yet: docs/sardine.md), each world's score `(x − random) / (oracle − random)`.
+fn sardine_suite(rlrec: &Path, runs: &Path, quick: bool) -> Result<()> {
+    let sizes = if quick { &QUICK } else { &FULL };
+    let presets = env::SardinePreset::all();
+    let presets = if quick { &presets[6..] } else { &presets[..] };
+    let mut text = String::from(
+        "| world | random | greedy | LinUCB | oracle | LinUCB's score |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for (i, preset) in presets.iter().enumerate() {
+        eprintln!("xtask: suite: {}", preset.id);
+        let args = ["--env", preset.name];
+        let dir = runs.join(format!("{i}"));
+        clear(&dir)?;
+        let [random, greedy, oracle] =
+            ["random", "greedy", "oracle"].map(|p| baseline(rlrec, &args, p, sizes.episodes));
+        let (random, greedy, oracle) = (random?, greedy?, oracle?);
+        let linucb = train(rlrec, &dir, &args, "linucb", sizes.linucb, sizes.episodes)?;
+        let score = (linucb.mean - random.mean) / (oracle.mean - random.mean);
+        let _ = writeln!(
+            text,
+            "| `{}` | {} | {} | {} | {} | {score:.3} |",
+            preset.id,
+            random.cell(),
+            greedy.cell(),
+            linucb.cell(),
+            oracle.cell()
+        );
+    }
+    print!("{text}");
+    let file = if quick {
+        let dir = runs.parent().unwrap_or(runs);
+        std::fs::create_dir_all(dir)?;
+        dir.join("suite-sardine-quick.md")
+    } else {
+        crate::workspace_root()?
+            .join("docs")
+            .join("suite-sardine.md")
+    };
+    let page = format!(
+        "# SARDINE's worlds in the suite\n\nWritten by `cargo xtask suite --sardine` on {date} \
+         (commit {commit}). Each policy is evaluated over {episodes} episodes (mean ± the \
+         half-width of the 95% interval), on rlrec's generated catalogues (`item_seed` 0): \
+         random, greedy (on SARDINE's observation: the recently clicked topics) and the \
+         short-term oracle are `rlrec baseline --policy P`, LinUCB is `rlrec train --algo \
+         linucb` with its defaults (the bandit observation: the item embeddings alone), \
+         scored `(LinUCB − random) / (oracle − random)`. SlateQ does not run at this scale \
+         yet ([sardine.md](sardine.md)).\n\n{text}",
+        date = trainer::UtcTime::now(),
+        commit = crate::bench::report::commit(&crate::workspace_root()?),
+        episodes = sizes.episodes,
+    );
+    std::fs::write(&file, page).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!("xtask: suite: written to {}", file.display());
+    Ok(())
+}
+
 /// Removes a previous run's folder.
 fn clear(dir: &Path) -> Result<()> {
     if dir.exists() {
@@ -279,52 +343,66 @@ fn clear(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `rlrec baseline --policy POLICY` on the environment `args`, over `episodes` episodes.
+fn baseline(rlrec: &Path, args: &[&str], policy: &str, episodes: &str) -> Result<Estimate> {
+    let mut command = Command::new(rlrec);
+    command
+        .args([
+            "baseline",
+            "--json",
+            "--policy",
+            policy,
+            "--episodes",
+            episodes,
+        ])
+        .args(args);
+    let out = process::run(&mut command, |_, _| ())?;
+    let value: Value = serde_json::from_str(out.stdout.trim())
+        .with_context(|| format!("rlrec baseline --policy {policy} printed {}", out.stdout))?;
+    Estimate::from_json(&value).context("a baseline without mean and ci95")
+}
+
+/// `rlrec train --algo ALGO` on the environment `args` into `dir/ALGO`: its final
+/// evaluation over `episodes` episodes.
+fn train(
+    rlrec: &Path,
+    dir: &Path,
+    args: &[&str],
+    algo: &str,
+    extra: &[&str],
+    episodes: &str,
+) -> Result<Estimate> {
+    let mut command = Command::new(rlrec);
+    command
+        .args([
+            "train",
+            "--json",
+            "--algo",
+            algo,
+            "--eval-episodes",
+            episodes,
+        ])
+        .arg("--out")
+        .arg(dir.join(algo))
+        .args(extra)
+        .args(args);
+    let out = process::run(&mut command, |_, _| ())?;
+    let last = out
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("checkpoint").is_some())
+        })
+        .with_context(|| format!("rlrec train --algo {algo} named no checkpoint"))?;
+    Estimate::from_json(&last["evaluation"]).context("a run without its final evaluation")
+}
+
 fn run_scenario(rlrec: &Path, dir: &Path, s: &Scenario, sizes: &Sizes) -> Result<Row> {
-    let baseline = |policy: &str| -> Result<Estimate> {
-        let mut command = Command::new(rlrec);
-        command
-            .args([
-                "baseline",
-                "--json",
-                "--policy",
-                policy,
-                "--episodes",
-                sizes.episodes,
-            ])
-            .args(s.args);
-        let out = process::run(&mut command, |_, _| ())?;
-        let value: Value = serde_json::from_str(out.stdout.trim())
-            .with_context(|| format!("rlrec baseline --policy {policy} printed {}", out.stdout))?;
-        Estimate::from_json(&value).context("a baseline without mean and ci95")
-    };
-    let train = |algo: &str, extra: &[&str]| -> Result<Estimate> {
-        let mut command = Command::new(rlrec);
-        command
-            .args([
-                "train",
-                "--json",
-                "--algo",
-                algo,
-                "--eval-episodes",
-                sizes.episodes,
-            ])
-            .arg("--out")
-            .arg(dir.join(algo))
-            .args(extra)
-            .args(s.args);
-        let out = process::run(&mut command, |_, _| ())?;
-        let last = out
-            .stdout
-            .lines()
-            .rev()
-            .find_map(|l| {
-                serde_json::from_str::<Value>(l)
-                    .ok()
-                    .filter(|v| v.get("checkpoint").is_some())
-            })
-            .with_context(|| format!("rlrec train --algo {algo} named no checkpoint"))?;
-        Estimate::from_json(&last["evaluation"]).context("a run without its final evaluation")
-    };
+    let baseline = |policy: &str| baseline(rlrec, s.args, policy, sizes.episodes);
+    let train = |algo: &str, extra: &[&str]| train(rlrec, dir, s.args, algo, extra, sizes.episodes);
     let random = baseline("random")?;
     let greedy = baseline("greedy")?;
     let others = [
