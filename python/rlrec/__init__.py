@@ -7,7 +7,7 @@ SARDINE's eight worlds under its own ids in rlrec's namespace
 entry point (NEXT_STEP autoreset). Keyword arguments are the ``rlrec`` CLI's
 environment options (``num_candidates``, ``slate_size``, ``resample_documents``, ``seed``,
 ``horizon``, ``discrete_action``, ``bandit_observation``, ``user_observation``,
-``time_aware``), model
+``time_aware``, and SARDINE's ``item_embeddings``), model
 parameters by name, and ``flat=True`` for one ``Box`` observation.
 
 ``rlrec.train(...)`` trains a policy with the ``rlrec`` binary, its configuration given
@@ -37,7 +37,6 @@ __all__ = [
     "make",
     "make_vec",
     "policies",
-    "register_sardine",
     "slot_seed",
     "train",
     "worlds",
@@ -111,16 +110,6 @@ def worlds() -> list[tuple[str, str, list[tuple[str, float]]]]:
 def policies() -> list[str]:
     """The fixed policies :func:`baseline` runs."""
     return _rlrec.policies()
-
-
-def register_sardine(name: str, preset: str, embeddings: str | os.PathLike[str]) -> None:
-    """Registers SARDINE's preset ``preset`` (its id, ``sardine/SlateTopK-Bored-v0``, or
-    rlrec's name) as world ``name``, its items read from the ``.npy`` file
-    ``embeddings`` (SARDINE's own: ``sardine/embeddings/`` of the installed package)
-    instead of generated from ``item_seed``. ``rlrec.make(name)`` then makes it."""
-    if not isinstance(embeddings, (str, os.PathLike)):
-        raise TypeError(f"embeddings is a path, not {type(embeddings).__name__}")
-    _rlrec.register_sardine(name, preset, os.fspath(embeddings))
 
 
 def _register() -> None:

@@ -29,13 +29,9 @@ PRESETS = sorted(rlrec.envs.SARDINE_IDS.items())
 SEQUENCE_ID = "sardine/SlateTopK-BoredInf-v0"
 
 
-def _registered(sardine_id: str) -> str:
-    """rlrec's world of preset ``sardine_id`` with SARDINE's own item embeddings."""
-    name = "parity/" + sardine_id.split("/", 1)[1]
-    if name not in {w[0] for w in rlrec.worlds()}:
-        unwrapped = gymnasium.spec(sardine_id).kwargs["env_embedds"]
-        rlrec.register_sardine(name, sardine_id, EMBEDDINGS / unwrapped)
-    return name
+def _items(sardine_id: str) -> Path:
+    """SARDINE's own item embeddings of preset ``sardine_id``."""
+    return EMBEDDINGS / gymnasium.spec(sardine_id).kwargs["env_embedds"]
 
 
 def _fixed_slate(t: int, k: int, n: int) -> np.ndarray:
@@ -87,7 +83,9 @@ def _half_width(x: np.ndarray) -> float:
 def test_mean_clicks_per_episode_agree_with_sardine(
     reference: dict[tuple[str, str], np.ndarray], sardine_id: str, policy: str
 ) -> None:
-    ours = rlrec.baseline(policy, _registered(sardine_id), episodes=EPISODES, num_envs=4, seed=20_000)
+    ours = rlrec.baseline(
+        policy, sardine_id, episodes=EPISODES, num_envs=4, seed=20_000, item_embeddings=_items(sardine_id)
+    )
     theirs = reference[(sardine_id, policy)]
     # Within the two 95% intervals together (half-widths added: for equal spreads a
     # 2.8-sd test, which two equal simulators fail about once in 200 comparisons).
@@ -99,7 +97,7 @@ def test_every_steps_click_rate_of_a_fixed_slate_sequence_agrees_with_sardine(
     reference: dict[tuple[str, str], np.ndarray],
 ) -> None:
     theirs = reference[(SEQUENCE_ID, "sequence")]
-    env = rlrec.make(_registered(SEQUENCE_ID))
+    env = rlrec.make(SEQUENCE_ID, item_embeddings=_items(SEQUENCE_ID))
     k, n = env.action_space.nvec.size, int(env.action_space.nvec[0])
     ours = np.zeros_like(theirs)
     for episode in range(EPISODES):
@@ -171,18 +169,24 @@ def test_bad_sardine_input_is_a_clear_error(tmp_path: Path) -> None:
         rlrec.make("sardine/SlateTopK-Bored-v0", env_omega=2.0)
     with pytest.raises(TypeError, match="unknown parameter `omega` for SARDINE"):
         rlrec.make("sardine/SlateTopK-Bored-v0", omega=0.9)
-    with pytest.raises(ValueError, match="no preset `SlateTopK`"):
-        rlrec.register_sardine("bad/one", "SlateTopK", EMBEDDINGS / "item_embeddings_rerank.npy")
+    rerank = "sardine/SlateRerank-Bored-v0"
     broken = tmp_path / "broken.npy"
     broken.write_bytes(b"\x93NUMPY\x01\x00garbage")
     with pytest.raises(ValueError, match="not a 2-D float .npy array"):
-        rlrec.register_sardine("bad/two", "sardine/SlateRerank-Bored-v0", broken)
+        rlrec.make(rerank, item_embeddings=broken)
     with pytest.raises(ValueError, match="cannot read"):
-        rlrec.register_sardine("bad/three", "sardine/SlateRerank-Bored-v0", tmp_path / "missing.npy")
-    # A world of 10 items refuses another candidate count.
-    rlrec.register_sardine("bad/ten", "sardine/SlateRerank-Bored-v0", EMBEDDINGS / "item_embeddings_rerank.npy")
-    with pytest.raises(ValueError, match="item embeddings hold 10 items"):
-        rlrec.make("bad/ten", num_candidates=12)
+        rlrec.make(rerank, item_embeddings=tmp_path / "missing.npy")
+    with pytest.raises(TypeError, match="item_embeddings is a path, not int"):
+        rlrec.make(rerank, item_embeddings=3)
+    negative = tmp_path / "negative.npy"
+    np.save(negative, -np.ones((10, 10)))
+    with pytest.raises(ValueError, match="not a finite non-negative number"):
+        rlrec.make(rerank, item_embeddings=negative)
+    # SARDINE's 1,000 items in a world of 10 candidates, and item files for RecSim.
+    with pytest.raises(ValueError, match="set num_candidates to 1000"):
+        rlrec.make(rerank, item_embeddings=_items("sardine/SlateTopK-Bored-v0"))
+    with pytest.raises(ValueError, match="only SARDINE's worlds read item embeddings"):
+        rlrec.make("strong-lts", item_embeddings=_items(rerank))
 
 
 def test_the_oracle_policy_needs_a_world_with_one() -> None:

@@ -496,3 +496,65 @@ fn one_episode_has_no_interval() {
         assert!(!shown.contains("interval ["), "{shown}");
     }
 }
+
+/// SARDINE's worlds by rlrec's names or SARDINE's ids, with its short-term oracle, and
+/// the refusals of its options.
+#[test]
+fn sardines_worlds_run_their_oracle_and_refuse_what_they_cannot_use() {
+    let oracle = rlrec([
+        "baseline",
+        "--env",
+        "sardine/SingleItem-Static-v0",
+        "--policy",
+        "oracle",
+        "--episodes",
+        "20",
+        "--json",
+    ])
+    .json();
+    // A static user who is never bored clicks the most relevant item every step.
+    assert_eq!(oracle["mean"].as_f64(), Some(100.0));
+    assert_eq!(oracle["mean_length"].as_f64(), Some(100.0));
+    let random = rlrec([
+        "baseline",
+        "--env",
+        "sardine-single-item-static",
+        "--policy",
+        "random",
+        "--episodes",
+        "20",
+        "--json",
+    ])
+    .json();
+    assert!(random["mean"].as_f64().unwrap() < 30.0, "{random}");
+    rlrec(["baseline", "--policy", "oracle"]).fails_with("has no short-term oracle");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("items.npy");
+    rlrec([
+        "baseline",
+        "--policy",
+        "random",
+        "--env",
+        "sardine-slate-top-k-bored",
+    ])
+    .args(["--item-embeddings".as_ref(), missing.as_os_str()])
+    .fails_with("cannot read");
+    rlrec([
+        "baseline",
+        "--policy",
+        "random",
+        "--env",
+        "sardine-slate-top-k-bored",
+    ])
+    .args(["--resample-documents", "true"])
+    .fails_with("set resample_documents to false");
+    rlrec([
+        "baseline",
+        "--policy",
+        "random",
+        "--env",
+        "sardine-slate-top-k-bored",
+    ])
+    .args(["--set", "num_topics=1"])
+    .fails_with("`num_topics` = 1 is invalid");
+}

@@ -94,6 +94,10 @@ pub struct EnvArgs {
     /// SARDINE's worlds, whose candidates are the catalogue].
     #[arg(long, value_name = "BOOL")]
     pub resample_documents: Option<bool>,
+    /// SARDINE's worlds: read the items' embeddings from this `.npy` file (SARDINE's own
+    /// files, say; set --num-candidates to its rows) [default: generated from item_seed].
+    #[arg(long, value_name = "FILE")]
+    pub item_embeddings: Option<std::path::PathBuf>,
     /// Seed of every random stream [default: 0].
     #[arg(long, value_parser = any_u64)]
     pub seed: Option<u64>,
@@ -199,6 +203,9 @@ impl EnvArgs {
         }
         if let Some(s) = self.seed {
             base.seed = s;
+        }
+        if let Some(path) = &self.item_embeddings {
+            base.item_embeddings = Some(path.clone());
         }
         if let Some(h) = self.horizon {
             base.max_episode_steps = Some(h);

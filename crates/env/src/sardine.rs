@@ -4,7 +4,6 @@
 //! whole catalogue as the candidates; and its eight presets.
 
 use std::num::NonZeroUsize;
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use recsim_core::{
@@ -19,52 +18,17 @@ use crate::{
     Value, World, WorldModel,
 };
 
-/// One of SARDINE's presets as a registered world, its items generated from `item_seed`
-/// or read from an embeddings file ([`SardineWorld::with_embeddings`]).
+/// One of SARDINE's presets as a registered world: its items generated from `item_seed`,
+/// or read from the scenario's `item_embeddings` file.
 #[derive(Debug, Clone)]
 pub struct SardineWorld {
-    name: String,
-    description: String,
     preset: Preset,
-    catalogue: Option<Arc<Catalogue>>,
 }
 
 impl SardineWorld {
-    /// The preset under its rlrec name, with generated items.
+    /// The preset, under its rlrec name.
     pub fn new(preset: Preset) -> Self {
-        Self {
-            name: preset.name.to_string(),
-            description: preset.description.to_string(),
-            preset,
-            catalogue: None,
-        }
-    }
-
-    /// Preset `preset` (SARDINE's id, `sardine/SlateTopK-Bored-v0`, or rlrec's name) as
-    /// world `name`, its items read from a `.npy` file of item embeddings (SARDINE's own,
-    /// say), which sets the number of items.
-    pub fn with_embeddings(name: &str, preset: &str, path: &Path) -> Result<Self, ConfigError> {
-        let presets = Preset::all();
-        let preset = *presets
-            .iter()
-            .find(|p| p.id == preset || p.name == preset)
-            .ok_or_else(|| {
-                let known: Vec<_> = presets.iter().map(|p| p.id).collect();
-                refuse(format!(
-                    "no preset `{preset}`; SARDINE's presets: {}",
-                    known.join(", ")
-                ))
-            })?;
-        let catalogue = Catalogue::load_npy(path)?;
-        Ok(Self {
-            name: name.to_string(),
-            description: format!("{} (items from {})", preset.description, path.display()),
-            preset: Preset {
-                num_items: catalogue.num_items(),
-                ..preset
-            },
-            catalogue: Some(Arc::new(catalogue)),
-        })
+        Self { preset }
     }
 }
 
@@ -82,11 +46,11 @@ fn refuse(why: impl Into<String>) -> ConfigError {
 
 impl World for SardineWorld {
     fn name(&self) -> &str {
-        &self.name
+        self.preset.name
     }
 
     fn description(&self) -> &str {
-        &self.description
+        self.preset.description
     }
 
     fn default_params(&self) -> Vec<(&'static str, f64)> {
@@ -138,8 +102,8 @@ impl World for SardineWorld {
                 "the candidates are the whole catalogue, the same every step: set resample_documents to false",
             ));
         }
-        let catalogue = match &self.catalogue {
-            Some(catalogue) => Catalogue::clone(catalogue),
+        let catalogue = match &scenario.item_embeddings {
+            Some(path) => Catalogue::load_npy(path)?,
             None => Catalogue::generate(
                 c.num_candidates,
                 params.num_topics as usize,
@@ -148,8 +112,9 @@ impl World for SardineWorld {
         };
         if c.num_candidates != catalogue.num_items() {
             return Err(refuse(format!(
-                "num_candidates = {} but the item embeddings hold {} items",
+                "num_candidates = {} but the item embeddings hold {} items: set num_candidates to {}",
                 c.num_candidates,
+                catalogue.num_items(),
                 catalogue.num_items()
             )));
         }

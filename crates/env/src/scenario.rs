@@ -53,6 +53,10 @@ pub struct Scenario {
     /// world's [`World::default_horizon`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_episode_steps: Option<usize>,
+    /// A `.npy` file of item embeddings for SARDINE's worlds (`--item-embeddings`; its own
+    /// files, say); `None`: items generated from `item_seed`. Other worlds refuse one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_embeddings: Option<std::path::PathBuf>,
 }
 
 impl Default for Scenario {
@@ -76,6 +80,7 @@ impl Scenario {
             params: ParamSet::new(),
             wrappers: Wrappers::default(),
             max_episode_steps: None,
+            item_embeddings: None,
         }
     }
 

@@ -137,6 +137,13 @@ impl<M: ModelSpaces> World for ModelWorld<M> {
     }
 
     fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError> {
+        if scenario.item_embeddings.is_some() {
+            return Err(ConfigError::World {
+                world: M::NAME,
+                why: "only SARDINE's worlds read item embeddings: leave item_embeddings unset"
+                    .into(),
+            });
+        }
         Ok(Arc::new(BuiltModel(M::from_params(
             self.base.with_overrides(&scenario.params)?,
         )?)))

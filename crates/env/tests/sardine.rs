@@ -237,3 +237,55 @@ fn switching_to_a_sardine_world_takes_its_candidate_set() {
     s.switch_world("lts");
     assert_eq!(s.num_candidates, 10);
 }
+
+/// A `.npy` file of `rows × 3` float64 items, each topic `i % 3` alone.
+fn npy_file(rows: usize) -> std::path::PathBuf {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, 3), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for i in 0..rows * 3 {
+        let x: f64 = if i % 3 == (i / 3) % 3 { 1.0 } else { 0.0 };
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    let path =
+        std::env::temp_dir().join(format!("rlrec-sardine-{}-{rows}.npy", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn item_embeddings_come_from_the_file_the_scenario_names() {
+    let path = npy_file(6);
+    let mut s = Scenario::new("sardine-slate-rerank-static");
+    s.item_embeddings = Some(path.clone());
+    s.params.insert("num_topics".into(), 3.0);
+    s.num_candidates = 6;
+    s.slate_size = 2;
+    let env = s.build().unwrap();
+    assert_eq!(&env.items()[..6], [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    // The file's rows are the catalogue: another candidate count is refused, and so is
+    // another topic count, and an item file for RecSim's worlds.
+    s.num_candidates = 7;
+    let e = env::error_chain(&s.build().err().unwrap());
+    assert!(e.contains("set num_candidates to 6"), "{e}");
+    s.num_candidates = 6;
+    s.params.clear();
+    let e = env::error_chain(&s.build().err().unwrap());
+    assert!(
+        e.contains("the item embeddings have 3 topics, but num_topics = 10"),
+        "{e}"
+    );
+    let mut lts = Scenario::new("strong-lts");
+    lts.item_embeddings = Some(path.clone());
+    let e = env::error_chain(&lts.build().err().unwrap());
+    assert!(
+        e.contains("only SARDINE's worlds read item embeddings"),
+        "{e}"
+    );
+    std::fs::remove_file(path).unwrap();
+}

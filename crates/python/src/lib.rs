@@ -75,15 +75,6 @@ fn worlds() -> Vec<WorldInfo> {
         .collect()
 }
 
-/// Registers SARDINE's preset `preset` as world `name` with the item embeddings of the
-/// `.npy` file `embeddings` (SARDINE's own files, say).
-#[pyfunction]
-fn register_sardine(name: &str, preset: &str, embeddings: std::path::PathBuf) -> PyResult<()> {
-    let world = env::SardineWorld::with_embeddings(name, preset, &embeddings)
-        .map_err(options::config_error)?;
-    env::register(world).map_err(|e| value_error(&e))
-}
-
 /// SARDINE's presets: `(SARDINE's Gymnasium id, rlrec's world name)`.
 #[pyfunction]
 fn sardine_presets() -> Vec<(&'static str, &'static str)> {
@@ -107,7 +98,6 @@ fn _rlrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(slot_seed, m)?)?;
     m.add_function(wrap_pyfunction!(worlds, m)?)?;
     m.add_function(wrap_pyfunction!(policies, m)?)?;
-    m.add_function(wrap_pyfunction!(register_sardine, m)?)?;
     m.add_function(wrap_pyfunction!(sardine_presets, m)?)?;
     m.add("OPTIONS", options::OPTIONS.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -19,7 +19,7 @@ pub fn bounded_num_envs(num_envs: usize) -> PyResult<()> {
 }
 
 /// The CLI's environment options (`--num-candidates` is `num_candidates`, …).
-pub const OPTIONS: [&str; 9] = [
+pub const OPTIONS: [&str; 10] = [
     "num_candidates",
     "slate_size",
     "resample_documents",
@@ -29,6 +29,7 @@ pub const OPTIONS: [&str; 9] = [
     "bandit_observation",
     "user_observation",
     "time_aware",
+    "item_embeddings",
 ];
 
 /// The scenario of world `env` with `options` applied and validated. A name that is
@@ -55,6 +56,18 @@ pub fn scenario(env: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Scen
                 }
             }
             "resample_documents" => s.resample_documents = boolean(name, &value)?,
+            "item_embeddings" => {
+                s.item_embeddings = if value.is_none() {
+                    None
+                } else {
+                    Some(value.extract::<std::path::PathBuf>().map_err(|_| {
+                        PyTypeError::new_err(format!(
+                            "item_embeddings is a path, not {}",
+                            type_name(&value)
+                        ))
+                    })?)
+                }
+            }
             "discrete_action" => s.wrappers.discrete_action = boolean(name, &value)?,
             "bandit_observation" => s.wrappers.bandit_observation = boolean(name, &value)?,
             "user_observation" => s.wrappers.user_observation = boolean(name, &value)?,
