@@ -5,7 +5,7 @@ use rand::Rng;
 use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
-use agents::{top_k, Agent, AgentError, Policy};
+use agents::{top_k_ties, Agent, AgentError, Policy};
 
 /// The fixed policies of the reference tutorial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +85,9 @@ impl Policy for Baseline {
                 if self.scores(env, &mut scores).is_err() {
                     scores.fill(0.0);
                 }
-                top_k(&scores, &mut self.order, slate);
+                // SARDINE's oracle leaves ties (a bored user's) highest position first.
+                let oracle = self.kind == BaselineKind::Oracle;
+                top_k_ties(&scores, &mut self.order, slate, oracle);
                 self.scores = scores;
             }
         }

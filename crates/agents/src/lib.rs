@@ -220,10 +220,19 @@ pub fn check_layout(expected: &Layout, actual: &Layout) -> Result<(), AgentError
 /// Writes the indices of the `slate.len()` best `scores` into `slate`, best first; ties
 /// keep the lower index first. `order` is scratch space.
 pub fn top_k(scores: &[f64], order: &mut Vec<usize>, slate: &mut [usize]) {
+    top_k_ties(scores, order, slate, false);
+}
+
+/// [`top_k`], ties keeping the higher index first where `higher_first` (the order numpy's
+/// `argsort` then `flip` leaves them in, as SARDINE's oracle ranks).
+pub fn top_k_ties(scores: &[f64], order: &mut Vec<usize>, slate: &mut [usize], higher_first: bool) {
     order.clear();
     order.extend(0..scores.len());
     let k = slate.len().min(scores.len());
-    let by_score = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    let by_score = |a: &usize, b: &usize| {
+        let ties = if higher_first { b.cmp(a) } else { a.cmp(b) };
+        scores[*b].total_cmp(&scores[*a]).then(ties)
+    };
     if k < order.len() {
         order.select_nth_unstable_by(k, by_score);
     }
@@ -241,6 +250,8 @@ mod tests {
         let mut slate = [0; 3];
         top_k(&[0.2, 0.9, 0.5, 0.9, 0.1], &mut order, &mut slate);
         assert_eq!(slate, [1, 3, 2]);
+        top_k_ties(&[0.2, 0.9, 0.5, 0.9, 0.1], &mut order, &mut slate, true);
+        assert_eq!(slate, [3, 1, 2]);
         let mut one = [0; 1];
         top_k(&[0.3], &mut order, &mut one);
         assert_eq!(one, [0]);

@@ -32,16 +32,21 @@ impl SardineWorld {
     }
 }
 
+/// Each item's embedding (rows of `topics` in `items`) with the user features' first
+/// `topics` values: the histogram of recent clicks, or the ideal state's interests.
+fn myopic_scores(user: &[f32], items: &[f32], topics: usize, out: &mut [f64]) {
+    for (row, score) in items.chunks_exact(topics.max(1)).zip(out) {
+        *score = row
+            .iter()
+            .zip(user)
+            .map(|(&a, &b)| f64::from(a) * f64::from(b))
+            .sum();
+    }
+}
+
 /// SARDINE's eight presets, with generated items.
 pub(crate) fn presets() -> impl Iterator<Item = SardineWorld> {
     Preset::all().into_iter().map(SardineWorld::new)
-}
-
-fn refuse(why: impl Into<String>) -> ConfigError {
-    ConfigError::World {
-        world: "SARDINE",
-        why: why.into(),
-    }
 }
 
 impl World for SardineWorld {
@@ -82,14 +87,8 @@ impl World for SardineWorld {
     /// histogram on SARDINE's observation, the current interests on the ideal state (the
     /// short-term oracle's ranking).
     fn myopic_scores(&self, user: &[f32], items: &[f32], out: &mut [f64]) {
-        let t = items.len() / out.len().max(1);
-        for (row, score) in items.chunks_exact(t.max(1)).zip(out) {
-            *score = row
-                .iter()
-                .zip(user)
-                .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                .sum();
-        }
+        let topics = items.len() / out.len().max(1);
+        myopic_scores(user, items, topics, out);
     }
 
     fn model(&self, scenario: &Scenario) -> Result<Arc<dyn WorldModel>, ConfigError> {
@@ -98,8 +97,8 @@ impl World for SardineWorld {
         let config = scenario.env_config().checked()?;
         let c = config.get();
         if c.resample_documents {
-            return Err(refuse(
-                "the candidates are the whole catalogue, the same every step: set resample_documents to false",
+            return Err(sardine::refuse(
+                "the candidates are the whole catalogue, the same every step: set resample_documents to false".into(),
             ));
         }
         let catalogue = match &scenario.item_embeddings {
@@ -111,7 +110,7 @@ impl World for SardineWorld {
             ),
         };
         if c.num_candidates != catalogue.num_items() {
-            return Err(refuse(format!(
+            return Err(sardine::refuse(format!(
                 "num_candidates = {} but the item embeddings hold {} items: set num_candidates to {}",
                 c.num_candidates,
                 catalogue.num_items(),
@@ -324,23 +323,17 @@ impl Simulator for SardineEnv {
     }
 
     fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
-        let (saved, _): (Saved, usize) =
+        let (mut saved, _): (Saved, usize) =
             bincode::serde::decode_from_slice(&state.simulator, bincode::config::standard())
                 .map_err(|e| EnvError::Decode(Box::new(e)))?;
-        let (t, k) = (self.world.num_topics(), self.world.slate_size());
-        let u = &saved.user;
-        if u.embedding.len() != t
-            || u.current.len() != t
-            || u.bored.len() != t
-            || u.bored_timeout.len() != t
-            || u.hist.len() != t
-            || u.slate.len() != k
-            || u.clicks.len() != k
-            || u.slate.iter().any(|&i| i >= self.num_items())
-        {
+        let mut why = self.world.check_user(&mut saved.user).err();
+        // The reset's interaction is the user's first step.
+        if saved.run.started && saved.user.t != saved.run.elapsed + 1 {
+            why = Some("its step count disagrees with the episode's".into());
+        }
+        if let Some(why) = why {
             return Err(EnvError::State(format!(
-                "the saved SARDINE user does not fit {t} topics, slates of {k} and {} items",
-                self.num_items()
+                "the saved SARDINE user cannot be this world's: {why}"
             )));
         }
         self.streams = saved.streams;
@@ -450,14 +443,7 @@ impl SlateEnv for SardineEnv {
     }
 
     fn myopic_scores(&self, out: &mut [f64]) {
-        let t = self.world.num_topics();
-        for (row, score) in self.items.chunks_exact(t).zip(out) {
-            *score = row
-                .iter()
-                .zip(&self.obs_user)
-                .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                .sum();
-        }
+        myopic_scores(&self.obs_user, &self.items, self.world.num_topics(), out);
     }
 
     fn observation_value(&self) -> Value {

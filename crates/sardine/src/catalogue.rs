@@ -7,7 +7,8 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use recsim_core::{stream, ConfigError, SimRng, StreamId};
 
-/// Item embeddings, `num_items × num_topics`, row-major, each row of unit length.
+/// Item embeddings, `num_items × num_topics`, row-major, in `[0, 1]`: of unit length where
+/// generated (SARDINE's files are too; a file's rows are taken as they are).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalogue {
     /// The embeddings, row-major.
@@ -16,7 +17,8 @@ pub struct Catalogue {
     pub num_topics: usize,
 }
 
-fn refuse(why: String) -> ConfigError {
+/// A refusal of SARDINE's worlds, with the reason.
+pub fn refuse(why: String) -> ConfigError {
     ConfigError::World {
         world: "SARDINE",
         why,
@@ -46,8 +48,8 @@ impl Catalogue {
         }
     }
 
-    /// Reads a `num_items × num_topics` array of `float32` or `float64` from a `.npy`
-    /// file (SARDINE's own files are such), checking that it is one.
+    /// Reads a `num_items × num_topics` array of `float32` or `float64` in `[0, 1]` from a
+    /// `.npy` file (SARDINE's own files are such), checking that it is one.
     pub fn load_npy(path: &Path) -> Result<Self, ConfigError> {
         let bytes = std::fs::read(path)
             .map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?;
@@ -60,9 +62,9 @@ impl Catalogue {
         if rows == 0 || cols == 0 {
             return Err(refuse(format!("{} holds no item", path.display())));
         }
-        if let Some(bad) = embeddings.iter().position(|x| !x.is_finite() || *x < 0.0) {
+        if let Some(bad) = embeddings.iter().position(|x| !(0.0..=1.0).contains(x)) {
             return Err(refuse(format!(
-                "{}: element {bad} is {}, not a finite non-negative number",
+                "{}: element {bad} is {}, not a number in [0, 1] as SARDINE's embeddings are",
                 path.display(),
                 embeddings[bad]
             )));

@@ -1,7 +1,7 @@
 //! SARDINE's simulated users (Deffayet et al., "SARDINE: a Simulator for Automated
 //! Recommendation in Dynamic and Interactive Environments", ACM TORS 2024; NAVER's
 //! `sardine-rec` 1.0.8, MIT licence), faithful to its `simulator.py`, quirks included:
-//! `docs/sardine-spec.md` states the model and each quirk.
+//! `docs/sardine.md` states the model and each quirk.
 //!
 //! Users and items are embeddings over topics. A user's clicks pull their interests toward
 //! the clicked items, and too many clicks on one topic within a window bore them: their
@@ -36,7 +36,7 @@ mod catalogue;
 mod model;
 mod params;
 
-pub use catalogue::Catalogue;
+pub use catalogue::{refuse, Catalogue};
 pub use model::{Sardine, User};
 pub use params::{Embeddings, Preset, SardineParams};
 

@@ -4,10 +4,10 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
-use recsim_core::{sigmoid, ConfigError, SimRng, StepError, Streams};
+use recsim_core::{sigmoid, ConfigError, Params, SimRng, StepError, Streams};
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{normalize, Catalogue};
+use crate::catalogue::{normalize, refuse, Catalogue};
 use crate::SardineParams;
 
 /// A SARDINE world built from its parameters and catalogue: what every episode shares.
@@ -57,15 +57,18 @@ impl Sardine {
         catalogue: Catalogue,
         slate_size: usize,
     ) -> Result<Self, ConfigError> {
+        params.validate()?;
         let topics = params.num_topics as usize;
         if catalogue.num_topics != topics {
-            return Err(ConfigError::World {
-                world: "SARDINE",
-                why: format!(
-                    "the item embeddings have {} topics, but num_topics = {topics}",
-                    catalogue.num_topics
-                ),
-            });
+            return Err(refuse(format!(
+                "the item embeddings have {} topics, but num_topics = {topics}",
+                catalogue.num_topics
+            )));
+        }
+        if slate_size == 0 || catalogue.embeddings.is_empty() {
+            return Err(refuse(
+                "a world needs items and slates of at least one".into(),
+            ));
         }
         let items = catalogue.embeddings;
         let main_topic = items
@@ -99,11 +102,6 @@ impl Sardine {
         })
     }
 
-    /// The parameters.
-    pub fn params(&self) -> &SardineParams {
-        &self.params
-    }
-
     /// Items in the catalogue.
     pub fn num_items(&self) -> usize {
         self.main_topic.len()
@@ -124,11 +122,6 @@ impl Sardine {
         &self.items
     }
 
-    /// Each item's main topic.
-    pub fn main_topics(&self) -> &[usize] {
-        &self.main_topic
-    }
-
     /// Steps per episode.
     pub fn horizon(&self) -> u64 {
         self.params.episode_length as u64
@@ -142,7 +135,7 @@ impl Sardine {
             embedding: vec![0.0; t],
             current: vec![0.0; t],
             t: 0,
-            recent: VecDeque::with_capacity(self.params.recent_items_maxlen as usize + 1),
+            recent: VecDeque::with_capacity(self.memory()),
             bored: vec![false; t],
             bored_timeout: vec![self.window(); t],
             hist: vec![0; t],
@@ -153,6 +146,76 @@ impl Sardine {
 
     fn window(&self) -> u64 {
         self.params.boredom_moving_window as u64
+    }
+
+    /// The most clicks the user can remember at once: `recent_items_maxlen`, or fewer
+    /// where the window forgets them first (`K` a step over `W + 1` steps).
+    fn memory(&self) -> usize {
+        let window = (self.window() as usize + 1).saturating_mul(self.slate_size());
+        (self.params.recent_items_maxlen as usize).min(window)
+    }
+
+    /// Checks a user restored from a saved state: every buffer at this world's sizes, and
+    /// a state that the model could have reached (the step would index or count past its
+    /// ranges otherwise). Makes room for the remembered clicks, so stepping allocates
+    /// nothing.
+    pub fn check_user(&self, user: &mut User) -> Result<(), String> {
+        let (t, k, window) = (self.topics, self.slate_size(), self.window());
+        let sizes = [
+            user.embedding.len(),
+            user.current.len(),
+            user.bored.len(),
+            user.bored_timeout.len(),
+            user.hist.len(),
+        ];
+        if sizes.iter().any(|&n| n != t) || user.slate.len() != k || user.clicks.len() != k {
+            return Err(format!("it does not fit {t} topics and slates of {k}"));
+        }
+        if user.slate.iter().any(|&i| i >= self.num_items()) {
+            return Err(format!(
+                "its slate names items past the {}",
+                self.num_items()
+            ));
+        }
+        if user
+            .embedding
+            .iter()
+            .chain(&user.current)
+            .any(|x| !x.is_finite())
+        {
+            return Err("its interests are not finite".into());
+        }
+        if user.recent.len() > self.memory()
+            || user
+                .recent
+                .iter()
+                .any(|&(topic, step)| usize::from(topic) >= t || step > user.t)
+        {
+            return Err("its remembered clicks do not fit this world".into());
+        }
+        let timers = user
+            .bored
+            .iter()
+            .zip(&user.bored_timeout)
+            .all(|(&b, &left)| {
+                if b {
+                    (1..=window).contains(&left)
+                } else {
+                    left == window
+                }
+            });
+        if !timers {
+            return Err("its boredom timers are out of range".into());
+        }
+        let mut counts = vec![0; t];
+        for &(topic, _) in &user.recent {
+            counts[usize::from(topic)] += 1;
+        }
+        if counts != user.hist {
+            return Err("its click counts disagree with its remembered clicks".into());
+        }
+        user.recent.reserve(self.memory() - user.recent.len());
+        Ok(())
     }
 
     /// `reset`: a new user (from the users' stream) interested in 3 to 5 topics, shown a

@@ -19,8 +19,8 @@ pub struct SardineParams {
     pub env_alpha: f64,
     /// The position-based model's decay: position `i` is examined with `click_prop^i`.
     pub click_prop: f64,
-    /// `0`: `tdPBM` (examination decays down the slate); `1`: `mixPBM` (half the users
-    /// read it bottom-up).
+    /// `0`: `tdPBM` (examination decays down the slate); `1`: `mixPBM` (each position's
+    /// propensity the mean of the decaying one and the reversed one).
     pub click_model: f64,
     /// The relevance sigmoid's centre, on the normalised score (`env_offset`).
     pub env_offset: f64,

@@ -127,7 +127,7 @@ fn reset_draws_a_user_of_three_to_five_topics_and_makes_a_first_interaction() {
 }
 
 #[test]
-fn the_mixed_position_model_reads_half_the_slates_bottom_up() {
+fn the_mixed_position_model_averages_the_propensities_of_both_orders() {
     let params = SardineParams {
         click_model: 1.0,
         ..Preset::all()[3].params
@@ -179,5 +179,31 @@ fn the_oracles_scores_rank_the_items_as_their_relevances_do() {
                 assert_eq!(relevance[a] < relevance[b], score[a] < score[b]);
             }
         }
+    }
+}
+
+#[test]
+fn a_restored_user_the_model_could_not_have_reached_is_refused() {
+    let w = world(|p| p.boredom_threshold = 2.0);
+    let mut user = user_of(&w, [1.0, 0.0, 0.0]);
+    w.step(&mut user, &[0], &mut rng()).unwrap();
+    assert_eq!(w.check_user(&mut user.clone()), Ok(()));
+    let broken: [(&str, fn(&mut User)); 5] = [
+        ("timers", |u| {
+            u.bored[1] = true;
+            u.bored_timeout[1] = 0;
+        }),
+        ("click counts", |u| u.hist[2] = 5),
+        ("not finite", |u| u.current[0] = f64::NAN),
+        ("items past", |u| u.slate[0] = 3),
+        ("does not fit", |u| {
+            u.hist.pop();
+        }),
+    ];
+    for (why, break_it) in broken {
+        let mut bad = user.clone();
+        break_it(&mut bad);
+        let e = w.check_user(&mut bad).unwrap_err();
+        assert!(e.contains(why), "{e}");
     }
 }
