@@ -180,7 +180,7 @@ def test_bad_sardine_input_is_a_clear_error(tmp_path: Path) -> None:
         rlrec.make(rerank, item_embeddings=3)
     negative = tmp_path / "negative.npy"
     np.save(negative, -np.ones((10, 10)))
-    with pytest.raises(ValueError, match="not a finite non-negative number"):
+    with pytest.raises(ValueError, match=r"element 0 is -1, not a number in \[0, 1\]"):
         rlrec.make(rerank, item_embeddings=negative)
     # SARDINE's 1,000 items in a world of 10 candidates, and item files for RecSim.
     with pytest.raises(ValueError, match="set num_candidates to 1000"):
