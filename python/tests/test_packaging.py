@@ -33,6 +33,10 @@ def test_the_public_names() -> None:
         "rlrec/LTS-v0",
         "rlrec/InterestEvolution-v0",
         "rlrec/InterestExploration-v0",
+        # SARDINE's eight, under its own names in rlrec's namespace.
+        *(f"rlrec/{kind}-v0" for kind in ["SingleItem-Static", "SingleItem-BoredInf", "SingleItem-Uncertain"]),
+        *(f"rlrec/{kind}-v0" for kind in ["SlateTopK-Bored", "SlateTopK-BoredInf", "SlateTopK-Uncertain"]),
+        *(f"rlrec/{kind}-v0" for kind in ["SlateRerank-Static", "SlateRerank-Bored"]),
     }
 
 
