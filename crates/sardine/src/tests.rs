@@ -188,7 +188,8 @@ fn a_restored_user_the_model_could_not_have_reached_is_refused() {
     let mut user = user_of(&w, [1.0, 0.0, 0.0]);
     w.step(&mut user, &[0], &mut rng()).unwrap();
     assert_eq!(w.check_user(&mut user.clone()), Ok(()));
-    let broken: [(&str, fn(&mut User)); 5] = [
+    type Break = fn(&mut User);
+    let broken: [(&str, Break); 5] = [
         ("timers", |u| {
             u.bored[1] = true;
             u.bored_timeout[1] = 0;
