@@ -528,33 +528,24 @@ fn sardines_worlds_run_their_oracle_and_refuse_what_they_cannot_use() {
     .json();
     assert!(random["mean"].as_f64().unwrap() < 30.0, "{random}");
     rlrec(["baseline", "--policy", "oracle"]).fails_with("has no short-term oracle");
+    let top_k = || {
+        rlrec([
+            "baseline",
+            "--policy",
+            "random",
+            "--env",
+            "sardine-slate-top-k-bored",
+        ])
+    };
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("items.npy");
-    rlrec([
-        "baseline",
-        "--policy",
-        "random",
-        "--env",
-        "sardine-slate-top-k-bored",
-    ])
-    .args(["--item-embeddings".as_ref(), missing.as_os_str()])
-    .fails_with("cannot read");
-    rlrec([
-        "baseline",
-        "--policy",
-        "random",
-        "--env",
-        "sardine-slate-top-k-bored",
-    ])
-    .args(["--resample-documents", "true"])
-    .fails_with("set resample_documents to false");
-    rlrec([
-        "baseline",
-        "--policy",
-        "random",
-        "--env",
-        "sardine-slate-top-k-bored",
-    ])
-    .args(["--set", "num_topics=1"])
-    .fails_with("`num_topics` = 1 is invalid");
+    top_k()
+        .args(["--item-embeddings".as_ref(), missing.as_os_str()])
+        .fails_with("cannot read");
+    top_k()
+        .args(["--resample-documents", "true"])
+        .fails_with("set resample_documents to false");
+    top_k()
+        .args(["--set", "num_topics=1"])
+        .fails_with("`num_topics` = 1 is invalid");
 }

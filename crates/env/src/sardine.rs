@@ -198,7 +198,6 @@ impl WorldModel for SardineModel {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Run {
     started: bool,
-    over: bool,
     elapsed: u64,
 }
 
@@ -251,6 +250,11 @@ impl SardineEnv {
 
     fn num_items(&self) -> usize {
         self.world.num_items()
+    }
+
+    /// Whether the scenario's horizon has cut the episode.
+    fn cut(&self) -> bool {
+        self.horizon.is_some_and(|h| self.run.elapsed >= h as u64)
     }
 }
 
@@ -405,7 +409,7 @@ impl SlateEnv for SardineEnv {
         if !self.run.started {
             return Err(EnvError::NotReset);
         }
-        if self.run.over {
+        if self.world.is_terminal(&self.user) || self.cut() {
             return Err(StepError::EpisodeOver.into());
         }
         let clicks = self
@@ -413,8 +417,7 @@ impl SlateEnv for SardineEnv {
             .step(&mut self.user, slate, &mut self.streams.noise)?;
         self.run.elapsed += 1;
         let terminated = self.world.is_terminal(&self.user);
-        let truncated = !terminated && self.horizon.is_some_and(|h| self.run.elapsed >= h as u64);
-        self.run.over = terminated || truncated;
+        let truncated = !terminated && self.cut();
         self.observe();
         Ok(Transition {
             reward: f64::from(clicks),

@@ -309,7 +309,7 @@ impl Sardine {
             return self.relevances(user, out);
         }
         for (row, out) in self.items.chunks_exact(self.topics).zip(out) {
-            *out = row.iter().zip(&user.current).map(|(a, b)| a * b).sum();
+            *out = dot(row, &user.current);
         }
     }
 
@@ -323,7 +323,7 @@ impl Sardine {
     }
 
     fn relevance(&self, item: &[f64], interests: &[f64]) -> f64 {
-        let score = item.iter().zip(interests).map(|(a, b)| a * b).sum::<f64>() / self.max_score;
+        let score = dot(item, interests) / self.max_score;
         if self.params.rel_threshold == -1.0 {
             sigmoid((score - self.params.env_offset) * self.params.env_slope)
         } else {
@@ -477,4 +477,9 @@ impl Sardine {
             *out = (left as f64 / window) as f32;
         }
     }
+}
+
+/// `⟨a, b⟩`: an item's score for a user's interests.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -29,6 +29,13 @@ fn user_of(world: &Sardine, interests: [f64; 3]) -> User {
     user
 }
 
+/// Preset `index` over a catalogue generated from `seed`.
+fn preset_world(index: usize, seed: u64) -> Sardine {
+    let preset = Preset::all()[index];
+    let catalogue = Catalogue::generate(preset.num_items, 10, seed);
+    Sardine::new(preset.params, catalogue, preset.slate_size).unwrap()
+}
+
 fn rng() -> SimRng {
     stream(0, StreamId::Noise)
 }
@@ -99,13 +106,7 @@ fn temporary_loss_of_interest_zeroes_the_boring_topic_only() {
 
 #[test]
 fn reset_draws_a_user_of_three_to_five_topics_and_makes_a_first_interaction() {
-    let preset = Preset::all()[3];
-    let w = Sardine::new(
-        preset.params,
-        Catalogue::generate(preset.num_items, 10, 0),
-        preset.slate_size,
-    )
-    .unwrap();
+    let w = preset_world(3, 0);
     let mut user = w.new_user();
     let mut counts = [0; 11];
     for seed in 0..2000 {
@@ -159,13 +160,7 @@ fn the_mixed_position_model_averages_the_propensities_of_both_orders() {
 
 #[test]
 fn the_oracles_scores_rank_the_items_as_their_relevances_do() {
-    let preset = Preset::all()[4];
-    let w = Sardine::new(
-        preset.params,
-        Catalogue::generate(preset.num_items, 10, 3),
-        preset.slate_size,
-    )
-    .unwrap();
+    let w = preset_world(4, 3);
     let mut user = w.new_user();
     let (mut relevance, mut score) = (vec![0.0; 1000], vec![0.0; 1000]);
     for seed in 0..50 {

@@ -25,7 +25,14 @@ pub fn child(args: &[String]) -> Result<()> {
     let result = match arg(0) {
         "sim" => {
             let scenario = SimScenario::named(arg(1))?;
-            simulator(scenario, number(2)?, number(3)? as usize)?
+            let s = scenario.scenario();
+            one_core(
+                &s,
+                BaselineKind::Random,
+                1024,
+                number(2)?,
+                number(3)? as usize,
+            )?
         }
         "vector" => {
             let scenario = SimScenario::named(arg(1))?;
@@ -75,50 +82,42 @@ fn timed_rounds(
     (0..rounds).map(|_| round(seconds)).collect()
 }
 
-/// One environment on one thread: reset+step under the random policy, as RecSim's
-/// reference figures were timed.
-fn simulator(scenario: &SimScenario, seconds: f64, rounds: usize) -> Result<serde_json::Value> {
-    let s = scenario.scenario();
+/// One environment of `s` on one thread: reset+step under the fixed policy `kind`, as
+/// RecSim's reference figures were timed (random) and SARDINE's oracle is, reading the
+/// clock every `batch` steps (a few microseconds of work).
+fn one_core(
+    s: &Scenario,
+    kind: BaselineKind,
+    batch: usize,
+    seconds: f64,
+    rounds: usize,
+) -> Result<serde_json::Value> {
     let mut env = s.build()?;
-    let mut agent = Baseline::new(BaselineKind::Random, s.seed);
+    let mut agent = Baseline::new(kind, s.seed);
     let mut slate = vec![0; s.slate_size];
     env.reset(None);
-    // The clock is read every 1024 steps, a few microseconds of work.
     let rounds = timed_rounds(seconds, rounds, || {
-        for _ in 0..1024 {
+        for _ in 0..batch {
             agent.act(env.as_ref(), false, &mut slate);
             if env.step(&slate)?.done() {
                 env.reset(None);
             }
         }
-        Ok(1024)
+        Ok(batch as u64)
     })?;
     Ok(json!({ "rounds": rounds }))
 }
 
-/// The child's side (`xtask __measure sardine NAME POLICY SECONDS ROUNDS`): one world on
-/// one thread, reset+step under the random policy or the oracle.
+/// The child's side of `xtask __measure sardine NAME POLICY SECONDS ROUNDS`: one of
+/// SARDINE's worlds under the random policy or the oracle (a step of which scores the
+/// whole catalogue, so the clock is read more often).
 fn sardine(name: &str, policy: &str, seconds: f64, rounds: usize) -> Result<serde_json::Value> {
     let kind = match policy {
         "random" => BaselineKind::Random,
         "oracle" => BaselineKind::Oracle,
         other => bail!("unknown policy `{other}`"),
     };
-    let scenario = Scenario::new(name);
-    let mut env = scenario.build()?;
-    let mut agent = Baseline::new(kind, scenario.seed);
-    let mut slate = vec![0; scenario.slate_size];
-    env.reset(None);
-    let rounds = timed_rounds(seconds, rounds, || {
-        for _ in 0..256 {
-            agent.act(env.as_ref(), false, &mut slate);
-            if env.step(&slate)?.done() {
-                env.reset(None);
-            }
-        }
-        Ok(256)
-    })?;
-    Ok(json!({ "rounds": rounds }))
+    one_core(&Scenario::new(name), kind, 256, seconds, rounds)
 }
 
 /// `b` environments in a vector, each with its own random policy, `fragment` steps per
