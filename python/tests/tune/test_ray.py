@@ -119,10 +119,14 @@ def test_a_two_node_cluster_loses_a_node_and_matches_the_local_sweep(rlrec_bin: 
     local = tmp_path / "local"
     run_cli(rlrec_bin, "tune", str(sweep), "--out", str(local), "--jobs", "2")
 
-    ray_out, report = tmp_path / "ray", tmp_path / "report.json"
+    ray_out, report, release = tmp_path / "ray", tmp_path / "report.json", tmp_path / "release"
+    # The trials' rlrec, held after iteration 2 until the node is gone (see gate.py).
+    gated = tmp_path / "rlrec"
+    gated.write_text(f'#!/bin/sh\nexec {sys.executable} {HERE / "gate.py"} {rlrec_bin} {release} "$@"\n')
+    gated.chmod(0o755)
     helper = HERE / "cluster_sweep.py"
     command = (
-        f"ip link set lo up; exec {sys.executable} {helper} {sweep} {ray_out} {rlrec_bin} {report}"
+        f"ip link set lo up; exec {sys.executable} {helper} {sweep} {ray_out} {gated} {report} {release}"
     )
     process = subprocess.Popen(
         ["unshare", "-n", "bash", "-c", command],
