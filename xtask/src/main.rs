@@ -2,9 +2,9 @@
 //!
 //! * `cargo xtask train [ARGS…]`: install libtorch if needed, build in release mode and run
 //!   `rlrec train --algo slateq [ARGS…]`, the main job.
-//! * `cargo xtask test`: the same set-up, then the quality gates (formatting, clippy on
-//!   both feature sets, the documentation), the whole test suite, the custom-world
-//!   example, the installed binary, and the smoke runs of the figures (`plots --quick`),
+//! * `cargo xtask test`: the same set-up, then the quality gates (formatting, clippy with
+//!   every feature, the documentation), the whole test suite, the custom-world example,
+//!   the installed binary, and the smoke runs of the figures (`plots --quick`),
 //!   the benchmark (`bench --quick`), the suites (`suite --quick`, with and without
 //!   `--sardine`) and the OPE validation (`ope-validation --quick`).
 //! * `cargo xtask install [--root DIR]`: the `rlrec` binary with SlateQ into `DIR/bin`
@@ -25,8 +25,8 @@
 //!   imports between modules, and any circle among them (see [`layers`]).
 //! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
 //!
-//! The `xtask` alias builds this program in release mode, because the benchmark measures
-//! the simulator in-process (workspace members get no optimisation in the dev profile).
+//! xtask links none of the workspace's libraries, so that it builds in seconds: the
+//! benchmark's measurements run in a program of their own (`crates/measure`).
 
 mod bench;
 mod layers;
@@ -54,8 +54,22 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim | --vs-sardine] | suite [--quick] [--sardine] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
 
-/// The release build of the `rlrec` binary with SlateQ.
-pub(crate) const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
+/// The release build of the `rlrec` binary with SlateQ, and nothing else: the main job's.
+const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
+
+/// The release build of every program of the workspace (`rlrec`, `measure`, the
+/// examples) with every feature, which the other commands use. Examples bring in the
+/// dev-dependencies, so the features resolve as for `cargo test --workspace
+/// --all-features --release`: after the tests, this build only links.
+pub(crate) const BUILD_ALL: [&str; 7] = [
+    "build",
+    "--release",
+    "--workspace",
+    "--all-features",
+    "--bins",
+    "--examples",
+    "--quiet",
+];
 
 fn run(args: &[String]) -> Result<()> {
     let Some((command, rest)) = args.split_first() else {
@@ -85,7 +99,7 @@ fn run(args: &[String]) -> Result<()> {
                 [flag, dir] if flag == "--root" => PathBuf::from(dir),
                 _ => bail!("usage: cargo xtask install [--root DIR]"),
             };
-            let installed = install(&root)?;
+            let installed = install(&root, &BUILD_CLI)?;
             println!(
                 "installed {} (it finds libtorch in {} by its rpath: keep that folder)",
                 installed.display(),
@@ -99,8 +113,6 @@ fn run(args: &[String]) -> Result<()> {
         "suite" => suite::run(rest),
         "ope-validation" => validation::run(rest),
         "layers" => layers::run(rest),
-        // A measurement in a child process of the benchmark.
-        "__measure" => bench::child(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
 }
@@ -110,10 +122,12 @@ fn test() -> Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     // No circle of imports, no crate or file past its size.
     layers::run(&["--check".to_string()])?;
-    // Plain cargo's view (no libtorch, the default members), then everything.
-    cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
+    // One pass with every feature (the default members alone, plain cargo's view, differ
+    // by one function), in the release profile like every build below: build scripts
+    // (libtorch's C++ wrapper, zstd) and proc-macros are then compiled once for all.
     cargo(&[
         "clippy",
+        "--release",
         "--workspace",
         "--all-targets",
         "--all-features",
@@ -122,7 +136,14 @@ fn test() -> Result<()> {
         "warnings",
     ])?;
     cargo_with(
-        &["doc", "--workspace", "--all-features", "--no-deps", "--lib"],
+        &[
+            "doc",
+            "--release",
+            "--workspace",
+            "--all-features",
+            "--no-deps",
+            "--lib",
+        ],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     // Doctests are not rlrec's binaries: they find libtorch through the library path.
@@ -134,11 +155,9 @@ fn test() -> Result<()> {
             library_path.to_str().context("a UTF-8 path")?,
         )],
     )?;
-    // Apart, so that no libtorch is linked in (see xtask/Cargo.toml).
-    cargo(&["test", "--release", "-p", "xtask", "--bins"])?;
     example(true)?;
     let root = workspace_root()?.join("target/xtask-install");
-    let installed = install(&root)?;
+    let installed = install(&root, &BUILD_ALL)?;
     check_installed(&installed)?;
     python::test()?;
     plots::plots(true)?;
@@ -157,10 +176,11 @@ fn default_install_root() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cargo"))
 }
 
-/// Builds `rlrec` with SlateQ and copies it into `root/bin`; its rpath names the
-/// libtorch folder, so it runs from anywhere without `LD_LIBRARY_PATH`.
-fn install(root: &Path) -> Result<PathBuf> {
-    cargo(&BUILD_CLI)?;
+/// Builds `rlrec` with SlateQ (by `build`, [`BUILD_CLI`] or [`BUILD_ALL`]) and copies it
+/// into `root/bin`; its rpath names the libtorch folder, so it runs from anywhere without
+/// `LD_LIBRARY_PATH`.
+fn install(root: &Path, build: &[&str]) -> Result<PathBuf> {
+    cargo(build)?;
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
     let target = bin.join("rlrec");
@@ -201,16 +221,8 @@ fn check_installed(rlrec: &Path) -> Result<()> {
 /// The examples: a world defined outside rlrec's crates, trained; a whole run through
 /// the library's driver.
 fn example(quick: bool) -> Result<()> {
-    // Built with the workspace's every feature, as the tests build it: its release
-    // libraries are reused, where `cargo run -p trainer --features slateq` resolved other
-    // features and rebuilt arrow, parquet and tch (three minutes of `cargo xtask test`).
-    cargo(&[
-        "build",
-        "--release",
-        "--workspace",
-        "--all-features",
-        "--examples",
-    ])?;
+    // Built as the tests build the workspace, whose release libraries it reuses.
+    cargo(&BUILD_ALL)?;
     let library_path = libtorch::ensure()?.join("lib");
     let examples = workspace_root()?.join("target/release/examples");
     let run_example = |name: &str, args: &[&str]| {

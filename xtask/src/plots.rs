@@ -119,7 +119,7 @@ pub fn plots(quick: bool) -> Result<()> {
     for dir in [&out, &scratch] {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    cargo(&crate::BUILD_CLI)?;
+    cargo(&crate::BUILD_ALL)?;
     let rlrec = crate::rlrec()?;
     let mut printed = Map::new();
     for figure in &FIGURES {

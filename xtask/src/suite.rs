@@ -213,12 +213,13 @@ pub fn run(args: &[String]) -> Result<()> {
             _ => bail!("{USAGE}"),
         }
     }
-    crate::cargo(&crate::BUILD_CLI)?;
+    let measurer = crate::bench::process::Measurer::build()?;
     let rlrec = crate::rlrec()?;
     let root = crate::workspace_root()?.join("target").join("suite");
     let runs = root.join(if quick { "quick" } else { "full" });
     if sardine {
-        return sardine_suite(&rlrec, &runs.join("sardine"), quick);
+        let presets = measurer.sardine_presets()?;
+        return sardine_suite(&rlrec, &presets, &runs.join("sardine"), quick);
     }
     let (sizes, scenarios): (&Sizes, Vec<&Scenario>) = if quick {
         (&QUICK, vec![&SCENARIOS[0], &SCENARIOS[7]])
@@ -267,7 +268,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let page = format!(
         "# The scenario suite\n\nWritten by `cargo xtask suite` on {date} (commit {commit}); \
          load average (1, 5, 15 min) {before} before, {after} after, on {cores} cores.\n\n{INTRO}\n\n{text}",
-        date = trainer::UtcTime::now(),
+        date = crate::bench::report::utc_now(),
         commit = crate::bench::report::commit(&crate::workspace_root()?),
         before = load(load_before),
         after = load(crate::bench::report::load()),
@@ -280,16 +281,20 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// SARDINE's worlds: the fixed policies and LinUCB (SlateQ does not run at this scale
 /// yet: docs/sardine.md), each world's score `(x − random) / (oracle − random)`.
-fn sardine_suite(rlrec: &Path, runs: &Path, quick: bool) -> Result<()> {
+fn sardine_suite(
+    rlrec: &Path,
+    presets: &[(String, String)],
+    runs: &Path,
+    quick: bool,
+) -> Result<()> {
     let sizes = if quick { &QUICK } else { &FULL };
-    let presets = env::SardinePreset::all();
-    let presets = if quick { &presets[6..] } else { &presets[..] };
+    let presets = if quick { &presets[6..] } else { presets };
     let mut text = String::from(
         "| world | random | greedy | LinUCB | oracle | LinUCB's score |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    for (i, preset) in presets.iter().enumerate() {
-        eprintln!("xtask: suite: {}", preset.id);
-        let args = ["--env", preset.name];
+    for (i, (id, name)) in presets.iter().enumerate() {
+        eprintln!("xtask: suite: {id}");
+        let args = ["--env", name.as_str()];
         let dir = runs.join(format!("{i}"));
         clear(&dir)?;
         let [random, greedy, oracle] =
@@ -299,8 +304,7 @@ fn sardine_suite(rlrec: &Path, runs: &Path, quick: bool) -> Result<()> {
         let score = (linucb.mean - random.mean) / (oracle.mean - random.mean);
         let _ = writeln!(
             text,
-            "| `{}` | {} | {} | {} | {} | {score:.3} |",
-            preset.id,
+            "| `{id}` | {} | {} | {} | {} | {score:.3} |",
             random.cell(),
             greedy.cell(),
             linucb.cell(),
@@ -326,7 +330,7 @@ fn sardine_suite(rlrec: &Path, runs: &Path, quick: bool) -> Result<()> {
          linucb` with its defaults (the bandit observation: the item embeddings alone), \
          scored `(LinUCB − random) / (oracle − random)`. SlateQ does not run at this scale \
          yet ([sardine.md](sardine.md)).\n\n{text}",
-        date = trainer::UtcTime::now(),
+        date = crate::bench::report::utc_now(),
         commit = crate::bench::report::commit(&crate::workspace_root()?),
         episodes = sizes.episodes,
     );

@@ -115,7 +115,7 @@ pub fn run(args: &[String]) -> Result<()> {
         std::fs::remove_dir_all(&work)?;
     }
     std::fs::create_dir_all(&work)?;
-    cargo(&crate::BUILD_CLI)?;
+    cargo(&crate::BUILD_ALL)?;
     let bin = rlrec()?;
     let run = |args: &[&str]| -> Result<String> {
         let out = Command::new(&bin)

@@ -3,12 +3,12 @@
 //! (see [`sardine`]) instead.
 //!
 //! Every figure is measured in a child process of its own (see [`process`]): the
-//! simulator and vector-environment throughput and LinUCB's training run in this
-//! (release-built) program as `xtask __measure …`, SlateQ through the built `rlrec`
-//! binary, RecSim through `xtask/recsim_bench.py` in a cache venv. The table is printed
-//! and written as JSON under `target/bench/` and, for a full run, as `docs/benchmarks.md`.
+//! simulator and vector-environment throughput, LinUCB's training and the logs in the
+//! release-built `measure` program (`crates/measure`, see [`process::Measurer`]), SlateQ through
+//! the built `rlrec` binary, RecSim through `xtask/recsim_bench.py` in a cache venv. The
+//! table is printed and written as JSON under `target/bench/` and, for a full run, as
+//! `docs/benchmarks.md`.
 
-mod measure;
 pub(crate) mod process;
 mod python;
 mod recsim;
@@ -22,9 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use rollout::FRAGMENT_STEPS;
-
-pub use measure::child;
 
 use report::Report;
 use rows::{LinUcbRow, LogRow, PairRow, Rate, RecSimRow, SimRow, VectorRow};
@@ -42,7 +39,7 @@ struct Plan {
     linucb_iterations: u64,
     slateq_args: &'static [&'static str],
     /// Episodes logged per logging case: about a million steps in a full run.
-    log_episodes: [(&'static str, u64); 2],
+    log_episodes: [u64; LOG_CASES.len()],
 }
 
 impl Plan {
@@ -56,7 +53,7 @@ impl Plan {
                 vector_rounds: 1,
                 num_envs: 256,
                 linucb_iterations: 10,
-                log_episodes: [("strong-lts", 100), ("interest-evolution", 100)],
+                log_episodes: [100, 100],
                 // Past the 2,000 warm-up steps, with an iteration that learns and does not
                 // evaluate, so that the learning speed is timed too.
                 slateq_args: &[
@@ -77,12 +74,19 @@ impl Plan {
                 vector_rounds: 7,
                 num_envs: 256,
                 linucb_iterations: 100,
-                log_episodes: [("strong-lts", 10_000), ("interest-evolution", 12_000)],
+                log_episodes: [10_000, 12_000],
                 slateq_args: &["--evaluation-interval", "2"],
             }
         }
     }
 }
+
+/// The logging cases: a scenario, and the logging policy and target (the measuring
+/// program's names for the pair).
+const LOG_CASES: [(&str, &str); 2] = [
+    ("strong-lts", "random-to-greedy"),
+    ("interest-evolution", "epsilon-greedy-to-softmax"),
+];
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]";
 
@@ -104,24 +108,20 @@ pub fn run(args: &[String]) -> Result<()> {
         return sardine::run(&root, quick);
     }
     let plan = Plan::new(quick);
+    let sim_seconds = plan.sim_seconds.to_string();
     // Set-up first, so that no build or install runs beside a measurement.
-    crate::cargo(&crate::BUILD_CLI)?;
+    let measurer = process::Measurer::build()?;
     let python = vs_recsim.then(recsim::ensure_venv).transpose()?;
     let package = crate::python::installed()?;
     let mut report = Report::new(&root, quick, args);
 
-    // Criterion's micro-benchmarks of the step functions; the smoke run runs each once.
-    eprintln!("xtask: criterion micro-benchmarks (cargo bench -p env --bench step)");
-    let criterion_args: &[&str] = if quick { &["--test"] } else { &[] };
-    crate::cargo(
-        &[
-            &["bench", "-p", "env", "--bench", "step", "--"],
-            criterion_args,
-        ]
-        .concat(),
-    )?;
+    // Criterion's micro-benchmarks of the step functions; the tests run each once, in
+    // criterion's test mode.
+    if !quick {
+        eprintln!("xtask: criterion micro-benchmarks (cargo bench -p env --bench step)");
+        crate::cargo(&["bench", "-p", "env", "--bench", "step"])?;
+    }
     let criterion = (!quick).then(|| criterion_estimates(&root)).transpose()?;
-    let exe = std::env::current_exe().context("locating the xtask binary")?;
 
     // Rounds alternate between rlrec and RecSim, each in a fresh process, so that both
     // meet the same spells of interference from other work on the machine.
@@ -131,10 +131,7 @@ pub fn run(args: &[String]) -> Result<()> {
         let (mut rlrec, mut rlrec_peak) = (Vec::new(), 0);
         let mut recsim: Option<(Vec<f64>, u64)> = None;
         for _ in 0..plan.sim_rounds {
-            let (rounds, peak) = measured(
-                &exe,
-                &["sim", scenario.name, &plan.sim_seconds.to_string(), "1"],
-            )?;
+            let (rounds, peak) = measurer.rounds(&scenario.measure("sim", &[&sim_seconds, "1"]))?;
             rlrec.extend(rounds);
             rlrec_peak = rlrec_peak.max(peak);
             if let Some(python) = &python {
@@ -166,26 +163,31 @@ pub fn run(args: &[String]) -> Result<()> {
     thread_counts.dedup();
     let threads_arg: Vec<String> = thread_counts.iter().map(ToString::to_string).collect();
     for scenario in &SCENARIOS {
-        for fragment in [1, FRAGMENT_STEPS] {
+        // One step per call, and training's fragment.
+        for fragment in ["1", "default"] {
             eprintln!(
                 "xtask: timing {} × {} on {} thread(s), {fragment} step(s) per call",
                 plan.num_envs,
                 scenario.label,
                 threads_arg.join(" and ")
             );
-            let mut args = vec![
-                "vector".to_string(),
-                scenario.name.to_string(),
-                plan.num_envs.to_string(),
-                fragment.to_string(),
-                plan.vector_seconds.to_string(),
-                plan.vector_rounds.to_string(),
-            ];
+            let mut args = scenario.measure(
+                "vector",
+                &[
+                    &plan.num_envs.to_string(),
+                    fragment,
+                    &plan.vector_seconds.to_string(),
+                    &plan.vector_rounds.to_string(),
+                ],
+            );
             args.extend(threads_arg.iter().cloned());
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let (value, peak) = measured_value(&exe, &args)?;
+            let (value, peak) = measurer.value(&args)?;
+            let fragment = value["fragment"]
+                .as_u64()
+                .context("the vector measurement names no fragment")?
+                as usize;
             for &threads in &thread_counts {
-                let rounds = serde_json::from_value(value[threads.to_string()].clone())
+                let rounds = serde_json::from_value(value["rounds"][threads.to_string()].clone())
                     .with_context(|| format!("no rounds for {threads} threads"))?;
                 report.vector.push(VectorRow {
                     scenario: scenario.name,
@@ -202,7 +204,7 @@ pub fn run(args: &[String]) -> Result<()> {
     report.python = python::measure(
         &package,
         &root.join("xtask").join("python_bench.py"),
-        &exe,
+        &measurer,
         plan.sim_seconds,
         plan.sim_rounds,
     )?;
@@ -212,13 +214,13 @@ pub fn run(args: &[String]) -> Result<()> {
     if cores >= 2 {
         for scenario in &SCENARIOS {
             eprintln!("xtask: timing two {} processes at once", scenario.label);
-            let args = ["sim", scenario.name, &plan.sim_seconds.to_string(), "1"];
+            let args = scenario.measure("sim", &[&sim_seconds, "1"]);
             let (mut alone, mut sums) = (Vec::new(), Vec::new());
             for _ in 0..plan.vector_rounds {
-                alone.extend(measured(&exe, &args)?.0);
+                alone.extend(measurer.rounds(&args)?.0);
                 let (a, b) = std::thread::scope(|s| {
-                    let other = s.spawn(|| measured(&exe, &args));
-                    let own = measured(&exe, &args);
+                    let other = s.spawn(|| measurer.rounds(&args));
+                    let own = measurer.rounds(&args);
                     (own, other.join())
                 });
                 let b = b.map_err(|_| anyhow::anyhow!("a measuring thread panicked"))?;
@@ -233,36 +235,49 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 
     eprintln!("xtask: training LinUCB");
+    let rlrec = crate::rlrec()?;
+    let runs = root.join("target").join("bench").join("linucb-run");
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs)?;
+    }
     let finished = process::run(
-        Command::new(&exe).args(["__measure", "linucb", &plan.linucb_iterations.to_string()]),
+        Command::new(&rlrec)
+            .args(["train", "--algo", "linucb", "--seed", "123", "--json"])
+            .args(["--iterations", &plan.linucb_iterations.to_string()])
+            .args(["--eval-episodes", "1", "--out"])
+            .arg(&runs),
         |_, _| (),
     )?;
+    std::fs::remove_dir_all(&runs)?;
     report.linucb = Some(LinUcbRow::parse(&finished.stdout, finished.peak_rss_kib)?);
 
     // Logging and off-policy evaluation, each in a process of its own so that each
     // peak is its own: logging streams in constant memory; the estimators keep a few
     // numbers per logged step.
-    for (case, episodes) in plan.log_episodes {
-        eprintln!("xtask: logging {episodes} episodes of {case}, then evaluating on them");
+    for ((name, case), episodes) in LOG_CASES.into_iter().zip(plan.log_episodes) {
+        eprintln!("xtask: logging {episodes} episodes of {name}, then evaluating on them");
+        let scenario = SCENARIOS
+            .iter()
+            .find(|s| s.name == name)
+            .context("a logging case names a scenario of the table")?;
         let dir = root
             .join("target")
             .join("bench")
-            .join(format!("log-{case}"));
+            .join(format!("log-{name}"));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
         let dir_arg = dir.to_str().context("a UTF-8 path")?.to_string();
         let (logged, log_peak) =
-            measured_value(&exe, &["log", case, &episodes.to_string(), &dir_arg])?;
-        let (evaluated, ope_peak) = measured_value(&exe, &["ope", case, &dir_arg])?;
+            measurer.value(&scenario.measure("log", &[case, &episodes.to_string(), &dir_arg]))?;
+        let (evaluated, ope_peak) = measurer.value(&["ope", case, &dir_arg])?;
         std::fs::remove_dir_all(&dir)?;
         report.logs.push(LogRow::parse(
-            case, &logged, log_peak, &evaluated, ope_peak,
+            name, &logged, log_peak, &evaluated, ope_peak,
         )?);
     }
 
     // The default with its evaluations beside training and in line, and one environment.
-    let rlrec = crate::rlrec()?;
     let one_env = root.join(slateq::ONE_ENV_CONFIG);
     let one_env = one_env.to_str().context("a UTF-8 path")?;
     for (label, extra) in [
@@ -311,20 +326,6 @@ fn criterion_estimates(root: &Path) -> Result<Vec<(&'static str, f64)>> {
             Ok((s.name, ns))
         })
         .collect()
-}
-
-/// Runs `xtask __measure ARGS…`: the steps per second of every round and the peak RSS.
-fn measured(exe: &Path, args: &[&str]) -> Result<(Vec<f64>, u64)> {
-    let (value, peak) = measured_value(exe, args)?;
-    Ok((serde_json::from_value(value["rounds"].clone())?, peak))
-}
-
-/// Runs `xtask __measure ARGS…`: its JSON result and its peak RSS.
-fn measured_value(exe: &Path, args: &[&str]) -> Result<(serde_json::Value, u64)> {
-    let finished = process::run(Command::new(exe).arg("__measure").args(args), |_, _| ())?;
-    let value = serde_json::from_str(finished.stdout.trim())
-        .with_context(|| format!("__measure {args:?} printed `{}`", finished.stdout.trim()))?;
-    Ok((value, finished.peak_rss_kib))
 }
 
 /// `target/bench/benchmarks.json` and `docs/benchmarks.md`; a quick run writes

@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Instant;
 
@@ -61,6 +62,25 @@ pub fn run(command: &mut Command, mut on_line: impl FnMut(&str, f64)) -> Result<
     })
 }
 
+/// Runs a measuring `command` (this workspace's `measure`, or a Python harness), which
+/// prints one JSON object: that object and the child's peak RSS (KiB).
+pub fn json(command: &mut Command) -> Result<(serde_json::Value, u64)> {
+    let finished = run(command, |_, _| ())?;
+    let value = serde_json::from_str(finished.stdout.trim()).with_context(|| {
+        format!(
+            "{:?} printed `{}`",
+            command.get_program(),
+            finished.stdout.trim()
+        )
+    })?;
+    Ok((value, finished.peak_rss_kib))
+}
+
+/// The rounds (steps per second) of a measurement's JSON object.
+pub fn rounds(value: &serde_json::Value) -> Result<Vec<f64>> {
+    serde_json::from_value(value["rounds"].clone()).context("a measurement printed no rounds")
+}
+
 /// Reaps `child` with `wait4`, which also returns its resource usage.
 fn wait_with_peak_rss(child: &Child) -> Result<(ExitStatus, u64)> {
     let pid = libc::pid_t::try_from(child.id()).context("process id out of range")?;
@@ -81,4 +101,47 @@ fn wait_with_peak_rss(child: &Child) -> Result<(ExitStatus, u64)> {
     }
     let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0);
     Ok((ExitStatus::from_raw(status), peak))
+}
+
+/// The measuring program, `crates/measure` (its commands are in its `main.rs`). It links
+/// no libtorch, so that its peak memory is the simulators' own.
+pub(crate) struct Measurer {
+    exe: PathBuf,
+}
+
+impl Measurer {
+    /// Builds the workspace's programs ([`crate::BUILD_ALL`]), this one among them.
+    pub(crate) fn build() -> Result<Self> {
+        crate::cargo(&crate::BUILD_ALL)?;
+        Ok(Self {
+            exe: crate::workspace_root()?.join("target/release/measure"),
+        })
+    }
+
+    /// Runs a measurement: its JSON result and its peak RSS.
+    pub(crate) fn value<S: AsRef<str>>(&self, args: &[S]) -> Result<(serde_json::Value, u64)> {
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        json(Command::new(&self.exe).args(&args)).with_context(|| format!("measure {args:?}"))
+    }
+
+    /// Runs a measurement: the steps per second of every round and the peak RSS.
+    pub(crate) fn rounds<S: AsRef<str>>(&self, args: &[S]) -> Result<(Vec<f64>, u64)> {
+        let (value, peak) = self.value(args)?;
+        Ok((rounds(&value)?, peak))
+    }
+
+    /// SARDINE's presets, `(id, name)`, in their order.
+    pub(crate) fn sardine_presets(&self) -> Result<Vec<(String, String)>> {
+        /// A preset as the program prints it.
+        #[derive(serde::Deserialize)]
+        struct Preset {
+            id: String,
+            name: String,
+        }
+        let (value, _) = self.value(&["sardine-presets"])?;
+        Ok(serde_json::from_value::<Vec<Preset>>(value)?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect())
+    }
 }

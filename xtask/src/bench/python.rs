@@ -9,16 +9,13 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
-use env::{slot_seed, Autoreset, Execution, VectorEnv};
-use serde_json::json;
 
 use super::process;
 use super::report::{mib, rate, thousands, Align, Report, Section, Table};
 use super::rows::{PythonRow, Rate};
-use super::scenarios::{SimScenario, SCENARIOS};
+use super::scenarios::SCENARIOS;
 
 /// The vector environment's batch, as the acceptance figures ask for.
 pub const NUM_ENVS: usize = 1024;
@@ -28,7 +25,7 @@ pub const NUM_ENVS: usize = 1024;
 pub fn measure(
     python: &Path,
     script: &Path,
-    exe: &Path,
+    measurer: &process::Measurer,
     seconds: f64,
     rounds: usize,
 ) -> Result<Vec<PythonRow>> {
@@ -48,16 +45,18 @@ pub fn measure(
                 "xtask: timing {} from Python, {layout} observations",
                 s.label
             );
-            let (value, peak) = run(Command::new(python)
-                .arg(script)
-                .args(["single", s.env, &n, &k, &format!("--{layout}")])
-                .args(&timing))?;
+            let (value, peak) = process::json(
+                Command::new(python)
+                    .arg(script)
+                    .args(["single", s.env, &n, &k, &format!("--{layout}")])
+                    .args(&timing),
+            )?;
             rows.push(PythonRow {
                 scenario: s.name,
                 layout,
                 num_envs: 1,
                 threads: 1,
-                rate: Rate::of(serde_json::from_value(value["rounds"].clone())?),
+                rate: Rate::of(process::rounds(&value)?),
                 peak_rss_kib: peak,
                 native: None,
             });
@@ -68,15 +67,19 @@ pub fn measure(
         );
         let thread_args: Vec<String> = threads.iter().map(ToString::to_string).collect();
         let b = NUM_ENVS.to_string();
-        let (value, peak) = run(Command::new(python)
-            .arg(script)
-            .args(["vector", s.env, &n, &k, "--num-envs", &b, "--threads"])
-            .args(&thread_args)
-            .args(&timing))?;
-        let (native, _) = run(Command::new(exe)
-            .args(["__measure", "flat-vector", s.name, &b])
-            .args([seconds.to_string(), rounds.to_string()])
-            .args(&thread_args))?;
+        let (value, peak) = process::json(
+            Command::new(python)
+                .arg(script)
+                .args(["vector", s.env, &n, &k, "--num-envs", &b, "--threads"])
+                .args(&thread_args)
+                .args(&timing),
+        )?;
+        let mut args = s.measure(
+            "flat-vector",
+            &[&b, &seconds.to_string(), &rounds.to_string()],
+        );
+        args.extend(thread_args.iter().cloned());
+        let (native, _) = measurer.value(&args)?;
         for t in &thread_args {
             let rounds = |v: &serde_json::Value| -> Result<Rate> {
                 Ok(Rate::of(
@@ -96,75 +99,6 @@ pub fn measure(
         }
     }
     Ok(rows)
-}
-
-fn run(command: &mut Command) -> Result<(serde_json::Value, u64)> {
-    let finished = process::run(command, |_, _| ())?;
-    let value = serde_json::from_str(finished.stdout.trim())
-        .with_context(|| format!("a Python timing printed `{}`", finished.stdout.trim()))?;
-    Ok((value, finished.peak_rss_kib))
-}
-
-/// `xtask __measure flat-vector SCENARIO B SECONDS ROUNDS THREADS…`: what the Python
-/// vector environment runs in Rust, without Python: `VectorEnv::step_flat` with NEXT_STEP
-/// autoreset and slates drawn before the clock starts. Rounds alternate between the
-/// thread counts.
-pub fn native(args: &[String]) -> Result<serde_json::Value> {
-    let number = |i: usize| -> Result<f64> {
-        let arg = args.get(i).map(String::as_str).unwrap_or_default();
-        arg.parse()
-            .with_context(|| format!("argument {i} of flat-vector: `{arg}`"))
-    };
-    let scenario = SimScenario::named(args.first().map(String::as_str).unwrap_or_default())?;
-    let (b, seconds, rounds) = (number(1)? as usize, number(2)?, number(3)? as usize);
-    let s = scenario.scenario();
-    // Uniform positions from SplitMix64 (`slot_seed` of one seed), the slates' own stream.
-    let batches: Vec<Vec<usize>> = (0..64)
-        .map(|batch| {
-            (0..b * s.slate_size)
-                .map(|i| {
-                    (slot_seed(7, batch * b * s.slate_size + i + 1) % s.num_candidates as u64)
-                        as usize
-                })
-                .collect()
-        })
-        .collect();
-    let mut runs = Vec::new();
-    for i in 4..args.len() {
-        let threads = number(i)? as usize;
-        let envs = (0..b).map(|_| s.build()).collect::<Result<Vec<_>, _>>()?;
-        let mut vector = VectorEnv::new(envs, Execution::for_slots(threads, b))?
-            .with_autoreset(Autoreset::NextStep);
-        vector.reset(s.seed);
-        let flat = vec![0.0; b * vector.flat_dim()];
-        runs.push((threads, vector, flat, Vec::new()));
-    }
-    let round = |vector: &mut VectorEnv, flat: &mut [f32], seconds: f64| -> Result<f64> {
-        let (start, mut steps) = (Instant::now(), 0);
-        loop {
-            for slates in &batches {
-                vector.step_flat(slates, flat)?;
-            }
-            steps += b * batches.len();
-            let elapsed = start.elapsed().as_secs_f64();
-            if elapsed >= seconds {
-                return Ok(steps as f64 / elapsed);
-            }
-        }
-    };
-    for (_, vector, flat, _) in &mut runs {
-        round(vector, flat, seconds.min(0.2))?;
-    }
-    for _ in 0..rounds {
-        for (_, vector, flat, results) in &mut runs {
-            results.push(round(vector, flat, seconds)?);
-        }
-    }
-    Ok(serde_json::Value::Object(
-        runs.into_iter()
-            .map(|(t, _, _, results)| (t.to_string(), json!(results)))
-            .collect(),
-    ))
 }
 
 impl Report {

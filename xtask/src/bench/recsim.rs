@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::process;
 use crate::libtorch::cache_root;
@@ -50,17 +50,13 @@ pub fn measure(
     seconds: f64,
     rounds: usize,
 ) -> Result<(Vec<f64>, u64, serde_json::Value)> {
-    let finished = process::run(
+    let (value, peak) = process::json(
         Command::new(python)
             .arg(script)
             .arg(scenario)
             .args(["--seconds", &seconds.to_string()])
             .args(["--rounds", &rounds.to_string()]),
-        |_, _| (),
     )?;
-    let value: serde_json::Value = serde_json::from_str(finished.stdout.trim())
-        .with_context(|| format!("RecSim's harness printed `{}`", finished.stdout.trim()))?;
-    let rounds = serde_json::from_value(value["rounds"].clone())
-        .context("RecSim's harness printed no rounds")?;
-    Ok((rounds, finished.peak_rss_kib, value["versions"].clone()))
+    let rounds = process::rounds(&value)?;
+    Ok((rounds, peak, value["versions"].clone()))
 }

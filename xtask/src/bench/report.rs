@@ -51,7 +51,7 @@ impl Report {
         Self {
             command,
             quick,
-            date: trainer::UtcTime::now().to_string(),
+            date: utc_now(),
             commit: commit(root),
             machine: Machine {
                 cpu: cpu_model().unwrap_or_else(|| "unknown".into()),
@@ -262,10 +262,12 @@ impl Report {
                 intro: format!(
                     "The tutorial's setting (`rlrec train --algo linucb --seed 123`: StrongLTS \
                      20/2, discrete actions, bandit observation, one 120-step episode per \
-                     iteration), the training iterations alone (no checkpoints, no final \
-                     evaluation). For scale: RLlib 2.8.1 trained its 100 iterations (10,000 \
-                     steps) in {RLLIB_LINUCB_SECONDS} s on the reference machine \
-                     (`docs/reference.md`)."
+                     iteration): the seconds are the training iterations' own (`time_total_s` \
+                     of the last), without checkpoints or the final evaluation; the peak RSS \
+                     is the whole `rlrec` process's, libtorch's libraries included (about 110 \
+                     MiB of it, as in every process that links them). For scale: RLlib 2.8.1 \
+                     trained its 100 iterations (10,000 steps) in {RLLIB_LINUCB_SECONDS} s on \
+                     the reference machine (`docs/reference.md`)."
                 ),
                 tables: vec![t],
                 lines: Vec::new(),
@@ -628,6 +630,20 @@ pub(crate) fn commit(root: &Path) -> String {
         Some(id) => id,
         None => "unknown".into(),
     }
+}
+
+/// The time now as the pages print it, `YYYY-MM-DD HH:MM UTC` (as `rlrec` writes its run
+/// folders' times), from `date`: xtask links none of the workspace's libraries.
+pub(crate) fn utc_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "an unknown date".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        )
 }
 
 #[cfg(test)]

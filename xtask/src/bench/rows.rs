@@ -106,14 +106,18 @@ pub struct LinUcbRow {
 }
 
 impl LinUcbRow {
+    /// The row of `rlrec train --json`'s output: its last iteration's line.
     pub fn parse(stdout: &str, peak_rss_kib: u64) -> Result<Self> {
-        let v: serde_json::Value =
-            serde_json::from_str(stdout.trim()).context("LinUCB's measurement output")?;
+        let last = stdout
+            .lines()
+            .rfind(|l| l.contains("\"training_iteration\""))
+            .context("LinUCB's run printed no iteration")?;
+        let v: serde_json::Value = serde_json::from_str(last).context("LinUCB's last iteration")?;
         let number = |key: &str| v[key].as_f64().with_context(|| format!("LinUCB's {key}"));
         let (iterations, timesteps, seconds) = (
-            number("iterations")?,
-            number("timesteps")?,
-            number("seconds")?,
+            number("training_iteration")?,
+            number("timesteps_total")?,
+            number("time_total_s")?,
         );
         Ok(Self {
             iterations: iterations as u64,

@@ -7,8 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result};
-use env::SardinePreset;
+use anyhow::Result;
 use serde::Serialize;
 
 use super::process;
@@ -17,7 +16,7 @@ use super::rows::Rate;
 /// One preset under one policy, both simulators.
 #[derive(Debug, Serialize)]
 struct Row {
-    id: &'static str,
+    id: String,
     policy: &'static str,
     rlrec: Rate,
     sardine: Rate,
@@ -28,26 +27,27 @@ const POLICIES: [&str; 2] = ["random", "oracle"];
 /// Runs the comparison: `seconds` per round, `rounds` rounds of each.
 pub fn run(root: &Path, quick: bool) -> Result<()> {
     let (seconds, rounds) = if quick { (0.2, 1) } else { (2.0, 5) };
+    let measurer = process::Measurer::build()?;
     let python = crate::python::installed()?;
     let script = root.join("xtask").join("sardine_bench.py");
-    let exe = std::env::current_exe().context("locating the xtask binary")?;
     let mut rows = Vec::new();
-    for preset in SardinePreset::all() {
+    for (id, name) in measurer.sardine_presets()? {
         for policy in POLICIES {
-            eprintln!("xtask: timing {} under {policy} (one core)", preset.id);
+            eprintln!("xtask: timing {id} under {policy} (one core)");
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
             for _ in 0..rounds {
-                let args = ["sardine", preset.name, policy, &seconds.to_string(), "1"];
-                ours.extend(rates(Command::new(&exe).arg("__measure").args(args))?);
-                theirs.extend(rates(
+                let args = ["sardine", &name, policy, &seconds.to_string(), "1"];
+                ours.extend(measurer.rounds(&args)?.0);
+                let (value, _) = process::json(
                     Command::new(&python)
                         .arg(&script)
-                        .args([preset.id, policy])
+                        .args([&id, policy])
                         .args(["--seconds", &seconds.to_string(), "--rounds", "1"]),
-                )?);
+                )?;
+                theirs.extend(process::rounds(&value)?);
             }
             rows.push(Row {
-                id: preset.id,
+                id: id.clone(),
                 policy,
                 rlrec: Rate::of(ours),
                 sardine: Rate::of(theirs),
@@ -74,14 +74,6 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         std::fs::write(root.join("docs").join("sardine-benchmarks.md"), page)?;
     }
     Ok(())
-}
-
-/// The steps per second a measuring process printed.
-fn rates(command: &mut Command) -> Result<Vec<f64>> {
-    let finished = process::run(command, |_, _| ())?;
-    let value: serde_json::Value = serde_json::from_str(finished.stdout.trim())
-        .with_context(|| format!("a SARDINE timing printed `{}`", finished.stdout.trim()))?;
-    serde_json::from_value(value["rounds"].clone()).context("a SARDINE timing printed no rounds")
 }
 
 fn markdown(rows: &[Row]) -> String {

@@ -1,8 +1,5 @@
 //! The simulator scenarios the benchmark times.
 
-use anyhow::{Context, Result};
-use env::Scenario;
-
 /// A simulator scenario of the throughput table.
 pub struct SimScenario {
     pub name: &'static str,
@@ -50,20 +47,17 @@ pub const SCENARIOS: [SimScenario; 4] = [
 ];
 
 impl SimScenario {
-    /// The scenario called `name`.
-    pub fn named(name: &str) -> Result<&'static SimScenario> {
-        SCENARIOS
-            .iter()
-            .find(|s| s.name == name)
-            .with_context(|| format!("unknown scenario `{name}`"))
-    }
-
-    /// The scenario at seed 0, resampled, with its default horizon.
-    pub fn scenario(&self) -> Scenario {
-        Scenario {
-            num_candidates: self.num_candidates,
-            slate_size: self.slate_size,
-            ..Scenario::new(self.env)
-        }
+    /// The measuring program's arguments for `command` on this scenario: the command,
+    /// `ENV N K` (at seed 0, resampled, with its default horizon), then `rest`.
+    pub fn measure(&self, command: &str, rest: &[&str]) -> Vec<String> {
+        let head = [
+            command.to_string(),
+            self.env.to_string(),
+            self.num_candidates.to_string(),
+            self.slate_size.to_string(),
+        ];
+        head.into_iter()
+            .chain(rest.iter().map(ToString::to_string))
+            .collect()
     }
 }
