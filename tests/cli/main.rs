@@ -1,7 +1,9 @@
 //! The command line, end to end: one test binary, one command helper ([`util::rlrec`]) and
 //! one place for the shared fixtures.
 
-mod commands;
+// libtest starts tests in the order of their names: `docs` comes first, so that the
+// longest test (the guide's, with the main job's whole SlateQ run) starts at once and the
+// other thread takes the rest meanwhile.
 mod docs;
 mod logs;
 mod parity;
@@ -11,6 +13,7 @@ mod resume;
 mod run_folders;
 #[cfg(feature = "slateq")]
 mod slateq;
+mod subcommands;
 mod training;
 mod tune;
 mod util;
