@@ -435,6 +435,3 @@ fn claim(out: &Path) -> Result<fs::File, LogError> {
     storage::record_pid(&mut lock, out)?;
     Ok(lock)
 }
-
-#[cfg(test)]
-mod tests;

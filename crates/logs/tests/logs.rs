@@ -1,7 +1,15 @@
 //! The log writer's and reader's tests: logs written, replaced, stopped, damaged and
 //! edited.
 
-use super::*;
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use env::Scenario;
+use logs::{
+    write_log, BasePolicy, LogError, LogMeta, LogReader, LogWriter, NoCheckpoints, Policy,
+    PolicySpec, Row, META_FILE, PARQUET_META_KEY, STEPS_FILE,
+};
 
 /// A progress callback that lets the log run to its end.
 fn on(_: u64) -> ControlFlow<()> {
@@ -258,8 +266,7 @@ fn edited_values_with_a_matching_checksum_are_refused() {
     let edited = dir.path().join("edited");
     fs::create_dir(&edited).unwrap();
     let read_edited = |edit: &dyn Fn(&mut Row)| -> String {
-        let mut writer =
-            writer::LogWriter::create(&edited.join(STEPS_FILE), &good.meta().layout).unwrap();
+        let mut writer = LogWriter::create(&edited.join(STEPS_FILE), &good.meta().layout).unwrap();
         let mut rows = good.rows().unwrap();
         let mut index = 0;
         while let Some(row) = rows.next_row().unwrap() {
