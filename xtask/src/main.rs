@@ -203,7 +203,7 @@ fn check_installed(rlrec: &Path) -> Result<()> {
 fn example(quick: bool) -> Result<()> {
     // Built with the workspace's every feature, as the tests build it: its release
     // libraries are reused, where `cargo run -p trainer --features slateq` resolved other
-    // features and rebuilt arrow, parquet and tch (three minutes of `cargo xtask test`).
+    // features and rebuilt parquet and tch (minutes of `cargo xtask test`).
     cargo(&[
         "build",
         "--release",
