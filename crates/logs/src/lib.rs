@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod columns;
 mod offline;
 pub mod ope;
 mod policy;
@@ -121,8 +122,8 @@ pub enum LogError {
         /// What is wrong with it.
         why: String,
     },
-    /// A file that the JSON, Parquet or Arrow reader or writer refused: what was being
-    /// done, and their error as the source.
+    /// A file that the JSON or Parquet reader or writer refused: what was being done, and
+    /// their error as the source.
     #[error("{}: {what}", path.display())]
     Format {
         /// The file.
@@ -435,6 +436,3 @@ fn claim(out: &Path) -> Result<fs::File, LogError> {
     storage::record_pid(&mut lock, out)?;
     Ok(lock)
 }
-
-#[cfg(test)]
-mod tests;

@@ -5,14 +5,18 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type, Int32Type, UInt32Type, UInt64Type};
-use arrow_array::{Array, ArrowPrimitiveType, BooleanArray, RecordBatch};
-use arrow_buffer::{ArrowNativeType, NullBuffer, OffsetBuffer, ScalarBuffer};
-use arrow_schema::DataType;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::basic::Encoding;
+use parquet::basic::Repetition;
+use parquet::column::page::{Page, PageMetadata, PageReader};
+use parquet::column::reader::{get_column_reader, ColumnReader, ColumnReaderImpl};
+use parquet::data_type::DataType;
+use parquet::errors::ParquetError;
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::schema::types::SchemaDescriptor;
 
-use super::writer::{Checksum, Column, BATCH_ROWS, COLUMNS};
+use super::columns::{
+    describe, repetition, Block, Checksum, ColMut, Lists, Scratch, BATCH_ROWS, COLUMNS,
+};
 use super::{
     adds_up, LogError, LogMeta, Row, LOG_FORMAT, MAX_REWARD, META_FILE, PARQUET_META_KEY,
     STEPS_FILE,
@@ -72,39 +76,9 @@ impl LogReader {
             return Err(invalid("the log holds no steps".into()));
         }
         let steps = path.join(STEPS_FILE);
-        let builder = builder(&steps)?;
-        let schema = builder.schema();
-        let mut missing = Vec::new();
-        for (name, column, _) in &COLUMNS {
-            match schema.field_with_name(name) {
-                Err(_) => missing.push(*name),
-                Ok(field) => {
-                    let ok = match (column, field.data_type()) {
-                        (Column::Scalar(t), found) => t == found,
-                        (Column::List(item), DataType::List(found)) => {
-                            found.data_type() == &item.data_type()
-                        }
-                        _ => false,
-                    };
-                    if !ok {
-                        return Err(LogError::invalid(
-                            &steps,
-                            format!(
-                                "column `{name}` is {}, not the log's type",
-                                field.data_type()
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        if !missing.is_empty() {
-            return Err(LogError::invalid(
-                &steps,
-                format!("missing columns: {}", missing.join(", ")),
-            ));
-        }
-        let file_meta = builder.metadata().file_metadata();
+        let file = open(&steps)?;
+        leaves(file.metadata().file_metadata().schema_descr(), &steps)?;
+        let file_meta = file.metadata().file_metadata();
         let embedded = file_meta
             .key_value_metadata()
             .and_then(|kv| kv.iter().find(|e| e.key == PARQUET_META_KEY))
@@ -143,15 +117,18 @@ impl LogReader {
     /// The rows from the first, each checked.
     pub fn rows(&self) -> Result<Rows, LogError> {
         let steps = self.path.join(STEPS_FILE);
-        let reader = builder(&steps)?
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(LogError::format(&steps, "reading the steps"))?;
+        let file = open(&steps)?;
+        let leaves = leaves(file.metadata().file_metadata().schema_descr(), &steps)?;
         Ok(Rows {
             path: steps,
             meta: self.meta.clone(),
-            reader,
-            batch: None,
+            file,
+            leaves,
+            next_group: 0,
+            readers: Vec::new(),
+            group_left: 0,
+            scratch: Scratch::default(),
+            block: Block::new(),
             at: 0,
             index: 0,
             row: Row::default(),
@@ -161,18 +138,81 @@ impl LogReader {
     }
 }
 
-fn builder(steps: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, LogError> {
+fn open(steps: &Path) -> Result<SerializedFileReader<File>, LogError> {
     let file = File::open(steps).map_err(LogError::io(steps))?;
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(LogError::format(steps, "not a readable Parquet file"))
+    SerializedFileReader::new(file).map_err(LogError::format(steps, "not a readable Parquet file"))
+}
+
+/// Where one of the log's columns is in a file, and what its definition levels mean.
+#[derive(Debug, Clone, Copy)]
+struct Leaf {
+    /// The leaf column's index.
+    index: usize,
+    /// A list column's definition level of a row that is not null: 1 where the column
+    /// is optional, else 0 (a scalar column's is unused).
+    list_def: i16,
+    /// The definition level of a value that is not null.
+    max_def: i16,
+}
+
+/// The log's columns in a file's schema, in the order of [`COLUMNS`], each of the log's
+/// type (however nullable: nulls are refused where the log has none as the rows are
+/// read); other columns are ignored.
+fn leaves(schema: &SchemaDescriptor, steps: &Path) -> Result<Vec<Leaf>, LogError> {
+    let fields = schema.root_schema().get_fields();
+    let mut first_leaf = vec![None; fields.len()];
+    for leaf in (0..schema.num_columns()).rev() {
+        first_leaf[schema.get_column_root_idx(leaf)] = Some(leaf);
+    }
+    let mut missing = Vec::new();
+    let mut leaves = Vec::new();
+    for (name, kind, _) in &COLUMNS {
+        let Some(at) = fields.iter().position(|f| f.name() == *name) else {
+            missing.push(*name);
+            continue;
+        };
+        let found = describe(&fields[at]);
+        let index = first_leaf[at].filter(|_| found == kind.name());
+        let Some(index) = index else {
+            return Err(LogError::invalid(
+                steps,
+                format!(
+                    "column `{name}` is {found}, not the log's type ({})",
+                    kind.name()
+                ),
+            ));
+        };
+        leaves.push(Leaf {
+            index,
+            list_def: i16::from(repetition(&fields[at]) == Some(Repetition::OPTIONAL)),
+            max_def: schema.column(index).max_def_level(),
+        });
+    }
+    if !missing.is_empty() {
+        return Err(LogError::invalid(
+            steps,
+            format!("missing columns: {}", missing.join(", ")),
+        ));
+    }
+    Ok(leaves)
 }
 
 /// The rows of a log, read batch by batch into one reused [`Row`].
+// A batch is the next `BATCH_ROWS` rows (fewer at the end), wherever row groups end, so
+// that the checksum takes the runs the writer took.
 pub struct Rows {
     path: PathBuf,
     meta: LogMeta,
-    reader: ParquetRecordBatchReader,
-    batch: Option<Cols>,
+    file: SerializedFileReader<File>,
+    leaves: Vec<Leaf>,
+    /// The row group to open next.
+    next_group: usize,
+    /// The open row group's column readers, and its rows not yet read.
+    readers: Vec<ColumnReader>,
+    group_left: usize,
+    scratch: Scratch,
+    block: Block,
+    /// The batch's next row.
     at: usize,
     index: u64,
     row: Row,
@@ -180,102 +220,201 @@ pub struct Rows {
     checksum: Checksum,
 }
 
-/// A list column's offsets, values and nulls.
-struct Lists<T: ArrowNativeType> {
-    offsets: OffsetBuffer<i32>,
-    values: ScalarBuffer<T>,
-    nulls: Option<NullBuffer>,
+/// The reader of column `index` of a row group, which checks what parquet's reader would
+/// otherwise panic on in a damaged file: the chunk's place in the file, and that its data
+/// pages refer to a dictionary only after one.
+fn column_reader(group: &dyn RowGroupReader, index: usize) -> Result<ColumnReader, ParquetError> {
+    let chunk = group
+        .metadata()
+        .columns()
+        .get(index)
+        .ok_or_else(|| ParquetError::General("a row group lacks a column".into()))?;
+    let start = chunk
+        .dictionary_page_offset()
+        .unwrap_or(chunk.data_page_offset());
+    if start < 0 || chunk.compressed_size() < 0 {
+        return Err(ParquetError::General(
+            "a column chunk's offset or size is negative".into(),
+        ));
+    }
+    let pages = Pages {
+        inner: group.get_column_page_reader(index)?,
+        dictionary: false,
+    };
+    Ok(get_column_reader(chunk.column_descr_ptr(), Box::new(pages)))
 }
 
-impl<T: ArrowNativeType> Lists<T> {
-    fn of<P: ArrowPrimitiveType<Native = T>>(batch: &RecordBatch, name: &str) -> Self {
-        let list = column(batch, name).as_list::<i32>();
-        Self {
-            offsets: list.offsets().clone(),
-            values: list.values().as_primitive::<P>().values().clone(),
-            nulls: list.nulls().cloned(),
-        }
-    }
+/// A column chunk's pages, refused from a data page that refers to a dictionary where no
+/// dictionary page came before it.
+struct Pages {
+    inner: Box<dyn PageReader>,
+    dictionary: bool,
+}
 
-    /// Row `i`, or `None` where it is null.
-    fn get(&self, i: usize) -> Option<&[T]> {
-        if self.nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-            return None;
-        }
-        Some(&self.values[self.offsets[i] as usize..self.offsets[i + 1] as usize])
-    }
+impl Iterator for Pages {
+    type Item = Result<Page, ParquetError>;
 
-    /// Copies row `i` into `out` (empty where null); whether it was not null.
-    fn read(&self, i: usize, out: &mut Vec<T>) -> bool {
-        out.clear();
-        match self.get(i) {
-            Some(xs) => {
-                out.extend_from_slice(xs);
-                true
+    fn next(&mut self) -> Option<Self::Item> {
+        self.get_next_page().transpose()
+    }
+}
+
+impl PageReader for Pages {
+    fn get_next_page(&mut self) -> Result<Option<Page>, ParquetError> {
+        let page = self.inner.get_next_page()?;
+        match &page {
+            Some(Page::DictionaryPage { .. }) => self.dictionary = true,
+            Some(page)
+                if !self.dictionary
+                    && matches!(
+                        page.encoding(),
+                        Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
+                    ) =>
+            {
+                return Err(ParquetError::General(
+                    "a data page refers to a dictionary its column lacks".into(),
+                ))
             }
-            None => false,
+            _ => {}
         }
+        Ok(page)
+    }
+
+    fn peek_next_page(&mut self) -> Result<Option<PageMetadata>, ParquetError> {
+        self.inner.peek_next_page()
+    }
+
+    fn skip_next_page(&mut self) -> Result<(), ParquetError> {
+        self.inner.skip_next_page()
+    }
+
+    fn at_record_boundary(&mut self) -> Result<bool, ParquetError> {
+        self.inner.at_record_boundary()
     }
 }
 
-/// One batch's columns, looked up and cast once.
-struct Cols {
-    len: usize,
-    episode: ScalarBuffer<u64>,
-    step: ScalarBuffer<u32>,
-    user: Lists<f32>,
-    candidates: Lists<f32>,
-    slate: Lists<i32>,
-    click: (OffsetBuffer<i32>, BooleanArray),
-    position_reward: Lists<f64>,
-    quality: Lists<f64>,
-    reward: ScalarBuffer<f64>,
-    terminated: BooleanArray,
-    truncated: BooleanArray,
-    slate_prob: ScalarBuffer<f64>,
-    position_probs: Lists<f64>,
-    prefix_probs: Lists<f64>,
-    policy_slate: Lists<i32>,
-    policy_scores: Lists<f64>,
-    next_user: Lists<f32>,
-    next_candidates: Lists<f32>,
+/// A column chunk that ends before its row group does.
+fn short() -> ParquetError {
+    ParquetError::General("a column holds fewer rows than its row group".into())
 }
 
-impl Cols {
-    fn new(batch: &RecordBatch) -> Self {
-        let click = column(batch, "click").as_list::<i32>();
-        Self {
-            len: batch.num_rows(),
-            episode: column(batch, "episode")
-                .as_primitive::<UInt64Type>()
-                .values()
-                .clone(),
-            step: column(batch, "step")
-                .as_primitive::<UInt32Type>()
-                .values()
-                .clone(),
-            user: Lists::of::<Float32Type>(batch, "user"),
-            candidates: Lists::of::<Float32Type>(batch, "candidates"),
-            slate: Lists::of::<Int32Type>(batch, "slate"),
-            click: (click.offsets().clone(), click.values().as_boolean().clone()),
-            position_reward: Lists::of::<Float64Type>(batch, "position_reward"),
-            quality: Lists::of::<Float64Type>(batch, "quality"),
-            reward: column(batch, "reward")
-                .as_primitive::<Float64Type>()
-                .values()
-                .clone(),
-            terminated: column(batch, "terminated").as_boolean().clone(),
-            truncated: column(batch, "truncated").as_boolean().clone(),
-            slate_prob: column(batch, "slate_prob")
-                .as_primitive::<Float64Type>()
-                .values()
-                .clone(),
-            position_probs: Lists::of::<Float64Type>(batch, "position_probs"),
-            prefix_probs: Lists::of::<Float64Type>(batch, "prefix_probs"),
-            policy_slate: Lists::of::<Int32Type>(batch, "policy_slate"),
-            policy_scores: Lists::of::<Float64Type>(batch, "policy_scores"),
-            next_user: Lists::of::<Float32Type>(batch, "next_user"),
-            next_candidates: Lists::of::<Float32Type>(batch, "next_candidates"),
+impl Scratch {
+    /// Reads the next `n` rows of a column: its values appended to `values`, its levels
+    /// into `self.def` and `self.rep`.
+    fn read_rows<T: DataType>(
+        &mut self,
+        r: &mut ColumnReaderImpl<T>,
+        n: usize,
+        values: &mut Vec<T::T>,
+    ) -> Result<(), ParquetError> {
+        self.def.clear();
+        self.rep.clear();
+        let mut read = 0;
+        while read < n {
+            let (rows, _, _) =
+                r.read_records(n - read, Some(&mut self.def), Some(&mut self.rep), values)?;
+            if rows == 0 {
+                return Err(short());
+            }
+            read += rows;
+        }
+        Ok(())
+    }
+
+    /// Reads `n` rows of a scalar column; whether none is null.
+    fn read_scalars<T: DataType>(
+        &mut self,
+        r: &mut ColumnReaderImpl<T>,
+        n: usize,
+        values: &mut Vec<T::T>,
+    ) -> Result<bool, ParquetError> {
+        let before = values.len();
+        self.read_rows(r, n, values)?;
+        Ok(values.len() - before == n)
+    }
+
+    /// Reads `n` rows of a list column; whether no value is null, nor a row where the
+    /// log has no nulls. A row starts at repetition level 0; its definition levels say
+    /// whether it is null (below `leaf.list_def`), empty (at it) or holds a value (at
+    /// `leaf.max_def`; between the two, a null value).
+    fn read_list<T: DataType>(
+        &mut self,
+        r: &mut ColumnReaderImpl<T>,
+        n: usize,
+        l: &mut Lists<T::T>,
+        leaf: Leaf,
+        nullable: bool,
+    ) -> Result<bool, ParquetError> {
+        let (rows, start) = (l.valid.len(), l.values.len());
+        self.read_rows(r, n, &mut l.values)?;
+        let (mut end, mut complete) = (start, true);
+        for (i, (&def, &rep)) in self.def.iter().zip(&self.rep).enumerate() {
+            if rep == 0 || i == 0 {
+                if i > 0 {
+                    l.offsets.push(end);
+                }
+                l.valid.push(def >= leaf.list_def);
+                complete &= nullable || def >= leaf.list_def;
+            }
+            if def == leaf.max_def {
+                end += 1;
+            } else if def > leaf.list_def {
+                complete = false;
+            }
+        }
+        l.offsets.push(end);
+        if l.valid.len() != rows + n || end != l.values.len() {
+            return Err(ParquetError::General(
+                "a list column's levels do not match its rows".into(),
+            ));
+        }
+        Ok(complete)
+    }
+
+    /// Reads `n` rows of the log's column `column` from `reader`; whether none holds a
+    /// null where the log has none.
+    fn read_column(
+        &mut self,
+        reader: &mut ColumnReader,
+        column: ColMut<'_>,
+        leaf: Leaf,
+        nullable: bool,
+        n: usize,
+    ) -> Result<bool, ParquetError> {
+        match (column, reader) {
+            (ColMut::U64(v), ColumnReader::Int64ColumnReader(r)) => {
+                let mut i64s = std::mem::take(&mut self.i64s);
+                i64s.clear();
+                let complete = self.read_scalars(r, n, &mut i64s)?;
+                v.extend(i64s.iter().map(|&x| x as u64));
+                self.i64s = i64s;
+                Ok(complete)
+            }
+            (ColMut::U32(v), ColumnReader::Int32ColumnReader(r)) => {
+                let mut i32s = std::mem::take(&mut self.i32s);
+                i32s.clear();
+                let complete = self.read_scalars(r, n, &mut i32s)?;
+                v.extend(i32s.iter().map(|&x| x as u32));
+                self.i32s = i32s;
+                Ok(complete)
+            }
+            (ColMut::F64(v), ColumnReader::DoubleColumnReader(r)) => self.read_scalars(r, n, v),
+            (ColMut::Bool(v), ColumnReader::BoolColumnReader(r)) => self.read_scalars(r, n, v),
+            (ColMut::F32s(l), ColumnReader::FloatColumnReader(r)) => {
+                self.read_list(r, n, l, leaf, nullable)
+            }
+            (ColMut::F64s(l), ColumnReader::DoubleColumnReader(r)) => {
+                self.read_list(r, n, l, leaf, nullable)
+            }
+            (ColMut::I32s(l), ColumnReader::Int32ColumnReader(r)) => {
+                self.read_list(r, n, l, leaf, nullable)
+            }
+            (ColMut::Bools(l), ColumnReader::BoolColumnReader(r)) => {
+                self.read_list(r, n, l, leaf, nullable)
+            }
+            _ => Err(ParquetError::General(
+                "a column's reader is not of the log's type".into(),
+            )),
         }
     }
 }
@@ -292,55 +431,77 @@ fn positions(xs: &[i32], out: &mut Vec<usize>) -> bool {
     true
 }
 
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> &'a dyn Array {
-    batch
-        .column_by_name(name)
-        .expect("the schema was checked when the log was opened")
-        .as_ref()
-}
-
 impl Rows {
     /// The next row, checked; `None` after the last, once the checksum matched.
     pub fn next_row(&mut self) -> Result<Option<&Row>, LogError> {
-        loop {
-            if let Some(batch) = &self.batch {
-                if self.at < batch.len {
-                    let i = self.at;
-                    self.at += 1;
-                    self.read(i)?;
-                    return Ok(Some(&self.row));
-                }
+        if self.at == self.block.len() {
+            self.at = 0;
+            // A batch that fails to load is dropped whole, so that no row of it is read.
+            if let Err(e) = self.load() {
+                self.block.clear();
+                return Err(e);
             }
-            match self.reader.next() {
-                Some(batch) => {
-                    let batch = batch.map_err(LogError::format(&self.path, "reading the steps"))?;
-                    let list_nulls = batch.columns().iter().any(|c| {
-                        c.as_list_opt::<i32>()
-                            .is_some_and(|l| l.values().null_count() > 0)
-                    });
-                    let required_nulls = COLUMNS
-                        .iter()
-                        .zip(batch.columns())
-                        .any(|((_, _, nullable), c)| !nullable && c.null_count() > 0);
-                    if list_nulls || required_nulls {
-                        return Err(LogError::invalid(
-                            &self.path,
-                            format!(
-                                "rows {}..{}: a required value is missing",
-                                self.index,
-                                self.index + batch.num_rows() as u64
-                            ),
-                        ));
-                    }
-                    self.checksum.add(&batch);
-                    self.batch = Some(Cols::new(&batch));
-                    self.at = 0;
-                }
-                None => {
-                    return self.finish().map(|()| None);
-                }
+            if self.block.len() == 0 {
+                return self.finish().map(|()| None);
             }
         }
+        let i = self.at;
+        self.at += 1;
+        self.read(i)?;
+        Ok(Some(&self.row))
+    }
+
+    /// Reads the next batch into `self.block`, checks that it holds no null where the
+    /// log has none, and adds it to the checksum.
+    fn load(&mut self) -> Result<(), LogError> {
+        self.block.clear();
+        let mut complete = true;
+        let reading = LogError::format(&self.path, "reading the steps");
+        let loaded = (|| -> Result<(), ParquetError> {
+            while self.block.len() < BATCH_ROWS {
+                if self.group_left == 0 {
+                    if self.next_group == self.file.num_row_groups() {
+                        break;
+                    }
+                    let group = self.file.get_row_group(self.next_group)?;
+                    self.next_group += 1;
+                    self.group_left = usize::try_from(group.metadata().num_rows()).unwrap_or(0);
+                    self.readers = self
+                        .leaves
+                        .iter()
+                        .map(|leaf| column_reader(group.as_ref(), leaf.index))
+                        .collect::<Result<_, _>>()?;
+                    continue;
+                }
+                let n = self.group_left.min(BATCH_ROWS - self.block.len());
+                let columns = self.block.columns_mut();
+                for (((column, reader), leaf), (_, _, nullable)) in columns
+                    .into_iter()
+                    .zip(&mut self.readers)
+                    .zip(&self.leaves)
+                    .zip(&COLUMNS)
+                {
+                    complete &= self
+                        .scratch
+                        .read_column(reader, column, *leaf, *nullable, n)?;
+                }
+                self.group_left -= n;
+            }
+            Ok(())
+        })();
+        loaded.map_err(reading)?;
+        if !complete {
+            return Err(LogError::invalid(
+                &self.path,
+                format!(
+                    "rows {}..{}: a required value is missing",
+                    self.index,
+                    self.index + self.block.len() as u64
+                ),
+            ));
+        }
+        self.checksum.add(&self.block, 0, self.block.len());
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<(), LogError> {
@@ -378,7 +539,7 @@ impl Rows {
 
     /// Reads row `i` of the current batch into `self.row` and checks it.
     fn read(&mut self, i: usize) -> Result<(), LogError> {
-        let c = self.batch.as_ref().expect("a batch is loaded");
+        let c = &self.block;
         let first = self.index == 0;
         let (prev_episode, prev_step, prev_done) =
             (self.row.episode, self.row.step, self.row.done());
@@ -388,14 +549,12 @@ impl Rows {
         c.user.read(i, &mut r.user);
         c.candidates.read(i, &mut r.candidates);
         let slate_ok = positions(c.slate.get(i).unwrap_or_default(), &mut r.slate);
-        r.click.clear();
-        r.click
-            .extend((c.click.0[i] as usize..c.click.0[i + 1] as usize).map(|j| c.click.1.value(j)));
+        c.click.read(i, &mut r.click);
         c.position_reward.read(i, &mut r.position_reward);
         c.quality.read(i, &mut r.quality);
         r.reward = c.reward[i];
-        r.terminated = c.terminated.value(i);
-        r.truncated = c.truncated.value(i);
+        r.terminated = c.terminated[i];
+        r.truncated = c.truncated[i];
         r.slate_prob = c.slate_prob[i];
         c.position_probs.read(i, &mut r.position_probs);
         c.prefix_probs.read(i, &mut r.prefix_probs);

@@ -1,7 +1,17 @@
 //! The log writer's and reader's tests: logs written, replaced, stopped, damaged and
 //! edited.
 
-use super::*;
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use env::Scenario;
+use logs::{
+    write_log, BasePolicy, LogError, LogMeta, LogReader, LogWriter, NoCheckpoints, Policy,
+    PolicySpec, Row, META_FILE, PARQUET_META_KEY, STEPS_FILE,
+};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 
 /// A progress callback that lets the log run to its end.
 fn on(_: u64) -> ControlFlow<()> {
@@ -105,6 +115,33 @@ fn logs_hold_the_policys_own_probabilities() {
         assert!(summary.meta.additive_reward);
         assert_eq!(replay_matches(&out), summary.meta.steps, "{spec}");
     }
+}
+
+/// A log longer than a row group: whole row groups of 32,768 rows, then the rest, read
+/// back across them.
+#[test]
+fn long_logs_span_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let summary = write_log(
+        &Scenario::default(),
+        &PolicySpec::Random,
+        &NoCheckpoints,
+        300,
+        &log,
+        on,
+    )
+    .unwrap();
+    let file = SerializedFileReader::new(fs::File::open(log.join(STEPS_FILE)).unwrap()).unwrap();
+    let groups: Vec<u64> = file
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows() as u64)
+        .collect();
+    let full = 32_768;
+    assert_eq!(groups, [full, summary.meta.steps - full]);
+    assert_eq!(replay_matches(&log), summary.meta.steps);
 }
 
 #[test]
@@ -213,22 +250,43 @@ fn damaged_logs_are_refused_with_the_reason() {
     // A Parquet file without the probabilities.
     let meta = reader.meta().clone();
     let text = serde_json::to_string(&meta).unwrap();
-    let file = fs::File::create(mixed.join(STEPS_FILE)).unwrap();
-    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
-        "episode",
-        arrow_schema::DataType::UInt64,
-        false,
-    )]));
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
-    w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
-        PARQUET_META_KEY.into(),
-        text.clone(),
-    ));
-    w.close().unwrap();
+    let foreign = |message: &str| {
+        let schema = parquet::schema::parser::parse_message_type(message).unwrap();
+        let file = fs::File::create(mixed.join(STEPS_FILE)).unwrap();
+        let mut w = parquet::file::writer::SerializedFileWriter::new(
+            file,
+            Arc::new(schema),
+            Arc::default(),
+        )
+        .unwrap();
+        w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+            PARQUET_META_KEY.into(),
+            text.clone(),
+        ));
+        w.close().unwrap();
+    };
+    foreign("message schema { required int64 episode (INTEGER(64, false)); }");
     fs::write(mixed.join(META_FILE), &text).unwrap();
     let err = open(&mixed);
     assert!(
         err.contains("missing columns: step, user, candidates"),
+        "{err}"
+    );
+    // Columns of another type.
+    foreign("message schema { required int64 episode; }");
+    let err = open(&mixed);
+    assert!(
+        err.contains("column `episode` is int64, not the log's type (uint64)"),
+        "{err}"
+    );
+    foreign(
+        "message schema { required int64 episode (INTEGER(64, false)); \
+         required int32 step (INTEGER(32, false)); \
+         required group user (LIST) { repeated group list { required double item; } } }",
+    );
+    let err = open(&mixed);
+    assert!(
+        err.contains("column `user` is list<float64>, not the log's type (list<float32>)"),
         "{err}"
     );
     // A flipped value is found by the checksum once the rows are read.
@@ -258,8 +316,7 @@ fn edited_values_with_a_matching_checksum_are_refused() {
     let edited = dir.path().join("edited");
     fs::create_dir(&edited).unwrap();
     let read_edited = |edit: &dyn Fn(&mut Row)| -> String {
-        let mut writer =
-            writer::LogWriter::create(&edited.join(STEPS_FILE), &good.meta().layout).unwrap();
+        let mut writer = LogWriter::create(&edited.join(STEPS_FILE), &good.meta().layout).unwrap();
         let mut rows = good.rows().unwrap();
         let mut index = 0;
         while let Some(row) = rows.next_row().unwrap() {
@@ -288,6 +345,14 @@ fn edited_values_with_a_matching_checksum_are_refused() {
         }
     };
     assert_eq!(read_edited(&|_| ()), "read whole");
+    // The next observation goes on an episode's last row only: elsewhere the file holds
+    // a null, so the writer refuses it rather than drop it.
+    let mut writer = LogWriter::create(&edited.join(STEPS_FILE), &good.meta().layout).unwrap();
+    let mut row = good.rows().unwrap().next_row().unwrap().unwrap().clone();
+    assert!(!row.done());
+    row.next_candidates = row.candidates.clone();
+    let err = writer.push(&row).unwrap_err().to_string();
+    assert!(err.contains("does not fit the layout"), "{err}");
     let nan = read_edited(&|r| r.candidates[3] = f32::NAN);
     assert!(
         nan.contains("row 8 (episode 0, step 7): a feature or score is not finite"),
@@ -306,4 +371,114 @@ fn edited_values_with_a_matching_checksum_are_refused() {
         apart.contains("do not add up to the step's reward"),
         "{apart}"
     );
+}
+
+/// The file is what earlier rlrec wrote through Arrow, and pyarrow, pandas and polars read
+/// as `docs/logs.md` lists it: its schema, Snappy, no dictionaries, statistics per chunk.
+#[test]
+fn the_file_keeps_its_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    write_log(&iev(), &greedy(0.5), &NoCheckpoints, 1, &log, on).unwrap();
+    let file = SerializedFileReader::new(fs::File::open(log.join(STEPS_FILE)).unwrap()).unwrap();
+    let list = |repetition: &str, name: &str, item: &str| {
+        format!("{repetition} group {name} (LIST) {{ repeated group list {{ required {item} item; }} }}")
+    };
+    let expected = [
+        "required int64 episode (INTEGER(64, false));".to_string(),
+        "required int32 step (INTEGER(32, false));".to_string(),
+        list("required", "user", "float"),
+        list("required", "candidates", "float"),
+        list("required", "slate", "int32"),
+        list("required", "click", "boolean"),
+        list("required", "position_reward", "double"),
+        list("optional", "quality", "double"),
+        "required double reward;".to_string(),
+        "required boolean terminated;".to_string(),
+        "required boolean truncated;".to_string(),
+        "required double slate_prob;".to_string(),
+        list("required", "position_probs", "double"),
+        list("required", "prefix_probs", "double"),
+        list("optional", "policy_slate", "int32"),
+        list("optional", "policy_scores", "double"),
+        list("optional", "next_user", "float"),
+        list("optional", "next_candidates", "float"),
+    ];
+    let expected = parquet::schema::parser::parse_message_type(&format!(
+        "message arrow_schema {{ {} }}",
+        expected.join(" ")
+    ))
+    .unwrap();
+    let meta = file.metadata();
+    assert_eq!(meta.file_metadata().schema(), &expected);
+    assert_eq!(
+        meta.file_metadata().created_by(),
+        Some(format!("rlrec {}", env!("CARGO_PKG_VERSION")).as_str())
+    );
+    for column in meta.row_groups().iter().flat_map(|g| g.columns()) {
+        assert_eq!(column.compression(), parquet::basic::Compression::SNAPPY);
+        assert!(column.dictionary_page_offset().is_none());
+        assert!(column.statistics().is_some());
+    }
+    // Each column holds what its name says: parquet's record reader, which knows nothing
+    // of rlrec, finds what the log's reader does.
+    use parquet::record::Field;
+    let number = |f: &Field| match f {
+        Field::Bool(b) => f64::from(u8::from(*b)),
+        Field::Int(x) => f64::from(*x),
+        Field::UInt(x) => f64::from(*x),
+        Field::ULong(x) => *x as f64,
+        Field::Float(x) => f64::from(*x),
+        Field::Double(x) => *x,
+        other => panic!("{other:?}"),
+    };
+    let numbers = |f: &Field| match f {
+        Field::Null => None,
+        Field::ListInternal(list) => Some(list.elements().iter().map(number).collect()),
+        f => Some(vec![number(f)]),
+    };
+    let reader = LogReader::open(&log).unwrap();
+    let mut rows = reader.rows().unwrap();
+    for record in file.get_row_iter(None).unwrap() {
+        let record = record.unwrap();
+        let r = rows.next_row().unwrap().unwrap();
+        let list = |xs: &[f64], valid: bool| valid.then(|| xs.to_vec());
+        let f32s =
+            |xs: &[f32], valid| list(&xs.iter().map(|&x| f64::from(x)).collect::<Vec<_>>(), valid);
+        let usizes =
+            |xs: &[usize], valid| list(&xs.iter().map(|&x| x as f64).collect::<Vec<_>>(), valid);
+        let bools = |xs: &[bool]| Some(xs.iter().map(|&x| f64::from(u8::from(x))).collect());
+        let expected = vec![
+            ("episode", Some(vec![r.episode as f64])),
+            ("step", Some(vec![f64::from(r.step)])),
+            ("user", f32s(&r.user, true)),
+            ("candidates", f32s(&r.candidates, true)),
+            ("slate", usizes(&r.slate, true)),
+            ("click", bools(&r.click)),
+            ("position_reward", list(&r.position_reward, true)),
+            ("quality", list(&r.quality, !r.quality.is_empty())),
+            ("reward", Some(vec![r.reward])),
+            ("terminated", bools(&[r.terminated])),
+            ("truncated", bools(&[r.truncated])),
+            ("slate_prob", Some(vec![r.slate_prob])),
+            ("position_probs", list(&r.position_probs, true)),
+            ("prefix_probs", list(&r.prefix_probs, true)),
+            (
+                "policy_slate",
+                usizes(&r.policy_slate, !r.policy_slate.is_empty()),
+            ),
+            (
+                "policy_scores",
+                list(&r.policy_scores, !r.policy_scores.is_empty()),
+            ),
+            ("next_user", f32s(&r.next_user, r.done())),
+            ("next_candidates", f32s(&r.next_candidates, r.done())),
+        ];
+        let found: Vec<_> = record
+            .get_column_iter()
+            .map(|(name, field)| (name.as_str(), numbers(field)))
+            .collect();
+        assert_eq!(found, expected);
+    }
+    assert!(rows.next_row().unwrap().is_none());
 }
