@@ -236,10 +236,16 @@ fn example(quick: bool) -> Result<()> {
     run_example("custom_world", if quick { &["--quick"] } else { &[] })?;
     // A whole run through the library's driver, into a folder of its own.
     let run = workspace_root()?.join("target/example-fit");
-    if run.exists() {
-        std::fs::remove_dir_all(&run).with_context(|| format!("removing {}", run.display()))?;
-    }
+    clear(&run)?;
     run_example("fit", &[run.to_str().context("a UTF-8 path")?])
+}
+
+/// Removes `dir` and what it holds, if it is there: a previous run's folder.
+pub(crate) fn clear(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// The built `rlrec` binary.

@@ -112,10 +112,7 @@ pub fn plots(quick: bool) -> Result<()> {
         root.join("docs/img")
     };
     let scratch = root.join("target/plots-runs");
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch)
-            .with_context(|| format!("clearing {}", scratch.display()))?;
-    }
+    crate::clear(&scratch)?;
     for dir in [&out, &scratch] {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

@@ -125,9 +125,7 @@ fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
 /// Creates an empty venv at `dir`, replacing what was there, with `$PYTHON` (default
 /// `python3`).
 pub fn new_venv(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
-    }
+    crate::clear(dir)?;
     let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     checked(Command::new(&base).args(["-m", "venv"]).arg(dir))
         .with_context(|| format!("creating a venv with {base} (Python 3 with venv is required)"))
@@ -156,9 +154,7 @@ pub fn pip_install(
 /// `maturin build --release` of `python/` into `target/wheels/python/`; returns the wheel.
 fn build_wheel(root: &Path, python: &Path) -> Result<PathBuf> {
     let out = root.join("target").join("wheels").join("python");
-    if out.exists() {
-        std::fs::remove_dir_all(&out)?;
-    }
+    crate::clear(&out)?;
     eprintln!("xtask: building the Python extension (maturin build --release)");
     checked(
         Command::new(python)

@@ -240,7 +240,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 };
                 eprintln!("xtask: suite: {}", scenario.name);
                 let dir = runs.join(format!("{i}"));
-                let row = clear(&dir).and_then(|()| run_scenario(&rlrec, &dir, scenario, sizes));
+                let row =
+                    crate::clear(&dir).and_then(|()| run_scenario(&rlrec, &dir, scenario, sizes));
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(row);
             });
         }
@@ -296,7 +297,7 @@ fn sardine_suite(
         eprintln!("xtask: suite: {id}");
         let args = ["--env", name.as_str()];
         let dir = runs.join(format!("{i}"));
-        clear(&dir)?;
+        crate::clear(&dir)?;
         let [random, greedy, oracle] =
             ["random", "greedy", "oracle"].map(|p| baseline(rlrec, &args, p, sizes.episodes));
         let (random, greedy, oracle) = (random?, greedy?, oracle?);
@@ -336,14 +337,6 @@ fn sardine_suite(
     );
     std::fs::write(&file, page).with_context(|| format!("writing {}", file.display()))?;
     eprintln!("xtask: suite: written to {}", file.display());
-    Ok(())
-}
-
-/// Removes a previous run's folder.
-fn clear(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
     Ok(())
 }
 

@@ -111,9 +111,7 @@ pub fn run(args: &[String]) -> Result<()> {
     } else {
         "target/ope-validation"
     });
-    if work.exists() {
-        std::fs::remove_dir_all(&work)?;
-    }
+    crate::clear(&work)?;
     std::fs::create_dir_all(&work)?;
     cargo(&crate::BUILD_ALL)?;
     let bin = rlrec()?;

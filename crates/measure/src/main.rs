@@ -48,16 +48,22 @@ impl Args<'_> {
         self.0.get(i).map(String::as_str).unwrap_or_default()
     }
 
-    fn number(&self, i: usize) -> Result<f64> {
+    /// Argument `i` as a `T` (a number of seconds, a count).
+    fn parse<T: std::str::FromStr>(&self, i: usize) -> Result<T>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
         self.text(i)
             .parse()
             .with_context(|| format!("argument {i}: `{}`", self.text(i)))
     }
 
+    fn number(&self, i: usize) -> Result<f64> {
+        self.parse(i)
+    }
+
     fn count(&self, i: usize) -> Result<usize> {
-        self.text(i)
-            .parse()
-            .with_context(|| format!("argument {i}: `{}`", self.text(i)))
+        self.parse(i)
     }
 
     /// The scenario named by arguments `i..i + 3` (`ENV N K`): seed 0, resampled, its

@@ -3,11 +3,11 @@
 //! (see [`sardine`]) instead.
 //!
 //! Every figure is measured in a child process of its own (see [`process`]): the
-//! simulator and vector-environment throughput, LinUCB's training and the logs in the
-//! release-built `measure` program (`crates/measure`, see [`process::Measurer`]), SlateQ through
-//! the built `rlrec` binary, RecSim through `xtask/recsim_bench.py` in a cache venv. The
-//! table is printed and written as JSON under `target/bench/` and, for a full run, as
-//! `docs/benchmarks.md`.
+//! simulator and vector-environment throughput and the logs in the release-built
+//! `measure` program (`crates/measure`, see [`process::Measurer`]), LinUCB's and SlateQ's
+//! training through the built `rlrec` binary, RecSim through `xtask/recsim_bench.py` in a
+//! cache venv. The table is printed and written as JSON under `target/bench/` and, for a
+//! full run, as `docs/benchmarks.md`.
 
 pub(crate) mod process;
 mod python;
@@ -237,9 +237,7 @@ pub fn run(args: &[String]) -> Result<()> {
     eprintln!("xtask: training LinUCB");
     let rlrec = crate::rlrec()?;
     let runs = root.join("target").join("bench").join("linucb-run");
-    if runs.exists() {
-        std::fs::remove_dir_all(&runs)?;
-    }
+    crate::clear(&runs)?;
     let finished = process::run(
         Command::new(&rlrec)
             .args(["train", "--algo", "linucb", "--seed", "123", "--json"])
@@ -264,9 +262,7 @@ pub fn run(args: &[String]) -> Result<()> {
             .join("target")
             .join("bench")
             .join(format!("log-{name}"));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
+        crate::clear(&dir)?;
         let dir_arg = dir.to_str().context("a UTF-8 path")?.to_string();
         let (logged, log_peak) =
             measurer.value(&scenario.measure("log", &[case, &episodes.to_string(), &dir_arg]))?;
@@ -294,9 +290,7 @@ pub fn run(args: &[String]) -> Result<()> {
             args.join(" ")
         );
         let runs = root.join("target").join("bench").join("slateq-run");
-        if runs.exists() {
-            std::fs::remove_dir_all(&runs)?;
-        }
+        crate::clear(&runs)?;
         report
             .slateq
             .push(slateq::measure(&rlrec, &runs, label, &args)?);
