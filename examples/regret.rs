@@ -32,8 +32,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let checkpoint = Checkpoint::read(Path::new(&path))?;
     let scenario = checkpoint.config.eval_scenario();
     let planner = LtsPlanner::for_scenario(&scenario)?;
-    let mut env = scenario.build()?;
-    let mut agent = build_agent(&checkpoint.config, env.as_ref())?;
+    let spec = scenario.resolve()?;
+    let mut env = spec.make();
+    let mut agent = build_agent(&checkpoint.config, &spec)?;
     agent.load(&checkpoint.agent_state)?;
 
     let horizon = planner.horizon();

@@ -301,6 +301,7 @@ mod tests {
             slate_size: 2,
             doc_dim,
             user_dim,
+            time: None,
         }
     }
 

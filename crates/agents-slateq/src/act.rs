@@ -2,7 +2,7 @@
 //! the forward pass itself (the item values and the choice weights), which TD learning uses
 //! too.
 
-use env::Layout;
+use env::{Layout, TimeFeature};
 use rand::Rng;
 use recsim_core::KnownChoice;
 use tch::{Kind, Tensor};
@@ -86,17 +86,16 @@ impl SlateQPolicy {
         self.scale.split(&states, &self.layout)
     }
 
-    /// The standardised time feature of `time_window` steps left, above which the
-    /// candidates' values do not see it; `None` without the time in view.
-    pub(crate) fn time_ceiling(&self) -> Option<f64> {
-        let steps = self.time_steps?;
+    /// The time feature's index and its standardised value at `time_window` steps left,
+    /// above which the candidates' values do not see it; `None` without the time in view.
+    pub(crate) fn time_ceiling(&self) -> Option<(usize, f64)> {
+        let TimeFeature { index, steps } = self.layout.time?;
         let window = self.config.time_window.min(steps);
         let feature = f64::from(log_time(window as f32 / steps as f32, steps));
         let (mean, sd) = self.norm.as_ref().map_or((0.0, 1.0), |n| {
-            let last = n.user_mean.len() - 1;
-            (f64::from(n.user_mean[last]), f64::from(n.user_sd[last]))
+            (f64::from(n.user_mean[index]), f64::from(n.user_sd[index]))
         });
-        Some((feature - mean) / sd)
+        Some((index, (feature - mean) / sd))
     }
 
     /// `Q̄` of every candidate and of no click: `[B, N + 1]`.
@@ -107,9 +106,13 @@ impl SlateQPolicy {
         };
         let u = user.size()[1];
         let opts = (Kind::Float, self.device);
-        let capped = self.time_ceiling().map(|ceiling| {
-            let time = user.narrow(1, u - 1, 1).clamp_max(ceiling);
-            Tensor::cat(&[user.narrow(1, 0, u - 1), time], 1)
+        let capped = self.time_ceiling().map(|(index, ceiling)| {
+            let i = index as i64;
+            let time = user.narrow(1, i, 1).clamp_max(ceiling);
+            Tensor::cat(
+                &[user.narrow(1, 0, i), time, user.narrow(1, i + 1, u - i - 1)],
+                1,
+            )
         });
         let user_rows = capped.as_ref().unwrap_or(user).unsqueeze(1);
         let cand = Tensor::cat(

@@ -219,6 +219,7 @@ mod tests {
             slate_size: 1,
             doc_dim: 2,
             user_dim: 2,
+            time: None,
         };
         // User interests (0.5, −1); documents one-hot in cluster 0 and 1.
         let state = [0.5, -1.0, 1.0, 0.0, 0.0, 1.0];

@@ -1,24 +1,24 @@
-//! The collector's half of SlateQ: each environment's steps held open until their
-//! `n`-step return is complete, then stored in the replay with the state `m ≤ n` steps
-//! later; the states as the agent stores them.
+//! What SlateQ does with each environment step: the state as the agent stores it, the
+//! step's `n`-step return ([`agents::nstep`]) stored in the replay once complete, with
+//! the state `m ≤ n` steps later, and the gradient steps the count of steps sets off.
 
-use env::{SlateEnv, Transition};
-use serde::{Deserialize, Serialize};
+use env::{SlateEnv, TimeFeature, Transition};
 
 use crate::normalize::Normalizer;
 use crate::SlateQ;
 
-/// Appends a state as the agent stores it: the user features (the time feature of a
-/// `time_steps`-step episode log-scaled), then the candidates'.
+/// Appends a state as the agent stores it: the user features (the time feature
+/// log-scaled, where there is one), then the candidates'.
 pub(crate) fn push_state(
-    time_steps: Option<usize>,
+    time: Option<TimeFeature>,
     user: &[f32],
     items: &[f32],
     out: &mut Vec<f32>,
 ) {
+    let start = out.len();
     out.extend_from_slice(user);
-    if let (Some(steps), Some(time)) = (time_steps, out.last_mut()) {
-        *time = log_time(*time, steps);
+    if let Some(TimeFeature { index, steps }) = time {
+        out[start + index] = log_time(user[index], steps);
     }
     out.extend_from_slice(items);
 }
@@ -32,48 +32,7 @@ pub(crate) fn log_time(fraction: f32, steps: usize) -> f32 {
     (1.0 + fraction * t).ln() / (1.0 + t).ln()
 }
 
-/// A step whose `n`-step return is still open: its later rewards are yet to come.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Pending {
-    pub(crate) state: Vec<f32>,
-    pub(crate) slate: Vec<usize>,
-    pub(crate) click: Option<usize>,
-    pub(crate) reward: f64,
-}
-
 impl SlateQ {
-    /// Moves environment `slot`'s finished `n`-step returns into the replay buffer: every
-    /// open one at an episode's end (`end = Some(terminal)`), else the oldest once `n` are
-    /// open. `next` is the state after the latest step.
-    pub(crate) fn flush(&mut self, slot: usize, next: &[f32], end: Option<bool>) {
-        let n = self.policy.config.n_step;
-        let gamma = self.policy.config.gamma;
-        let pending = &mut self.pending[slot];
-        while match end {
-            Some(_) => !pending.is_empty(),
-            None => pending.len() >= n,
-        } {
-            let steps = pending.len().min(n);
-            let ret: f64 = pending
-                .iter()
-                .take(steps)
-                .enumerate()
-                .map(|(j, p)| gamma.powi(j as i32) * p.reward)
-                .sum();
-            let p = pending.pop_front().expect("an open step");
-            // n ≤ 255 (validated), so the count fits.
-            self.replay.push(
-                &p.state,
-                &p.slate,
-                p.click,
-                ret,
-                steps as u8,
-                end == Some(true),
-                next,
-            );
-        }
-    }
-
     /// Counts one environment step: the warm-up's rewards, the normalisation at its end,
     /// and a gradient step every `train_every` steps after it.
     pub(crate) fn count_step(&mut self, reward: f64) {
@@ -113,18 +72,12 @@ impl SlateQ {
         let mut next_state = std::mem::take(&mut self.next);
         next_state.clear();
         push_state(
-            self.policy.time_steps,
+            self.policy.layout.time,
             next.user(),
             next.items(),
             &mut next_state,
         );
         let len = self.replay.shape().1;
-        self.pending[slot].push_back(Pending {
-            state: self.policy.shown[slot * len..(slot + 1) * len].to_vec(),
-            slate: slate.to_vec(),
-            click: t.click.map(|c| c.position),
-            reward: t.reward,
-        });
         let end = if t.terminated {
             Some(!self.bootstrap_terminated)
         } else if t.truncated {
@@ -132,7 +85,29 @@ impl SlateQ {
         } else {
             None
         };
-        self.flush(slot, &next_state, end);
+        let replay = &mut self.replay;
+        self.pending.push(
+            slot,
+            &self.policy.shown[slot * len..(slot + 1) * len],
+            slate,
+            t.click.map(|c| c.position),
+            t.reward,
+            end,
+            |f| {
+                // n ≤ 255 (validated), so the count fits.
+                let s = f.step;
+                let steps = f.steps as u8;
+                replay.push(
+                    &s.state,
+                    &s.slate,
+                    s.click,
+                    f.ret,
+                    steps,
+                    f.terminal,
+                    &next_state,
+                );
+            },
+        );
         self.next = next_state;
         self.count_step(t.reward);
     }

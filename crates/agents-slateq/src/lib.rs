@@ -22,7 +22,7 @@
 //!     train_every: 1,
 //!     ..SlateQConfig::default()
 //! };
-//! let episodes = Episodes { fixed_length: true, time_aware_steps: None };
+//! let episodes = Episodes { fixed_length: true };
 //! let mut agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
 //! env.reset(None);
 //! let mut slate = [0; 2];
@@ -61,6 +61,7 @@ pub use policy::SlateQPolicy;
 use std::collections::VecDeque;
 
 use agents::config::{ChoiceModelKind, SlateQConfig};
+use agents::nstep::{NStepReturns, OpenStep};
 use agents::{check_layout, Agent, AgentError, LoggedStep, Policy};
 use env::{Layout, SlateEnv, Transition};
 use recsim_core::{stream, KnownChoice, SimRng, StreamId};
@@ -69,7 +70,7 @@ use tch::{Device, Tensor};
 
 use adam::Adam;
 use choice::LogitChoice;
-use collect::{push_state, Pending};
+use collect::push_state;
 use learn::{Batch, IterStats};
 use net::{parameters, snapshot, Mlp, SavedParams};
 use normalize::{FeatureScale, Moments, Normalizer};
@@ -110,7 +111,7 @@ struct Saved {
     choice: Option<SavedParams>,
     norm: Option<Normalizer>,
     warm_rewards: Moments,
-    pending: Vec<VecDeque<Pending>>,
+    pending: Vec<VecDeque<OpenStep>>,
     rng: SimRng,
     env_steps: u64,
     grad_steps: u64,
@@ -122,10 +123,6 @@ struct Saved {
 pub struct Episodes {
     /// Every episode has the same length (it settles the unset reward options).
     pub fixed_length: bool,
-    /// `T`, where the last user feature is the remaining fraction of a `T`-step episode
-    /// (`env::TimeAwareObservation`): every end is then part of what the agent sees, so
-    /// none is bootstrapped through.
-    pub time_aware_steps: Option<usize>,
 }
 
 /// The SlateQ agent: TD learning of its policy's item values from a replay of `n`-step
@@ -141,8 +138,8 @@ pub struct SlateQ {
     replay: Replay,
     /// The single-step rewards of the warm-up, which the reward normalisation measures.
     warm_rewards: Moments,
-    /// Per environment, the steps whose `n`-step return is still open, oldest first.
-    pending: Vec<VecDeque<Pending>>,
+    /// Per environment, the steps whose `n`-step return is still open.
+    pending: NStepReturns,
     center_rewards: bool,
     /// Bootstrap through an end by the model / by a time limit.
     bootstrap_terminated: bool,
@@ -195,8 +192,8 @@ impl SlateQ {
         let mut rng = stream(seed, StreamId::SlateQ);
         let mlp = Mlp::new(layout.user_dim + layout.doc_dim + 1, &config.hidden);
         let mut init = mlp.init(&mut rng);
-        let state_mlp = episodes
-            .time_aware_steps
+        let state_mlp = layout
+            .time
             .map(|_| Mlp::new(layout.user_dim, &config.hidden));
         if let Some(m) = &state_mlp {
             init.extend(m.init(&mut rng));
@@ -219,13 +216,9 @@ impl SlateQ {
                 ),
             ));
         }
-        let time_aware = episodes.time_aware_steps.is_some();
-        if time_aware && layout.user_dim == 0 {
-            return Err(invalid(
-                "env.wrappers.time_aware",
-                "the observation has no user features, so no time feature either (the bandit observation drops them)",
-            ));
-        }
+        // With the time left in view every end is part of what the agent sees, so none
+        // is bootstrapped through.
+        let time_aware = layout.time.is_some();
         let center_rewards = config
             .center_rewards
             .unwrap_or(episodes.fixed_length || time_aware);
@@ -248,7 +241,7 @@ impl SlateQ {
             choice_adam: choice.as_ref().map(|c| Adam::new(&c.theta)),
             target: snapshot(&theta),
             warm_rewards: Moments::new(1),
-            pending: vec![VecDeque::with_capacity(config.n_step); config.num_envs],
+            pending: NStepReturns::new(config.num_envs, config.n_step, config.gamma),
             bootstrap_terminated,
             bootstrap_truncated,
             replay: Replay::new(config.buffer_size, state_len, layout.slate_size),
@@ -262,7 +255,6 @@ impl SlateQ {
             indices: Vec::new(),
             policy: SlateQPolicy {
                 average: (config.average_steps > 0).then(|| snapshot(&theta)),
-                time_steps: episodes.time_aware_steps,
                 shown: Vec::with_capacity(state_len * num_envs),
                 explored: Vec::with_capacity(num_envs),
                 config,
@@ -348,13 +340,9 @@ impl Agent for SlateQ {
             )));
         }
         let (mut state, mut next) = (Vec::new(), Vec::new());
-        push_state(self.policy.time_steps, step.user, step.items, &mut state);
-        push_state(
-            self.policy.time_steps,
-            step.next_user,
-            step.next_items,
-            &mut next,
-        );
+        let time = self.policy.layout.time;
+        push_state(time, step.user, step.items, &mut state);
+        push_state(time, step.next_user, step.next_items, &mut next);
         let t = &step.transition;
         // A log's steps are learned from one at a time: one-step returns.
         let terminal = (t.terminated && !self.bootstrap_terminated)
@@ -442,7 +430,7 @@ impl Agent for SlateQ {
                 .map(|(c, adam)| SavedParams::new(&c.theta, adam)),
             norm: p.norm.clone(),
             warm_rewards: self.warm_rewards.clone(),
-            pending: self.pending.clone(),
+            pending: self.pending.open().to_vec(),
             rng: p.rng.clone(),
             env_steps: p.env_steps,
             grad_steps: self.grad_steps,
@@ -479,6 +467,8 @@ impl Agent for SlateQ {
                     .into(),
             ));
         }
+        let (state_len, k) = (self.replay.shape().1, self.policy.layout.slate_size);
+        self.pending.restore(saved.pending, state_len, k)?;
         let device = self.policy.device;
         (self.policy.theta, self.adam) = saved.online.load(device);
         self.target = Tensor::from_slice(&saved.target).to_device(device);
@@ -496,22 +486,8 @@ impl Agent for SlateQ {
             })
             .unzip();
         (self.policy.choice, self.choice_adam) = (choice, choice_adam);
-        if saved.pending.len() != self.policy.config.num_envs
-            || saved.pending.iter().any(|open| {
-                open.len() >= self.policy.config.n_step.max(1)
-                    || open.iter().any(|p| {
-                        p.state.len() != self.replay.shape().1
-                            || p.slate.len() != self.policy.layout.slate_size
-                    })
-            })
-        {
-            return Err(AgentError::State(
-                "the saved open n-step returns do not fit the configuration".into(),
-            ));
-        }
         self.policy.set_norm(saved.norm);
         self.warm_rewards = saved.warm_rewards;
-        self.pending = saved.pending;
         self.policy.rng = saved.rng;
         self.policy.env_steps = saved.env_steps;
         self.grad_steps = saved.grad_steps;

@@ -161,6 +161,7 @@ mod tests {
             slate_size: 1,
             doc_dim: 1,
             user_dim: 1,
+            time: None,
         };
         let mut replay = Replay::new(10, 3, 1);
         // user 1 then 3; documents 0, 2 and 4, 6; the doc's second feature is absent.

@@ -36,8 +36,6 @@ pub struct SlateQPolicy {
     pub(crate) norm: Option<Normalizer>,
     /// `norm`'s feature statistics (the identity's before it is measured).
     pub(crate) scale: FeatureScale,
-    /// `T` of the time feature, which the agent sees log-scaled.
-    pub(crate) time_steps: Option<usize>,
     /// Exploration's random stream, which the learner's minibatches draw from as well.
     pub(crate) rng: SimRng,
     /// Environment steps learned from, which set ε.
@@ -77,7 +75,6 @@ impl Clone for SlateQPolicy {
             choice: self.choice.as_ref().map(LogitChoice::copy),
             norm: None,
             scale: FeatureScale::new(&Normalizer::identity(&self.layout), self.device),
-            time_steps: self.time_steps,
             rng: self.rng.clone(),
             env_steps: self.env_steps,
             shown: Vec::with_capacity(self.shown.capacity()),
@@ -166,7 +163,7 @@ impl Policy for SlateQPolicy {
 
     fn act(&mut self, env: &dyn SlateEnv, explore: bool, slate: &mut [usize]) {
         self.shown.clear();
-        push_state(self.time_steps, env.user(), env.items(), &mut self.shown);
+        push_state(self.layout.time, env.user(), env.items(), &mut self.shown);
         self.choose(explore, slate);
     }
 
@@ -174,7 +171,7 @@ impl Policy for SlateQPolicy {
     fn act_batch(&mut self, envs: &[Box<dyn SlateEnv>], explore: bool, slates: &mut [usize]) {
         self.shown.clear();
         for env in envs {
-            push_state(self.time_steps, env.user(), env.items(), &mut self.shown);
+            push_state(self.layout.time, env.user(), env.items(), &mut self.shown);
         }
         self.choose(explore, slates);
     }

@@ -17,10 +17,7 @@ fn agent_and_envs(config: SlateQConfig) -> (SlateQ, Vec<Box<dyn SlateEnv>>) {
             env
         })
         .collect();
-    let episodes = Episodes {
-        fixed_length: true,
-        time_aware_steps: None,
-    };
+    let episodes = Episodes { fixed_length: true };
     let (layout, known) = (envs[0].layout(), envs[0].known_choice());
     let agent = SlateQ::new(config, layout, known, episodes, 0).unwrap();
     (agent, envs)
@@ -72,21 +69,23 @@ fn the_candidates_values_see_the_time_left_only_within_the_window() {
     scenario.wrappers.time_aware = true;
     let mut env = scenario.build().unwrap();
     env.reset(None);
-    let episodes = Episodes {
-        fixed_length: true,
-        time_aware_steps: scenario.resolve().unwrap().time_aware_steps(),
-    };
+    let episodes = Episodes { fixed_length: true };
     let config = SlateQConfig::default();
     let window = config.time_window;
     let agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
-    let steps = agent.policy.time_steps.unwrap();
+    let time = env.layout().time.expect("a time-aware layout");
+    assert_eq!(
+        time.steps,
+        scenario.resolve().unwrap().time_aware_steps().unwrap()
+    );
+    let steps = time.steps;
     // The values of the same user and candidates with `left` steps to go, and each
     // candidate's value less the first's.
     let values = |left: usize| {
         let mut user = env.user().to_vec();
-        *user.last_mut().unwrap() = left as f32 / steps as f32;
+        user[time.index] = left as f32 / steps as f32;
         let mut state = Vec::new();
-        push_state(agent.policy.time_steps, &user, env.items(), &mut state);
+        push_state(Some(time), &user, env.items(), &mut state);
         let (user, items) = agent.policy.split(&state, 1);
         to_vec(&agent.policy.item_values(&agent.policy.theta, &user, &items))
     };

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod nstep;
 
 use env::{Layout, SlateEnv, Transition};
 use thiserror::Error;
@@ -264,6 +265,7 @@ mod tests {
             slate_size: 2,
             doc_dim: 1,
             user_dim: 0,
+            time: None,
         };
         assert!(check_layout(&a, &a).is_ok());
         let b = Layout { user_dim: 1, ..a };

@@ -84,8 +84,9 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
         return Ok(());
     }
     let steps = args.steps.unwrap_or(5);
-    let mut env = scenario.build()?;
-    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
+    let spec = scenario.resolve()?;
+    let mut env = spec.make();
+    let mut agent = build_agent(&ckpt.config, &spec)?;
     agent.load(&ckpt.agent_state)?;
     let layout = env.layout();
     let mut slate = vec![0; layout.slate_size];
@@ -156,8 +157,7 @@ pub struct InspectArgs {
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let ckpt = Checkpoint::read(&args.checkpoint)?;
-    let env = ckpt.config.env.build()?;
-    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
+    let mut agent = build_agent(&ckpt.config, &ckpt.config.env.resolve()?)?;
     agent.load(&ckpt.agent_state)?;
     // The replay the checkpoint keeps, so the description counts what it holds.
     if let Some(replay) = &ckpt.replay {

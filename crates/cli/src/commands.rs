@@ -194,8 +194,9 @@ pub fn episode(
         (None, Some(path)) => {
             let ckpt = Checkpoint::read(path)?;
             let scenario = evaluation_scenario(&ckpt, args, None)?;
-            let mut env = scenario.build()?;
-            let mut agent = build_agent(&ckpt.config, env.as_ref())?;
+            let spec = scenario.resolve()?;
+            let mut env = spec.make();
+            let mut agent = build_agent(&ckpt.config, &spec)?;
             agent.load(&ckpt.agent_state)?;
             let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
             // The algorithm names the policy; a run folder named otherwise follows it.

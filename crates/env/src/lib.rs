@@ -36,7 +36,7 @@ pub use recsim::{ModelSpaces, RecSimEnv, RecSimObs};
 pub use registry::{register, registered, world, RegistryError};
 pub use sardine::{SardineEnv, SardineWorld};
 pub use scenario::{make, EnvSpec, Scenario, DEFAULT_ENV, MAX_CANDIDATES, MAX_HORIZON};
-pub use slate::{Layout, SlateAction, SlateEnv, SlateObs};
+pub use slate::{Layout, SlateAction, SlateEnv, SlateObs, TimeFeature};
 pub use space::{Space, Value};
 pub use vector::{
     slot_seed, Autoreset, Execution, SlotPolicy, TransitionSink, VectorEnv, VectorError, MAX_ENVS,
@@ -178,6 +178,11 @@ pub trait Simulator {
     fn oracle_scores(&self, _out: &mut [f64]) -> bool {
         false
     }
+    /// `T`, where the observation's user features end with the time left in a `T`-step
+    /// episode ([`Layout::time`]).
+    fn time_steps(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// An environment around another one, as gymnasium's `Wrapper`: the simulator below
@@ -200,6 +205,10 @@ pub trait Wrapper {
     }
     /// Takes the wrapper's own part of a state that [`Wrapper::check_own`] accepted.
     fn load_own(&mut self, _state: &EnvState) {}
+    /// `T`, where the wrapper adds the time feature ([`Simulator::time_steps`]).
+    fn own_time_steps(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<W: Wrapper> Simulator for W {
@@ -238,5 +247,8 @@ impl<W: Wrapper> Simulator for W {
     }
     fn oracle_scores(&self, out: &mut [f64]) -> bool {
         self.inner().oracle_scores(out)
+    }
+    fn time_steps(&self) -> Option<usize> {
+        self.own_time_steps().or_else(|| self.inner().time_steps())
     }
 }

@@ -14,8 +14,8 @@ use sardine::{Catalogue, Preset, Sardine, User};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    EnvError, EnvState, Layout, Scenario, Simulator, SlateEnv, SlotResponse, Space, Transition,
-    Value, World, WorldModel,
+    EnvError, EnvState, Layout, Scenario, Simulator, SlateEnv, SlotResponse, Space, TimeFeature,
+    Transition, Value, World, WorldModel,
 };
 
 /// One of SARDINE's presets as a registered world: its items generated from `item_seed`,
@@ -287,6 +287,10 @@ impl Simulator for SardineEnv {
         position as u64
     }
 
+    fn time_steps(&self) -> Option<usize> {
+        self.time_steps
+    }
+
     fn known_choice(&self) -> KnownChoice {
         KnownChoice::Unknown
     }
@@ -359,6 +363,7 @@ impl SlateEnv for SardineEnv {
             slate_size: self.world.slate_size(),
             doc_dim: self.world.num_topics(),
             user_dim: self.obs_user.len(),
+            time: TimeFeature::last(self.obs_user.len(), self.time_steps),
         }
     }
 

@@ -378,6 +378,12 @@ mod tests {
             "the satisfaction, then the time left"
         );
         assert_eq!(env.user()[1], 1.0);
+        let time = Some(crate::TimeFeature {
+            index: 1,
+            steps: 120,
+        });
+        assert_eq!(env.layout().time, time, "the layout names the time's slot");
+        assert_eq!(Scenario::default().build().unwrap().layout().time, None);
     }
 
     /// Long-term satisfaction that counts how often its model is built.

@@ -17,6 +17,32 @@ pub struct Layout {
     pub doc_dim: usize,
     /// Length of the user feature vector (0 where the user is hidden).
     pub user_dim: usize,
+    /// Where the user features hold the time left in the episode
+    /// ([`crate::TimeAwareObservation`]); `None` without it. Logs written before the
+    /// layout named it read as `None` ([`serde`]'s default).
+    #[serde(default)]
+    pub time: Option<TimeFeature>,
+}
+
+/// The time feature's slot among the user features: the remaining fraction `(T − t) / T`
+/// of a `T`-step episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeFeature {
+    /// Its index in the user features.
+    pub index: usize,
+    /// `T`, the steps of the episode it counts down.
+    pub steps: usize,
+}
+
+impl TimeFeature {
+    /// The slot after `user_dim - 1` other user features, where the time-aware wrapper
+    /// puts it, for an observation with `steps` where that wrapper is on.
+    pub fn last(user_dim: usize, steps: Option<usize>) -> Option<Self> {
+        steps.map(|steps| Self {
+            index: user_dim - 1,
+            steps,
+        })
+    }
 }
 
 /// An observation an agent can read as user features plus a candidate feature matrix.
@@ -119,12 +145,13 @@ where
         // From the observation and the simulator, not the action space: agents ask for
         // the layout every step, and building a space allocates.
         let obs = self.observation();
-        let doc_dim = obs.item_dim();
+        let (doc_dim, user_dim) = (obs.item_dim(), obs.user().len());
         Layout {
             num_candidates: obs.items().len() / doc_dim,
             slate_size: Simulator::slate_size(self),
             doc_dim,
-            user_dim: obs.user().len(),
+            user_dim,
+            time: TimeFeature::last(user_dim, Simulator::time_steps(self)),
         }
     }
     fn spaces(&self) -> (Space, Space) {

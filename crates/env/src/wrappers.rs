@@ -362,6 +362,9 @@ impl<M: Model, E: Env<Obs = RecSimObs<M>> + Simulator> Wrapper for TimeAwareObse
     fn load_own(&mut self, state: &EnvState) {
         self.elapsed = state.elapsed_steps.map_or(0, |e| e as usize);
     }
+    fn own_time_steps(&self) -> Option<usize> {
+        Some(self.episode_steps)
+    }
 }
 
 impl<M: ModelSpaces, E: Env<Obs = RecSimObs<M>> + Simulator> Env for TimeAwareObservation<E, M> {

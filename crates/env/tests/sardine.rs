@@ -2,7 +2,7 @@
 //! determinism, and the refusals.
 
 use env::flat::{env_flat_dim, flat_bounds, flatten_observation};
-use env::{EnvError, Scenario, SlateEnv, Space};
+use env::{EnvError, Scenario, SlateEnv, Space, TimeFeature};
 use recsim_core::StepError;
 use sardine::Preset;
 
@@ -84,8 +84,13 @@ fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
             };
             assert_eq!(l.user_dim, user_dim);
             env.reset(Some(3));
-            if view.ends_with("time") {
-                assert_eq!(env.user().last(), Some(&1.0), "the whole episode to run");
+            let time = view.ends_with("time").then(|| TimeFeature {
+                index: user_dim - 1,
+                steps: 100,
+            });
+            assert_eq!(l.time, time, "{name} {view}: the layout names the time left");
+            if let Some(t) = time {
+                assert_eq!(env.user()[t.index], 1.0, "the whole episode to run");
             }
             assert_eq!((l.doc_dim, env.items().len()), (10, l.num_candidates * 10));
             let dim = env_flat_dim(env.as_ref());

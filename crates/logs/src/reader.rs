@@ -5,6 +5,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use env::Layout;
+
 use parquet::basic::Encoding;
 use parquet::basic::Repetition;
 use parquet::column::page::{Page, PageMetadata, PageReader};
@@ -58,7 +60,7 @@ impl LogReader {
             }
             _ => {}
         }
-        let meta: LogMeta = serde_json::from_str(&text)
+        let mut meta: LogMeta = serde_json::from_str(&text)
             .map_err(LogError::format(&meta_file, "not rlrec log metadata"))?;
         let invalid = |why: String| LogError::invalid(path, why);
         let layout = meta
@@ -66,7 +68,13 @@ impl LogReader {
             .build()
             .map_err(LogError::format(path, "the logged environment"))?
             .layout();
-        if layout != meta.layout {
+        // A log written before layouts named the time feature has none in its metadata;
+        // its environment says where it is.
+        let named = Layout {
+            time: meta.layout.time.or(layout.time),
+            ..meta.layout
+        };
+        if layout != named {
             return Err(invalid(format!(
                 "the metadata's layout {:?} is not its environment's {layout:?}",
                 meta.layout
@@ -91,6 +99,7 @@ impl LogReader {
                  were mixed; write it again"
             )));
         }
+        meta.layout = named;
         if file_meta.num_rows() as u64 != meta.steps {
             return Err(invalid(format!(
                 "{STEPS_FILE} holds {} rows, the metadata says {}",

@@ -66,6 +66,7 @@ impl LogWriter {
             slate_size: k,
             doc_dim: d,
             user_dim: u,
+            ..
         } = self.layout;
         let fits = row.user.len() == u
             && row.candidates.len() == n * d

@@ -373,6 +373,34 @@ fn edited_values_with_a_matching_checksum_are_refused() {
     );
 }
 
+/// A time-aware log written before layouts named the time feature (its metadata has no
+/// `time`) reads as one written now: its environment says where the time is.
+#[test]
+fn logs_from_before_the_named_time_feature_read_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, old) = (dir.path().join("log"), dir.path().join("old"));
+    let mut timed = iev();
+    timed.wrappers.time_aware = true;
+    write_log(&timed, &greedy(0.5), &NoCheckpoints, 1, &log, on).unwrap();
+    let new = LogReader::open(&log).unwrap();
+    let layout = new.meta().layout;
+    assert_eq!(layout.time.map(|t| t.index), Some(layout.user_dim - 1));
+    fs::create_dir(&old).unwrap();
+    let mut writer = LogWriter::create(&old.join(STEPS_FILE), &layout).unwrap();
+    let mut rows = new.rows().unwrap();
+    while let Some(row) = rows.next_row().unwrap() {
+        writer.push(row).unwrap();
+    }
+    writer.flush().unwrap();
+    let mut meta = serde_json::to_value(new.meta()).unwrap();
+    let time = meta["layout"].as_object_mut().unwrap().remove("time");
+    assert!(time.is_some_and(|t| !t.is_null()));
+    let text = meta.to_string();
+    writer.finish(&text).unwrap();
+    fs::write(old.join(META_FILE), &text).unwrap();
+    assert_eq!(LogReader::open(&old).unwrap().meta(), new.meta());
+}
+
 /// The file is what earlier rlrec wrote through Arrow, and pyarrow, pandas and polars read
 /// as `docs/logs.md` lists it: its schema, Snappy, no dictionaries, statistics per chunk.
 #[test]

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
 use agents::{Agent, AgentError};
 use agents_bandit::{Baseline, BaselineKind, Exploration, LinearBandit};
-use env::{Scenario, SlateEnv};
+use env::{EnvSpec, Scenario, SlateEnv};
 use serde::{Deserialize, Serialize};
 
 use crate::{TrainConfig, TrainError};
@@ -152,9 +152,12 @@ impl AlgoConfig {
     }
 }
 
-/// Builds the agent a configuration names, for `env`.
-pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn Agent>, TrainError> {
+/// Builds the agent a configuration names, for the environments of `spec` (the
+/// configuration's own scenario, or one of the same layout).
+pub fn build_agent(config: &TrainConfig, spec: &EnvSpec) -> Result<Box<dyn Agent>, TrainError> {
     let seed = config.env.seed;
+    // Whatever the agent needs to know of the environment, as an environment shows it.
+    let env = spec.make();
     let layout = env.layout();
     Ok(match &config.agent {
         AlgoConfig::Random => Box::new(Baseline::new(BaselineKind::Random, seed)),
@@ -163,7 +166,7 @@ pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn A
         AlgoConfig::Lints(c) => {
             Box::new(LinearBandit::new(Exploration::Thompson(*c), layout, seed)?)
         }
-        AlgoConfig::Slateq(c) => slateq_agent(c, &config.env, env)?,
+        AlgoConfig::Slateq(c) => slateq_agent(c, seed, spec, env.as_ref())?,
     })
 }
 
@@ -171,26 +174,26 @@ pub fn build_agent(config: &TrainConfig, env: &dyn SlateEnv) -> Result<Box<dyn A
 #[cfg(feature = "slateq")]
 fn slateq_agent(
     config: &SlateQConfig,
-    scenario: &Scenario,
+    seed: u64,
+    spec: &EnvSpec,
     env: &dyn SlateEnv,
 ) -> Result<Box<dyn Agent>, TrainError> {
-    let spec = scenario.resolve()?;
     Ok(Box::new(agents_slateq::SlateQ::new(
         config.clone(),
         env.layout(),
         env.known_choice(),
         agents_slateq::Episodes {
             fixed_length: spec.episode_length().is_some(),
-            time_aware_steps: spec.time_aware_steps(),
         },
-        scenario.seed,
+        seed,
     )?))
 }
 
 #[cfg(not(feature = "slateq"))]
 fn slateq_agent(
     _config: &SlateQConfig,
-    _scenario: &Scenario,
+    _seed: u64,
+    _spec: &EnvSpec,
     _env: &dyn SlateEnv,
 ) -> Result<Box<dyn Agent>, TrainError> {
     Err(TrainError::Unavailable {

@@ -144,7 +144,7 @@ impl Algorithm {
         let envs: Vec<_> = (0..config.num_envs())
             .map(|slot| spec.make_seeded(env::slot_seed(config.env.seed, slot) & i64::MAX as u64))
             .collect();
-        let agent = build_agent(&config, envs[0].as_ref())?;
+        let agent = build_agent(&config, &spec)?;
         let offline = config
             .offline
             .as_ref()
@@ -421,8 +421,7 @@ pub fn evaluate_policy_on(
     episodes: usize,
     progress: impl FnMut(usize),
 ) -> Result<Evaluation, TrainError> {
-    let env = scenario.build()?;
-    let mut agent = build_agent(config, env.as_ref())?;
+    let mut agent = build_agent(config, &scenario.resolve()?)?;
     agent.load(agent_state)?;
     Ok(evaluate_on(scenario, agent, episodes, progress)?)
 }

@@ -51,8 +51,7 @@ fn policy_at(path: &Path, scenario: &Scenario) -> Result<Box<dyn Policy>, TrainE
         ))
         .into());
     }
-    let env = scenario.build()?;
-    let mut agent = build_agent(&ckpt.config, env.as_ref())?;
+    let mut agent = build_agent(&ckpt.config, &scenario.resolve()?)?;
     agent.load(&ckpt.agent_state)?;
     Ok(agent)
 }
