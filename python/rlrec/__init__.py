@@ -25,15 +25,18 @@ import gymnasium
 
 from rlrec import _rlrec
 from rlrec.envs import IDS, RecSimEnv, RecSimVectorEnv, world_name
+from rlrec.policy import Policy, load_policy
 from rlrec.training import config_toml, train
 
 __all__ = [
     "IDS",
+    "Policy",
     "RecSimEnv",
     "RecSimVectorEnv",
     "baseline",
     "config_toml",
     "env_creator",
+    "load_policy",
     "make",
     "make_vec",
     "policies",

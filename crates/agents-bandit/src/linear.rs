@@ -13,6 +13,7 @@ use recsim_core::{stream, SimRng, StreamId};
 use serde::{Deserialize, Serialize};
 
 use agents::config::{LinTsConfig, LinUcbConfig};
+use agents::portable::{Portable, Scorer};
 use agents::{check_layout, top_k, Agent, AgentError, LoggedStep, Policy};
 
 /// How a linear bandit explores.
@@ -191,6 +192,17 @@ impl Policy for LinearBandit {
         };
         self.score_all(&theta, bonus);
         top_k(&self.scores, &mut self.order, slate);
+    }
+
+    /// Its posterior mean, which it ranks by without exploring.
+    fn portable(&self) -> Result<Portable, AgentError> {
+        Ok(Portable {
+            algorithm: self.algorithm().into(),
+            layout: self.state.layout,
+            scorer: Scorer::Linear {
+                theta: self.state.theta.iter().copied().collect(),
+            },
+        })
     }
 
     /// The posterior mean's scores, which it ranks by without exploring.

@@ -7,8 +7,10 @@ use rand::Rng;
 use recsim_core::KnownChoice;
 use tch::{Kind, Tensor};
 
-use crate::choice::{self, proportional_weights};
-use crate::collect::log_time;
+use agents::choice::proportional_weights;
+use agents::portable::log_time;
+
+use crate::choice;
 use crate::schedule::Linear;
 use crate::tensor::to_vec;
 use crate::{best_slate, SlateQPolicy};

@@ -2,6 +2,7 @@
 //! step's `n`-step return ([`agents::nstep`]) stored in the replay once complete, with
 //! the state `m ≤ n` steps later, and the gradient steps the count of steps sets off.
 
+use agents::portable::log_time;
 use env::{SlateEnv, TimeFeature, Transition};
 
 use crate::normalize::Normalizer;
@@ -21,15 +22,6 @@ pub(crate) fn push_state(
         out[start + index] = log_time(user[index], steps);
     }
     out.extend_from_slice(items);
-}
-
-/// The time feature as the agent sees it, `ln(1 + f·T) / ln(1 + T)` of the remaining
-/// fraction `f` of a `T`-step episode: the last steps of an episode, where the best action
-/// changes fastest, spread over the input range instead of crowding near 0. A plain
-/// fraction learned the end markedly worse.
-pub(crate) fn log_time(fraction: f32, steps: usize) -> f32 {
-    let t = steps as f32;
-    (1.0 + fraction * t).ln() / (1.0 + t).ln()
 }
 
 impl SlateQ {
@@ -85,13 +77,15 @@ impl SlateQ {
         } else {
             None
         };
-        let replay = &mut self.replay;
+        let (replay, shown) = (&mut self.replay, &self.policy.shown);
         self.pending.push(
             slot,
-            &self.policy.shown[slot * len..(slot + 1) * len],
-            slate,
-            t.click.map(|c| c.position),
-            t.reward,
+            |s| {
+                s.state
+                    .extend_from_slice(&shown[slot * len..(slot + 1) * len]);
+                s.slate.extend_from_slice(slate);
+                (s.click, s.reward) = (t.click.map(|c| c.position), t.reward);
+            },
             end,
             |f| {
                 // n ≤ 255 (validated), so the count fits.

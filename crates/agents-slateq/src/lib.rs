@@ -55,7 +55,7 @@ mod schedule;
 mod td;
 mod tensor;
 
-pub use choice::{best_slate, slate_value, ChoiceRule};
+pub use agents::choice::{best_slate, slate_value, ChoiceRule};
 pub use policy::SlateQPolicy;
 
 use std::collections::VecDeque;
@@ -297,6 +297,10 @@ impl Policy for SlateQ {
     fn describe(&self) -> String {
         self.policy
             .describe_with(Some((self.grad_steps, self.replay.len())))
+    }
+
+    fn portable(&self) -> Result<agents::portable::Portable, AgentError> {
+        self.policy.portable()
     }
 }
 

@@ -3,6 +3,7 @@
 //! One flat vector makes the optimiser, gradient clipping, the target-network copy and
 //! checkpointing single-tensor operations.
 
+use agents::portable::Dense;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
@@ -46,6 +47,25 @@ impl Mlp {
             }
         }
         out
+    }
+
+    /// Its layers with the parameters `theta` (this network's, first in it), as
+    /// [`Mlp::forward`] reads them.
+    pub fn dense(&self, theta: &[f32]) -> Vec<Dense> {
+        let mut offset = 0;
+        self.layers()
+            .map(|(i, o)| {
+                let weights = theta[offset..offset + i * o].to_vec();
+                let bias = theta[offset + i * o..offset + i * o + o].to_vec();
+                offset += i * o + o;
+                Dense {
+                    inputs: i,
+                    outputs: o,
+                    weights,
+                    bias,
+                }
+            })
+            .collect()
     }
 
     /// `x: [..., in]` → `[...]`.

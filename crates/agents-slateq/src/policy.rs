@@ -3,15 +3,19 @@
 //! ([`agents::Agent::policy`]) for an evaluation to play while it trains on.
 
 use agents::config::SlateQConfig;
-use agents::Policy;
+use agents::portable::{Choice, Portable, Scorer, SlateQNet};
+use agents::{AgentError, Policy};
 use env::{Layout, SlateEnv};
 use recsim_core::{KnownChoice, SimRng};
 use tch::{Device, Tensor};
 
-use crate::choice::{ChoiceRule, LogitChoice};
+use agents::choice::ChoiceRule;
+
+use crate::choice::LogitChoice;
 use crate::collect::push_state;
 use crate::net::{snapshot, Mlp};
 use crate::normalize::{FeatureScale, Normalizer};
+use crate::tensor::to_vec;
 
 /// SlateQ's policy: the item-value network and its parameters, the choice model, the
 /// feature standardisation, the exploration schedule and the random stream.
@@ -178,5 +182,54 @@ impl Policy for SlateQPolicy {
 
     fn describe(&self) -> String {
         self.describe_with(None)
+    }
+
+    /// The networks it acts with without exploring (the averaged parameters where it
+    /// keeps them), its standardisation and its choice model.
+    fn portable(&self) -> Result<Portable, AgentError> {
+        let theta = to_vec(self.average.as_ref().unwrap_or(&self.theta));
+        let (items, state) = theta.split_at(self.mlp.num_params());
+        let norm = self
+            .norm
+            .clone()
+            .unwrap_or_else(|| Normalizer::identity(&self.layout));
+        let (u, d) = (self.layout.user_dim, self.layout.doc_dim);
+        let choice = match (&self.choice, self.known) {
+            (Some(logit), _) => {
+                let v = to_vec(&logit.theta);
+                Choice::Logit {
+                    w: v[..u * d].to_vec(),
+                    a: v[u * d..u * d + d].to_vec(),
+                    b: v[u * d + d],
+                    c: v[u * d + d + 1..].to_vec(),
+                }
+            }
+            (
+                None,
+                KnownChoice::Proportional {
+                    no_click_mass,
+                    min_normalizer,
+                },
+            ) => Choice::Proportional {
+                no_click_mass,
+                min_normalizer,
+            },
+            (None, _) => Choice::FirstPosition,
+        };
+        Ok(Portable {
+            algorithm: "slateq".into(),
+            layout: self.layout,
+            scorer: Scorer::SlateQ(Box::new(SlateQNet {
+                user_mean: norm.user_mean,
+                user_sd: norm.user_sd,
+                doc_mean: norm.doc_mean,
+                doc_sd: norm.doc_sd,
+                time_ceiling: self.time_ceiling().map(|(_, c)| c as f32),
+                item_net: self.mlp.dense(items),
+                state_net: self.state_mlp.as_ref().map(|m| m.dense(state)),
+                choice,
+                optimizer: self.config.slate_optimizer,
+            })),
+        })
     }
 }

@@ -2,7 +2,7 @@
 
 use agents::config::SlateOptimizer;
 
-use crate::choice::{best_slate, slate_value, ChoiceRule};
+use agents::choice::{best_slate, slate_value, ChoiceRule};
 
 /// A minibatch's next-state item values and what the targets need besides.
 pub struct NextValues<'a> {

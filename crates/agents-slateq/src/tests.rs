@@ -257,3 +257,93 @@ fn a_policy_copy_acts_as_the_agent_and_keeps_its_parameters() {
     assert_eq!(slates(copy.as_mut(), false), greedy);
     assert_eq!(copy.describe(), described, "the copy shares no parameter");
 }
+
+/// The portable policy (what `rlrec export` writes) chooses the agent's slates without
+/// exploring, and its values and weights are the networks' to float rounding: with the
+/// first-position, the proportional and the learned choice model, with and without the
+/// time in view, after enough learning that the standardisation and the averaged
+/// parameters are no longer the identity and the initial ones.
+#[test]
+fn the_portable_policy_acts_as_the_agent() {
+    use agents::portable::Scores;
+    for (world, learned, time_aware) in [
+        ("strong-lts", false, true),
+        ("strong-lts", true, false),
+        ("interest-evolution", false, true),
+    ] {
+        let mut scenario = Scenario::new(world);
+        scenario.num_candidates = 10;
+        scenario.wrappers.user_observation = true;
+        scenario.wrappers.time_aware = time_aware;
+        let mut env = scenario.build().unwrap();
+        let config = SlateQConfig {
+            learning_starts: 100,
+            num_envs: 1,
+            average_steps: 50,
+            choice_model: if learned {
+                ChoiceModelKind::Learned
+            } else {
+                ChoiceModelKind::Auto
+            },
+            ..SlateQConfig::default()
+        };
+        let (layout, known) = (env.layout(), env.known_choice());
+        let episodes = Episodes { fixed_length: true };
+        let mut agent = SlateQ::new(config, layout, known, episodes, 0).unwrap();
+        env.reset(None);
+        let mut slate = vec![0; layout.slate_size];
+        for _ in 0..400 {
+            agent.act(env.as_ref(), true, &mut slate);
+            let t = env.step(&slate).unwrap();
+            agent.observe(&slate, &t, env.as_ref());
+            if t.done() {
+                env.reset(None);
+            }
+        }
+        let portable = agent.portable().unwrap();
+        portable.check().unwrap();
+        let (mut scores, mut exported) = (Scores::default(), vec![0; layout.slate_size]);
+        let mut ties = 0;
+        for step in 0..200 {
+            agent.act(env.as_ref(), false, &mut slate);
+            portable.slate(env.user(), env.items(), &mut scores, &mut exported);
+            let p = &agent.policy;
+            let theta = p.average.as_ref().unwrap_or(&p.theta);
+            let (user, items) = p.split(&p.shown, 1);
+            let q = to_vec(&p.item_values(theta, &user, &items));
+            let w = p.choice_weights(&p.shown, &user, &items);
+            // Interest evolution repeats documents: a tie between identical candidates
+            // may fall on either side of an ulp, but never changes the slate's value.
+            if exported != slate {
+                let value = |s: &[usize]| slate_value(p.rule, &q, &w, s);
+                let (a, b) = (value(&exported), value(&slate));
+                assert!(
+                    (a - b).abs() <= 1e-6 * a.abs(),
+                    "{world} step {step}: {exported:?} {a} against {slate:?} {b}"
+                );
+                ties += 1;
+            }
+            let close = |a: &[f32], b: &[f32]| {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(1.0))
+            };
+            assert!(
+                close(&scores.values, &q),
+                "{world}: {:?} {q:?}",
+                scores.values
+            );
+            assert!(
+                close(&scores.weights, &w),
+                "{world}: {:?} {w:?}",
+                scores.weights
+            );
+            let t = env.step(&slate).unwrap();
+            if t.done() {
+                env.reset(None);
+            }
+        }
+        assert!(ties <= 4, "{world}: {ties} of 200 slates differ");
+    }
+}

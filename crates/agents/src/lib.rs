@@ -34,8 +34,10 @@
 
 #![warn(missing_docs)]
 
+pub mod choice;
 pub mod config;
 pub mod nstep;
+pub mod portable;
 
 use env::{Layout, SlateEnv, Transition};
 use thiserror::Error;
@@ -125,6 +127,14 @@ pub trait Policy: Send {
     }
     /// A human-readable summary of the learned parameters.
     fn describe(&self) -> String;
+    /// The policy without exploration as plain numbers ([`portable`]): what
+    /// `rlrec export` writes. `Unsupported` for a policy that has none.
+    fn portable(&self) -> Result<portable::Portable, AgentError> {
+        Err(AgentError::Unsupported(format!(
+            "{} has no portable form: it is not a scoring of the observation alone",
+            self.algorithm()
+        )))
+    }
 }
 
 /// A policy as the policy of one slot of a [`env::VectorEnv`]: it acts without

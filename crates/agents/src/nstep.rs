@@ -57,28 +57,24 @@ impl NStepReturns {
         }
     }
 
-    /// Adds environment `slot`'s step and hands each return it completes to `finish`,
-    /// oldest first: at an episode's end (`end = Some(terminal)`) every open one, else the
-    /// oldest once `n` are open.
+    /// Adds environment `slot`'s step, which `fill` writes into an emptied [`OpenStep`]
+    /// (its buffers reused), and hands each return it completes to `finish`, oldest
+    /// first: at an episode's end (`end = Some(terminal)`) every open one, else the oldest
+    /// once `n` are open.
     ///
     /// # Panics
     /// If `slot` is not one of [`NStepReturns::new`]'s.
     pub fn push(
         &mut self,
         slot: usize,
-        state: &[f32],
-        slate: &[usize],
-        click: Option<usize>,
-        reward: f64,
+        fill: impl FnOnce(&mut OpenStep),
         end: Option<bool>,
         mut finish: impl FnMut(Finished<'_>),
     ) {
         let mut step = self.spare.pop().unwrap_or_default();
         step.state.clear();
-        step.state.extend_from_slice(state);
         step.slate.clear();
-        step.slate.extend_from_slice(slate);
-        (step.click, step.reward) = (click, reward);
+        fill(&mut step);
         let open = &mut self.open[slot];
         open.push_back(step);
         while match end {
@@ -147,7 +143,12 @@ mod tests {
             let last = t + 1 == rewards;
             let reward = f64::from(1 << t);
             let end = if last { end } else { None };
-            returns.push(0, &[t as f32], &[t], None, reward, end, |f| {
+            let fill = |s: &mut OpenStep| {
+                s.state.push(t as f32);
+                s.slate.push(t);
+                (s.click, s.reward) = (None, reward);
+            };
+            returns.push(0, fill, end, |f| {
                 out.push((f.step.reward, f.ret, f.steps, f.terminal));
             });
         }
@@ -191,9 +192,12 @@ mod tests {
         let mut returns = NStepReturns::new(2, 2, 1.0);
         let mut finished = Vec::new();
         for (slot, reward) in [(0, 1.0), (1, 10.0), (1, 20.0), (0, 2.0)] {
-            returns.push(slot, &[0.0; 3], &[0], Some(0), reward, None, |f| {
-                finished.push(f.ret);
-            });
+            let fill = |s: &mut OpenStep| {
+                s.state.extend([0.0; 3]);
+                s.slate.push(0);
+                (s.click, s.reward) = (Some(0), reward);
+            };
+            returns.push(slot, fill, None, |f| finished.push(f.ret));
         }
         assert_eq!(finished, [30.0, 3.0]);
         let saved = returns.open().to_vec();

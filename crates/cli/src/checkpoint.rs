@@ -192,3 +192,38 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     outln!("\nconfiguration:\n{}", ckpt.config.to_toml());
     Ok(())
 }
+
+/// Options of `rlrec export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A checkpoint folder, or a run folder (its latest checkpoint).
+    #[arg(long, value_name = "DIR", value_parser = any_path)]
+    pub checkpoint: PathBuf,
+    /// The ONNX model to write (`.onnx`); its JSON sidecar goes beside it (`.json`).
+    #[arg(long, value_name = "FILE", value_parser = any_path)]
+    pub out: PathBuf,
+}
+
+pub fn export(args: &ExportArgs) -> Result<()> {
+    if args.out.extension().and_then(|e| e.to_str()) != Some("onnx") {
+        bail!(
+            "--out {} must name a .onnx file (the sidecar takes the same name with .json)",
+            args.out.display()
+        );
+    }
+    if args.out.is_dir() {
+        bail!("--out {} is a folder", args.out.display());
+    }
+    let ckpt = Checkpoint::read(&args.checkpoint)?;
+    let mut agent = build_agent(&ckpt.config, &ckpt.config.env.resolve()?)?;
+    agent.load(&ckpt.agent_state)?;
+    let policy = agent.portable()?;
+    export::save(&policy, &args.out)?;
+    outln!(
+        "{} policy written to {} (how to use it: {})",
+        policy.algorithm,
+        args.out.display(),
+        export::sidecar_path(&args.out).display()
+    );
+    Ok(())
+}

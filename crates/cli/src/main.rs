@@ -97,6 +97,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Summarise a checkpoint: algorithm, configuration, learned parameters.
     Inspect(checkpoint::InspectArgs),
+    /// Write a trained policy, without exploration, as an ONNX model and a JSON sidecar.
+    Export(checkpoint::ExportArgs),
     /// Run a sweep: configurations × seeds as run folders, J at a time, with a results
     /// table and figures.
     Tune(tune::TuneArgs),
@@ -181,6 +183,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::train(&args),
         Command::Inference(args) => checkpoint::inference(&args),
         Command::Inspect(args) => checkpoint::inspect(&args),
+        Command::Export(args) => checkpoint::export(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Tune(args) => tune::tune(&args),
         Command::Log(args) => log::log(&args),

@@ -137,8 +137,8 @@ impl VectorEnv {
         {
             return Err(VectorError::MixedLayouts {
                 slot,
-                expected: layout,
-                found,
+                expected: Box::new(layout),
+                found: Box::new(found),
             });
         }
         let pool = match execution {

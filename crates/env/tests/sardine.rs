@@ -88,7 +88,10 @@ fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
                 index: user_dim - 1,
                 steps: 100,
             });
-            assert_eq!(l.time, time, "{name} {view}: the layout names the time left");
+            assert_eq!(
+                l.time, time,
+                "{name} {view}: the layout names the time left"
+            );
             if let Some(t) = time {
                 assert_eq!(env.user()[t.index], 1.0, "the whole episode to run");
             }

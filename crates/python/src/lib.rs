@@ -1,5 +1,6 @@
 //! `rlrec._rlrec`, the extension module of the `rlrec` Python package: RecSim's worlds as
-//! Gymnasium environments and vector environments, and the fixed policies' baselines.
+//! Gymnasium environments and vector environments, the fixed policies' baselines, and
+//! exported policies.
 //!
 //! Environments are built only through the `env` registry ([`env::Scenario`]), baselines
 //! by [`rollout::baseline`], the function `rlrec baseline` calls, so Python and the CLI
@@ -9,6 +10,7 @@
 
 mod layout;
 mod options;
+mod policy;
 mod single;
 mod vector;
 
@@ -94,6 +96,7 @@ fn policies() -> Vec<&'static str> {
 fn _rlrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<single::Env>()?;
     m.add_class::<vector::VectorEnv>()?;
+    m.add_class::<policy::ExportedPolicy>()?;
     m.add_function(wrap_pyfunction!(baseline, m)?)?;
     m.add_function(wrap_pyfunction!(slot_seed, m)?)?;
     m.add_function(wrap_pyfunction!(worlds, m)?)?;

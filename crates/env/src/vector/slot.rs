@@ -16,10 +16,10 @@ pub enum VectorError {
     MixedLayouts {
         /// The first slot that differs.
         slot: usize,
-        /// Slot 0's layout.
-        expected: Layout,
+        /// Slot 0's layout (boxed: errors stay small).
+        expected: Box<Layout>,
         /// The differing slot's.
-        found: Layout,
+        found: Box<Layout>,
     },
     /// A batch of slates of the wrong length.
     #[error("{len} slate positions for {slots} environments with slates of {slate_size}")]
