@@ -10,6 +10,7 @@ mod ope;
 mod output;
 mod plot;
 mod progress;
+mod serve;
 mod train;
 mod tune;
 
@@ -99,6 +100,8 @@ enum Command {
     Inspect(checkpoint::InspectArgs),
     /// Write a trained policy, without exploration, as an ONNX model and a JSON sidecar.
     Export(checkpoint::ExportArgs),
+    /// Answer slate requests over HTTP with an exported policy.
+    Serve(serve::ServeArgs),
     /// Run a sweep: configurations × seeds as run folders, J at a time, with a results
     /// table and figures.
     Tune(tune::TuneArgs),
@@ -184,6 +187,7 @@ fn main() -> ExitCode {
         Command::Inference(args) => checkpoint::inference(&args),
         Command::Inspect(args) => checkpoint::inspect(&args),
         Command::Export(args) => checkpoint::export(&args),
+        Command::Serve(args) => serve::serve(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Tune(args) => tune::tune(&args),
         Command::Log(args) => log::log(&args),
