@@ -1,10 +1,18 @@
 """Exported policies: ``rlrec export``'s ONNX model gives ONNX Runtime the scores that
-rlrec's own Rust computes, and ``rlrec.load_policy`` chooses the slates ``rlrec
-inference`` chose for the same 1,000 recorded observations."""
+rlrec's own Rust computes, and ``rlrec.load_policy`` and ``rlrec serve`` choose the
+slates ``rlrec inference`` chose for the same 1,000 recorded observations."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +140,59 @@ def test_bad_input_is_refused(exported: dict[str, Any], tmp_path: Path, rlrec_bi
         rlrec.load_policy(tmp_path / "missing")
     with pytest.raises(ValueError, match="checkpoint"):
         rlrec.load_policy(tmp_path, binary=rlrec_bin)
+
+
+@contextlib.contextmanager
+def serving(rlrec_bin: Path, model: Path) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+    """``rlrec serve`` on a free loopback port; stopped even when the test fails."""
+    process = subprocess.Popen(
+        [str(rlrec_bin), "serve", "--model", str(model), "--addr", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://([0-9.]+):(\d+)", line)
+        assert match, line
+        yield process, match[1], int(match[2])
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("name", ["linucb", "slateq"])
+def test_the_server_answers_inferences_slates(rlrec_bin: Path, exported: dict[str, Any], name: str) -> None:
+    _, model, records = exported[name]
+    with serving(rlrec_bin, model) as (_, host, port):
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        for record in records:
+            body = json.dumps({"user": record["user"], "items": record["candidates"]})
+            connection.request("POST", "/v1/slate", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            assert response.status == 200
+            assert json.loads(response.read())["slate"] == record["slate"]
+        connection.request("POST", "/v1/slate", "{", {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 400 and "error" in json.loads(response.read())
+
+
+def test_sigterm_lets_the_request_under_way_finish(rlrec_bin: Path, exported: dict[str, Any]) -> None:
+    _, model, records = exported["slateq"]
+    body = json.dumps({"user": records[0]["user"], "items": records[0]["candidates"]}).encode()
+    with serving(rlrec_bin, model) as (process, host, port):
+        with socket.create_connection((host, port), timeout=10) as raw:
+            raw.sendall(b"POST /v1/slate HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+            time.sleep(0.2)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            raw.sendall(body[10:])
+            answer = b""
+            while chunk := raw.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["slate"] == records[0]["slate"]
+        assert process.wait(timeout=30) == 0
+        assert process.stdout is not None and "stopped" in process.stdout.read()
