@@ -13,9 +13,9 @@
 //!   and a whole run through the library's driver (`examples/fit.rs`).
 //! * `cargo xtask plots [--quick]`: every figure in `docs/img/` from real runs (`--quick`:
 //!   tiny runs into `target/plots-quick/`, a smoke test).
-//! * `cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]`: speed figures, side by
-//!   side with Python RecSim's, or SARDINE's worlds beside `sardine-rec`'s (see
-//!   [`bench`](mod@bench)).
+//! * `cargo xtask bench [--quick] [--vs-recsim | --vs-sardine | --serve]`: speed figures,
+//!   side by side with Python RecSim's, or SARDINE's worlds beside `sardine-rec`'s, or
+//!   `rlrec serve` under load (see [`bench`](mod@bench)).
 //! * `cargo xtask suite [--quick] [--sardine] [--jobs J]`: the default SlateQ against the
 //!   baselines and, where the planner applies, the optimum, on a suite of scenarios; with
 //!   `--sardine`, SARDINE's worlds against random and the greedy oracle (see [`suite`]).
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim | --vs-sardine] | suite [--quick] [--sardine] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim | --vs-sardine | --serve] | suite [--quick] [--sardine] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ, and nothing else: the main job's.
 const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
@@ -162,6 +162,7 @@ fn test() -> Result<()> {
     python::test()?;
     plots::plots(true)?;
     bench::run(&["--quick".to_string()])?;
+    bench::run(&["--quick".to_string(), "--serve".to_string()])?;
     suite::run(&["--quick".to_string()])?;
     suite::run(&["--quick".to_string(), "--sardine".to_string()])?;
     validation::run(&["--quick".to_string()])

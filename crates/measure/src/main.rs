@@ -8,10 +8,14 @@
 //!   runs in Rust (see [`vector::flat`]);
 //! * `sardine NAME POLICY SECONDS ROUNDS`: one of SARDINE's worlds on one core;
 //! * `sardine-presets`: SARDINE's presets, ids and names;
-//! * `log ENV N K CASE EPISODES OUT` and `ope CASE OUT`: logging and off-policy evaluation.
+//! * `log ENV N K CASE EPISODES OUT` and `ope CASE OUT`: logging and off-policy evaluation;
+//! * `serve-score MODEL CANDIDATES SECONDS` and
+//!   `serve-load ADDR MODEL CANDIDATES CONNECTIONS REQUESTS RATE`: an exported policy's
+//!   scoring in-process and `rlrec serve` under load (see [`serving`]).
 //!
 //! `ENV N K` name a scenario: the world, its candidates and its slate size.
 
+mod serving;
 mod vector;
 
 use std::path::Path;
@@ -118,6 +122,15 @@ fn measure(a: &Args) -> Result<serde_json::Value> {
             Path::new(a.text(6)),
         ),
         "ope" => ope(a.text(1), Path::new(a.text(2))),
+        "serve-score" => serving::score(Path::new(a.text(1)), a.count(2)?, a.number(3)?),
+        "serve-load" => serving::load_test(
+            a.text(1),
+            Path::new(a.text(2)),
+            a.count(3)?,
+            a.count(4)?,
+            a.count(5)?,
+            a.text(6),
+        ),
         other => bail!("unknown measurement `{other}`"),
     }
 }

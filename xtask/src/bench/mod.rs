@@ -1,6 +1,7 @@
-//! `cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]`: rlrec's speed, side by side
-//! with Python RecSim's; with `--vs-sardine`, SARDINE's worlds beside `sardine-rec`'s
-//! (see [`sardine`]) instead.
+//! `cargo xtask bench [--quick] [--vs-recsim | --vs-sardine | --serve]`: rlrec's speed,
+//! side by side with Python RecSim's; with `--vs-sardine`, SARDINE's worlds beside
+//! `sardine-rec`'s (see [`sardine`]), with `--serve`, `rlrec serve` under load (see
+//! [`serving`]) instead.
 //!
 //! Every figure is measured in a child process of its own (see [`process`]): the
 //! simulator and vector-environment throughput and the logs in the release-built
@@ -16,6 +17,7 @@ pub(crate) mod report;
 mod rows;
 mod sardine;
 mod scenarios;
+mod serving;
 mod slateq;
 
 use std::path::{Path, PathBuf};
@@ -88,24 +90,33 @@ const LOG_CASES: [(&str, &str); 2] = [
     ("interest-evolution", "epsilon-greedy-to-softmax"),
 ];
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--vs-recsim | --vs-sardine]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--vs-recsim | --vs-sardine | --serve]";
 
 pub fn run(args: &[String]) -> Result<()> {
-    let (mut quick, mut vs_recsim, mut vs_sardine) = (false, false, false);
+    let (mut quick, mut vs_recsim, mut vs_sardine, mut serve) = (false, false, false, false);
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
             "--vs-recsim" => vs_recsim = true,
             "--vs-sardine" => vs_sardine = true,
+            "--serve" => serve = true,
             other => bail!("unknown option `{other}`; {USAGE}"),
         }
     }
     let root = crate::workspace_root()?;
+    if [vs_recsim, vs_sardine, serve]
+        .iter()
+        .filter(|&&on| on)
+        .count()
+        > 1
+    {
+        bail!("--vs-recsim, --vs-sardine and --serve are separate runs: {USAGE}");
+    }
     if vs_sardine {
-        if vs_recsim {
-            bail!("--vs-recsim and --vs-sardine are two runs: {USAGE}");
-        }
         return sardine::run(&root, quick);
+    }
+    if serve {
+        return serving::run(&root, quick);
     }
     let plan = Plan::new(quick);
     let sim_seconds = plan.sim_seconds.to_string();
