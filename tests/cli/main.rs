@@ -11,6 +11,7 @@ mod refusals;
 mod regression;
 mod resume;
 mod run_folders;
+mod serving;
 #[cfg(feature = "slateq")]
 mod slateq;
 mod subcommands;

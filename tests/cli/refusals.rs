@@ -521,6 +521,10 @@ fn empty_paths_are_refused_for_every_option() {
         &["inspect", "--checkpoint"],
         &["compare", "--checkpoint"],
         &["compare", "--policy", "random", "--plot"],
+        &["export", "--out", "x.onnx", "--checkpoint"],
+        &["export", "--checkpoint", "run", "--out"],
+        &["serve", "--model"],
+        &["serve", "--checkpoint"],
     ];
     for command in commands {
         for blank in ["", "  "] {

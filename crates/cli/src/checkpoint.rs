@@ -202,6 +202,9 @@ pub struct ExportArgs {
     /// The ONNX model to write (`.onnx`); its JSON sidecar goes beside it (`.json`).
     #[arg(long, value_name = "FILE", value_parser = any_path)]
     pub out: PathBuf,
+    /// Print one JSON object: the algorithm, the model and the sidecar.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn export(args: &ExportArgs) -> Result<()> {
@@ -219,11 +222,17 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     agent.load(&ckpt.agent_state)?;
     let policy = agent.portable()?;
     export::save(&policy, &args.out)?;
-    outln!(
-        "{} policy written to {} (how to use it: {})",
-        policy.algorithm,
-        args.out.display(),
-        export::sidecar_path(&args.out).display()
-    );
+    let sidecar = export::sidecar_path(&args.out);
+    if args.json {
+        let done = json!({"algorithm": policy.algorithm, "model": args.out, "sidecar": sidecar});
+        outln!("{done}");
+    } else {
+        outln!(
+            "{} policy written to {} (how to use it: {})",
+            policy.algorithm,
+            args.out.display(),
+            sidecar.display()
+        );
+    }
     Ok(())
 }

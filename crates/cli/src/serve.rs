@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// The most connections served at once (a thread each); more are answered 503.
     #[arg(long, default_value = "256", value_parser = count_usize(1, 4096, "at most 4096"))]
     pub max_connections: usize,
+    /// Print JSON lines: `{"listening": ADDRESS, ...}` once serving, `{"stopped": true}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn serve(args: &ServeArgs) -> Result<()> {
@@ -54,11 +57,22 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
     let algorithm = policy.algorithm.clone();
     let server = serve::Server::bind(args.addr, policy, config)?;
     let _catching = interrupt::catch();
-    outln!(
-        "serving the {algorithm} policy on http://{} (POST /v1/slate, GET /health, GET /metrics); Ctrl-C or SIGTERM stops it",
-        server.local_addr()?
-    );
+    let addr = server.local_addr()?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::json!({"listening": format!("http://{addr}"), "algorithm": algorithm})
+        );
+    } else {
+        outln!(
+            "serving the {algorithm} policy on http://{addr} (POST /v1/slate, GET /health, GET /metrics); Ctrl-C or SIGTERM stops it"
+        );
+    }
     server.run(&interrupt::requested)?;
-    outln!("stopped: every request under way was answered");
+    if args.json {
+        outln!("{}", serde_json::json!({"stopped": true}));
+    } else {
+        outln!("stopped: every request under way was answered");
+    }
     Ok(())
 }
