@@ -5,26 +5,32 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::util::{binary, rlrec};
+
+/// A run of `algo` in `out`: two iterations, a short evaluation.
+fn trained(algo: &str, out: &Path) {
+    rlrec([
+        "train",
+        "--iterations",
+        "2",
+        "--eval-episodes",
+        "2",
+        "--algo",
+        algo,
+        "--out",
+    ])
+    .args([out])
+    .ok();
+}
 
 #[test]
 fn export_writes_a_model_and_refuses_what_has_none() {
     let dir = tempfile::tempdir().unwrap();
     let (run, random) = (dir.path().join("linucb"), dir.path().join("random"));
-    rlrec([
-        "train",
-        "--algo",
-        "linucb",
-        "--iterations",
-        "2",
-        "--eval-episodes",
-        "2",
-        "--out",
-    ])
-    .args([&run])
-    .ok();
+    trained("linucb", &run);
     let model = dir.path().join("policy.onnx");
     let done = rlrec(["export", "--json", "--checkpoint"])
         .args([&run])
@@ -48,18 +54,7 @@ fn export_writes_a_model_and_refuses_what_has_none() {
     rlrec(["export", "--out", "x.onnx", "--checkpoint"])
         .args([dir.path().join("missing")])
         .fails();
-    rlrec([
-        "train",
-        "--algo",
-        "random",
-        "--iterations",
-        "1",
-        "--eval-episodes",
-        "2",
-        "--out",
-    ])
-    .args([&random])
-    .ok();
+    trained("random", &random);
     rlrec(["export", "--out", "x.onnx", "--checkpoint"])
         .args([&random])
         .fails_with("random has no portable form");
@@ -82,23 +77,13 @@ fn export_writes_a_model_and_refuses_what_has_none() {
     assert_eq!(fs::read_to_string(&text).unwrap(), "not a model");
 }
 
-/// A served model answers `/health` and a slate, and SIGTERM ends it with exit 0.
+/// A served checkpoint answers `/health` with its algorithm, and SIGTERM ends it with
+/// exit 0.
 #[test]
 fn serve_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("linucb");
-    rlrec([
-        "train",
-        "--algo",
-        "linucb",
-        "--iterations",
-        "2",
-        "--eval-episodes",
-        "2",
-        "--out",
-    ])
-    .args([&run])
-    .ok();
+    trained("linucb", &run);
     let mut child = Command::new(binary())
         .args(["serve", "--json", "--addr", "127.0.0.1:0", "--checkpoint"])
         .arg(&run)
