@@ -336,7 +336,7 @@ fn slateq(g: &mut Graph, p: &Portable, net: &SlateQNet) -> Result<Vec<Message>, 
     Ok(outputs)
 }
 
-/// Reads back a model [`write`] wrote; anything else is refused with the reason.
+/// Reads back a model [`write()`] wrote; anything else is refused with the reason.
 pub fn read(bytes: &[u8]) -> Result<Portable, ExportError> {
     let bad = |why: String| ExportError::NotOurs(why);
     let mut skeleton = None;
