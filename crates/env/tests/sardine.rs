@@ -84,9 +84,10 @@ fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
             };
             assert_eq!(l.user_dim, user_dim);
             env.reset(Some(3));
+            let steps = s.resolve().unwrap().time_aware_steps();
             let time = view.ends_with("time").then(|| TimeFeature {
                 index: user_dim - 1,
-                steps: 100,
+                steps: steps.unwrap(),
             });
             assert_eq!(
                 l.time, time,
