@@ -150,10 +150,12 @@ fn answers_are_the_policys_and_bad_requests_are_refused_while_others_are_answere
             400,
             "candidate 1 has 2 features",
         ),
+        // Beyond f32: refused by the JSON reader, or read as infinite and refused after
+        // (serde_json's features, which the workspace's build unifies, decide which).
         (
             r#"{"items": [[1, 2, 3], [1, 2, 1e39]]}"#,
             400,
-            "not a finite",
+            "not a finite|out of range",
         ),
         (
             r#"{"user": [1], "items": [[1, 2, 3], [1, 2, 3]]}"#,
@@ -170,7 +172,10 @@ fn answers_are_the_policys_and_bad_requests_are_refused_while_others_are_answere
         let mut bad = server.connect();
         let (got, answer) = exchange(&mut bad, &post(body));
         assert_eq!(got, status, "{body}: {answer}");
-        assert!(answer.contains(says), "{body}: {answer}");
+        assert!(
+            says.split('|').any(|s| answer.contains(s)),
+            "{body}: {answer}"
+        );
         assert!(serde_json::from_str::<serde_json::Value>(&answer).unwrap()["error"].is_string());
     }
     for (raw, status) in [
