@@ -14,7 +14,7 @@ use std::error::Error;
 use std::path::Path;
 
 use planner::LtsPlanner;
-use trainer::{build_agent, Checkpoint};
+use trainer::Checkpoint;
 
 /// Steps per row of the table.
 const ROW: usize = 10;
@@ -34,8 +34,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let planner = LtsPlanner::for_scenario(&scenario)?;
     let spec = scenario.resolve()?;
     let mut env = spec.make();
-    let mut agent = build_agent(&checkpoint.config, &spec)?;
-    agent.load(&checkpoint.agent_state)?;
+    let mut agent = checkpoint.agent(&spec)?;
 
     let horizon = planner.horizon();
     // Per step of the episode: the summed regret and clickbait served less the optimum's.

@@ -146,6 +146,7 @@ pub struct Scores {
     linear: Vec<f64>,
     user: Vec<f32>,
     stored: Vec<f32>,
+    per_doc: Vec<f32>,
     input: Vec<f32>,
     a: Vec<f32>,
     b: Vec<f32>,
@@ -345,7 +346,9 @@ impl SlateQNet {
             }
             Choice::Logit { w, a, b, c } => {
                 // uᵀW + a, one weight per document feature.
-                let mut per_doc = a.clone();
+                let per_doc = &mut out.per_doc;
+                per_doc.clear();
+                per_doc.extend_from_slice(a);
                 for (ui, row) in out.user.iter().zip(w.chunks_exact(d)) {
                     for (p, wij) in per_doc.iter_mut().zip(row) {
                         *p += ui * wij;
@@ -356,7 +359,7 @@ impl SlateQNet {
                         .iter()
                         .zip(&self.doc_mean)
                         .zip(&self.doc_sd)
-                        .zip(&per_doc)
+                        .zip(per_doc.iter())
                         .map(|(((x, m), sd), p)| (x - m) / sd * p)
                         .sum();
                     out.weights.push(s.exp());

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use env::Scenario;
 use serde_json::json;
-use trainer::{build_agent, evaluate_policy_on, Checkpoint};
+use trainer::{evaluate_policy_on, Checkpoint};
 
 use crate::args::{any_path, check_evaluation_size, count_usize, EnvArgs, MAX_EPISODES};
 use crate::output::{outln, print_evaluation};
@@ -86,8 +86,7 @@ pub fn inference(args: &InferenceArgs) -> Result<()> {
     let steps = args.steps.unwrap_or(5);
     let spec = scenario.resolve()?;
     let mut env = spec.make();
-    let mut agent = build_agent(&ckpt.config, &spec)?;
-    agent.load(&ckpt.agent_state)?;
+    let mut agent = ckpt.agent(&spec)?;
     let layout = env.layout();
     let mut slate = vec![0; layout.slate_size];
     env.reset(None);
@@ -157,8 +156,7 @@ pub struct InspectArgs {
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let ckpt = Checkpoint::read(&args.checkpoint)?;
-    let mut agent = build_agent(&ckpt.config, &ckpt.config.env.resolve()?)?;
-    agent.load(&ckpt.agent_state)?;
+    let mut agent = ckpt.agent(&ckpt.config.env.resolve()?)?;
     // The replay the checkpoint keeps, so the description counts what it holds.
     if let Some(replay) = &ckpt.replay {
         agent.load_replay(replay)?;
@@ -218,9 +216,7 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         bail!("--out {} is a folder", args.out.display());
     }
     let ckpt = Checkpoint::read(&args.checkpoint)?;
-    let mut agent = build_agent(&ckpt.config, &ckpt.config.env.resolve()?)?;
-    agent.load(&ckpt.agent_state)?;
-    let policy = agent.portable()?;
+    let policy = ckpt.agent(&ckpt.config.env.resolve()?)?.portable()?;
     export::save(&policy, &args.out)?;
     let sidecar = export::sidecar_path(&args.out);
     if args.json {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use env::{Scenario, SlateEnv, Space, Value};
 use rollout::{fixed_policy, record_episode, FixedPolicy, Summary, VideoMetrics};
 use serde_json::json;
-use trainer::{build_agent, Checkpoint};
+use trainer::Checkpoint;
 
 use crate::args::{check_evaluation_size, EnvArgs};
 use crate::checkpoint::evaluation_scenario;
@@ -196,8 +196,7 @@ pub fn episode(
             let scenario = evaluation_scenario(&ckpt, args, None)?;
             let spec = scenario.resolve()?;
             let mut env = spec.make();
-            let mut agent = build_agent(&ckpt.config, &spec)?;
-            agent.load(&ckpt.agent_state)?;
+            let mut agent = ckpt.agent(&spec)?;
             let episode = record_episode(env.as_mut(), agent.as_mut(), false)?;
             // The algorithm names the policy; a run folder named otherwise follows it.
             let (algo, run) = (ckpt.algo().to_string(), ckpt.run_name());

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use trainer::{build_agent, Checkpoint};
+use trainer::Checkpoint;
 
 use crate::args::{any_path, count_usize};
 use crate::interrupt;
@@ -42,9 +42,7 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         (Some(model), None) => export::load(model)?,
         (None, Some(path)) => {
             let ckpt = Checkpoint::read(path)?;
-            let mut agent = build_agent(&ckpt.config, &ckpt.config.env.resolve()?)?;
-            agent.load(&ckpt.agent_state)?;
-            agent.portable()?
+            ckpt.agent(&ckpt.config.env.resolve()?)?.portable()?
         }
         _ => bail!("give --model FILE (from rlrec export) or --checkpoint DIR"),
     };

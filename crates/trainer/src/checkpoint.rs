@@ -327,6 +327,15 @@ impl Checkpoint {
         }
     }
 
+    /// The saved agent, built for the environments of `spec` (the configuration's own
+    /// scenario, or one of the same layout) and loaded: what acting, inspecting and
+    /// exporting start from.
+    pub fn agent(&self, spec: &env::EnvSpec) -> Result<Box<dyn agents::Agent>, TrainError> {
+        let mut agent = crate::build_agent(&self.config, spec)?;
+        agent.load(&self.agent_state)?;
+        Ok(agent)
+    }
+
     /// Rebuilds the run this checkpoint holds, to continue training, loading each saved
     /// environment once; refuses one whose replay buffer was dropped, or whose
     /// environments do not fit its configuration.

@@ -7,7 +7,7 @@ use agents::{AgentError, Policy};
 use env::Scenario;
 use logs::{BasePolicy, LoadPolicy, LogError};
 
-use crate::{build_agent, Checkpoint, TrainError};
+use crate::{Checkpoint, TrainError};
 
 /// Loads checkpoints' agents for policies that name one ([`logs::BasePolicy::Checkpoint`]).
 pub struct Checkpoints;
@@ -51,9 +51,7 @@ fn policy_at(path: &Path, scenario: &Scenario) -> Result<Box<dyn Policy>, TrainE
         ))
         .into());
     }
-    let mut agent = build_agent(&ckpt.config, &scenario.resolve()?)?;
-    agent.load(&ckpt.agent_state)?;
-    Ok(agent)
+    Ok(ckpt.agent(&scenario.resolve()?)?)
 }
 
 /// The base policy a checkpoint path names, recorded with its algorithm and iteration.
