@@ -156,6 +156,21 @@ def test_rllibs_switches_work_where_they_fit(switches: dict[str, bool]) -> None:
         env.step(1)
 
 
+def test_the_click_history_is_an_observation_gymnasium_accepts() -> None:
+    env = gymnasium.make("rlrec/SlateTopK-Bored-v0", click_history=0.9)
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=3)
+    assert sorted(obs) == ["clicks", "hist", "history", "slate"]
+    assert obs["history"].shape == (10,)
+    # Nothing clicked yet: nothing remembered; something clicked: an average of unit vectors.
+    if obs["clicks"].any():
+        assert 0.0 < np.linalg.norm(obs["history"]) <= 1.0 + 1e-6
+    else:
+        assert not obs["history"].any()
+    with pytest.raises(ValueError, match=r"must be -1 \(off\) or a decay in \[0, 1\]"):
+        rlrec.make("sardine/SlateTopK-Bored-v0", click_history=2.0)
+
+
 def test_bad_sardine_input_is_a_clear_error(tmp_path: Path) -> None:
     env = rlrec.make("sardine/SlateTopK-Bored-v0")
     env.reset(seed=0)

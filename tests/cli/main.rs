@@ -11,6 +11,7 @@ mod refusals;
 mod regression;
 mod resume;
 mod run_folders;
+mod search;
 mod serving;
 #[cfg(feature = "slateq")]
 mod slateq;

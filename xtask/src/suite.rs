@@ -180,12 +180,14 @@ struct Sizes {
     episodes: &'static str,
     slateq: &'static [&'static str],
     linucb: &'static [&'static str],
+    es: &'static [&'static str],
 }
 
 const FULL: Sizes = Sizes {
     episodes: "1000",
     slateq: &[],
     linucb: &[],
+    es: &[],
 };
 
 /// Toy sizes: SlateQ only warms up (its first 2000 steps are random slates).
@@ -193,6 +195,7 @@ const QUICK: Sizes = Sizes {
     episodes: "10",
     slateq: &["--iterations", "1", "--steps-per-iteration", "200"],
     linucb: &["--iterations", "2"],
+    es: &["--iterations", "2"],
 };
 
 /// Runs the suite and writes `target/suite/suite.md`.
@@ -280,8 +283,9 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// SARDINE's worlds: the fixed policies and LinUCB (SlateQ does not run at this scale
-/// yet: docs/sardine.md), each world's score `(x − random) / (oracle − random)`.
+/// SARDINE's worlds: the fixed policies, LinUCB and es on the true state (SlateQ runs
+/// here only with a smaller batch: docs/sardine.md), each learner's score
+/// `(x − random) / (oracle − random)`.
 fn sardine_suite(
     rlrec: &Path,
     presets: &[(String, String)],
@@ -291,7 +295,7 @@ fn sardine_suite(
     let sizes = if quick { &QUICK } else { &FULL };
     let presets = if quick { &presets[6..] } else { presets };
     let mut text = String::from(
-        "| world | random | greedy | LinUCB | oracle | LinUCB's score |\n|---|---:|---:|---:|---:|---:|\n",
+        "| world | random | greedy | LinUCB | es | oracle | LinUCB's score | es's score |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (i, (id, name)) in presets.iter().enumerate() {
         eprintln!("xtask: suite: {id}");
@@ -302,14 +306,19 @@ fn sardine_suite(
             ["random", "greedy", "oracle"].map(|p| baseline(rlrec, &args, p, sizes.episodes));
         let (random, greedy, oracle) = (random?, greedy?, oracle?);
         let linucb = train(rlrec, &dir, &args, "linucb", sizes.linucb, sizes.episodes)?;
-        let score = (linucb.mean - random.mean) / (oracle.mean - random.mean);
+        let true_state = [&args[..], &["--user-observation"]].concat();
+        let es = train(rlrec, &dir, &true_state, "es", sizes.es, sizes.episodes)?;
+        let score = |x: &Estimate| (x.mean - random.mean) / (oracle.mean - random.mean);
         let _ = writeln!(
             text,
-            "| `{id}` | {} | {} | {} | {} | {score:.3} |",
+            "| `{id}` | {} | {} | {} | {} | {} | {:.3} | {:.3} |",
             random.cell(),
             greedy.cell(),
             linucb.cell(),
-            oracle.cell()
+            es.cell(),
+            oracle.cell(),
+            score(&linucb),
+            score(&es)
         );
     }
     print!("{text}");
@@ -328,9 +337,10 @@ fn sardine_suite(
          half-width of the 95% interval), on rlrec's generated catalogues (`item_seed` 0): \
          random, greedy (on SARDINE's observation: the recently clicked topics) and the \
          short-term oracle are `rlrec baseline --policy P`, LinUCB is `rlrec train --algo \
-         linucb` with its defaults (the bandit observation: the item embeddings alone), \
-         scored `(LinUCB − random) / (oracle − random)`. SlateQ does not run at this scale \
-         yet ([sardine.md](sardine.md)).\n\n{text}",
+         linucb` with its defaults (the bandit observation: the item embeddings alone), es \
+         is `rlrec train --algo es --user-observation` with its defaults (100 generations, \
+         the true state), each scored `(x − random) / (oracle − random)`. SlateQ runs at \
+         this scale only with a smaller batch ([sardine.md](sardine.md)).\n\n{text}",
         date = crate::bench::report::utc_now(),
         commit = crate::bench::report::commit(&crate::workspace_root()?),
         episodes = sizes.episodes,

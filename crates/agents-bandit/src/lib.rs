@@ -1,5 +1,6 @@
-//! Agents that need no network: the baseline policies (random, greedy, kale) and the
-//! linear contextual bandits (LinUCB, linear Thompson sampling).
+//! Agents that need no libtorch: the baseline policies (random, greedy, kale), the
+//! linear contextual bandits (LinUCB, linear Thompson sampling) and evolution strategies
+//! over a small slate-filling network.
 //!
 //! ```
 //! use agents::Policy;
@@ -18,7 +19,9 @@
 #![warn(missing_docs)]
 
 mod baseline;
+mod es;
 mod linear;
 
 pub use baseline::{Baseline, BaselineKind};
+pub use es::Es;
 pub use linear::{Exploration, LinearBandit};

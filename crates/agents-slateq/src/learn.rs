@@ -82,8 +82,8 @@ impl SlateQ {
         let gamma = self.policy.config.gamma;
         for &i in &self.indices {
             let s = self.replay.get(i);
-            states.extend_from_slice(s.state);
-            nexts.extend_from_slice(s.next_state);
+            s.push_state(states);
+            s.push_next_state(nexts);
             slates.extend(s.slate.iter().map(|&p| i64::from(p)));
             // The consumed item: the clicked candidate, or the no-click entry N.
             chosen.push(s.click.map_or(n as i64, |p| i64::from(s.slate[p])));

@@ -22,7 +22,10 @@
 //!     train_every: 1,
 //!     ..SlateQConfig::default()
 //! };
-//! let episodes = Episodes { fixed_length: true };
+//! let episodes = Episodes {
+//!     fixed_length: true,
+//!     same_candidates: false,
+//! };
 //! let mut agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
 //! env.reset(None);
 //! let mut slate = [0; 2];
@@ -123,6 +126,10 @@ struct Saved {
 pub struct Episodes {
     /// Every episode has the same length (it settles the unset reward options).
     pub fixed_length: bool,
+    /// The candidates stay the same through an episode (SARDINE's catalogue, RecSim's
+    /// worlds without resampling): the replay then holds their features once an episode
+    /// at most, which its memory bound counts on.
+    pub same_candidates: bool,
 }
 
 /// The SlateQ agent: TD learning of its policy's item values from a replay of `n`-step
@@ -199,17 +206,28 @@ impl SlateQ {
             init.extend(m.init(&mut rng));
         }
         let theta = parameters(&init, device);
-        let state_len = layout.user_dim + layout.num_candidates * layout.doc_dim;
-        // Two states per transition, as f32.
-        let replay_bytes = config
-            .buffer_size
-            .saturating_mul(state_len)
-            .saturating_mul(8);
+        let block_len = layout.num_candidates * layout.doc_dim;
+        let state_len = layout.user_dim + block_len;
+        // Two user feature vectors per transition, as f32, and at most one candidate block
+        // per transition (its next state's: its state's is the previous transition's
+        // next) where the candidates change, two where several environments interleave.
+        let blocks_per = if episodes.same_candidates {
+            0
+        } else if config.num_envs == 1 {
+            1
+        } else {
+            2
+        };
+        let replay_bytes = config.buffer_size.saturating_mul(
+            (2 * layout.user_dim)
+                .saturating_add(blocks_per * block_len)
+                .saturating_mul(4),
+        );
         if replay_bytes > MAX_REPLAY_BYTES {
             return Err(invalid(
                 "slateq.buffer_size",
                 format!(
-                    "{} transitions of {state_len} features need {:.1} GiB of replay; at most {} GiB",
+                    "{} transitions of {state_len} features need up to {:.1} GiB of replay; at most {} GiB",
                     config.buffer_size,
                     replay_bytes as f64 / f64::from(1u32 << 30),
                     MAX_REPLAY_BYTES >> 30
@@ -244,7 +262,12 @@ impl SlateQ {
             pending: NStepReturns::new(config.num_envs, config.n_step, config.gamma),
             bootstrap_terminated,
             bootstrap_truncated,
-            replay: Replay::new(config.buffer_size, state_len, layout.slate_size),
+            replay: Replay::new(
+                config.buffer_size,
+                layout.user_dim,
+                block_len,
+                layout.slate_size,
+            ),
             center_rewards,
             grad_steps: 0,
             stats: IterStats::default(),

@@ -40,8 +40,8 @@ impl Normalizer {
         let mut doc = Moments::new(d);
         for i in 0..replay.len() {
             let s = replay.get(i);
-            user.add(&s.state[..u]);
-            for row in s.state[u..].chunks_exact(d) {
+            user.add(&s.user[..u]);
+            for row in s.items.chunks_exact(d) {
                 doc.add(row);
             }
         }
@@ -163,7 +163,7 @@ mod tests {
             user_dim: 1,
             time: None,
         };
-        let mut replay = Replay::new(10, 3, 1);
+        let mut replay = Replay::new(10, 1, 2, 1);
         // user 1 then 3; documents 0, 2 and 4, 6; the doc's second feature is absent.
         replay.push(&[1.0, 0.0, 2.0], &[0], Some(0), 1.0, 1, false, &[0.0; 3]);
         replay.push(&[3.0, 4.0, 6.0], &[1], None, 3.0, 1, false, &[0.0; 3]);
@@ -181,7 +181,7 @@ mod tests {
         assert_eq!(n.reward(4.0, 2, 0.5), 1.0);
         let uncentred = Normalizer::measure(&replay, &layout, &rewards, false);
         assert_eq!(uncentred.reward(4.0, 2, 0.5), 4.0);
-        let mut constant = Replay::new(4, 3, 1);
+        let mut constant = Replay::new(4, 1, 2, 1);
         constant.push(&[5.0, 1.0, 1.0], &[0], None, 2.0, 1, false, &[0.0; 3]);
         let mut one = Moments::new(1);
         one.add(&[2.0]);

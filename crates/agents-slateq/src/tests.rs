@@ -17,7 +17,10 @@ fn agent_and_envs(config: SlateQConfig) -> (SlateQ, Vec<Box<dyn SlateEnv>>) {
             env
         })
         .collect();
-    let episodes = Episodes { fixed_length: true };
+    let episodes = Episodes {
+        fixed_length: true,
+        same_candidates: false,
+    };
     let (layout, known) = (envs[0].layout(), envs[0].known_choice());
     let agent = SlateQ::new(config, layout, known, episodes, 0).unwrap();
     (agent, envs)
@@ -52,11 +55,15 @@ fn each_environment_keeps_its_own_n_step_returns() {
     for t in 0..8 {
         for (i, seen) in seen.iter().enumerate() {
             let s = agent.replay.get(2 * t + i);
-            assert_eq!(s.state, seen[t].0.as_slice(), "step {t} of environment {i}");
+            let mut state = Vec::new();
+            s.push_state(&mut state);
+            assert_eq!(state, seen[t].0, "step {t} of environment {i}");
             let ret: f64 = (0..3).map(|j| gamma.powi(j) * seen[t + j as usize].1).sum();
             assert_eq!(s.reward, ret as f32, "step {t} of environment {i}");
             if let Some((next, _)) = seen.get(t + 3) {
-                assert_eq!(s.next_state, next.as_slice());
+                let mut next_state = Vec::new();
+                s.push_next_state(&mut next_state);
+                assert_eq!(&next_state, next);
             }
         }
     }
@@ -69,7 +76,10 @@ fn the_candidates_values_see_the_time_left_only_within_the_window() {
     scenario.wrappers.time_aware = true;
     let mut env = scenario.build().unwrap();
     env.reset(None);
-    let episodes = Episodes { fixed_length: true };
+    let episodes = Episodes {
+        fixed_length: true,
+        same_candidates: false,
+    };
     let config = SlateQConfig::default();
     let window = config.time_window;
     let agent = SlateQ::new(config, env.layout(), env.known_choice(), episodes, 0).unwrap();
@@ -288,7 +298,10 @@ fn the_portable_policy_acts_as_the_agent() {
             ..SlateQConfig::default()
         };
         let (layout, known) = (env.layout(), env.known_choice());
-        let episodes = Episodes { fixed_length: true };
+        let episodes = Episodes {
+            fixed_length: true,
+            same_candidates: false,
+        };
         let mut agent = SlateQ::new(config, layout, known, episodes, 0).unwrap();
         env.reset(None);
         let mut slate = vec![0; layout.slate_size];

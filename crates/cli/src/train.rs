@@ -18,8 +18,8 @@ use crate::{interrupt, plot, progress};
 /// Options of `rlrec train`.
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Algorithm: random, greedy, linucb, lints, slateq [default: slateq, or the
-    /// --config file's].
+    /// Algorithm: random, greedy, linucb, lints, slateq, es (evolution strategies)
+    /// [default: slateq, or the --config file's].
     #[arg(long, value_parser = |s: &str| s.parse::<Algo>())]
     pub algo: Option<Algo>,
     /// Stop at this training iteration; a resumed run trains only the rest [default: 180
@@ -46,8 +46,9 @@ pub struct TrainArgs {
     /// rest keeps its defaults.
     #[arg(long, value_name = "FILE", value_parser = any_path)]
     pub config: Option<PathBuf>,
-    /// Environment steps per iteration; 0: one episode where every episode has the same
-    /// length, else 1000 [default: 1000 for slateq, 0 for the others].
+    /// Environment steps per iteration; 0: one episode (es: one generation's episodes)
+    /// where every episode has the same length, else 1000 [default: 1000 for slateq, 0
+    /// for the others].
     #[arg(long, value_parser = any_usize)]
     pub steps_per_iteration: Option<usize>,
     /// Checkpoint every N iterations, and always at the end; 0: only at the end

@@ -7,8 +7,8 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock};
 
 use recsim_core::{
-    CheckedEnvConfig, Click, ConfigError, EnvConfig, EpisodeLength, KnownChoice, LtsParams, Params,
-    StepError, Streams,
+    CheckedEnvConfig, Click, ConfigError, EnvConfig, EpisodeLength, KnownChoice, LtsParams,
+    ParamSet, Params, StepError, Streams,
 };
 use sardine::{Catalogue, Preset, Sardine, User};
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,12 @@ impl World for SardineWorld {
         true
     }
 
+    fn remembers_user(&self, params: &ParamSet) -> bool {
+        params
+            .get("click_history")
+            .is_some_and(|&decay| decay >= 0.0)
+    }
+
     fn num_clusters(&self) -> Option<usize> {
         None
     }
@@ -126,10 +132,15 @@ impl World for SardineWorld {
         } else {
             View::Sardine
         };
+        // The history is part of SARDINE's own observation only: the ideal state holds the
+        // interests themselves, and the bandit's has no user features.
+        let history =
+            (view == View::Sardine && params.click_history >= 0.0).then_some(params.click_history);
         Ok(Arc::new(SardineModel {
             world: Arc::new(world),
             items: Arc::new(items),
             view,
+            history,
             discrete: w.discrete_action,
         }))
     }
@@ -152,6 +163,8 @@ struct SardineModel {
     /// The item embeddings as every observation shows them.
     items: Arc<Vec<f32>>,
     view: View,
+    /// The click history's decay, where the observation has one.
+    history: Option<f64>,
     /// RLlib's `Discrete(N^K)` actions (the scenario checked that they fit).
     discrete: bool,
 }
@@ -175,7 +188,7 @@ impl WorldModel for SardineModel {
         let world = Arc::clone(&self.world);
         let t = world.num_topics();
         let user_dim = match self.view {
-            View::Sardine => t,
+            View::Sardine => t + self.history.map_or(0, |_| t),
             View::Ideal => 3 * t,
             View::Items => 0,
         };
@@ -187,6 +200,11 @@ impl WorldModel for SardineModel {
             streams: Streams::new(config.get().seed),
             world,
             view: self.view,
+            history: self.history.map(|decay| History {
+                decay,
+                sums: vec![0.0; t],
+                weight: 0.0,
+            }),
             discrete: self.discrete,
             horizon: horizon.map(NonZeroUsize::get),
             run: Run::default(),
@@ -199,6 +217,16 @@ impl WorldModel for SardineModel {
 struct Run {
     started: bool,
     elapsed: u64,
+}
+
+/// The clicked items' embeddings, remembered with decaying weights (`click_history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct History {
+    decay: f64,
+    /// Per topic, the weighted sum of the clicked items' embeddings.
+    sums: Vec<f64>,
+    /// The weights' sum: the sums over it are the history.
+    weight: f64,
 }
 
 /// One SARDINE environment. Its candidates are the catalogue; a slate is `slate_size`
@@ -215,6 +243,8 @@ pub struct SardineEnv {
     /// last user feature (the `time` entry of SARDINE's observation).
     time_steps: Option<usize>,
     view: View,
+    /// The click history, where the observation has one (after `hist` in `obs_user`).
+    history: Option<History>,
     /// The action space is `Discrete(N^K)`, a slate's number (callers decode it).
     discrete: bool,
     horizon: Option<usize>,
@@ -230,11 +260,46 @@ struct Saved {
 }
 
 impl SardineEnv {
+    /// Adds the last slate's clicks to the history (after a reset, to an empty one).
+    fn remember_clicks(&mut self, reset: bool) {
+        let Some(h) = self.history.as_mut() else {
+            return;
+        };
+        let t = h.sums.len();
+        let keep = if reset { 0.0 } else { h.decay };
+        h.sums.iter_mut().for_each(|s| *s *= keep);
+        h.weight *= keep;
+        for (&item, _) in self
+            .user
+            .slate
+            .iter()
+            .zip(&self.user.clicks)
+            .filter(|(_, &c)| c)
+        {
+            for (s, &e) in h.sums.iter_mut().zip(&self.items[item * t..(item + 1) * t]) {
+                *s += f64::from(e);
+            }
+            h.weight += 1.0;
+        }
+    }
+
     fn observe(&mut self) {
         let own = self.obs_user.len() - usize::from(self.time_steps.is_some());
         let (own, time) = self.obs_user.split_at_mut(own);
         match self.view {
-            View::Sardine => self.world.write_hist(&self.user, own),
+            View::Sardine => {
+                let (hist, remembered) = own.split_at_mut(self.world.num_topics());
+                self.world.write_hist(&self.user, hist);
+                if let Some(h) = &self.history {
+                    for (out, &sum) in remembered.iter_mut().zip(&h.sums) {
+                        *out = if h.weight > 0.0 {
+                            (sum / h.weight) as f32
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
             View::Ideal => self.world.write_user_state(&self.user, own),
             View::Items => {}
         }
@@ -246,6 +311,12 @@ impl SardineEnv {
     /// The user features without the time left.
     fn own_features(&self) -> &[f32] {
         &self.obs_user[..self.obs_user.len() - usize::from(self.time_steps.is_some())]
+    }
+
+    /// SARDINE's `hist` and the click history (empty where there is none), on its
+    /// observation.
+    fn hist_and_history(&self) -> (&[f32], &[f32]) {
+        self.own_features().split_at(self.world.num_topics())
     }
 
     fn num_items(&self) -> usize {
@@ -322,18 +393,56 @@ impl Simulator for SardineEnv {
             user: self.user.clone(),
             run: self.run,
         };
+        let mut simulator = bincode::serde::encode_to_vec(&saved, bincode::config::standard())
+            .expect("an in-memory simulator state always serialises");
+        // The history after the rest: a state saved without one reads as before.
+        if let Some(h) = &self.history {
+            simulator.extend(
+                bincode::serde::encode_to_vec(h, bincode::config::standard())
+                    .expect("an in-memory history always serialises"),
+            );
+        }
         EnvState {
-            simulator: bincode::serde::encode_to_vec(&saved, bincode::config::standard())
-                .expect("an in-memory simulator state always serialises"),
+            simulator,
             started: self.run.started,
             elapsed_steps: None,
         }
     }
 
     fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
-        let (mut saved, _): (Saved, usize) =
+        let (mut saved, used): (Saved, usize) =
             bincode::serde::decode_from_slice(&state.simulator, bincode::config::standard())
                 .map_err(|e| EnvError::Decode(Box::new(e)))?;
+        let rest = &state.simulator[used..];
+        let history = match (&self.history, rest.is_empty()) {
+            (None, true) => None,
+            (Some(h), false) => {
+                let (saved, used): (History, usize) =
+                    bincode::serde::decode_from_slice(rest, bincode::config::standard())
+                        .map_err(|e| EnvError::Decode(Box::new(e)))?;
+                if used != rest.len()
+                    || saved.decay != h.decay
+                    || saved.sums.len() != h.sums.len()
+                    || !saved.weight.is_finite()
+                    || saved.sums.iter().any(|s| !s.is_finite())
+                {
+                    return Err(EnvError::State(
+                        "the saved click history is not this environment's".into(),
+                    ));
+                }
+                Some(saved)
+            }
+            (Some(_), true) => {
+                return Err(EnvError::State(
+                    "the saved SARDINE state has no click history, which this environment keeps"
+                        .into(),
+                ))
+            }
+            (None, false) => return Err(EnvError::State(
+                "the saved SARDINE state has a click history, which this environment does not keep"
+                    .into(),
+            )),
+        };
         let mut why = self.world.check_user(&mut saved.user).err();
         // The reset's interaction is the user's first step.
         if saved.run.started && saved.user.t != saved.run.elapsed + 1 {
@@ -347,6 +456,7 @@ impl Simulator for SardineEnv {
         self.streams = saved.streams;
         self.user = saved.user;
         self.run = saved.run;
+        self.history = history;
         self.observe();
         Ok(())
     }
@@ -374,11 +484,15 @@ impl SlateEnv for SardineEnv {
         let (n, k) = (self.num_items() as u64, self.world.slate_size());
         let observation = match self.view {
             View::Sardine => {
+                let (hist, history) = self.hist_and_history();
                 let mut parts = vec![
                     ("clicks", Space::MultiDiscrete(vec![2; k])),
-                    ("hist", Space::boxed(0.0, 1.0, &[self.own_features().len()])),
-                    ("slate", Space::MultiDiscrete(vec![n; k])),
+                    ("hist", Space::boxed(0.0, 1.0, &[hist.len()])),
                 ];
+                if !history.is_empty() {
+                    parts.push(("history", Space::boxed(0.0, 1.0, &[history.len()])));
+                }
+                parts.push(("slate", Space::MultiDiscrete(vec![n; k])));
                 if self.time_steps.is_some() {
                     parts.push(("time", Space::boxed(0.0, 1.0, &[1])));
                 }
@@ -407,6 +521,7 @@ impl SlateEnv for SardineEnv {
             started: true,
             ..Run::default()
         };
+        self.remember_clicks(true);
         self.observe();
     }
 
@@ -423,6 +538,7 @@ impl SlateEnv for SardineEnv {
         self.run.elapsed += 1;
         let terminated = self.world.is_terminal(&self.user);
         let truncated = !terminated && self.cut();
+        self.remember_clicks(false);
         self.observe();
         Ok(Transition {
             reward: f64::from(clicks),
@@ -462,17 +578,21 @@ impl SlateEnv for SardineEnv {
             View::Sardine => {}
         }
         let ints = |xs: &mut dyn Iterator<Item = u64>| Value::Ints(xs.collect());
+        let (hist, history) = self.hist_and_history();
         let mut parts = vec![
             (
                 "clicks".into(),
                 ints(&mut self.user.clicks.iter().map(|&c| u64::from(c))),
             ),
-            ("hist".into(), array(self.own_features())),
-            (
-                "slate".into(),
-                ints(&mut self.user.slate.iter().map(|&i| i as u64)),
-            ),
+            ("hist".into(), array(hist)),
         ];
+        if !history.is_empty() {
+            parts.push(("history".into(), array(history)));
+        }
+        parts.push((
+            "slate".into(),
+            ints(&mut self.user.slate.iter().map(|&i| i as u64)),
+        ));
         if self.time_steps.is_some() {
             parts.push((
                 "time".into(),
@@ -496,6 +616,7 @@ impl SlateEnv for SardineEnv {
             pair[0] = f32::from(u8::from(!c));
             pair[1] = f32::from(u8::from(c));
         }
+        // The histogram and the click history (keys `hist`, `history`) lie together.
         let own = self.own_features();
         let (hist, rest) = rest.split_at_mut(own.len());
         hist.copy_from_slice(own);

@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use recsim_core::{
-    CheckedEnvConfig, ConfigError, EnvConfig, EpisodeLength, LtsParams, Model, Params,
+    CheckedEnvConfig, ConfigError, EnvConfig, EpisodeLength, LtsParams, Model, ParamSet, Params,
 };
 
 use crate::{
@@ -33,6 +33,12 @@ pub trait World: Send + Sync {
     }
     /// Whether the agent cannot see the user state (the user-features wrapper reveals it).
     fn hidden_user(&self) -> bool;
+    /// Whether the observation, with these parameter overrides, remembers enough of what
+    /// the user did for an agent to learn from without the true state (SARDINE's click
+    /// history).
+    fn remembers_user(&self, _params: &ParamSet) -> bool {
+        false
+    }
     /// The clusters RecSim's video-cluster metrics count clicks in, where the model has them.
     fn num_clusters(&self) -> Option<usize>;
     /// The score a greedy policy ranks each candidate by ([`SlateObs::myopic_scores`]), for

@@ -2,9 +2,14 @@
 //! determinism, and the refusals.
 
 use env::flat::{env_flat_dim, flat_bounds, flatten_observation};
-use env::{EnvError, Scenario, SlateEnv, Space, TimeFeature};
+use env::{EnvError, Scenario, SlateEnv, Space, TimeFeature, Value};
 use recsim_core::StepError;
 use sardine::Preset;
+
+fn history(mut s: Scenario, decay: f64) -> Scenario {
+    s.params.insert("click_history".into(), decay);
+    s
+}
 
 fn scenario(name: &str, user_observation: bool) -> Scenario {
     let mut s = Scenario::new(name);
@@ -12,9 +17,9 @@ fn scenario(name: &str, user_observation: bool) -> Scenario {
     s
 }
 
-/// SARDINE's observation, its ideal state, both with the time left, and the bandit's
-/// item matrix.
-fn views(name: &str) -> [(&'static str, Scenario); 5] {
+/// SARDINE's observation, its ideal state, both with the time left, the bandit's item
+/// matrix, and SARDINE's observation with the click history.
+fn views(name: &str) -> [(&'static str, Scenario); 6] {
     let mut bandit = scenario(name, false);
     bandit.wrappers.bandit_observation = true;
     let timed = |mut s: Scenario| {
@@ -27,6 +32,7 @@ fn views(name: &str) -> [(&'static str, Scenario); 5] {
         ("sardine+time", timed(scenario(name, false))),
         ("ideal+time", timed(scenario(name, true))),
         ("bandit", bandit),
+        ("sardine+history", history(scenario(name, false), 0.5)),
     ]
 }
 
@@ -80,6 +86,7 @@ fn the_fast_flat_observation_is_gymnasiums_flatten_of_sardines_spaces() {
                 "ideal" => 30,
                 "sardine+time" => 11,
                 "ideal+time" => 31,
+                "sardine+history" => 20,
                 _ => 0,
             };
             assert_eq!(l.user_dim, user_dim);
@@ -216,6 +223,11 @@ fn bad_slates_options_and_parameters_are_refused_with_the_reason() {
         ("boredom_threshold", 2.5, "whole number"),
         ("rel_threshold", f64::NAN, "`rel_threshold` = NaN"),
         ("diversity_penalty", 0.5, "`diversity_penalty` = 0.5"),
+        (
+            "click_history",
+            1.5,
+            "must be -1 (off) or a decay in [0, 1]",
+        ),
         ("boredom", 1.0, "unknown parameter `boredom` for SARDINE"),
     ] {
         refused(
@@ -297,4 +309,71 @@ fn item_embeddings_come_from_the_file_the_scenario_names() {
         "{e}"
     );
     std::fs::remove_file(path).unwrap();
+}
+
+/// The click history is the clicked items' embeddings, averaged with weights that decay
+/// by `λ` a step, from the reset's slate on: checked against a sum kept here from what
+/// the observation shows (its `slate` and `clicks`), and through a saved state.
+#[test]
+fn the_click_history_averages_what_the_observation_showed() {
+    let decay = 0.5;
+    let s = history(scenario("sardine-slate-top-k-bored", false), decay);
+    let mut env = s.build().unwrap();
+    let t = 10;
+    let (mut sums, mut weight) = (vec![0.0f64; t], 0.0f64);
+    let mut remember = |env: &dyn SlateEnv, keep: f64| {
+        let Value::Dict(parts) = env.observation_value() else {
+            panic!("a dict")
+        };
+        let get = |key: &str| parts.iter().find(|(k, _)| k == key).unwrap().1.clone();
+        let (Value::Ints(slate), Value::Ints(clicks)) = (get("slate"), get("clicks")) else {
+            panic!("slate and clicks")
+        };
+        sums.iter_mut().for_each(|x| *x *= keep);
+        weight *= keep;
+        for (&item, _) in slate.iter().zip(&clicks).filter(|(_, &c)| c == 1) {
+            for (x, &e) in sums.iter_mut().zip(&env.items()[item as usize * t..][..t]) {
+                *x += f64::from(e);
+            }
+            weight += 1.0;
+        }
+        let Value::Array(shown) = get("history") else {
+            panic!("the history")
+        };
+        for (x, &y) in sums.iter().zip(&shown) {
+            let expected = if weight > 0.0 { x / weight } else { 0.0 };
+            assert!((expected - y).abs() < 1e-6, "{expected} vs {y}");
+        }
+        assert_eq!(
+            &env.user()[t..],
+            &shown.iter().map(|&x| x as f32).collect::<Vec<_>>()[..]
+        );
+        weight
+    };
+    env.reset(Some(2));
+    remember(env.as_ref(), 0.0);
+    let mut clicked = 0.0f64;
+    for step in 0..40 {
+        // The oracle's favourites are clicked: slates of the items this user likes.
+        let mut scores = vec![0.0; 1000];
+        assert!(env.unwrapped().oracle_scores(&mut scores));
+        let mut order: Vec<usize> = (0..1000).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        let slate: Vec<usize> = order[step % 3..step % 3 + 10].to_vec();
+        env.step(&slate).unwrap();
+        clicked = clicked.max(remember(env.as_ref(), decay));
+    }
+    assert!(clicked > 0.0, "some clicks were remembered");
+    // A saved state carries the history; one saved without it is refused.
+    let state = env.save_state();
+    let mut other = s.build().unwrap();
+    other.load_state(&state).unwrap();
+    assert_eq!(other.user(), env.user());
+    let mut plain = scenario("sardine-slate-top-k-bored", false)
+        .build()
+        .unwrap();
+    plain.reset(Some(2));
+    assert!(plain.load_state(&state).is_err());
+    assert!(other.load_state(&plain.save_state()).is_err());
+    assert_eq!(other.user(), env.user(), "a refused state changes nothing");
 }

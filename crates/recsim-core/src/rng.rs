@@ -51,6 +51,8 @@ pub enum StreamId {
     SlateQ = 5,
     /// A logging policy's slates (`logs`).
     LoggingPolicy = 6,
+    /// Evolution strategies' initialisation and search directions (`agents-bandit`).
+    Search = 7,
 }
 
 /// Stream `id` of `seed`: ChaCha's stream id keeps the sequences disjoint.

@@ -54,6 +54,11 @@ pub struct SardineParams {
     /// items' embeddings, a scalar, as SARDINE's `np.mean` of a list computes it; `1`:
     /// toward the mean embedding, a vector (what its comment describes).
     pub vector_influence: f64,
+    /// rlrec's, not SARDINE's: `-1` (off) leaves SARDINE's observation as it is; `λ` in
+    /// `[0, 1]` adds `history`, the embeddings of the items clicked so far this episode
+    /// (the reset's slate included), averaged with weights that decay by `λ` a step: what
+    /// the observation showed, remembered, so that an agent can tell the user's interests.
+    pub click_history: f64,
 }
 
 /// What a [`Preset`] sets beyond the parameters: the catalogue's and the slate's sizes
@@ -117,6 +122,7 @@ impl SardineParams {
             rel_penalty: 0.0,
             item_seed: 0.0,
             vector_influence: 0.0,
+            click_history: -1.0,
         }
     }
 
@@ -265,6 +271,7 @@ impl Params for SardineParams {
             ("rel_penalty", &mut self.rel_penalty),
             ("item_seed", &mut self.item_seed),
             ("vector_influence", &mut self.vector_influence),
+            ("click_history", &mut self.click_history),
         ]
     }
 
@@ -303,6 +310,16 @@ impl Params for SardineParams {
         whole("boredom_type", self.boredom_type, 0.0, 1.0)?;
         whole("rel_penalty", self.rel_penalty, 0.0, 1.0)?;
         whole("item_seed", self.item_seed, 0.0, 9007199254740992.0)?;
-        whole("vector_influence", self.vector_influence, 0.0, 1.0)
+        whole("vector_influence", self.vector_influence, 0.0, 1.0)?;
+        if self.click_history != -1.0 {
+            check_range(
+                "click_history",
+                self.click_history,
+                0.0,
+                1.0,
+                "must be -1 (off) or a decay in [0, 1]",
+            )?;
+        }
+        Ok(())
     }
 }

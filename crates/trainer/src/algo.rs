@@ -5,9 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
+use agents::config::{EsConfig, LinTsConfig, LinUcbConfig, SlateQConfig};
 use agents::{Agent, AgentError};
-use agents_bandit::{Baseline, BaselineKind, Exploration, LinearBandit};
+use agents_bandit::{Baseline, BaselineKind, Es, Exploration, LinearBandit};
 use env::{EnvSpec, Scenario, SlateEnv};
 use serde::{Deserialize, Serialize};
 
@@ -27,16 +27,19 @@ pub enum Algo {
     Lints,
     /// SlateQ (needs libtorch).
     Slateq,
+    /// Evolution strategies over a slate-filling network.
+    Es,
 }
 
 impl Algo {
     /// Every algorithm, in the order help texts list them.
-    pub const ALL: [Algo; 5] = [
+    pub const ALL: [Algo; 6] = [
         Algo::Random,
         Algo::Greedy,
         Algo::Linucb,
         Algo::Lints,
         Algo::Slateq,
+        Algo::Es,
     ];
 
     /// The command-line name.
@@ -47,13 +50,14 @@ impl Algo {
             Algo::Linucb => "linucb",
             Algo::Lints => "lints",
             Algo::Slateq => "slateq",
+            Algo::Es => "es",
         }
     }
 
     /// Turns on the wrappers the algorithm needs, as RLlib's examples configure them: the
     /// bandits read the item matrix through discrete actions (where a slate's number fits
     /// one: not SARDINE's slates of 10 of 1,000 items); SlateQ sees the user's true state
-    /// where the world hides it.
+    /// where the world hides it, unless its observation remembers the user's clicks.
     pub fn required_wrappers(self, scenario: &mut Scenario) -> Result<(), env::ConfigError> {
         let fits = (scenario.num_candidates as u64)
             .checked_pow(scenario.slate_size as u32)
@@ -65,11 +69,14 @@ impl Algo {
                 w.discrete_action = fits;
             }
             Algo::Slateq => {
-                if scenario.world()?.hidden_user() {
-                    scenario.wrappers.user_observation = true;
+                // The switch may be on from another world's defaults: with a remembering
+                // observation it is the observation SlateQ learns from.
+                let world = scenario.world()?;
+                if world.hidden_user() {
+                    scenario.wrappers.user_observation = !world.remembers_user(&scenario.params);
                 }
             }
-            Algo::Random | Algo::Greedy => {}
+            Algo::Random | Algo::Greedy | Algo::Es => {}
         }
         Ok(())
     }
@@ -117,6 +124,8 @@ pub enum AlgoConfig {
     Lints(LinTsConfig),
     /// SlateQ's.
     Slateq(SlateQConfig),
+    /// Evolution strategies'.
+    Es(EsConfig),
 }
 
 impl AlgoConfig {
@@ -128,6 +137,7 @@ impl AlgoConfig {
             Algo::Linucb => AlgoConfig::Linucb(LinUcbConfig::default()),
             Algo::Lints => AlgoConfig::Lints(LinTsConfig::default()),
             Algo::Slateq => AlgoConfig::Slateq(SlateQConfig::default()),
+            Algo::Es => AlgoConfig::Es(EsConfig::default()),
         }
     }
 
@@ -139,6 +149,25 @@ impl AlgoConfig {
             AlgoConfig::Linucb(_) => Algo::Linucb,
             AlgoConfig::Lints(_) => Algo::Lints,
             AlgoConfig::Slateq(_) => Algo::Slateq,
+            AlgoConfig::Es(_) => Algo::Es,
+        }
+    }
+
+    /// The environments training collects from at once (SlateQ's `num_envs`; one for
+    /// the others, which learn from each step before the next).
+    pub fn num_envs(&self) -> usize {
+        match self {
+            AlgoConfig::Slateq(c) => c.num_envs,
+            _ => 1,
+        }
+    }
+
+    /// The whole episodes one iteration plays where its steps are left to the algorithm:
+    /// one generation for evolution strategies, one episode for the others.
+    pub(crate) fn episodes_per_iteration(&self) -> usize {
+        match self {
+            AlgoConfig::Es(c) => 2 * c.directions * c.episodes_per_direction,
+            _ => 1,
         }
     }
 
@@ -148,6 +177,7 @@ impl AlgoConfig {
             AlgoConfig::Linucb(c) => c.validate(),
             AlgoConfig::Lints(c) => c.validate(),
             AlgoConfig::Slateq(c) => c.validate(),
+            AlgoConfig::Es(c) => c.validate(),
         }
     }
 }
@@ -167,6 +197,7 @@ pub fn build_agent(config: &TrainConfig, spec: &EnvSpec) -> Result<Box<dyn Agent
             Box::new(LinearBandit::new(Exploration::Thompson(*c), layout, seed)?)
         }
         AlgoConfig::Slateq(c) => slateq_agent(c, seed, spec, env.as_ref())?,
+        AlgoConfig::Es(c) => Box::new(Es::new(*c, layout, seed)?),
     })
 }
 
@@ -184,6 +215,7 @@ fn slateq_agent(
         env.known_choice(),
         agents_slateq::Episodes {
             fixed_length: spec.episode_length().is_some(),
+            same_candidates: !spec.scenario().resample_documents,
         },
         seed,
     )?))

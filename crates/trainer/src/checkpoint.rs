@@ -30,8 +30,9 @@ const REPLAY_MAGIC: &[u8; 8] = b"RLRECRPL";
 /// state is typed ([`EnvState`]), the configuration strict, the replay apart. Version 3:
 /// one state per training environment (SlateQ's `num_envs`). Version 4: SlateQ's state
 /// value network and averaged parameters. Version 5: the layout names the time feature
-/// ([`env::Layout::time`]).
-pub const FORMAT_VERSION: u32 = 5;
+/// ([`env::Layout::time`]). Version 6: SlateQ's replay holds each distinct candidate block
+/// once.
+pub const FORMAT_VERSION: u32 = 6;
 /// The checkpoint file inside a checkpoint folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.bin";
 /// The replay buffer, in a run's latest checkpoint only.

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use agents::config::{LinTsConfig, LinUcbConfig, SlateQConfig};
+use agents::config::{EsConfig, LinTsConfig, LinUcbConfig, SlateQConfig};
 use agents::AgentError;
 use env::{EnvSpec, Scenario};
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,8 @@ struct Stored {
     lints: Option<LinTsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     slateq: Option<SlateQConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    es: Option<EsConfig>,
 }
 
 /// A configuration that cannot be used: the cause is kept.
@@ -288,6 +290,7 @@ impl TrainConfig {
             ("linucb", stored.linucb.is_some() && algo != Algo::Linucb),
             ("lints", stored.lints.is_some() && algo != Algo::Lints),
             ("slateq", stored.slateq.is_some() && algo != Algo::Slateq),
+            ("es", stored.es.is_some() && algo != Algo::Es),
         ];
         if let Some((section, _)) = foreign.into_iter().find(|(_, bad)| *bad) {
             return Err(InvalidConfig::ForeignSection { section, algo });
@@ -298,6 +301,7 @@ impl TrainConfig {
             Algo::Linucb => AlgoConfig::Linucb(stored.linucb.unwrap_or_default()),
             Algo::Lints => AlgoConfig::Lints(stored.lints.unwrap_or_default()),
             Algo::Slateq => AlgoConfig::Slateq(stored.slateq.unwrap_or_default()),
+            Algo::Es => AlgoConfig::Es(stored.es.unwrap_or_default()),
         };
         Ok(Self {
             agent,
@@ -315,12 +319,13 @@ impl TrainConfig {
     }
 
     fn stored(&self) -> Stored {
-        let (mut linucb, mut lints, mut slateq) = (None, None, None);
+        let (mut linucb, mut lints, mut slateq, mut es) = (None, None, None, None);
         match &self.agent {
             AlgoConfig::Random | AlgoConfig::Greedy => {}
             AlgoConfig::Linucb(c) => linucb = Some(*c),
             AlgoConfig::Lints(c) => lints = Some(*c),
             AlgoConfig::Slateq(c) => slateq = Some(c.clone()),
+            AlgoConfig::Es(c) => es = Some(*c),
         }
         Stored {
             algo: self.algo(),
@@ -337,6 +342,7 @@ impl TrainConfig {
             linucb,
             lints,
             slateq,
+            es,
         }
     }
 
@@ -361,16 +367,12 @@ impl TrainConfig {
         out
     }
 
-    /// The environments training collects from at once (SlateQ's `num_envs`; one for
-    /// the others, which learn from each step before the next).
+    /// The environments training collects from at once ([`AlgoConfig::num_envs`]).
     pub fn num_envs(&self) -> usize {
-        match &self.agent {
-            AlgoConfig::Slateq(c) => c.num_envs,
-            _ => 1,
-        }
+        self.agent.num_envs()
     }
 
-    /// The steps of one iteration, resolving 0 to one episode's length.
+    /// The steps of one iteration, resolving 0 to whole episodes (one; es: a generation).
     pub fn iteration_steps(&self) -> usize {
         self.iteration_steps_of(self.episode_length())
     }
@@ -379,7 +381,9 @@ impl TrainConfig {
     /// `episode_length` steps, where that is fixed.
     fn iteration_steps_of(&self, episode_length: Option<usize>) -> usize {
         match self.steps_per_iteration {
-            0 => episode_length.unwrap_or(FALLBACK_STEPS_PER_ITERATION),
+            0 => episode_length.map_or(FALLBACK_STEPS_PER_ITERATION, |length| {
+                length.saturating_mul(self.agent.episodes_per_iteration())
+            }),
             n => n,
         }
     }
@@ -524,10 +528,10 @@ impl TrainConfig {
         self.agent.validate()?;
         if let Some(source) = &self.offline {
             match &self.agent {
-                AlgoConfig::Random | AlgoConfig::Greedy => {
+                AlgoConfig::Random | AlgoConfig::Greedy | AlgoConfig::Es(_) => {
                     return Err(InvalidConfig::Combination(
                         "offline training is for linucb, lints and slateq: random and greedy \
-                         learn nothing",
+                         learn nothing, es learns from the returns of the episodes it plays",
                     ))
                 }
                 AlgoConfig::Slateq(c) if (c.buffer_size as u64) < source.steps => {
@@ -584,7 +588,7 @@ mod tests {
         for algo in Algo::ALL {
             let config = TrainConfig::new(algo);
             let text = config.to_toml();
-            for other in ["linucb", "lints", "slateq"] {
+            for other in ["linucb", "lints", "slateq", "es"] {
                 assert_eq!(
                     text.contains(&format!("[{other}]")),
                     other == algo.name(),
