@@ -80,8 +80,9 @@ fn es_resumes_exactly_inside_a_generation() {
 
 #[test]
 fn es_refuses_what_it_cannot_do() {
-    rlrec(["train", "--algo", "es", "--set", "es.top_directions=9"])
-        .fails_with("invalid es.top_directions: 9 is outside [1, 8]");
+    rlrec(["train", "--algo", "es", "--set", "es.top_directions=9"]).fails_with(
+        "invalid es.top_directions: 9 must be between 1 and 8 (the best of es.directions)",
+    );
     rlrec(["train", "--algo", "es", "--set", "es.noise=0"]).fails_with("invalid es.noise");
     rlrec([
         "train",

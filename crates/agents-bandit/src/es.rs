@@ -26,7 +26,7 @@ use agents::config::EsConfig;
 use agents::{check_layout, Agent, AgentError, Policy};
 
 /// The scoring network's shape for a layout.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Shape {
     /// Whole blocks of `doc_dim` user features, each dotted with the item.
     blocks: usize,
@@ -62,7 +62,6 @@ impl Shape {
 struct State {
     config: EsConfig,
     layout: Layout,
-    shape: Shape,
     theta: Vec<f32>,
     /// This generation's directions, `directions × params`.
     deltas: Vec<f32>,
@@ -84,6 +83,8 @@ struct State {
 #[derive(Debug, Clone)]
 pub struct Es {
     state: State,
+    /// The network's shape, from the layout and `hidden`.
+    shape: Shape,
     // Scratch, refilled on every call.
     params: Vec<f32>,
     input: Vec<f32>,
@@ -117,7 +118,6 @@ impl Es {
         let mut state = State {
             config,
             layout,
-            shape,
             theta,
             deltas: Vec::new(),
             returns: vec![0.0; 2 * config.directions],
@@ -135,10 +135,12 @@ impl Es {
 
     fn from_state(state: State) -> Self {
         let n = state.layout.num_candidates;
+        let shape = Shape::new(&state.layout, state.config.hidden);
         Self {
+            shape,
             params: Vec::with_capacity(state.theta.len()),
-            input: Vec::with_capacity(state.shape.inputs()),
-            pre: Vec::with_capacity(n * state.shape.hidden),
+            input: Vec::with_capacity(shape.inputs()),
+            pre: Vec::with_capacity(n * shape.hidden),
             main: Vec::with_capacity(n),
             overlap: Vec::with_capacity(n),
             shown: Vec::with_capacity(state.layout.doc_dim),
@@ -149,8 +151,7 @@ impl Es {
 
     /// The perturbation playing the running episode: its direction and sign.
     fn member(&self) -> (usize, f32) {
-        let c = &self.state.config;
-        let member = self.state.played / c.episodes_per_direction;
+        let member = self.state.member();
         let sign = if member.is_multiple_of(2) { 1.0 } else { -1.0 };
         (member / 2, sign)
     }
@@ -161,10 +162,10 @@ impl Es {
             blocks,
             scalars,
             hidden,
-        } = self.state.shape;
+        } = self.shape;
         let d = self.state.layout.doc_dim;
         let (user, items) = (env.user(), env.items());
-        let inputs = self.state.shape.inputs();
+        let inputs = self.shape.inputs();
         let p = &self.params;
         // Layer one: `hidden` rows of `inputs` weights and a bias, the slate context's two
         // weights last among the inputs; then layer two's weights and bias.
@@ -241,6 +242,11 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 impl State {
+    /// The running episode's perturbation: direction `m / 2`, `+` for even `m`.
+    fn member(&self) -> usize {
+        self.played / self.config.episodes_per_direction
+    }
+
     fn draw_directions(&mut self) {
         let n = self.theta.len();
         self.deltas.clear();
@@ -254,7 +260,7 @@ impl State {
     /// the next directions.
     fn finish_episode(&mut self) {
         let c = self.config;
-        let member = self.played / c.episodes_per_direction;
+        let member = self.member();
         self.returns[member] += self.episode_return;
         self.episode_return = 0.0;
         self.played += 1;
@@ -324,13 +330,13 @@ impl Policy for Es {
     }
 
     fn describe(&self) -> String {
-        let s = &self.state;
+        let (s, shape) = (&self.state, &self.shape);
         format!(
             "random search over a slate-aware scoring network: {} inputs ({} user blocks, {} user scalars, the slate context), {} hidden, {} parameters; {} generations",
-            s.shape.inputs(),
-            s.shape.blocks,
-            s.shape.scalars,
-            s.shape.hidden,
+            shape.inputs(),
+            shape.blocks,
+            shape.scalars,
+            shape.hidden,
             s.theta.len(),
             s.generations
         )
@@ -386,8 +392,9 @@ impl Agent for Es {
             })?;
         check_layout(&self.state.layout, &state.layout)?;
         let c = state.config;
-        let n = state.shape.num_params();
-        if state.shape != self.state.shape
+        let shape = Shape::new(&state.layout, c.hidden);
+        let n = shape.num_params();
+        if shape != self.shape
             || state.theta.len() != n
             || state.deltas.len() != c.directions * n
             || state.returns.len() != 2 * c.directions
@@ -422,7 +429,7 @@ mod tests {
         env.reset(Some(3));
         let layout = env.layout();
         let mut es = Es::new(EsConfig::default(), layout, 0).unwrap();
-        let s = es.state.shape;
+        let s = es.shape;
         assert_eq!((s.blocks, s.scalars, s.inputs()), (3, 0, 8));
         let mut theta = vec![0.0; s.num_params()];
         theta[0] = 1.0; // hidden unit 0 reads the interests' product with the item

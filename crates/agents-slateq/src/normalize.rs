@@ -40,7 +40,7 @@ impl Normalizer {
         let mut doc = Moments::new(d);
         for i in 0..replay.len() {
             let s = replay.get(i);
-            user.add(&s.user[..u]);
+            user.add(s.user);
             for row in s.items.chunks_exact(d) {
                 doc.add(row);
             }

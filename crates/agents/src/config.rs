@@ -1,5 +1,5 @@
-//! The learning algorithms' hyperparameters: the `[linucb]`, `[lints]` and `[slateq]`
-//! tables of a run's configuration. Each is checked into its range before anything runs
+//! The learning algorithms' hyperparameters: the `[linucb]`, `[lints]`, `[slateq]` and
+//! `[es]` tables of a run's configuration. Each is checked into its range before anything runs
 //! ([`LinUcbConfig::validate`] and its siblings), and an unknown key is an error.
 
 use serde::{Deserialize, Serialize};
@@ -135,23 +135,28 @@ impl Default for EsConfig {
 impl EsConfig {
     /// Checks every field's range.
     pub fn validate(&self) -> Result<(), AgentError> {
-        let whole = |name, v: usize, hi: usize| {
-            if (1..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(AgentError::Config {
-                    name,
-                    why: format!("{v} is outside [1, {hi}]"),
-                })
-            }
-        };
-        whole("es.hidden", self.hidden, 1024)?;
-        whole("es.directions", self.directions, 10_000)?;
-        whole("es.top_directions", self.top_directions, self.directions)?;
-        whole(
+        let budget = "a generation's cost grows with it";
+        count_in(
+            "es.hidden",
+            self.hidden,
+            1,
+            1024,
+            "units of the one hidden layer",
+        )?;
+        count_in("es.directions", self.directions, 1, 10_000, budget)?;
+        count_in(
+            "es.top_directions",
+            self.top_directions,
+            1,
+            self.directions,
+            "the best of es.directions",
+        )?;
+        count_in(
             "es.episodes_per_direction",
             self.episodes_per_direction,
+            1,
             10_000,
+            budget,
         )?;
         in_range("es.noise", self.noise, 1e-9, 1e3)?;
         in_range("es.lr", self.lr, 1e-9, 1e3)

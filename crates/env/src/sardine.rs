@@ -80,9 +80,10 @@ impl World for SardineWorld {
     }
 
     fn remembers_user(&self, params: &ParamSet) -> bool {
-        params
-            .get("click_history")
-            .is_some_and(|&decay| decay >= 0.0)
+        self.preset
+            .params
+            .with_overrides(params)
+            .is_ok_and(|p| p.click_history_decay().is_some())
     }
 
     fn num_clusters(&self) -> Option<usize> {
@@ -134,8 +135,9 @@ impl World for SardineWorld {
         };
         // The history is part of SARDINE's own observation only: the ideal state holds the
         // interests themselves, and the bandit's has no user features.
-        let history =
-            (view == View::Sardine && params.click_history >= 0.0).then_some(params.click_history);
+        let history = params
+            .click_history_decay()
+            .filter(|_| view == View::Sardine);
         Ok(Arc::new(SardineModel {
             world: Arc::new(world),
             items: Arc::new(items),

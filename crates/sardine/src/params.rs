@@ -126,6 +126,11 @@ impl SardineParams {
         }
     }
 
+    /// The click history's decay, where the observation has one (`click_history` ≥ 0).
+    pub fn click_history_decay(&self) -> Option<f64> {
+        (self.click_history >= 0.0).then_some(self.click_history)
+    }
+
     /// Steps per episode.
     pub fn horizon(&self) -> usize {
         self.episode_length as usize
