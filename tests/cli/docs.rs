@@ -207,3 +207,12 @@ fn the_readme_runs_as_written() {
 fn the_logs_page_runs_as_written() {
     run_page("docs/logs.md");
 }
+
+/// `cargo xtask obd`'s page: what the commands print on the Open Bandit Dataset is what it
+/// shows, so its table in import.md cannot drift from a rerun unnoticed.
+#[test]
+fn the_open_bandit_dataset_page_runs_as_written() {
+    if crate::import::obd().is_some() {
+        run_page("docs/obd-results.md");
+    }
+}

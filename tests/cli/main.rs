@@ -5,6 +5,7 @@
 // longest test (the guide's, with the main job's whole SlateQ run) starts at once and the
 // other thread takes the rest meanwhile.
 mod docs;
+mod import;
 mod logs;
 mod parity;
 mod refusals;

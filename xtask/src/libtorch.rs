@@ -19,14 +19,7 @@ const WHEELS: [&str; 3] = [
 
 /// The cache root: `RLREC_CACHE`, else `$XDG_CACHE_HOME/rlrec`, else `~/.cache/rlrec`.
 pub fn cache_root() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("RLREC_CACHE") {
-        return Ok(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return Ok(PathBuf::from(dir).join("rlrec"));
-    }
-    let home = std::env::var_os("HOME").context("HOME is not set; set RLREC_CACHE")?;
-    Ok(PathBuf::from(home).join(".cache").join("rlrec"))
+    storage::cache_root().context("HOME is not set; set RLREC_CACHE")
 }
 
 fn is_libtorch(dir: &Path) -> bool {

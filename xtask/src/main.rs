@@ -21,14 +21,19 @@
 //!   `--sardine`, SARDINE's worlds against random and the greedy oracle (see [`suite`]).
 //! * `cargo xtask ope-validation [--quick] [--sets N]`: the off-policy estimators against the
 //!   simulator over many log sets (see [`validation`]), written as `docs/ope-validation.md`.
+//! * `cargo xtask obd [--peer]`: the Open Bandit Dataset's protocol (each policy's click
+//!   rate from the other's logs) on every campaign, as `docs/obd-results.md`; `--peer`
+//!   adds obp's own estimators on the same rows (see [`data`]).
 //! * `cargo xtask layers [--check]`: the workspace's structure: crate and file sizes, the
 //!   imports between modules, and any circle among them (see [`layers`]).
-//! * `cargo xtask setup`: only the libtorch set-up; prints the folder.
+//! * `cargo xtask setup`: only the set-up (libtorch, the Open Bandit Dataset); prints
+//!   their folders.
 //!
 //! xtask links none of the workspace's libraries, so that it builds in seconds: the
 //! benchmark's measurements run in a program of their own (`crates/measure`).
 
 mod bench;
+mod data;
 mod layers;
 mod libtorch;
 mod plots;
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim | --vs-sardine | --serve] | suite [--quick] [--sardine] [--jobs J] | ope-validation [--quick] [--sets N] | layers [--check] | setup>";
+const USAGE: &str = "usage: cargo xtask <train [ARGS…] | test | install [--root DIR] | example [--quick] | plots [--quick] | bench [--quick] [--vs-recsim | --vs-sardine | --serve] | suite [--quick] [--sardine] [--jobs J] | ope-validation [--quick] [--sets N] | obd [--peer] | layers [--check] | setup>";
 
 /// The release build of the `rlrec` binary with SlateQ, and nothing else: the main job's.
 const BUILD_CLI: [&str; 6] = ["build", "--release", "-p", "cli", "--features", "slateq"];
@@ -78,6 +83,7 @@ fn run(args: &[String]) -> Result<()> {
     match command.as_str() {
         "setup" => {
             println!("{}", libtorch::ensure()?.display());
+            println!("{}", data::ensure_obd()?.display());
             Ok(())
         }
         "train" => {
@@ -112,6 +118,7 @@ fn run(args: &[String]) -> Result<()> {
         "bench" => bench::run(rest),
         "suite" => suite::run(rest),
         "ope-validation" => validation::run(rest),
+        "obd" => data::obd(rest),
         "layers" => layers::run(rest),
         other => bail!("unknown command `{other}`; {USAGE}"),
     }
@@ -148,12 +155,17 @@ fn test() -> Result<()> {
     )?;
     // Doctests are not rlrec's binaries: they find libtorch through the library path.
     let library_path = libtorch::ensure()?.join("lib");
+    data::ensure_obd()?;
     cargo_with(
         &["test", "--workspace", "--all-features", "--release"],
-        &[(
-            "LD_LIBRARY_PATH",
-            library_path.to_str().context("a UTF-8 path")?,
-        )],
+        &[
+            (
+                "LD_LIBRARY_PATH",
+                library_path.to_str().context("a UTF-8 path")?,
+            ),
+            // The tests on the Open Bandit Dataset skip where it is missing, except here.
+            ("RLREC_REQUIRE_DATA", "1"),
+        ],
     )?;
     example(true)?;
     let root = workspace_root()?.join("target/xtask-install");
@@ -281,6 +293,22 @@ fn cargo_with(args: &[&str], vars: &[(&str, &str)]) -> Result<()> {
         command.env(k, v);
     }
     checked(&mut command)
+}
+
+/// Runs the built `rlrec` with `args` in `dir`: its standard output, or its error.
+pub(crate) fn run_rlrec(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(rlrec()?)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("starting rlrec {args:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "rlrec {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub(crate) fn checked(command: &mut Command) -> Result<()> {

@@ -47,6 +47,11 @@ const TUNE: Venv = Venv {
     name: "tune-venv",
     requirements: "tune.txt",
 };
+/// obp 0.5.7 for `cargo xtask obd --peer`, on a Python before 3.11.
+const OBP: Venv = Venv {
+    name: "obp-venv",
+    requirements: "obp-peer.txt",
+};
 
 /// The sweep suite, which needs the tune venv's packages.
 const TUNE_TESTS: &str = "python/tests/tune";
@@ -59,43 +64,53 @@ fn skipped(name: &str) -> bool {
 /// Builds the wheel, then installs it and runs the suite in each venv.
 pub fn test() -> Result<()> {
     let root = crate::workspace_root()?;
-    let light = ensure_venv(&root, &LIGHT)?;
+    let light = ensure_venv(&root, &LIGHT, &python3())?;
     let wheel = build_wheel(&root, &light)?;
     let without_tune = ["python/tests", "--ignore", TUNE_TESTS];
     run_suite(&root, &light, &wheel, &without_tune)?;
     if skipped("RLREC_SKIP_RAY") {
         eprintln!("xtask: RLREC_SKIP_RAY is set: not running the sweep suite on Ray Tune 2.60");
     } else {
-        let tune = ensure_venv(&root, &TUNE)?;
+        let tune = ensure_venv(&root, &TUNE, &python3())?;
         run_suite(&root, &tune, &wheel, &[TUNE_TESTS])?;
     }
     if skipped("RLREC_SKIP_RLLIB") {
         eprintln!("xtask: RLREC_SKIP_RLLIB is set: not running the suite with RLlib 2.60 (Gymnasium 1.2.2)");
         return Ok(());
     }
-    let rllib = ensure_venv(&root, &RLLIB)?;
+    let rllib = ensure_venv(&root, &RLLIB, &python3())?;
     run_suite(&root, &rllib, &wheel, &without_tune)
 }
 
 /// The interpreter of the light venv with the current wheel installed (for the benchmark).
 pub fn installed() -> Result<PathBuf> {
     let root = crate::workspace_root()?;
-    let light = ensure_venv(&root, &LIGHT)?;
+    let light = ensure_venv(&root, &LIGHT, &python3())?;
     let wheel = build_wheel(&root, &light)?;
     install(&light, &wheel)?;
     Ok(light)
 }
 
-/// The venv's interpreter, (re)installing the venv first where its requirements changed.
-fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
+/// The obp venv's interpreter, made with `base` (a Python before 3.11).
+pub fn obp_venv(base: &str) -> Result<PathBuf> {
+    ensure_venv(&crate::workspace_root()?, &OBP, base)
+}
+
+/// `$PYTHON`, else `python3`.
+pub fn python3() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// The venv's interpreter, (re)installing the venv with `base` first where its
+/// requirements changed.
+fn ensure_venv(root: &Path, venv: &Venv, base: &str) -> Result<PathBuf> {
     let file = root
         .join("python")
         .join("requirements")
         .join(venv.requirements);
     let requirements =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let version = Command::new(&base)
+    let version = Command::new(base)
         .arg("--version")
         .output()
         .with_context(|| format!("running {base} (Python 3 with venv and pip is required)"))?;
@@ -114,7 +129,7 @@ fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
         venv.requirements,
         dir.display()
     );
-    new_venv(&dir)?;
+    new_venv(&dir, base)?;
     // The wheels are large (torch); a second copy in pip's cache helps nobody.
     pip_install(&python, &["--no-cache-dir", "-r"], &[file.as_os_str()])
         .with_context(|| format!("installing {}", file.display()))?;
@@ -122,12 +137,10 @@ fn ensure_venv(root: &Path, venv: &Venv) -> Result<PathBuf> {
     Ok(python)
 }
 
-/// Creates an empty venv at `dir`, replacing what was there, with `$PYTHON` (default
-/// `python3`).
-pub fn new_venv(dir: &Path) -> Result<()> {
+/// Creates an empty venv at `dir`, replacing what was there, with the interpreter `base`.
+pub fn new_venv(dir: &Path, base: &str) -> Result<()> {
     crate::clear(dir)?;
-    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    checked(Command::new(&base).args(["-m", "venv"]).arg(dir))
+    checked(Command::new(base).args(["-m", "venv"]).arg(dir))
         .with_context(|| format!("creating a venv with {base} (Python 3 with venv is required)"))
 }
 

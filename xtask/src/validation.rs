@@ -12,12 +12,11 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::{cargo, rlrec, workspace_root};
+use crate::{cargo, workspace_root};
 
 struct Sizes {
     sets: usize,
@@ -114,21 +113,7 @@ pub fn run(args: &[String]) -> Result<()> {
     crate::clear(&work)?;
     std::fs::create_dir_all(&work)?;
     cargo(&crate::BUILD_ALL)?;
-    let bin = rlrec()?;
-    let run = |args: &[&str]| -> Result<String> {
-        let out = Command::new(&bin)
-            .args(args)
-            .current_dir(&work)
-            .output()
-            .with_context(|| format!("starting rlrec {args:?}"))?;
-        if !out.status.success() {
-            anyhow::bail!(
-                "rlrec {args:?} failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).to_string())
-    };
+    let run = |args: &[&str]| crate::run_rlrec(&work, args);
     let path = |p: &Path| p.to_str().expect("UTF-8 paths").to_string();
     let mut page = String::from("# Off-policy estimators against the simulator\n\n");
     let _ = writeln!(

@@ -23,7 +23,7 @@ use crate::progress;
 #[derive(Debug, Clone, clap::Args)]
 pub struct PolicyArgs {
     /// A fixed policy: random, or the deterministic base of --epsilon or --temperature.
-    #[arg(long, value_parser = policy_parser(), required_unless_present = "checkpoint", conflicts_with = "checkpoint")]
+    #[arg(long, value_parser = policy_parser(), conflicts_with = "checkpoint")]
     pub policy: Option<FixedPolicy>,
     /// A trained checkpoint (or run folder) as the deterministic base, acting without
     /// exploration.

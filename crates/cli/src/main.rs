@@ -4,6 +4,7 @@ mod args;
 mod checkpoint;
 mod commands;
 mod compare;
+mod import;
 mod interrupt;
 mod log;
 mod ope;
@@ -109,6 +110,9 @@ enum Command {
     Log(log::LogArgs),
     /// Estimate a policy's value from logs (off-policy evaluation).
     Ope(ope::OpeArgs),
+    /// Turn logs from outside rlrec (CSV or Parquet), or the Open Bandit Dataset, into an
+    /// rlrec log.
+    Import(import::ImportArgs),
 }
 
 /// The command line, with `--set`'s help listing every world's parameters.
@@ -192,6 +196,7 @@ fn main() -> ExitCode {
         Command::Tune(args) => tune::tune(&args),
         Command::Log(args) => log::log(&args),
         Command::Ope(args) => ope::ope(&args),
+        Command::Import(args) => import::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -580,20 +580,30 @@ pub fn estimates_chart(
     path: &Path,
     title: &str,
     series: &[Estimates],
-    truth: Option<f64>,
+    truth: Option<(&str, f64)>,
 ) -> Result<()> {
+    let value = truth.map(|t| t.1);
     check_finite(
         "the estimates",
         series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| &p.0))
-            .chain(truth.as_ref()),
+            .chain(value.as_ref()),
     )?;
+    // One estimate per estimator (one log): its whole interval fits, so that the chart
+    // shows how much it allows; over many logs, the estimates' spread sets the scale.
+    let single = series.iter().all(|s| s.points.len() <= 1);
     let (lo, hi) = bounds(
         series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0))
-            .chain(truth),
+            .flat_map(|s| s.points.iter())
+            .flat_map(|p| {
+                let ends = if single { [p.1[0], p.1[1]] } else { [p.0, p.0] };
+                [p.0]
+                    .into_iter()
+                    .chain(ends.into_iter().filter(|x| x.is_finite()))
+            })
+            .chain(value),
     );
     if !lo.is_finite() {
         bail!("cannot plot the estimates: no estimator gave one");
@@ -611,14 +621,14 @@ pub fn estimates_chart(
             y.clone(),
             "estimate, 95% interval (▲▼: cut at the edge; axis does not start at 0)",
         )?;
-        if let Some(t) = truth {
+        if let Some((name, t)) = truth {
             let green = color_of("optimal");
             c.draw_series([PathElement::new(
                 [(-0.5, t), (n - 0.5, t)],
                 green.stroke_width(2),
             )])
             .map_err(err)?
-            .label(format!("simulator's value {t:.*}", digits + 1))
+            .label(format!("{name} {t:.*}", digits + 1))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], green.stroke_width(2)));
             legend(&mut c, SeriesLabelPosition::UpperRight)?;
         }

@@ -83,7 +83,7 @@ impl Kind {
         }
     }
 
-    fn parquet_type(self, name: &str, nullable: bool) -> Type {
+    pub(crate) fn parquet_type(self, name: &str, nullable: bool) -> Type {
         let repetition = if nullable {
             Repetition::OPTIONAL
         } else {
@@ -216,7 +216,7 @@ pub(crate) struct Lists<T> {
 }
 
 impl<T: Copy> Lists<T> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             values: Vec::new(),
             offsets: vec![0],
@@ -224,14 +224,14 @@ impl<T: Copy> Lists<T> {
         }
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.values.clear();
         self.offsets.truncate(1);
         self.valid.clear();
     }
 
     /// One row: `xs`, or a null where `valid` is false (`xs` is then empty).
-    fn push(&mut self, xs: impl IntoIterator<Item = T>, valid: bool) {
+    pub(crate) fn push(&mut self, xs: impl IntoIterator<Item = T>, valid: bool) {
         self.values.extend(xs);
         self.offsets.push(self.values.len());
         self.valid.push(valid);

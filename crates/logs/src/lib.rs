@@ -1,7 +1,8 @@
 //! Logs of interactions: a logging policy with known probabilities run in an environment,
 //! every step written as one row of a Parquet file (the format pandas, polars, pyarrow and
 //! Ray Data read), beside a metadata file that records the environment, the seed and the
-//! policy. Off-policy evaluation ([`crate::ope`]) and offline training read them back.
+//! policy. Off-policy evaluation (the `ope` crate) and offline training read them back;
+//! logs from outside rlrec come in through [`import`].
 //!
 //! A log is a folder:
 //!
@@ -18,14 +19,17 @@
 #![warn(missing_docs)]
 
 mod columns;
+pub mod import;
+pub mod imported;
+pub mod obd;
 mod offline;
-pub mod ope;
 mod policy;
 mod reader;
 mod slate_dist;
 mod view;
 mod writer;
 
+pub use imported::{is_imported, ImportMeta, ImportedLog};
 pub use offline::OfflineFeed;
 pub use policy::{
     logged_distribution, BasePolicy, LoadPolicy, NoCheckpoints, Policy, PolicySpec, PL_MAX_PREFIXES,
@@ -163,7 +167,8 @@ impl From<agents::AgentError> for LogError {
 }
 
 impl LogError {
-    pub(crate) fn invalid(path: &Path, why: impl Into<String>) -> Self {
+    /// A log or file at `path` that cannot be used, and why.
+    pub fn invalid(path: &Path, why: impl Into<String>) -> Self {
         LogError::Invalid {
             path: path.to_path_buf(),
             why: why.into(),
@@ -182,7 +187,8 @@ impl LogError {
         }
     }
 
-    pub(crate) fn io(path: &Path) -> impl FnOnce(io::Error) -> Self + '_ {
+    /// A system error on `path` (for `map_err`).
+    pub fn io(path: &Path) -> impl FnOnce(io::Error) -> Self + '_ {
         move |e| storage::IoError::on(path)(e).into()
     }
 }

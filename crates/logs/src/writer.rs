@@ -168,7 +168,7 @@ impl LogWriter {
 
 impl Scratch {
     /// Writes rows `from..to` of `column` (nullable or not) to `out`.
-    fn write(
+    pub(crate) fn write(
         &mut self,
         out: &mut ColumnWriter<'_>,
         column: &Col<'_>,

@@ -236,7 +236,7 @@ fn ope(case: &str, out: &Path) -> Result<serde_json::Value> {
     let (_, target) = log_case(case)?;
     let reader = LogReader::open(out)?;
     let start = Instant::now();
-    let report = logs::ope::evaluate(&reader, &target, &NoCheckpoints, |_| ())?;
+    let report = ope::evaluate(&reader, &target, &NoCheckpoints, |_| ())?;
     let seconds = start.elapsed().as_secs_f64();
     Ok(json!({ "steps": report.steps, "seconds": seconds }))
 }

@@ -10,6 +10,19 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+/// rlrec's cache folder, where the set-up puts libtorch, the Python venvs and the data
+/// sets: `RLREC_CACHE`, else `$XDG_CACHE_HOME/rlrec`, else `~/.cache/rlrec` (`None`
+/// without any of these variables).
+pub fn cache_root() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RLREC_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("rlrec"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("rlrec"))
+}
+
 /// The file whose lock a writing process holds, with its process id inside.
 pub const LOCK_FILE: &str = ".rlrec-lock";
 

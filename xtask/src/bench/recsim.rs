@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::process;
 use crate::libtorch::cache_root;
-use crate::python::{new_venv, pip_install};
+use crate::python::{new_venv, pip_install, python3};
 
 /// What RecSim's environments import, pinned to the versions of the reference figures'
 /// machine (Python 3.11, numpy 1.26). RecSim itself comes without its declared
@@ -34,7 +34,7 @@ pub fn ensure_venv() -> Result<PathBuf> {
         "xtask: installing RecSim 0.2.4 from PyPI into {} (once)",
         venv.display()
     );
-    new_venv(&venv)?;
+    new_venv(&venv, &python3())?;
     pip_install(&python, &[], &PACKAGES)?;
     pip_install(&python, &["--no-deps"], &[RECSIM])?;
     std::fs::write(venv.join(COMPLETE), "")?;

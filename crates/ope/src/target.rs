@@ -2,7 +2,7 @@
 
 use env::Scenario;
 
-use crate::{LoadPolicy, LogError, Policy, PolicySpec};
+use logs::{LoadPolicy, LogError, Policy, PolicySpec};
 
 /// The policy `spec` for the logs' scenario, acting on logged observations; refused where
 /// it needs to see what the logs do not hold, or was trained for other slates.

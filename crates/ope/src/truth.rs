@@ -4,10 +4,10 @@
 use env::SlateEnv;
 use serde::Serialize;
 
-use super::estimators::{clustered_ratio, Estimate, Outcome};
-use super::target::target_policy;
-use crate::LogError;
-use crate::{LoadPolicy, LogMeta, Policy, PolicySpec};
+use logs::{LoadPolicy, LogError, LogMeta, Policy, PolicySpec};
+
+use crate::estimators::{clustered_ratio, Estimate, Outcome};
+use crate::target::target_policy;
 use rollout::finite;
 
 /// A target policy's values in the simulator, for logs like `meta`'s.

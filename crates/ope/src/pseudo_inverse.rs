@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
-use crate::SlateDist;
+use logs::SlateDist;
 
 /// Eigenvalues below this share of the largest are taken for zero.
 const RANK_TOLERANCE: f64 = 1e-10;
