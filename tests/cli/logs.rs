@@ -579,3 +579,107 @@ fn slateq_learns_long_term_value_offline() {
     let myopic = run("myopic", "gamma = 0.0\nbootstrap_at_episode_end = false\n");
     assert!(myopic < 200.0, "myopic SlateQ earned {myopic}");
 }
+
+#[test]
+fn candidates_are_chosen_among_by_every_estimator() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets: Vec<_> = (0..2).map(|s| dir.path().join(format!("r{s}"))).collect();
+    for (seed, out) in sets.iter().enumerate() {
+        log(
+            out,
+            &[
+                "--policy",
+                "random",
+                "--episodes",
+                "100",
+                "--seed",
+                &seed.to_string(),
+            ],
+        );
+    }
+    let logs: Vec<&Path> = sets.iter().map(|p| p.as_path()).collect();
+    // Greedy, random (the logging policy) and kale earn about 12.0, 9.6 and 7.6 per step
+    // on StrongLTS: gaps of 2, where self-normalised IPS errs by about 0.3 on 100
+    // episodes. So it ranks them right on every set, and picks greedy.
+    let out = ope(
+        &logs,
+        &["--candidates", "greedy,random,kale", "--truth", "100"],
+    );
+    let truth: Vec<f64> = out["truth_per_step"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(truth[0] > truth[1] && truth[1] > truth[2], "{truth:?}");
+    let rows = out["selection"].as_array().unwrap();
+    assert_eq!(rows.len(), 10, "one row per per-step estimator");
+    let snips = rows.iter().find(|r| r["id"] == "snips").unwrap();
+    assert_eq!(snips["sets"], 2);
+    assert_eq!(snips["spearman"], 1.0);
+    assert_eq!(snips["regret_1"], 0.0);
+    for r in rows {
+        if let Some(rho) = r["spearman"].as_f64() {
+            assert!((-1.0..=1.0).contains(&rho), "{r}");
+        }
+        assert!(
+            r["regret_3"].as_f64().unwrap() <= r["regret_1"].as_f64().unwrap(),
+            "{r}"
+        );
+    }
+    let logs_arg = ["--logs", sets[0].to_str().unwrap()];
+    rlrec(["ope"])
+        .args(logs_arg)
+        .args(["--candidates", "greedy,kale"])
+        .fails_with("--candidates needs --truth");
+    rlrec(["ope"])
+        .args(logs_arg)
+        .args(["--candidates", "greedy", "--truth", "5"])
+        .fails_with("two policies or more");
+    rlrec(["ope"])
+        .args(logs_arg)
+        .args(["--candidates", "greedy,nope", "--truth", "5"])
+        .fails_with("`nope` is not one of");
+    rlrec(["ope"])
+        .args(logs_arg)
+        .args(["--candidates", "greedy@T=hot,kale", "--truth", "5"])
+        .fails_with("T=hot is not a number");
+    rlrec(["ope"])
+        .args(logs_arg)
+        .args(["--candidates", "greedy@x=1,kale", "--truth", "5"])
+        .fails_with("after `@` comes");
+}
+
+#[test]
+fn doubly_robust_returns_narrow_per_decision_is_on_short_episodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("h");
+    let short = ["--horizon", "5", "--user-observation", "--time-aware"];
+    log(
+        &logs,
+        &[
+            &[
+                "--policy",
+                "greedy",
+                "--epsilon",
+                "0.5",
+                "--episodes",
+                "300",
+            ][..],
+            &short,
+        ]
+        .concat(),
+    );
+    let report = &ope(&[&logs], &["--policy", "greedy", "--epsilon", "0.3"])["reports"][0];
+    let width = |id: &str| {
+        let ci = &line(report, id)["outcome"]["ci95"];
+        ci[1]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no {id} interval: {report}"))
+            - ci[0].as_f64().unwrap()
+    };
+    // Over 20 such log sets of 500 episodes the mean widths were 0.75 and 5.85
+    // (docs/logs.md): the fitted Q takes out most of PDIS's variance, on any one log.
+    assert!(width("pddr") < width("pdis") / 3.0, "{report}");
+    assert!(width("wdr") < width("pdis") / 3.0, "{report}");
+}

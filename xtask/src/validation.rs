@@ -11,7 +11,7 @@
 //! RMSE per estimator.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -161,17 +161,16 @@ pub fn run(args: &[String]) -> Result<()> {
                 "xtask: {} log sets of {} with {logging} logging",
                 sizes.sets, world.label
             );
-            let mut sets: Vec<PathBuf> = Vec::new();
+            // Every set as `--logs DIR`, for each `rlrec ope` below.
+            let mut sets: Vec<String> = Vec::new();
             for seed in 0..sizes.sets {
-                let out = work.join(format!("{}-{logging}-{seed}", world.name));
+                let out = path(&work.join(format!("{}-{logging}-{seed}", world.name)));
                 let seed = seed.to_string();
                 let mut args = vec!["log", "--episodes", sizes.episodes, "--seed", &seed];
-                args.extend(logging_args);
-                args.extend(world.args);
-                let out_arg = path(&out);
-                args.extend(["--out", &out_arg]);
+                args.extend(logging_args.iter().chain(world.args));
+                args.extend(["--out", &out]);
                 run(&args)?;
-                sets.push(out);
+                sets.extend(["--logs".to_string(), out]);
             }
             let _ = writeln!(
                 page,
@@ -179,22 +178,30 @@ pub fn run(args: &[String]) -> Result<()> {
                  `unsupported`/`none` where the estimator gave no number.\n",
                 world.label
             );
+            let set_args: Vec<&str> = sets.iter().map(String::as_str).collect();
             let mut results = Vec::new();
             for (target, target_args) in &targets {
                 eprintln!("xtask:   target {target}");
                 let mut args = vec!["ope", "--json", "--truth", sizes.truth];
-                args.extend(target_args);
-                let set_args: Vec<String> = sets.iter().map(|s| path(s)).collect();
-                for s in &set_args {
-                    args.extend(["--logs", s]);
-                }
-                let png = work.join(format!("ope-{}-{logging}-{target}.png", world.name));
-                let png_arg = path(&png);
-                args.extend(["--plot", &png_arg]);
+                args.extend(target_args.iter().chain(&set_args));
+                let png = path(&work.join(format!("ope-{}-{logging}-{target}.png", world.name)));
+                args.extend(["--plot", &png]);
                 let out: Value = serde_json::from_str(run(&args)?.trim())?;
                 results.push((*target, out));
             }
             table(&mut page, &results);
+            // Choosing among the targets (ε-greedy for a fifth) by each estimator.
+            let candidates = format!(
+                "greedy,kale,greedy@T={},greedy@eps=0.5,checkpoint={slateq_arg}",
+                world.temperature
+            );
+            let mut args = vec!["ope", "--truth", sizes.truth, "--candidates", &candidates];
+            args.extend(&set_args);
+            let out = run(&args)?.replace(&format!("{}/", path(&work)), "");
+            let _ = writeln!(
+                page,
+                "Policy selection (`rlrec ope --candidates`):\n\n```text\n{out}```\n"
+            );
         }
     }
     let (doc, img) = if quick {

@@ -11,6 +11,7 @@ mod ope;
 mod output;
 mod plot;
 mod progress;
+mod select;
 mod serve;
 mod train;
 mod tune;
@@ -195,6 +196,10 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::compare(&args),
         Command::Tune(args) => tune::tune(&args),
         Command::Log(args) => log::log(&args),
+        // Imported logs have no environment: their own estimators (crate::import).
+        Command::Ope(args) if args.logs.iter().any(|dir| logs::is_imported(dir)) => {
+            import::ope_imported(&args)
+        }
         Command::Ope(args) => ope::ope(&args),
         Command::Import(args) => import::run(&args),
     };

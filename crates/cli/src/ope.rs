@@ -1,23 +1,18 @@
 //! `rlrec ope`: a policy's value estimated from logs by every estimator, optionally beside
 //! the simulator's true values, over one log or many.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use env::Scenario;
-use logs::obd::{self, Campaign};
-use logs::{ImportedLog, LogReader};
-use ope::{
-    evaluate, evaluate_imported, learn, on_policy, simulate_truth, ActionDist, Learner, Line,
-    OpeReport, Outcome, Truth, PER_EPISODE, PER_STEP,
-};
+use logs::LogReader;
+use ope::{evaluate, simulate_truth, Learner, OpeReport, Outcome, Truth, PER_EPISODE, PER_STEP};
 use serde_json::json;
 use trainer::Checkpoints;
 
 use crate::args::{any_path, count_usize, png_path, MAX_EPISODES};
-use crate::import::obd_root;
 use crate::log::PolicyArgs;
-use crate::output::{outln, NO_INTERVAL};
+use crate::output::{outln, print_line};
 use crate::{plot, progress};
 
 /// Options of `rlrec ope`.
@@ -41,6 +36,14 @@ pub struct OpeArgs {
     /// Print one JSON object: every log's estimates, the truth, the summary.
     #[arg(long)]
     pub json: bool,
+    /// Instead of --policy, choose among candidate policies (comma-separated; each a fixed
+    /// policy's name, `NAME@T=T` for softmax, `NAME@eps=E` for ε-greedy, or
+    /// `checkpoint=DIR`): every estimator's estimates of them, scored against the
+    /// simulator's values (with --truth) by their error, Spearman's rank correlation,
+    /// regret@1 and @3, the Type I and II errors of beating the logging policy, and
+    /// SharpeRatio@3.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', conflicts_with_all = ["policy", "checkpoint", "epsilon", "temperature"])]
+    pub candidates: Vec<String>,
     /// On an imported log (`rlrec import`), the target instead of --policy: a
     /// distribution over the items per position, `uniform`, `bts` (the Open Bandit
     /// Dataset's Bernoulli Thompson sampling, from its prior) or a CSV file of one row per
@@ -71,9 +74,6 @@ pub struct OpeArgs {
 }
 
 pub fn ope(args: &OpeArgs) -> Result<()> {
-    if args.logs.iter().any(|dir| logs::is_imported(dir)) {
-        return imported(args);
-    }
     if args.target.is_some()
         || args.learn.is_some()
         || args.on_policy.is_some()
@@ -85,7 +85,6 @@ pub fn ope(args: &OpeArgs) -> Result<()> {
             args.logs[0].display()
         );
     }
-    let spec = args.policy.spec()?;
     let readers = args
         .logs
         .iter()
@@ -129,6 +128,11 @@ pub fn ope(args: &OpeArgs) -> Result<()> {
             );
         }
     }
+    if !args.candidates.is_empty() {
+        let episodes = args.truth.context("--candidates needs --truth EPISODES: the simulator's values to score the choice against")?;
+        return crate::select::select(&args.candidates, episodes, args.json, &readers);
+    }
+    let spec = args.policy.spec()?;
     let total: u64 = readers.iter().map(|r| r.meta().steps).sum();
     let bar = progress::bar(total, "logged steps", args.json);
     let mut done = 0;
@@ -222,33 +226,6 @@ fn print_report(r: &OpeReport, truth: Option<&Truth>) -> Result<()> {
         r.logged_step_reward,
         r.logged_return
     );
-    Ok(())
-}
-
-/// One estimator's line, its numbers to `digits` decimals.
-fn print_line(line: &Line, truth: Option<f64>, digits: usize) -> Result<()> {
-    let name = line.estimator.name;
-    match &line.outcome {
-        // Clustered by episode: one episode has no spread to measure.
-        Outcome::Estimate(e) if !e.se.is_finite() => {
-            outln!("  {name:<24} {:>12.digits$}  {NO_INTERVAL}", e.value);
-        }
-        Outcome::Estimate(e) => {
-            let mark = match truth {
-                Some(t) if e.covers(t) => "  covers the truth",
-                Some(_) => "  misses the truth",
-                None => "",
-            };
-            outln!(
-                "  {name:<24} {:>12.digits$}  [{:.digits$}, {:.digits$}]{mark}",
-                e.value,
-                e.ci95[0],
-                e.ci95[1]
-            );
-        }
-        Outcome::Unsupported { why } => outln!("  {name:<24} unsupported: {why}"),
-        Outcome::Undefined { why } => outln!("  {name:<24} no estimate: {why}"),
-    }
     Ok(())
 }
 
@@ -376,206 +353,4 @@ fn chart(path: &std::path::Path, reports: &[OpeReport], truth: Option<&Truth>) -
         truth.map(|t| ("simulator's value", t.per_step.value)),
     )
     .with_context(|| format!("writing {}", path.display()))
-}
-
-/// `rlrec ope` on an imported log: a distribution over items per position as the target,
-/// optionally against a log of the target itself.
-fn imported(args: &OpeArgs) -> Result<()> {
-    let [dir] = args.logs.as_slice() else {
-        bail!("give one imported log at a time (--logs DIR)");
-    };
-    let whole =
-        ImportedLog::open(dir).with_context(|| format!("reading the log {}", dir.display()))?;
-    let (items, k) = (whole.meta.items, whole.meta.slate_size);
-    let target = match (&args.target, args.learn) {
-        (Some(target), _) => target.as_str(),
-        (None, Some(learner)) => {
-            let (train, held_out) = whole.split(args.holdout).map_err(anyhow::Error::msg)?;
-            let dist = learn(&train, learner, obd::BTS_DRAWS, obd::BTS_SEED)
-                .map_err(anyhow::Error::msg)?;
-            return report_imported(args, dir, &held_out, &dist);
-        }
-        (None, None) => bail!(
-            "{} is an imported log: give the target as --target uniform, bts or FILE (a \
-             distribution over its items per position) or --learn, not --policy or --checkpoint",
-            dir.display()
-        ),
-    };
-    let dist = match target {
-        "uniform" => ActionDist::uniform(items, k),
-        "bts" => {
-            let Some(campaign) = &whole.meta.campaign else {
-                bail!("--target bts is the Open Bandit Dataset's policy, and {} was not imported from it", dir.display());
-            };
-            let campaign: Campaign = campaign.parse().map_err(anyhow::Error::msg)?;
-            let (alpha, beta) = obd::bts_prior(&obd_root()?, campaign)?;
-            ActionDist::thompson(&alpha, &beta, k, obd::BTS_DRAWS, obd::BTS_SEED)
-                .map_err(anyhow::Error::msg)?
-        }
-        file => ActionDist::read_csv(Path::new(file), items, k)
-            .with_context(|| format!("reading the target {file}"))?,
-    };
-    report_imported(args, dir, &whole, &dist)
-}
-
-/// Evaluates `dist` on `log` (the folder `dir`'s, or its held-out part) and reports it,
-/// against --on-policy's log where one is given.
-fn report_imported(args: &OpeArgs, dir: &Path, log: &ImportedLog, dist: &ActionDist) -> Result<()> {
-    let (items, k) = (log.meta.items, log.meta.slate_size);
-    if let Some(path) = &args.write_target {
-        storage::write_atomic(path, dist.to_csv().as_bytes())?;
-    }
-    let report = evaluate_imported(log, dist).map_err(anyhow::Error::msg)?;
-    let truth = match &args.on_policy {
-        Some(other) => {
-            let on = ImportedLog::open(other)
-                .with_context(|| format!("reading the on-policy log {}", other.display()))?;
-            if (on.meta.items, on.meta.slate_size) != (items, k) {
-                bail!(
-                    "{} holds {} items × {} positions, {} holds {items} × {k}: not logs of one catalogue",
-                    other.display(),
-                    on.meta.items,
-                    on.meta.slate_size,
-                    dir.display()
-                );
-            }
-            Some((other.clone(), on.meta.policy.clone(), on_policy(&on)))
-        }
-        None => None,
-    };
-    // A learned target has no log of its own: --on-policy's is another policy's, to
-    // compare with, not this target's truth.
-    let learned = args.learn.is_some();
-    let on_value = truth
-        .as_ref()
-        .and_then(|(_, _, o)| o.estimate())
-        .map(|e| e.value);
-    let truth_value = on_value.filter(|_| !learned);
-    if let Some(path) = &args.plot {
-        let series: Vec<plot::Estimates> = report
-            .estimates
-            .iter()
-            .map(|l| plot::Estimates {
-                label: l.estimator.short.to_string(),
-                points: l
-                    .outcome
-                    .estimate()
-                    .map(|x| (x.value, x.ci95))
-                    .into_iter()
-                    .collect(),
-            })
-            .collect();
-        let title = format!(
-            "{} from {} ({}): reward per row",
-            report.target,
-            dir.display(),
-            report.logging
-        );
-        plot::estimates_chart(
-            path,
-            &title,
-            &series,
-            on_value.map(|t| {
-                let name = if learned {
-                    "the other policy's on-policy value"
-                } else {
-                    "on-policy value"
-                };
-                (name, t)
-            }),
-        )
-        .with_context(|| format!("writing {}", path.display()))?;
-    }
-    let relative = |l: &Line| {
-        let (e, t) = (l.outcome.estimate()?, truth_value?);
-        (t != 0.0).then(|| (e.value - t).abs() / t.abs())
-    };
-    if args.json {
-        let errors: serde_json::Map<String, serde_json::Value> = report
-            .estimates
-            .iter()
-            .map(|l| (l.estimator.id.to_string(), json!(relative(l))))
-            .collect();
-        let truth = truth
-            .as_ref()
-            .map(|(path, policy, o)| json!({"log": path, "policy": policy, "outcome": o}));
-        outln!(
-            "{}",
-            json!({"report": report, "on_policy": truth, "relative_error": errors, "learned": learned})
-        );
-        return Ok(());
-    }
-    outln!(
-        "off-policy evaluation of {} on {} ({}: {} rows, {} impressions)",
-        report.target,
-        dir.display(),
-        report.logging,
-        report.rows,
-        report.impressions
-    );
-    outln!("reward per row (the target's, at the logged contexts and positions):");
-    for line in &report.estimates {
-        print_line(line, truth_value, 5)?;
-    }
-    outln!(
-        "  weights: effective sample size {:.0} of {} rows, largest {:.2}",
-        report.ess,
-        report.rows,
-        report.max_weight
-    );
-    if let Some(e) = report.logged.estimate() {
-        outln!(
-            "logged: the logging policy's own reward per row {:.5} [{:.5}, {:.5}]",
-            e.value,
-            e.ci95[0],
-            e.ci95[1]
-        );
-    }
-    if learned {
-        outln!(
-            "learned from the log's first {} of impressions, evaluated on the last {} ({} rows)",
-            format_share(1.0 - args.holdout),
-            format_share(args.holdout),
-            report.rows
-        );
-    }
-    if let (true, Some((path, policy, Outcome::Estimate(e)))) = (learned, &truth) {
-        outln!(
-            "compared with: {policy}'s own reward per row in {} {:.5} [{:.5}, {:.5}]",
-            path.display(),
-            e.value,
-            e.ci95[0],
-            e.ci95[1]
-        );
-    }
-    if let (false, Some((path, policy, Outcome::Estimate(e)))) = (learned, &truth) {
-        outln!(
-            "on-policy: {policy}'s own reward per row in {} {:.5} [{:.5}, {:.5}]",
-            path.display(),
-            e.value,
-            e.ci95[0],
-            e.ci95[1]
-        );
-        let errors: Vec<String> = report
-            .estimates
-            .iter()
-            .filter_map(|l| {
-                Some(format!(
-                    "{} {:.1}%",
-                    l.estimator.short,
-                    100.0 * relative(l)?
-                ))
-            })
-            .collect();
-        outln!("  relative error: {}", errors.join(", "));
-    }
-    if let Some(path) = &args.plot {
-        outln!("chart written to {}", path.display());
-    }
-    Ok(())
-}
-
-/// A share as a percentage.
-fn format_share(x: f64) -> String {
-    format!("{:.0}%", 100.0 * x)
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
+use ope::{Line, Outcome};
 use rollout::{Evaluation, RunStats, Summary, VideoReport};
 
 /// Writes one line to stdout.
@@ -125,4 +126,31 @@ pub fn stats_columns(s: &RunStats) -> String {
         s.iqm.value,
         interval(s.iqm.ci95)
     )
+}
+
+/// One estimator's line, its numbers to `digits` decimals.
+pub fn print_line(line: &Line, truth: Option<f64>, digits: usize) -> Result<()> {
+    let name = line.estimator.name;
+    match &line.outcome {
+        // Clustered by episode: one episode has no spread to measure.
+        Outcome::Estimate(e) if !e.se.is_finite() => {
+            outln!("  {name:<24} {:>12.digits$}  {NO_INTERVAL}", e.value);
+        }
+        Outcome::Estimate(e) => {
+            let mark = match truth {
+                Some(t) if e.covers(t) => "  covers the truth",
+                Some(_) => "  misses the truth",
+                None => "",
+            };
+            outln!(
+                "  {name:<24} {:>12.digits$}  [{:.digits$}, {:.digits$}]{mark}",
+                e.value,
+                e.ci95[0],
+                e.ci95[1]
+            );
+        }
+        Outcome::Unsupported { why } => outln!("  {name:<24} unsupported: {why}"),
+        Outcome::Undefined { why } => outln!("  {name:<24} no estimate: {why}"),
+    }
+    Ok(())
 }

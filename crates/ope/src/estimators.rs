@@ -11,112 +11,6 @@
 
 use serde::Serialize;
 
-/// An estimator: its id (`--json`'s key), its name and what it assumes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Estimator {
-    /// Its id (`--json`'s).
-    pub id: &'static str,
-    /// Its abbreviation (charts', tables').
-    pub short: &'static str,
-    /// Its name.
-    pub name: &'static str,
-    /// What it needs to be unbiased, or that it is biased.
-    pub assumes: &'static str,
-}
-
-/// The estimators of the per-step value, in the order reports list them.
-pub const PER_STEP: [Estimator; 10] = [
-    Estimator {
-        id: "dm",
-        short: "DM",
-        name: "direct method",
-        assumes: "a right reward model (biased otherwise)",
-    },
-    Estimator {
-        id: "ips",
-        short: "IPS",
-        name: "IPS",
-        assumes: "nothing but support",
-    },
-    Estimator {
-        id: "snips",
-        short: "SNIPS",
-        name: "self-normalised IPS",
-        assumes: "nothing (biased, consistent)",
-    },
-    Estimator {
-        id: "iips",
-        short: "IIPS",
-        name: "independent IPS",
-        assumes: "each position's reward depends on its own item",
-    },
-    Estimator {
-        id: "sniips",
-        short: "SNIIPS",
-        name: "self-normalised IIPS",
-        assumes: "as IIPS (biased, consistent)",
-    },
-    Estimator {
-        id: "rips",
-        short: "RIPS",
-        name: "reward-interaction IPS",
-        assumes: "cascade: a position's reward depends on the items up to it",
-    },
-    Estimator {
-        id: "snrips",
-        short: "SNRIPS",
-        name: "self-normalised RIPS",
-        assumes: "as RIPS (biased, consistent)",
-    },
-    Estimator {
-        id: "cascade-dr",
-        short: "CDR",
-        name: "cascade doubly robust",
-        assumes: "cascade, as RIPS",
-    },
-    Estimator {
-        id: "pi",
-        short: "PI",
-        name: "pseudo-inverse",
-        assumes: "the slate's reward is a sum of position-item terms",
-    },
-    Estimator {
-        id: "snpi",
-        short: "SNPI",
-        name: "self-normalised PI",
-        assumes: "as PI (biased, consistent)",
-    },
-];
-
-/// The estimators of the return.
-pub const PER_EPISODE: [Estimator; 2] = [
-    Estimator {
-        id: "pdis",
-        short: "PDIS",
-        name: "per-decision IS",
-        assumes: "nothing but support",
-    },
-    Estimator {
-        id: "wis",
-        short: "WIS",
-        name: "weighted IS",
-        assumes: "nothing (biased, consistent)",
-    },
-];
-
-/// The effective number of episodes below which the episode estimators give no number.
-pub const MIN_EPISODE_ESS: f64 = 10.0;
-
-/// One estimator's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Line {
-    /// The estimator.
-    #[serde(flatten)]
-    pub estimator: Estimator,
-    /// Its answer.
-    pub outcome: Outcome,
-}
-
 /// A value with its standard error and 95% interval (normal approximation).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Estimate {
@@ -455,6 +349,93 @@ pub fn per_decision_is(episode: &[u64], slate_weight: &[f64], reward: &[f64]) ->
     clustered_ratio(&a, &b, 1)
 }
 
+/// Per-decision doubly robust (Jiang & Li, ICML 2016):
+/// `(1/E) Σ_e Σ_t [ρ_e,0:t (r_e,t − q̂_e,t) + ρ_e,0:t−1 v̂_e,t]`, `ρ_e,0:−1 = 1`, where
+/// `q̂` is a fitted value to go of the logged slate and `v̂` its expectation under the
+/// target. Unbiased whatever `q̂` (fitted on other episodes); the closer `q̂`, the lower
+/// the variance.
+pub fn per_decision_dr(
+    episode: &[u64],
+    slate_weight: &[f64],
+    reward: &[f64],
+    q_hat: &[f64],
+    v_hat: &[f64],
+) -> Outcome {
+    dr_terms(episode, slate_weight, |_, rho| rho, reward, q_hat, v_hat)
+}
+
+/// Weighted doubly robust (Thomas & Brunskill, ICML 2016): per-decision DR with each
+/// step's `ρ_e,0:t` divided by its mean over the episodes that reach step `t`. Biased
+/// (consistent); bounded where per-decision DR's weights run away.
+pub fn weighted_dr(
+    episode: &[u64],
+    slate_weight: &[f64],
+    reward: &[f64],
+    q_hat: &[f64],
+    v_hat: &[f64],
+) -> Outcome {
+    // Σ_e ρ_e,0:t and the episodes reaching t, per step index t.
+    let (mut sums, mut counts) = (Vec::<f64>::new(), Vec::<f64>::new());
+    let _ = dr_terms(
+        episode,
+        slate_weight,
+        |t, rho| {
+            if sums.len() <= t {
+                sums.push(0.0);
+                counts.push(0.0);
+            }
+            sums[t] += rho;
+            counts[t] += 1.0;
+            rho
+        },
+        reward,
+        q_hat,
+        v_hat,
+    );
+    dr_terms(
+        episode,
+        slate_weight,
+        |t, rho| {
+            if sums[t] > 0.0 {
+                rho * counts[t] / sums[t]
+            } else {
+                0.0
+            }
+        },
+        reward,
+        q_hat,
+        v_hat,
+    )
+}
+
+/// `Σ_t [w_t (r_t − q̂_t) + w_t−1 v̂_t]` per episode, averaged over episodes, where
+/// `w_t = norm(t, ρ_0:t)` for step index `t` (`w_−1 = 1`).
+fn dr_terms(
+    episode: &[u64],
+    slate_weight: &[f64],
+    mut norm: impl FnMut(usize, f64) -> f64,
+    reward: &[f64],
+    q_hat: &[f64],
+    v_hat: &[f64],
+) -> Outcome {
+    let (mut t, mut rho, mut before) = (0, 1.0, 1.0);
+    let mut terms = Vec::with_capacity(episode.len());
+    for i in 0..episode.len() {
+        if i == 0 || episode[i] != episode[i - 1] {
+            (t, rho, before) = (0, 1.0, 1.0);
+        }
+        rho *= slate_weight[i];
+        let w = norm(t, rho);
+        terms.push(w * (reward[i] - q_hat[i]) + before * v_hat[i]);
+        (t, before) = (t + 1, w);
+    }
+    let (a, b) = by_episode(episode, 1, |i, a, b| {
+        a[0] = terms[i];
+        b[0] = f64::from(u8::from(i == 0 || episode[i] != episode[i - 1]));
+    });
+    clustered_ratio(&a, &b, 1)
+}
+
 /// Weighted importance sampling of the return: `Σ_e ρ_e G_e / Σ_e ρ_e`, with `ρ_e` the
 /// product of the episode's slate weights and `G_e` its return. Biased (consistent).
 pub fn weighted_is(episode: &[u64], slate_weight: &[f64], reward: &[f64]) -> Outcome {
@@ -551,6 +532,25 @@ mod tests {
 
     fn close(a: f64, b: f64) {
         assert!((a - b).abs() < 1e-12, "{a} ≠ {b}");
+    }
+
+    #[test]
+    fn doubly_robust_returns_by_hand() {
+        let (episode, w, r) = ([0, 0, 1], [2.0, 0.5, 1.0], [1.0, 2.0, 3.0]);
+        let (q, v) = ([1.5, 1.0, 2.0], [1.0, 0.5, 2.5]);
+        // Episode 0: 2·(1 − 1.5) + 1·1 = 0, then 1·(2 − 1) + 2·0.5 = 2; episode 1:
+        // 1·(3 − 2) + 2.5 = 3.5. The mean: 2.75.
+        close(value(per_decision_dr(&episode, &w, &r, &q, &v)), 2.75);
+        // Normalised per step: at step 0, ρ = (2, 1) over 2 episodes → (4/3, 2/3); at
+        // step 1 only episode 0, ρ = 1 → 1. Episode 0: 4/3·(−0.5) + 1 + 1·1 + 4/3·0.5
+        // = 2; episode 1: 2/3·1 + 2.5 = 19/6. The mean: 31/12.
+        close(value(weighted_dr(&episode, &w, &r, &q, &v)), 31.0 / 12.0);
+        // Weights of 1 and no model: the mean return, as PDIS's.
+        let zero = [0.0; 3];
+        close(
+            value(per_decision_dr(&episode, &[1.0; 3], &r, &zero, &zero)),
+            3.0,
+        );
     }
 
     #[test]

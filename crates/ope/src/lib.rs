@@ -15,15 +15,20 @@
 //! [`estimators`] holds the formulas; [`simulate_truth`] measures the true values in the
 //! simulator.
 
+mod catalogue;
 pub mod estimators;
+mod fqe;
 mod learn;
 mod model;
 mod positional;
 mod pseudo_inverse;
+pub mod selection;
 mod target;
 mod truth;
 
-pub use estimators::{Estimate, Estimator, Line, Outcome, MIN_EPISODE_ESS, PER_EPISODE, PER_STEP};
+pub use catalogue::{Estimator, Line, MIN_EPISODE_ESS, PER_EPISODE, PER_STEP};
+pub use estimators::{Estimate, Outcome};
+pub use fqe::FittedQ;
 pub use learn::{learn, posteriors, Learner};
 pub use model::{Context, FeatureMap, RewardFit, RewardModel};
 pub use positional::{evaluate_imported, on_policy, ActionDist, PositionalReport, POSITIONAL};
@@ -178,6 +183,7 @@ pub fn evaluate(
     let mut logged_probs = vec![0.0; k];
     // E[φ_l | the first j logged items], for j = 0..=K and every l.
     let mut expected = vec![0.0; (k + 1) * k * q];
+    let mut fitted_q = FittedQ::new(k * q);
     let mut rows = reader.rows()?;
     let mut count = 0u64;
     while let Some(row) = rows.next_row()? {
@@ -251,6 +257,13 @@ pub fn evaluate(
                     .map(|l| model.predict(l, &expected[(j * k + l) * q..(j * k + l + 1) * q]))
                     .sum()
             };
+            // The whole slate's features, logged and under the target, for the fitted Q.
+            fitted_q.push(
+                row.episode,
+                row.reward,
+                &expected[k * k * q..],
+                &expected[..k * q],
+            );
             dm.push(to_go(&full, 0));
             for j in 0..k {
                 v_hat.push(to_go(fold, j));
@@ -314,6 +327,7 @@ pub fn evaluate(
         },
         other => other,
     };
+    let (q_fit, v_fit) = fitted_q.values();
     let per_episode_outcomes = [
         slate_gaps.outcome("slates", || {
             enough(estimators::per_decision_is(
@@ -324,6 +338,28 @@ pub fn evaluate(
         }),
         slate_gaps.outcome("slates", || {
             enough(estimators::weighted_is(&episode, &slate_weight, &reward))
+        }),
+        slate_gaps.outcome("slates", || {
+            split(&|| {
+                enough(estimators::per_decision_dr(
+                    &episode,
+                    &slate_weight,
+                    &reward,
+                    &q_fit,
+                    &v_fit,
+                ))
+            })
+        }),
+        slate_gaps.outcome("slates", || {
+            split(&|| {
+                enough(estimators::weighted_dr(
+                    &episode,
+                    &slate_weight,
+                    &reward,
+                    &q_fit,
+                    &v_fit,
+                ))
+            })
         }),
     ];
     let lines = |estimators: &[Estimator], outcomes: Vec<Outcome>| {

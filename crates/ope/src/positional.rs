@@ -24,7 +24,8 @@ use serde::Serialize;
 
 use logs::{ImportedLog, LogError};
 
-use crate::estimators::{self, Estimator, Line, Outcome, Weighted, PER_STEP};
+use crate::catalogue::{Estimator, Line, PER_STEP};
+use crate::estimators::{self, Outcome, Weighted};
 use crate::model::RewardFit;
 
 /// The estimators on an imported log, in report order.
