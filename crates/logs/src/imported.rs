@@ -172,10 +172,12 @@ pub struct ImportedLog {
 
 /// Whether the metadata file at `dir` is an imported log's.
 pub fn is_imported(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join(META_FILE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|v| v.get("rlrec_import").is_some())
+    std::fs::read_to_string(dir.join(META_FILE)).is_ok_and(|text| marks_import(&text))
+}
+
+/// Whether a metadata file's text is an imported log's (its `rlrec_import` key).
+pub(crate) fn marks_import(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v.get("rlrec_import").is_some())
 }
 
 impl ImportedLog {
@@ -233,7 +235,7 @@ impl ImportedLog {
             return Err(LogError::NotALog(dir.to_path_buf()));
         }
         let text = std::fs::read_to_string(&meta_path).map_err(LogError::io(&meta_path))?;
-        if !is_imported(dir) {
+        if !marks_import(&text) {
             return Err(LogError::invalid(
                 dir,
                 "a log written by `rlrec log`, not an imported one",

@@ -45,14 +45,14 @@ impl LogReader {
         if !meta_file.is_file() {
             return Err(LogError::NotALog(path.to_path_buf()));
         }
-        if crate::is_imported(path) {
+        let text = std::fs::read_to_string(&meta_file).map_err(LogError::io(&meta_file))?;
+        if crate::imported::marks_import(&text) {
             return Err(LogError::invalid(
                 path,
                 "an imported log (`rlrec import`), with no environment behind it: `rlrec ope \
                  --target` evaluates it; training and `rlrec ope --policy` need a log of `rlrec log`",
             ));
         }
-        let text = std::fs::read_to_string(&meta_file).map_err(LogError::io(&meta_file))?;
         let version = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| v.get("rlrec_log").and_then(serde_json::Value::as_u64));

@@ -207,15 +207,7 @@ pub fn snips(c: &Weighted) -> Outcome {
 /// Independent IPS: `(1/n) Σ_i Σ_k w_ik r_ik`. Unbiased when each position's reward
 /// depends on its own item alone (and the context).
 pub fn iips(c: &Weighted) -> Outcome {
-    if let Some(none) = uninformative(c.position_weight) {
-        return none;
-    }
-    let k = c.k;
-    step_mean(c.episode, |i| {
-        (0..k)
-            .map(|j| c.position_weight[i * k + j] * c.position_reward[i * k + j])
-            .sum()
-    })
+    per_position_weighted(c, c.position_weight)
 }
 
 /// Self-normalised independent IPS: each position's sum divided by its weights' sum.
@@ -226,21 +218,26 @@ pub fn sn_iips(c: &Weighted) -> Outcome {
 /// Reward-interaction (cascade) IPS: `(1/n) Σ_i Σ_k w_i,1:k r_ik`. Unbiased when each
 /// position's reward depends on the items up to it alone (the cascade assumption).
 pub fn rips(c: &Weighted) -> Outcome {
-    if let Some(none) = uninformative(c.prefix_weight) {
-        return none;
-    }
-    let k = c.k;
-    step_mean(c.episode, |i| {
-        (0..k)
-            .map(|j| c.prefix_weight[i * k + j] * c.position_reward[i * k + j])
-            .sum()
-    })
+    per_position_weighted(c, c.prefix_weight)
 }
 
 /// Self-normalised reward-interaction IPS: each position's sum divided by its prefix
 /// weights' sum.
 pub fn sn_rips(c: &Weighted) -> Outcome {
     per_position_normalised(c, c.prefix_weight)
+}
+
+/// `(1/n) Σ_i Σ_k weight_ik r_ik`: IIPS's and RIPS's mean, by their weights.
+fn per_position_weighted(c: &Weighted, weight: &[f64]) -> Outcome {
+    if let Some(none) = uninformative(weight) {
+        return none;
+    }
+    let k = c.k;
+    step_mean(c.episode, |i| {
+        (0..k)
+            .map(|j| weight[i * k + j] * c.position_reward[i * k + j])
+            .sum()
+    })
 }
 
 fn per_position_normalised(c: &Weighted, weight: &[f64]) -> Outcome {
@@ -313,7 +310,7 @@ pub fn sn_pseudo_inverse(episode: &[u64], reward: &[f64], pi_weight: &[f64]) -> 
 /// for the target's slates. As good as the model: biased where it is wrong. Its interval
 /// holds the contexts' spread only, not the model's own error.
 pub fn direct(episode: &[u64], predicted: &[f64]) -> Outcome {
-    step_mean(episode, |i| predicted[i])
+    clustered_mean(episode, predicted)
 }
 
 /// A mean over steps of per-step `terms`, clustered by episode: doubly robust's terms
@@ -326,15 +323,9 @@ pub fn clustered_mean(episode: &[u64], terms: &[f64]) -> Outcome {
 /// `ρ_e,0:t = Π_{u≤t} w_e,u` (slate weights). Unbiased; its variance grows
 /// exponentially with the episode's length.
 pub fn per_decision_is(episode: &[u64], slate_weight: &[f64], reward: &[f64]) -> Outcome {
-    let mut products = Vec::with_capacity(episode.len());
-    let mut rho = 1.0;
-    for (i, w) in slate_weight.iter().enumerate() {
-        if i == 0 || episode[i] != episode[i - 1] {
-            rho = 1.0;
-        }
-        rho *= w;
-        products.push(rho);
-    }
+    let products: Vec<f64> = step_products(episode, slate_weight)
+        .map(|(_, rho)| rho)
+        .collect();
     if let Some(none) = no_episode(&products) {
         return none;
     }
@@ -376,22 +367,14 @@ pub fn weighted_dr(
 ) -> Outcome {
     // Σ_e ρ_e,0:t and the episodes reaching t, per step index t.
     let (mut sums, mut counts) = (Vec::<f64>::new(), Vec::<f64>::new());
-    let _ = dr_terms(
-        episode,
-        slate_weight,
-        |t, rho| {
-            if sums.len() <= t {
-                sums.push(0.0);
-                counts.push(0.0);
-            }
-            sums[t] += rho;
-            counts[t] += 1.0;
-            rho
-        },
-        reward,
-        q_hat,
-        v_hat,
-    );
+    for (t, rho) in step_products(episode, slate_weight) {
+        if sums.len() <= t {
+            sums.push(0.0);
+            counts.push(0.0);
+        }
+        sums[t] += rho;
+        counts[t] += 1.0;
+    }
     dr_terms(
         episode,
         slate_weight,
@@ -418,22 +401,38 @@ fn dr_terms(
     q_hat: &[f64],
     v_hat: &[f64],
 ) -> Outcome {
-    let (mut t, mut rho, mut before) = (0, 1.0, 1.0);
+    let mut before = 1.0;
     let mut terms = Vec::with_capacity(episode.len());
-    for i in 0..episode.len() {
-        if i == 0 || episode[i] != episode[i - 1] {
-            (t, rho, before) = (0, 1.0, 1.0);
+    for (i, (t, rho)) in step_products(episode, slate_weight).enumerate() {
+        if t == 0 {
+            before = 1.0;
         }
-        rho *= slate_weight[i];
         let w = norm(t, rho);
         terms.push(w * (reward[i] - q_hat[i]) + before * v_hat[i]);
-        (t, before) = (t + 1, w);
+        before = w;
     }
     let (a, b) = by_episode(episode, 1, |i, a, b| {
         a[0] = terms[i];
         b[0] = f64::from(u8::from(i == 0 || episode[i] != episode[i - 1]));
     });
     clustered_ratio(&a, &b, 1)
+}
+
+/// Per step, its index in its episode `t` and the product of its episode's weights up to
+/// it, `ρ_e,0:t`.
+fn step_products<'a>(
+    episode: &'a [u64],
+    slate_weight: &'a [f64],
+) -> impl Iterator<Item = (usize, f64)> + 'a {
+    let (mut t, mut rho) = (0, 1.0);
+    slate_weight.iter().enumerate().map(move |(i, w)| {
+        if i == 0 || episode[i] != episode[i - 1] {
+            (t, rho) = (0, 1.0);
+        }
+        rho *= w;
+        t += 1;
+        (t - 1, rho)
+    })
 }
 
 /// Weighted importance sampling of the return: `Σ_e ρ_e G_e / Σ_e ρ_e`, with `ρ_e` the

@@ -11,6 +11,8 @@
 
 use nalgebra::{DMatrix, DVector};
 
+use crate::model::ridge;
+
 /// The logged steps, as the regression reads them.
 pub struct FittedQ {
     d: usize,
@@ -61,14 +63,8 @@ impl FittedQ {
             let x = DVector::from_column_slice(self.row(&self.logged, i));
             a.syger(1.0, &x, &x, 1.0);
         }
-        let lambda = 1e-6 * a.trace() / d as f64 + 1e-12;
-        for j in 0..d {
-            a[(j, j)] += lambda;
-        }
-        let solve = |b: &DVector<f64>| match a.clone().cholesky() {
-            Some(c) => c.solve(b),
-            None => DVector::zeros(d),
-        };
+        // Factorised once: every iteration solves with the same matrix.
+        let solve = ridge(a);
         let horizon = {
             let (mut longest, mut run) = (0, 0);
             for i in 0..n {

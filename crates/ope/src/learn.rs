@@ -31,7 +31,7 @@ impl Learner {
 }
 
 /// Each item's posterior `(alpha, beta)` from `log`'s rows.
-pub fn posteriors(log: &ImportedLog) -> (Vec<f64>, Vec<f64>) {
+fn posteriors(log: &ImportedLog) -> (Vec<f64>, Vec<f64>) {
     let (items, s) = (log.meta.items, &log.steps);
     let (mut alpha, mut beta) = (vec![1.0; items], vec![1.0; items]);
     for i in 0..s.len() {

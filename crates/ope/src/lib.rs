@@ -29,7 +29,7 @@ mod truth;
 pub use catalogue::{Estimator, Line, MIN_EPISODE_ESS, PER_EPISODE, PER_STEP};
 pub use estimators::{Estimate, Outcome};
 pub use fqe::FittedQ;
-pub use learn::{learn, posteriors, Learner};
+pub use learn::{learn, Learner};
 pub use model::{Context, FeatureMap, RewardFit, RewardModel};
 pub use positional::{evaluate_imported, on_policy, ActionDist, PositionalReport, POSITIONAL};
 pub use pseudo_inverse::PseudoInverse;

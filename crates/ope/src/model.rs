@@ -138,20 +138,29 @@ impl RewardFit {
                         b += &fold[k].1;
                     }
                 }
-                let lambda = 1e-6 * a.trace() / q as f64 + 1e-12;
-                for i in 0..q {
-                    a[(i, i)] += lambda;
-                }
-                match a.clone().cholesky() {
-                    Some(c) => c.solve(&b),
-                    None => a
-                        .svd(true, true)
-                        .solve(&b, 1e-12)
-                        .unwrap_or_else(|_| DVector::zeros(q)),
-                }
+                ridge(a)(&b)
             })
             .collect();
         RewardModel { theta }
+    }
+}
+
+/// The solver of `(ΦᵀΦ + λI) θ = b` for the normal matrix `a = ΦᵀΦ`, factorised once
+/// for any number of right-hand sides: a ridge `λ` a millionth of the features' mean
+/// square, which only matters where features are collinear or constant; Cholesky, or the
+/// SVD's least squares where even that fails.
+pub(crate) fn ridge(mut a: DMatrix<f64>) -> impl Fn(&DVector<f64>) -> DVector<f64> {
+    let q = a.nrows();
+    let lambda = 1e-6 * a.trace() / q as f64 + 1e-12;
+    for i in 0..q {
+        a[(i, i)] += lambda;
+    }
+    let cholesky = a.clone().cholesky();
+    let svd = cholesky.is_none().then(|| a.svd(true, true));
+    move |b| match (&cholesky, &svd) {
+        (Some(c), _) => c.solve(b),
+        (None, Some(svd)) => svd.solve(b, 1e-12).unwrap_or_else(|_| DVector::zeros(q)),
+        (None, None) => DVector::zeros(q),
     }
 }
 
