@@ -5,7 +5,10 @@
 use agents::portable::log_time;
 use env::{SlateEnv, TimeFeature, Transition};
 
+use agents::nstep::NStepReturns;
+
 use crate::normalize::Normalizer;
+use crate::replay::Replay;
 use crate::SlateQ;
 
 /// Appends a state as the agent stores it: the user features (the time feature
@@ -24,7 +27,52 @@ pub(crate) fn push_state(
     out.extend_from_slice(items);
 }
 
+/// Stores environment `slot`'s step (its state as the agent stores it, the slate, the
+/// transition and whether the episode ended there, terminally) in the replay once its
+/// `n`-step return is complete, with `next_state`, the state after the step.
+pub(crate) fn store(
+    pending: &mut NStepReturns,
+    replay: &mut Replay,
+    slot: usize,
+    (state, slate, t, end): (&[f32], &[usize], &Transition, Option<bool>),
+    next_state: &[f32],
+) {
+    pending.push(
+        slot,
+        |s| {
+            s.state.extend_from_slice(state);
+            s.slate.extend_from_slice(slate);
+            (s.click, s.reward) = (t.click.map(|c| c.position), t.reward);
+        },
+        end,
+        |f| {
+            // n ≤ 255 (validated), so the count fits.
+            let s = f.step;
+            replay.push(
+                &s.state,
+                &s.slate,
+                s.click,
+                f.ret,
+                f.steps as u8,
+                f.terminal,
+                next_state,
+            );
+        },
+    );
+}
+
 impl SlateQ {
+    /// Whether `t` ends its episode, and if so whether terminally (no bootstrap).
+    pub(crate) fn episode_end(&self, t: &Transition) -> Option<bool> {
+        if t.terminated {
+            Some(!self.bootstrap_terminated)
+        } else if t.truncated {
+            Some(!self.bootstrap_truncated)
+        } else {
+            None
+        }
+    }
+
     /// Counts one environment step: the warm-up's rewards, the normalisation at its end,
     /// and a gradient step every `train_every` steps after it.
     pub(crate) fn count_step(&mut self, reward: f64) {
@@ -70,37 +118,14 @@ impl SlateQ {
             &mut next_state,
         );
         let len = self.replay.shape().1;
-        let end = if t.terminated {
-            Some(!self.bootstrap_terminated)
-        } else if t.truncated {
-            Some(!self.bootstrap_truncated)
-        } else {
-            None
-        };
-        let (replay, shown) = (&mut self.replay, &self.policy.shown);
-        self.pending.push(
+        let end = self.episode_end(t);
+        let state = &self.policy.shown[slot * len..(slot + 1) * len];
+        store(
+            &mut self.pending,
+            &mut self.replay,
             slot,
-            |s| {
-                s.state
-                    .extend_from_slice(&shown[slot * len..(slot + 1) * len]);
-                s.slate.extend_from_slice(slate);
-                (s.click, s.reward) = (t.click.map(|c| c.position), t.reward);
-            },
-            end,
-            |f| {
-                // n ≤ 255 (validated), so the count fits.
-                let s = f.step;
-                let steps = f.steps as u8;
-                replay.push(
-                    &s.state,
-                    &s.slate,
-                    s.click,
-                    f.ret,
-                    steps,
-                    f.terminal,
-                    &next_state,
-                );
-            },
+            (state, slate, t, end),
+            &next_state,
         );
         self.next = next_state;
         self.count_step(t.reward);

@@ -73,7 +73,7 @@ use tch::{Device, Tensor};
 
 use adam::Adam;
 use choice::LogitChoice;
-use collect::push_state;
+use collect::{push_state, store};
 use learn::{Batch, IterStats};
 use net::{parameters, snapshot, Mlp, SavedParams};
 use normalize::{FeatureScale, Moments, Normalizer};
@@ -371,16 +371,13 @@ impl Agent for SlateQ {
         push_state(time, step.user, step.items, &mut state);
         push_state(time, step.next_user, step.next_items, &mut next);
         let t = &step.transition;
-        // A log's steps are learned from one at a time: one-step returns.
-        let terminal = (t.terminated && !self.bootstrap_terminated)
-            || (t.truncated && !self.bootstrap_truncated);
-        self.replay.push(
-            &state,
-            step.slate,
-            t.click.map(|c| c.position),
-            t.reward,
-            1,
-            terminal,
+        // A log's steps in order, as an environment's: `n`-step returns within episodes.
+        let end = self.episode_end(t);
+        store(
+            &mut self.pending,
+            &mut self.replay,
+            0,
+            (&state, step.slate, t, end),
             &next,
         );
         self.warm_rewards.add(&[t.reward as f32]);

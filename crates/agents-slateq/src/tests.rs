@@ -1,5 +1,5 @@
-//! The agent's behaviour across its parts: n-step returns per environment, the time
-//! window, acting on averaged parameters, divergence, batched acting.
+//! The agent's behaviour across its parts: n-step returns per environment and from a
+//! log, the time window, acting on averaged parameters, divergence, batched acting.
 
 use super::*;
 use env::Scenario;
@@ -66,6 +66,52 @@ fn each_environment_keeps_its_own_n_step_returns() {
                 assert_eq!(&next_state, next);
             }
         }
+    }
+}
+
+/// Offline, the logged steps of an episode make the same `n`-step returns as the steps an
+/// environment gives: before, a log's steps were one-step returns whatever `n_step` said.
+#[test]
+fn logged_steps_make_n_step_returns() {
+    let config = SlateQConfig {
+        num_envs: 1,
+        n_step: 3,
+        // The episode's end is terminal: the last three returns stop there.
+        bootstrap_at_episode_end: Some(false),
+        ..SlateQConfig::default()
+    };
+    let (mut agent, mut envs) = agent_and_envs(config);
+    let env = &mut envs[0];
+    let mut seen = Vec::new();
+    for t in 0..5 {
+        let (user, items) = (env.user().to_vec(), env.items().to_vec());
+        let mut transition = env.step(&[0, 1]).unwrap();
+        // The log's episode ends at its fifth step.
+        transition.terminated = t == 4;
+        agent
+            .add_logged(&LoggedStep {
+                user: &user,
+                items: &items,
+                slate: &[0, 1],
+                transition,
+                next_user: env.user(),
+                next_items: env.items(),
+            })
+            .unwrap();
+        seen.push(transition.reward);
+    }
+    let gamma = agent.policy.config.gamma;
+    assert_eq!(agent.replay.len(), 5);
+    for (t, steps) in [3u8, 3, 3, 2, 1].into_iter().enumerate() {
+        let s = agent.replay.get(t);
+        let ret: f64 = (0..steps as usize)
+            .map(|j| gamma.powi(j as i32) * seen[t + j])
+            .sum();
+        assert_eq!(
+            (s.steps, s.reward, s.done),
+            (steps, ret as f32, t >= 2),
+            "step {t}"
+        );
     }
 }
 

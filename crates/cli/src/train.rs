@@ -173,6 +173,7 @@ impl TrainArgs {
                 logs: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()),
                 checksum: meta.checksum.clone(),
                 steps: meta.steps,
+                holdout: 0.0,
             },
         );
         let config = self.config_over(base)?;
@@ -235,7 +236,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         // The log as the user named it; the configuration keeps its absolute path.
         let offline = config.offline.as_ref().map_or(String::new(), |o| {
             let named = args.offline.as_deref().unwrap_or(&o.logs);
-            format!(" offline from the log {}", named.display())
+            let held_out = if o.holdout > 0.0 {
+                format!(" (its last {:.0}% of episodes held out)", 100.0 * o.holdout)
+            } else {
+                String::new()
+            };
+            format!(" offline from the log {}{held_out}", named.display())
         });
         outln!(
             "training {}{offline} on {} ({} candidates, slate {}): iterations {}..{} of {} steps, run folder {}",
@@ -310,6 +316,9 @@ impl FitEvents for Shown<'_> {
         if let Some(e) = &result.evaluation {
             message.push_str(&format!(", evaluated {:.2}", e.summary.mean));
         }
+        if let Some(h) = &result.held_out {
+            message.push_str(&format!(", held-out FQE {:.2}", h.fqe));
+        }
         // No terminal: a line per iteration, as RLlib prints, but at most one a second
         // (fast runs would flood the log), and always the last and each evaluation.
         let due = self
@@ -382,7 +391,7 @@ fn print_report(config: &TrainConfig, report: &FitReport, json: bool) -> Result<
     if json {
         outln!(
             "{}",
-            json!({"checkpoint": report.checkpoint, "evaluation": report.evaluation, "random_baseline": report.random_baseline, "plot": plot_path})
+            json!({"checkpoint": report.checkpoint, "evaluation": report.evaluation, "selected": report.selected, "random_baseline": report.random_baseline, "plot": plot_path})
         );
     } else {
         if let Some(last) = report.metrics.last() {
@@ -402,6 +411,18 @@ fn print_report(config: &TrainConfig, report: &FitReport, json: bool) -> Result<
             outln!("{} (planner, an oracle): {:.2}", r.label, r.value);
         }
         outln!("checkpoint: {}", report.checkpoint.display());
+        if let Some(s) = &report.selected {
+            let [low, high] = s.held_out.fqe_ci95;
+            outln!(
+                "chosen without the simulator: {} (iteration {}), fitted-Q evaluation {:.2} \
+                 [{low:.2}, {high:.2}] on {} held-out episodes",
+                s.checkpoint.display(),
+                s.training_iteration,
+                s.held_out.fqe,
+                s.held_out.episodes
+            );
+            print_evaluation("its evaluation (no exploration)", &s.evaluation)?;
+        }
         outln!("training curve: {}", plot_path.display());
     }
     Ok(())

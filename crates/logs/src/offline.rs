@@ -16,11 +16,21 @@ pub struct OfflineFeed {
     rows: Rows,
     /// A step read but not yet handed over: the one after it gives its next observation.
     pending: Option<Row>,
+    /// The episodes handed over, and the most there are to hand over: the rest of the
+    /// log is held out of training.
+    episodes: u64,
+    train_episodes: u64,
 }
 
 impl OfflineFeed {
-    /// The log in `logs`, which must be the very log (by its `checksum`) of `scenario`.
-    pub fn open(logs: &Path, checksum: &str, scenario: &Scenario) -> Result<Self, LogError> {
+    /// The log in `logs`, which must be the very log (by its `checksum`) of `scenario`;
+    /// its last `holdout` share of episodes (rounded) is never handed over.
+    pub fn open(
+        logs: &Path,
+        checksum: &str,
+        scenario: &Scenario,
+        holdout: f64,
+    ) -> Result<Self, LogError> {
         let reader = LogReader::open(logs)?;
         let meta = reader.meta();
         if meta.checksum != checksum {
@@ -44,10 +54,18 @@ impl OfflineFeed {
         // takes the log a piece at a time, and would reach the damage only later).
         let mut check = reader.rows()?;
         while check.next_row()?.is_some() {}
+        let held_out = (holdout * meta.episodes as f64).round() as u64;
         Ok(Self {
             rows: reader.rows()?,
             pending: None,
+            episodes: 0,
+            train_episodes: meta.episodes.saturating_sub(held_out),
         })
+    }
+
+    /// The first episode held out of training (the log's episode count where none is).
+    pub fn held_out_from(&self) -> u64 {
+        self.train_episodes
     }
 
     /// Hands up to `max` steps to `take`, in order; returns the steps and the episodes
@@ -58,7 +76,7 @@ impl OfflineFeed {
         mut take: impl FnMut(&LoggedStep) -> Result<(), E>,
     ) -> Result<(u64, u64), E> {
         let (mut fed, mut episodes) = (0, 0);
-        while fed < max {
+        while fed < max && self.episodes < self.train_episodes {
             let current = match self.pending.take() {
                 Some(row) => row,
                 None => match self.rows.next_row()? {
@@ -73,6 +91,7 @@ impl OfflineFeed {
                     &current.next_candidates,
                 ))?;
                 episodes += 1;
+                self.episodes += 1;
             } else {
                 // The reader checked that an episode ends in its last step.
                 let next = self
@@ -209,7 +228,8 @@ mod tests {
             }
             assert_eq!(online.iter().filter(|o| o.transition.done()).count(), 3);
             // Offline, fed in pieces that cut episodes anywhere.
-            let mut feed = OfflineFeed::open(&logs, &reader.meta().checksum, &scenario).unwrap();
+            let mut feed =
+                OfflineFeed::open(&logs, &reader.meta().checksum, &scenario, 0.0).unwrap();
             let mut offline = Vec::new();
             let mut episodes = 0;
             for size in [1, 5, 2, 100] {
@@ -226,6 +246,19 @@ mod tests {
             for (t, (off, on)) in offline.iter().zip(&online).enumerate() {
                 assert_eq!(off, on, "case {i}, step {t}");
             }
+            // With a third held out, the last episode is never handed over.
+            let checksum = &reader.meta().checksum;
+            let mut feed = OfflineFeed::open(&logs, checksum, &scenario, 1.0 / 3.0).unwrap();
+            let (fed, episodes) = feed.feed(u64::MAX, |_| Ok::<_, LogError>(())).unwrap();
+            let second_end = online
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.transition.done())
+                .nth(1)
+                .unwrap()
+                .0;
+            assert_eq!((fed, episodes), (second_end as u64 + 1, 2), "case {i}");
+            assert_eq!(feed.held_out_from(), 2);
         }
     }
 
@@ -250,13 +283,13 @@ mod tests {
         )
         .unwrap();
         let checksum = LogReader::open(&logs).unwrap().meta().checksum.clone();
-        assert!(OfflineFeed::open(&logs, &checksum, &scenario).is_ok());
+        assert!(OfflineFeed::open(&logs, &checksum, &scenario, 0.0).is_ok());
         let steps = logs.join(crate::STEPS_FILE);
         let mut bytes = std::fs::read(&steps).unwrap();
         // A byte late in the data pages, far from the first row and from the footer.
         let at = bytes.len() * 3 / 5;
         bytes[at] ^= 0x55;
         std::fs::write(&steps, &bytes).unwrap();
-        assert!(OfflineFeed::open(&logs, &checksum, &scenario).is_err());
+        assert!(OfflineFeed::open(&logs, &checksum, &scenario, 0.0).is_err());
     }
 }

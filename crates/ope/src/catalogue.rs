@@ -83,7 +83,13 @@ pub const PER_STEP: [Estimator; 10] = [
 ];
 
 /// The estimators of the return.
-pub const PER_EPISODE: [Estimator; 4] = [
+pub const PER_EPISODE: [Estimator; 5] = [
+    Estimator {
+        id: "fqe",
+        short: "FQE",
+        name: "fitted-Q evaluation",
+        assumes: "a right linear value model (biased otherwise)",
+    },
     Estimator {
         id: "pdis",
         short: "PDIS",

@@ -319,6 +319,19 @@ pub fn clustered_mean(episode: &[u64], terms: &[f64]) -> Outcome {
     step_mean(episode, |i| terms[i])
 }
 
+/// Fitted-Q evaluation of the return (Le, Voloshin and Yue, ICML 2019): the fitted value
+/// to go `v̂` of each episode's first state under the target, averaged over episodes. No
+/// weights, so no support needed, but as good as the value model: biased where it is
+/// wrong. Its interval holds the first states' spread only, not the model's own error.
+pub fn fitted_q(episode: &[u64], v_hat: &[f64]) -> Outcome {
+    let (a, b) = by_episode(episode, 1, |i, a, b| {
+        let first = i == 0 || episode[i] != episode[i - 1];
+        a[0] = if first { v_hat[i] } else { 0.0 };
+        b[0] = f64::from(u8::from(first));
+    });
+    clustered_ratio(&a, &b, 1)
+}
+
 /// Per-decision importance sampling of the return: `(1/E) Σ_e Σ_t ρ_e,0:t r_e,t` with
 /// `ρ_e,0:t = Π_{u≤t} w_e,u` (slate weights). Unbiased; its variance grows
 /// exponentially with the episode's length.

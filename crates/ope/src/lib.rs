@@ -18,6 +18,7 @@
 mod catalogue;
 pub mod estimators;
 mod fqe;
+mod held_out;
 mod learn;
 mod model;
 mod positional;
@@ -29,6 +30,7 @@ mod truth;
 pub use catalogue::{Estimator, Line, MIN_EPISODE_ESS, PER_EPISODE, PER_STEP};
 pub use estimators::{Estimate, Outcome};
 pub use fqe::FittedQ;
+pub use held_out::HeldOut;
 pub use learn::{learn, Learner};
 pub use model::{Context, FeatureMap, RewardFit, RewardModel};
 pub use positional::{evaluate_imported, on_policy, ActionDist, PositionalReport, POSITIONAL};
@@ -329,6 +331,7 @@ pub fn evaluate(
     };
     let (q_fit, v_fit) = fitted_q.values();
     let per_episode_outcomes = [
+        split(&|| estimators::fitted_q(&episode, &v_fit)),
         slate_gaps.outcome("slates", || {
             enough(estimators::per_decision_is(
                 &episode,
@@ -389,7 +392,7 @@ pub fn evaluate(
 
 /// Fills `out[(j·K + l)·q ..]` with `E_π[φ_l | the slate begins with slate[..j]]` for
 /// `j = 0..=K`: the logged features for `l < j`, the target's expectation after.
-fn expected_features(
+pub(crate) fn expected_features(
     features: &FeatureMap,
     x: &Context,
     pi: &SlateDist,

@@ -151,7 +151,7 @@ impl RewardFit {
 /// SVD's least squares where even that fails.
 pub(crate) fn ridge(mut a: DMatrix<f64>) -> impl Fn(&DVector<f64>) -> DVector<f64> {
     let q = a.nrows();
-    let lambda = 1e-6 * a.trace() / q as f64 + 1e-12;
+    let lambda = ridge_lambda(&a);
     for i in 0..q {
         a[(i, i)] += lambda;
     }
@@ -162,6 +162,11 @@ pub(crate) fn ridge(mut a: DMatrix<f64>) -> impl Fn(&DVector<f64>) -> DVector<f6
         (None, Some(svd)) => svd.solve(b, 1e-12).unwrap_or_else(|_| DVector::zeros(q)),
         (None, None) => DVector::zeros(q),
     }
+}
+
+/// The ridge for the normal matrix `a = ΦᵀΦ`: a millionth of the features' mean square.
+pub(crate) fn ridge_lambda(a: &DMatrix<f64>) -> f64 {
+    1e-6 * a.trace() / a.nrows().max(1) as f64 + 1e-12
 }
 
 /// Adds the waiting rows to the normal equations.

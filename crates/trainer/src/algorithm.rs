@@ -2,6 +2,7 @@
 //! RLlib's metrics.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use agents::{Agent, AgentError, Policy};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use logs::{LogError, OfflineFeed};
+use ope::HeldOut;
 use rollout::{evaluate_on, finite, Evaluation, RolloutError, VideoMetrics, VideoReport};
 
 use crate::checkpoint::CheckpointError;
@@ -100,6 +102,37 @@ pub struct IterationResult {
     /// The policy evaluated without exploration, every `evaluation_interval` iterations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<Evaluation>,
+    /// Offline, with episodes held out of training: the same policy's return estimated
+    /// there, at the same iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<HeldOutScore>,
+}
+
+/// A policy's return estimated on the log's held-out episodes, without the simulator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutScore {
+    /// Fitted-Q evaluation's estimate.
+    pub fqe: f64,
+    /// Its 95% interval: the spread of the episodes' first states, not the value model's
+    /// own error.
+    pub fqe_ci95: [f64; 2],
+    /// The held-out episodes.
+    pub episodes: u64,
+}
+
+/// An offline run's choice among its checkpoints without the simulator (the best
+/// held-out score), and the simulator's evaluation of it beside, the truth the choice is
+/// measured against.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selected {
+    /// The chosen checkpoint's iteration.
+    pub training_iteration: u64,
+    /// Its folder.
+    pub checkpoint: PathBuf,
+    /// Its held-out score.
+    pub held_out: HeldOutScore,
+    /// Its evaluation in the simulator, as the final evaluation's.
+    pub evaluation: Evaluation,
 }
 
 /// The loop's counters and the smoothing window: part of every checkpoint.
@@ -134,6 +167,8 @@ pub struct Algorithm {
     /// The slates of the environments' current step, `K` each.
     slates: Vec<usize>,
     offline: Option<OfflineFeed>,
+    /// The log's episodes held out of an offline run's training.
+    held_out: Option<HeldOut>,
 }
 
 impl Algorithm {
@@ -148,8 +183,16 @@ impl Algorithm {
         let offline = config
             .offline
             .as_ref()
-            .map(|source| OfflineFeed::open(&source.logs, &source.checksum, &config.env))
+            .map(|source| {
+                OfflineFeed::open(&source.logs, &source.checksum, &config.env, source.holdout)
+            })
             .transpose()?;
+        let held_out = match (&config.offline, &offline) {
+            (Some(source), Some(feed)) if source.holdout > 0.0 => {
+                Some(HeldOut::open(&source.logs, feed.held_out_from())?)
+            }
+            _ => None,
+        };
         let slates = vec![0; envs.len() * envs[0].layout().slate_size];
         let vector =
             VectorEnv::new(envs, Execution::Sequential)?.with_autoreset(Autoreset::Disabled);
@@ -160,6 +203,7 @@ impl Algorithm {
             agent,
             state: LoopState::default(),
             offline,
+            held_out,
         })
     }
 
@@ -258,7 +302,13 @@ impl Algorithm {
                 .transpose()?;
             (metrics, evaluation)
         };
-        Ok(self.finish_iteration(start, episodes_before, metrics, evaluation))
+        let held_out = match self.held_out.as_mut() {
+            Some(held_out) if due => held_out_score(held_out, self.agent.policy().as_mut()),
+            _ => None,
+        };
+        let mut result = self.finish_iteration(start, episodes_before, metrics, evaluation);
+        result.held_out = held_out;
+        Ok(result)
     }
 
     /// An iteration's experience and learning, without its evaluation: its video-cluster
@@ -382,6 +432,7 @@ impl Algorithm {
             learner,
             metrics,
             evaluation,
+            held_out: None,
         }
     }
 
@@ -394,6 +445,16 @@ impl Algorithm {
     ) -> Result<Evaluation, TrainError> {
         evaluate_copy(&self.config, self.agent.policy(), episodes, progress)
     }
+}
+
+/// `policy`'s fitted-Q estimate on the held-out episodes, where there is one.
+fn held_out_score(held_out: &mut HeldOut, policy: &mut dyn Policy) -> Option<HeldOutScore> {
+    let estimate = *held_out.fitted_q(policy).estimate()?;
+    Some(HeldOutScore {
+        fqe: estimate.value,
+        fqe_ci95: estimate.ci95,
+        episodes: held_out.episodes(),
+    })
 }
 
 /// Evaluates `policy`, a copy of a run's, over `episodes` episodes of the run's

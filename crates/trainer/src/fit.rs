@@ -8,13 +8,16 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use logs::LoadPolicy;
 use planner::LtsPlanner;
-use rollout::{Evaluation, FixedPolicy};
+use rollout::{evaluate_on, Evaluation, FixedPolicy};
 use serde::Serialize;
 
+use crate::algorithm::Selected;
 use crate::checkpoint::{CheckpointError, EVALUATION_FILE};
 use crate::{
-    Algo, Algorithm, Checkpoint, IterationResult, RunDir, RunError, TrainConfig, TrainError,
+    Algo, Algorithm, Checkpoint, Checkpoints, IterationResult, RunDir, RunError, TrainConfig,
+    TrainError,
 };
 
 /// Hears a run's progress; every method does nothing unless overridden.
@@ -68,6 +71,9 @@ pub struct FitReport {
     pub iteration: u64,
     /// The final evaluation, without exploration.
     pub evaluation: Evaluation,
+    /// An offline run's choice among its checkpoints without the simulator, where it held
+    /// episodes out of training.
+    pub selected: Option<Selected>,
     /// Every iteration's metrics, as `metrics.jsonl` holds them.
     pub metrics: Vec<IterationResult>,
     /// The random policy's mean return on the training scenario.
@@ -296,7 +302,10 @@ impl Trainer {
             // (`rlrec tune`, the Ray driver) may take the checkpoint it reports.
             let every = config.checkpoint_every;
             let done = self.algorithm.is_done();
-            let due = (every > 0 && result.training_iteration.is_multiple_of(every)) || done;
+            // A policy scored on held-out episodes may be the run's choice: it is kept.
+            let due = (every > 0 && result.training_iteration.is_multiple_of(every))
+                || done
+                || result.held_out.is_some();
             if due {
                 last_checkpoint = Some(self.run.save(&self.algorithm, config.keep_checkpoints)?);
             }
@@ -321,16 +330,49 @@ impl Trainer {
             .algorithm
             .evaluate(config.eval_episodes, |i| events.evaluated(i))?;
         let iteration = self.algorithm.state().iteration;
-        self.run.write_final_evaluation(iteration, &evaluation)?;
+        let selected = self.selected(iteration, &evaluation, events)?;
+        self.run
+            .write_final_evaluation(iteration, &evaluation, selected.as_ref())?;
         Ok(FitReport {
             run: self.run.path().to_path_buf(),
             checkpoint,
             iteration,
             evaluation,
+            selected,
             metrics: self.run.metrics()?,
             random_baseline: random_baseline(&config)?,
             optimum: optimum(&config),
         })
+    }
+
+    /// The checkpoint with the best held-out score, where the run held episodes out,
+    /// evaluated in the simulator as the final policy was (the same evaluation where it is
+    /// the final policy).
+    fn selected(
+        &self,
+        iteration: u64,
+        last: &Evaluation,
+        events: &mut dyn FitEvents,
+    ) -> Result<Option<Selected>, TrainError> {
+        let Some((chosen, checkpoint, Some(held_out))) = self.run.best_checkpoint()? else {
+            return Ok(None);
+        };
+        let config = self.algorithm.config();
+        let evaluation = if chosen == iteration {
+            last.clone()
+        } else {
+            events.evaluation_started(config.eval_episodes);
+            let policy = Checkpoints.load_policy(&checkpoint, &config.env)?;
+            evaluate_on(&config.eval_scenario(), policy, config.eval_episodes, |i| {
+                events.evaluated(i)
+            })?
+        };
+        Ok(Some(Selected {
+            training_iteration: chosen,
+            checkpoint,
+            held_out,
+            evaluation,
+        }))
     }
 }
 

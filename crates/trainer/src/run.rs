@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use storage::{lock_folder, write_atomic, LockError, LOCK_FILE};
 use thiserror::Error;
 
+use crate::algorithm::Selected;
 use crate::checkpoint::{
     checkpoint_iteration, io_err, latest_checkpoint, CheckpointError, CHECKPOINT_FILE, CONFIG_FILE,
     EVALUATION_FILE, METRICS_FILE, POINTER_FILE, REPLAY_FILE,
@@ -25,7 +26,7 @@ use crate::checkpoint::{
 use crate::history::{self, HistoryError};
 use crate::tables::edit_toml;
 use crate::tensorboard::{self, EVENTS_FILE};
-use crate::{Algorithm, Checkpoint, IterationResult, TrainConfig, RESUMABLE_KEYS};
+use crate::{Algorithm, Checkpoint, HeldOutScore, IterationResult, TrainConfig, RESUMABLE_KEYS};
 
 /// The marker that makes a folder an rlrec run.
 pub const MARKER_FILE: &str = ".rlrec-run";
@@ -491,18 +492,22 @@ impl RunDir {
         )
     }
 
-    /// Writes the final evaluation (`evaluation.json`) and adds it to the TensorBoard
-    /// events as `final_evaluation/…` at its iteration. A continued run rewrites the
-    /// events from `metrics.jsonl`, and its own final evaluation comes later.
+    /// Writes the final evaluation (`evaluation.json`), with an offline run's choice
+    /// without the simulator where it made one, and adds it to the TensorBoard events as
+    /// `final_evaluation/…` at its iteration. A continued run rewrites the events from
+    /// `metrics.jsonl`, and its own final evaluation comes later.
     pub fn write_final_evaluation(
         &self,
         iteration: u64,
         evaluation: &rollout::Evaluation,
+        selected: Option<&Selected>,
     ) -> Result<(), RunError> {
-        let text = serde_json::to_string_pretty(
-            &serde_json::json!({"training_iteration": iteration, "evaluation": evaluation}),
-        )
-        .expect("an evaluation serialises");
+        let mut file =
+            serde_json::json!({"training_iteration": iteration, "evaluation": evaluation});
+        if let Some(selected) = selected {
+            file["selected"] = serde_json::json!(selected);
+        }
+        let text = serde_json::to_string_pretty(&file).expect("an evaluation serialises");
         write_atomic(&self.path.join(EVALUATION_FILE), text.as_bytes())?;
         let record = serde_json::json!({
             "training_iteration": iteration,
@@ -560,15 +565,29 @@ impl RunDir {
         Ok(final_dir)
     }
 
-    /// The checkpointed iteration whose evaluation scored best, if any was evaluated.
-    fn best_evaluated(&self, checkpoints: &[(u64, PathBuf)]) -> Result<Option<u64>, RunError> {
-        Ok(self
-            .metrics()?
-            .iter()
-            .filter(|m| checkpoints.iter().any(|(i, _)| *i == m.training_iteration))
-            .filter_map(|m| Some((m.training_iteration, m.evaluation.as_ref()?.summary.mean)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(iteration, _)| iteration))
+    /// The checkpoint a run keeps as its best, if any was scored: where episodes were held
+    /// out of training (offline), the best held-out estimate, the run's choice without the
+    /// simulator; otherwise the best evaluation.
+    pub(crate) fn best_checkpoint(
+        &self,
+    ) -> Result<Option<(u64, PathBuf, Option<HeldOutScore>)>, RunError> {
+        let checkpoints = self.checkpoints()?;
+        let metrics = self.metrics()?;
+        let scored = |score: &dyn Fn(&IterationResult) -> Option<f64>| {
+            metrics
+                .iter()
+                .filter_map(|m| Some((m, score(m)?)))
+                .filter_map(|(m, value)| {
+                    let (_, folder) = checkpoints
+                        .iter()
+                        .find(|(i, _)| *i == m.training_iteration)?;
+                    Some((m, folder, value))
+                })
+                .max_by(|a, b| a.2.total_cmp(&b.2))
+        };
+        let best = scored(&|m| Some(m.held_out.as_ref()?.fqe))
+            .or_else(|| scored(&|m| Some(m.evaluation.as_ref()?.summary.mean)));
+        Ok(best.map(|(m, folder, _)| (m.training_iteration, folder.clone(), m.held_out.clone())))
     }
 
     /// After the checkpoint of `newest` is in place: older checkpoints lose their replay
@@ -589,7 +608,7 @@ impl RunDir {
             all.len().saturating_sub(keep_last as usize)
         };
         let best = if cut > 0 {
-            self.best_evaluated(&all)?
+            self.best_checkpoint()?.map(|(iteration, _, _)| iteration)
         } else {
             None
         };
