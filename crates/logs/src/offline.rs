@@ -20,6 +20,8 @@ pub struct OfflineFeed {
     /// log is held out of training.
     episodes: u64,
     train_episodes: u64,
+    /// The rows of the held-out episodes, kept as the log was checked.
+    held_out: Vec<Row>,
 }
 
 impl OfflineFeed {
@@ -52,20 +54,29 @@ impl OfflineFeed {
         // Every row, and the checksum, checked before the first step is handed over: a
         // damaged log is refused before any learning, whatever the algorithm (a bandit
         // takes the log a piece at a time, and would reach the damage only later).
+        let train_episodes = meta
+            .episodes
+            .saturating_sub((holdout * meta.episodes as f64).round() as u64);
         let mut check = reader.rows()?;
-        while check.next_row()?.is_some() {}
-        let held_out = (holdout * meta.episodes as f64).round() as u64;
+        let mut held_out = Vec::new();
+        while let Some(row) = check.next_row()? {
+            if row.episode >= train_episodes {
+                held_out.push(row.clone());
+            }
+        }
         Ok(Self {
             rows: reader.rows()?,
             pending: None,
             episodes: 0,
-            train_episodes: meta.episodes.saturating_sub(held_out),
+            train_episodes,
+            held_out,
         })
     }
 
-    /// The first episode held out of training (the log's episode count where none is).
-    pub fn held_out_from(&self) -> u64 {
-        self.train_episodes
+    /// Takes the rows of the episodes held out of training, in order (none where nothing
+    /// is held out, or once taken).
+    pub fn take_held_out(&mut self) -> Vec<Row> {
+        std::mem::take(&mut self.held_out)
     }
 
     /// Hands up to `max` steps to `take`, in order; returns the steps and the episodes
@@ -258,7 +269,9 @@ mod tests {
                 .unwrap()
                 .0;
             assert_eq!((fed, episodes), (second_end as u64 + 1, 2), "case {i}");
-            assert_eq!(feed.held_out_from(), 2);
+            let held_out = feed.take_held_out();
+            assert_eq!(held_out.len(), online.len() - fed as usize, "case {i}");
+            assert!(held_out.iter().all(|row| row.episode == 2), "case {i}");
         }
     }
 

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use agents::Policy;
-use env::SlateEnv;
-use logs::{LogError, LogReader, LoggedEnv, Row, SlateDist};
+use env::{Scenario, SlateEnv};
+use logs::{LogError, LoggedEnv, Row, SlateDist};
 
 use crate::estimators::{self, Outcome};
 use crate::{expected_features, Context, FeatureMap, FittedQ};
@@ -20,32 +20,24 @@ pub struct HeldOut {
 }
 
 impl HeldOut {
-    /// The episodes of the log in `logs` from episode `first` on.
-    pub fn open(logs: &Path, first: u64) -> Result<Self, LogError> {
-        let reader = LogReader::open(logs)?;
-        let meta = reader.meta();
-        let layout = meta.layout;
-        let mut rows = Vec::new();
-        let mut read = reader.rows()?;
-        while let Some(row) = read.next_row()? {
-            if row.episode >= first {
-                rows.push(row.clone());
-            }
-        }
+    /// The held-out `rows` (whole episodes, in order) of the log in `logs`, of `scenario`.
+    pub fn new(logs: &Path, scenario: &Scenario, rows: Vec<Row>) -> Result<Self, LogError> {
         // Cross-fitting values each half of the episodes (by parity) by the other.
-        let episodes = meta.episodes.saturating_sub(first);
+        let episodes = rows.iter().filter(|row| row.done()).count() as u64;
         if episodes < 2 {
             return Err(LogError::invalid(
                 logs,
                 format!(
-                    "{episodes} episode(s) held out of {}: fitted-Q evaluation needs at least 2",
-                    meta.episodes
+                    "{episodes} episode(s) held out: fitted-Q evaluation needs at least 2 (hold \
+                     out a larger share, or log more episodes)"
                 ),
             ));
         }
+        let view = LoggedEnv::new(scenario)?;
+        let layout = view.layout();
         Ok(Self {
             rows,
-            view: LoggedEnv::new(&meta.scenario)?,
+            view,
             features: FeatureMap::new(layout.user_dim, layout.doc_dim),
             episodes,
         })

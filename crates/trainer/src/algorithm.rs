@@ -180,17 +180,19 @@ impl Algorithm {
             .map(|slot| spec.make_seeded(env::slot_seed(config.env.seed, slot) & i64::MAX as u64))
             .collect();
         let agent = build_agent(&config, &spec)?;
-        let offline = config
+        let mut offline = config
             .offline
             .as_ref()
             .map(|source| {
                 OfflineFeed::open(&source.logs, &source.checksum, &config.env, source.holdout)
             })
             .transpose()?;
-        let held_out = match (&config.offline, &offline) {
-            (Some(source), Some(feed)) if source.holdout > 0.0 => {
-                Some(HeldOut::open(&source.logs, feed.held_out_from())?)
-            }
+        let held_out = match (&config.offline, offline.as_mut()) {
+            (Some(source), Some(feed)) if source.holdout > 0.0 => Some(HeldOut::new(
+                &source.logs,
+                &config.env,
+                feed.take_held_out(),
+            )?),
             _ => None,
         };
         let slates = vec![0; envs.len() * envs[0].layout().slate_size];
@@ -306,9 +308,7 @@ impl Algorithm {
             Some(held_out) if due => held_out_score(held_out, self.agent.policy().as_mut()),
             _ => None,
         };
-        let mut result = self.finish_iteration(start, episodes_before, metrics, evaluation);
-        result.held_out = held_out;
-        Ok(result)
+        Ok(self.finish_iteration(start, episodes_before, metrics, evaluation, held_out))
     }
 
     /// An iteration's experience and learning, without its evaluation: its video-cluster
@@ -391,6 +391,7 @@ impl Algorithm {
         episodes_before: u64,
         metrics: Option<VideoReport>,
         evaluation: Option<Evaluation>,
+        held_out: Option<HeldOutScore>,
     ) -> IterationResult {
         let s = &mut self.state;
         s.iteration += 1;
@@ -432,7 +433,7 @@ impl Algorithm {
             learner,
             metrics,
             evaluation,
-            held_out: None,
+            held_out,
         }
     }
 

@@ -354,7 +354,9 @@ impl Trainer {
         last: &Evaluation,
         events: &mut dyn FitEvents,
     ) -> Result<Option<Selected>, TrainError> {
-        let Some((chosen, checkpoint, Some(held_out))) = self.run.best_checkpoint()? else {
+        let checkpoints = self.run.checkpoints()?;
+        let Some((chosen, checkpoint, Some(held_out))) = self.run.best_checkpoint(&checkpoints)?
+        else {
             return Ok(None);
         };
         let config = self.algorithm.config();

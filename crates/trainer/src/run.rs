@@ -565,13 +565,13 @@ impl RunDir {
         Ok(final_dir)
     }
 
-    /// The checkpoint a run keeps as its best, if any was scored: where episodes were held
-    /// out of training (offline), the best held-out estimate, the run's choice without the
-    /// simulator; otherwise the best evaluation.
+    /// The checkpoint of `checkpoints` a run keeps as its best, if any was scored: where
+    /// episodes were held out of training (offline), the best held-out estimate, the run's
+    /// choice without the simulator; otherwise the best evaluation.
     pub(crate) fn best_checkpoint(
         &self,
+        checkpoints: &[(u64, PathBuf)],
     ) -> Result<Option<(u64, PathBuf, Option<HeldOutScore>)>, RunError> {
-        let checkpoints = self.checkpoints()?;
         let metrics = self.metrics()?;
         let scored = |score: &dyn Fn(&IterationResult) -> Option<f64>| {
             metrics
@@ -608,7 +608,8 @@ impl RunDir {
             all.len().saturating_sub(keep_last as usize)
         };
         let best = if cut > 0 {
-            self.best_checkpoint()?.map(|(iteration, _, _)| iteration)
+            self.best_checkpoint(&all)?
+                .map(|(iteration, _, _)| iteration)
         } else {
             None
         };
