@@ -200,6 +200,17 @@ impl TrainArgs {
                 config.iterations
             );
         }
+        if config.offline.as_ref().is_some_and(|o| o.holdout > 0.0)
+            && meta.policy.is_deterministic()
+        {
+            note!(
+                "warning: the policy of {} is {}: the log shows what no other slate does, so \
+                 the held-out scores of the run's policies, and its choice among them, are \
+                 guesses",
+                dir.display(),
+                meta.policy
+            );
+        }
         Ok(config)
     }
 }
@@ -317,7 +328,7 @@ impl FitEvents for Shown<'_> {
             message.push_str(&format!(", evaluated {:.2}", e.summary.mean));
         }
         if let Some(h) = &result.held_out {
-            message.push_str(&format!(", held-out FQE {:.2}", h.fqe));
+            message.push_str(&format!(", held-out model return {:.2}", h.value));
         }
         // No terminal: a line per iteration, as RLlib prints, but at most one a second
         // (fast runs would flood the log), and always the last and each evaluation.
@@ -412,13 +423,13 @@ fn print_report(config: &TrainConfig, report: &FitReport, json: bool) -> Result<
         }
         outln!("checkpoint: {}", report.checkpoint.display());
         if let Some(s) = &report.selected {
-            let [low, high] = s.held_out.fqe_ci95;
+            let [low, high] = s.held_out.ci95;
             outln!(
-                "chosen without the simulator: {} (iteration {}), fitted-Q evaluation {:.2} \
+                "chosen without the simulator: {} (iteration {}), model return {:.2} \
                  [{low:.2}, {high:.2}] on {} held-out episodes",
                 s.checkpoint.display(),
                 s.training_iteration,
-                s.held_out.fqe,
+                s.held_out.value,
                 s.held_out.episodes
             );
             print_evaluation("its evaluation (no exploration)", &s.evaluation)?;

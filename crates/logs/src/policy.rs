@@ -107,6 +107,12 @@ pub enum PolicySpec {
 }
 
 impl PolicySpec {
+    /// Whether it always shows the same slate for an observation: its log shows what no
+    /// other slate does.
+    pub fn is_deterministic(&self) -> bool {
+        matches!(self, PolicySpec::EpsilonGreedy { epsilon, .. } if *epsilon == 0.0)
+    }
+
     /// Checks the parameters' ranges.
     pub fn validate(&self) -> Result<(), String> {
         match self {
@@ -144,7 +150,7 @@ impl fmt::Display for PolicySpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PolicySpec::Random => f.write_str("random"),
-            PolicySpec::EpsilonGreedy { base, epsilon } if *epsilon == 0.0 => {
+            PolicySpec::EpsilonGreedy { base, .. } if self.is_deterministic() => {
                 write!(f, "{base} (deterministic)")
             }
             PolicySpec::EpsilonGreedy { base, epsilon } => {

@@ -332,6 +332,17 @@ pub fn fitted_q(episode: &[u64], v_hat: &[f64]) -> Outcome {
     clustered_ratio(&a, &b, 1)
 }
 
+/// The return a model of the world predicts: each episode's predicted rewards summed,
+/// averaged over episodes. As good as the model; its interval holds the episodes' spread
+/// only, not the model's own error.
+pub fn model_return(episode: &[u64], predicted: &[f64]) -> Outcome {
+    let (a, b) = by_episode(episode, 1, |i, a, b| {
+        a[0] = predicted[i];
+        b[0] = f64::from(u8::from(i == 0 || episode[i] != episode[i - 1]));
+    });
+    clustered_ratio(&a, &b, 1)
+}
+
 /// Per-decision importance sampling of the return: `(1/E) Σ_e Σ_t ρ_e,0:t r_e,t` with
 /// `ρ_e,0:t = Π_{u≤t} w_e,u` (slate weights). Unbiased; its variance grows
 /// exponentially with the episode's length.

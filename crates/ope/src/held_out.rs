@@ -1,44 +1,135 @@
-//! Choosing among the policies of an offline run without the simulator: each is scored by
-//! fitted-Q evaluation on episodes of its log that training never saw (Paine et al. 2020,
-//! "Hyperparameter selection for offline reinforcement learning").
+//! Choosing among the policies of an offline run without the simulator: each is scored on
+//! episodes of its log that training never saw (Paine et al. 2020, "Hyperparameter
+//! selection for offline reinforcement learning"), by a model of the world fitted to them.
+//!
+//! The model is linear in the reward model's features `φ` of the slate's positions (see
+//! [`crate::FeatureMap`]): each position's reward, as the direct method fits it, and the
+//! user's next features. A policy is scored by playing it in the model from each held-out
+//! episode's first user, on the candidates the log showed at each step, for as many steps
+//! as the logged episode lasted. Fitted-Q evaluation, a value model linear in the same
+//! features, ranked threshold policies wrongly where they take the user where the log
+//! never goes (docs/logs.md): a policy's value there is the sum of rewards along the
+//! states it leads to, which the model follows step by step.
 
 use std::path::Path;
 
 use agents::Policy;
 use env::{Scenario, SlateEnv};
 use logs::{LogError, LoggedEnv, Row, SlateDist};
+use nalgebra::{DMatrix, DVector};
 
 use crate::estimators::{self, Outcome};
-use crate::{expected_features, Context, FeatureMap, FittedQ};
+use crate::model::ridge;
+use crate::{expected_features, Context, FeatureMap, RewardFit, RewardModel};
 
-/// The held-out episodes of a log, in memory, and what scoring a policy on them needs.
+/// The held-out episodes of a log, in memory, and the model of the world fitted to them.
 pub struct HeldOut {
     rows: Vec<Row>,
     view: LoggedEnv,
     features: FeatureMap,
     episodes: u64,
+    reward: RewardModel,
+    /// Per user feature, its next value's weights on the slate's features.
+    dynamics: Vec<DVector<f64>>,
+}
+
+/// What computing a slate's features needs, kept between steps.
+struct Scratch {
+    scores: Vec<f64>,
+    expected: Vec<f64>,
+    /// The slate, as a distribution that always shows it.
+    pi: SlateDist,
+}
+
+impl Scratch {
+    fn new(n: usize, k: usize, q: usize) -> Self {
+        Self {
+            scores: vec![0.0; n],
+            expected: vec![0.0; (k + 1) * k * q],
+            pi: SlateDist::Epsilon {
+                n,
+                epsilon: 0.0,
+                slate: vec![0; k],
+            },
+        }
+    }
+
+    /// The features of `slate`'s positions, end to end, into `out`, for the user and
+    /// the candidates `view` shows.
+    fn slate_features(
+        &mut self,
+        features: &FeatureMap,
+        view: &LoggedEnv,
+        slate: &[usize],
+        out: &mut [f64],
+    ) {
+        view.myopic_scores(&mut self.scores);
+        let x = Context {
+            user: view.user(),
+            items: view.items(),
+            scores: &self.scores,
+        };
+        if let SlateDist::Epsilon { slate: s, .. } = &mut self.pi {
+            s.copy_from_slice(slate);
+        }
+        expected_features(features, &x, &self.pi, slate, &mut self.expected);
+        let k = slate.len();
+        out.copy_from_slice(&self.expected[k * k * features.len()..]);
+    }
 }
 
 impl HeldOut {
-    /// The held-out `rows` (whole episodes, in order) of the log in `logs`, of `scenario`.
+    /// The held-out `rows` (whole episodes, in order) of the log in `logs`, of `scenario`,
+    /// and the model fitted to them.
     pub fn new(logs: &Path, scenario: &Scenario, rows: Vec<Row>) -> Result<Self, LogError> {
-        // Cross-fitting values each half of the episodes (by parity) by the other.
         let episodes = rows.iter().filter(|row| row.done()).count() as u64;
         if episodes < 2 {
             return Err(LogError::invalid(
                 logs,
                 format!(
-                    "{episodes} episode(s) held out: fitted-Q evaluation needs at least 2 (hold \
-                     out a larger share, or log more episodes)"
+                    "{episodes} episode(s) held out: scoring needs at least 2 (hold out a larger \
+                     share, or log more episodes)"
                 ),
             ));
         }
-        let view = LoggedEnv::new(scenario)?;
+        let mut view = LoggedEnv::new(scenario)?;
         let layout = view.layout();
+        let features = FeatureMap::new(layout.user_dim, layout.doc_dim);
+        let (n, k, q, u) = (
+            layout.num_candidates,
+            layout.slate_size,
+            features.len(),
+            layout.user_dim,
+        );
+        let mut reward = RewardFit::new(k, q, 1);
+        let mut gram = DMatrix::<f64>::zeros(k * q, k * q);
+        let mut next = vec![DVector::<f64>::zeros(k * q); u];
+        let mut scratch = Scratch::new(n, k, q);
+        let mut phi = DVector::zeros(k * q);
+        for (i, row) in rows.iter().enumerate() {
+            view.show(&row.user, &row.candidates);
+            scratch.slate_features(&features, &view, &row.slate, phi.as_mut_slice());
+            for (l, &r) in row.position_reward.iter().enumerate() {
+                reward.add(0, l, &phi.as_slice()[l * q..(l + 1) * q], r);
+            }
+            // The user the next step of the episode shows.
+            if let Some(after) = rows
+                .get(i + 1)
+                .filter(|after| !row.done() && after.episode == row.episode)
+            {
+                gram.syger(1.0, &phi, &phi, 1.0);
+                for (b, &x) in next.iter_mut().zip(&after.user) {
+                    b.axpy(f64::from(x), &phi, 1.0);
+                }
+            }
+        }
+        let solve = ridge(gram);
         Ok(Self {
+            reward: reward.fit(None),
+            dynamics: next.iter().map(&solve).collect(),
             rows,
             view,
-            features: FeatureMap::new(layout.user_dim, layout.doc_dim),
+            features,
             episodes,
         })
     }
@@ -48,47 +139,38 @@ impl HeldOut {
         self.episodes
     }
 
-    /// The return of `policy`, acting without exploration, estimated by fitted-Q
-    /// evaluation on the held-out episodes.
-    pub fn fitted_q(&mut self, policy: &mut dyn Policy) -> Outcome {
+    /// The return of `policy`, acting without exploration, estimated by playing it in the
+    /// model from each held-out episode's first user.
+    pub fn model_return(&mut self, policy: &mut dyn Policy) -> Outcome {
         let layout = self.view.layout();
         let (n, k, q) = (
             layout.num_candidates,
             layout.slate_size,
             self.features.len(),
         );
-        let mut fitted = FittedQ::new(k * q);
-        let mut target = SlateDist::Epsilon {
-            n,
-            epsilon: 0.0,
-            slate: vec![0; k],
-        };
-        let mut scores = vec![0.0; n];
-        let mut expected = vec![0.0; (k + 1) * k * q];
+        let mut scratch = Scratch::new(n, k, q);
+        let mut phi = DVector::zeros(k * q);
+        let mut slate = vec![0; k];
+        let mut user = Vec::new();
+        let mut predicted = Vec::with_capacity(self.rows.len());
         for row in &self.rows {
-            self.view.show(&row.user, &row.candidates);
             if row.step == 0 {
                 policy.begin_episode();
+                user.clone_from(&row.user);
             }
-            if let SlateDist::Epsilon { slate, .. } = &mut target {
-                policy.act(&self.view, false, slate);
-            }
-            self.view.myopic_scores(&mut scores);
-            let x = Context {
-                user: &row.user,
-                items: &row.candidates,
-                scores: &scores,
-            };
-            expected_features(&self.features, &x, &target, &row.slate, &mut expected);
-            fitted.push(
-                row.episode,
-                row.reward,
-                &expected[k * k * q..],
-                &expected[..k * q],
+            self.view.show(&user, &row.candidates);
+            policy.act(&self.view, false, &mut slate);
+            scratch.slate_features(&self.features, &self.view, &slate, phi.as_mut_slice());
+            predicted.push(
+                (0..k)
+                    .map(|l| self.reward.predict(l, &phi.as_slice()[l * q..(l + 1) * q]))
+                    .sum(),
             );
+            for (x, w) in user.iter_mut().zip(&self.dynamics) {
+                *x = w.dot(&phi) as f32;
+            }
         }
-        let (_, v) = fitted.values();
         let episode: Vec<u64> = self.rows.iter().map(|r| r.episode).collect();
-        estimators::fitted_q(&episode, &v)
+        estimators::model_return(&episode, &predicted)
     }
 }

@@ -111,11 +111,10 @@ pub struct IterationResult {
 /// A policy's return estimated on the log's held-out episodes, without the simulator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldOutScore {
-    /// Fitted-Q evaluation's estimate.
-    pub fqe: f64,
-    /// Its 95% interval: the spread of the episodes' first states, not the value model's
-    /// own error.
-    pub fqe_ci95: [f64; 2],
+    /// The return that a model of the world fitted to the held-out episodes predicts.
+    pub value: f64,
+    /// Its 95% interval: the spread of the episodes, not the model's own error.
+    pub ci95: [f64; 2],
     /// The held-out episodes.
     pub episodes: u64,
 }
@@ -448,12 +447,12 @@ impl Algorithm {
     }
 }
 
-/// `policy`'s fitted-Q estimate on the held-out episodes, where there is one.
+/// `policy`'s return estimated on the held-out episodes, where there is one.
 fn held_out_score(held_out: &mut HeldOut, policy: &mut dyn Policy) -> Option<HeldOutScore> {
-    let estimate = *held_out.fitted_q(policy).estimate()?;
+    let estimate = *held_out.model_return(policy).estimate()?;
     Some(HeldOutScore {
-        fqe: estimate.value,
-        fqe_ci95: estimate.ci95,
+        value: estimate.value,
+        ci95: estimate.ci95,
         episodes: held_out.episodes(),
     })
 }

@@ -24,8 +24,8 @@ pub struct OfflineSource {
     /// Its steps.
     pub steps: u64,
     /// The share of the log's episodes, its last, held out of training: each evaluated
-    /// policy is scored there by fitted-Q evaluation, and the best scored is the run's
-    /// choice without the simulator (0: none held out).
+    /// policy is scored there by the return a model of the world fitted to them predicts,
+    /// and the best scored is the run's choice without the simulator (0: none held out).
     #[serde(default)]
     pub holdout: f64,
 }

@@ -585,7 +585,7 @@ impl RunDir {
                 })
                 .max_by(|a, b| a.2.total_cmp(&b.2))
         };
-        let best = scored(&|m| Some(m.held_out.as_ref()?.fqe))
+        let best = scored(&|m| Some(m.held_out.as_ref()?.value))
             .or_else(|| scored(&|m| Some(m.evaluation.as_ref()?.summary.mean)));
         Ok(best.map(|(m, folder, _)| (m.training_iteration, folder.clone(), m.held_out.clone())))
     }
