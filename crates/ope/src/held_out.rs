@@ -174,3 +174,76 @@ impl HeldOut {
         estimators::model_return(&episode, &predicted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logs::{write_log, LogReader, NoCheckpoints, PolicySpec};
+
+    /// StrongLTS's decision: below `threshold` satisfaction the least clickbait on offer
+    /// first, else the most (greedy's); `f32::MIN` is greedy, `f32::MAX` kale.
+    struct Threshold(f32);
+
+    impl Policy for Threshold {
+        fn algorithm(&self) -> &'static str {
+            "threshold"
+        }
+        fn act(&mut self, env: &dyn SlateEnv, _explore: bool, slate: &mut [usize]) {
+            let mut order: Vec<usize> = (0..env.items().len()).collect();
+            let items = env.items();
+            order.sort_by(|&a, &b| items[b].total_cmp(&items[a]));
+            if env.user()[0] < self.0 {
+                order.reverse();
+            }
+            slate.copy_from_slice(&order[..slate.len()]);
+        }
+        fn describe(&self) -> String {
+            format!("threshold {}", self.0)
+        }
+    }
+
+    /// Scored on 40 episodes of a random log, the policies come in their true order:
+    /// the best threshold (about 1190 in the simulator) above greedy (1155) above kale
+    /// (1090). Greedy leads its users to a satisfaction (0.455) that a random log never
+    /// reaches (it keeps within 0.477–0.523), which the model follows step by step. It
+    /// reads the two that leave the log's states low (1114 and 1054 at this seed, the
+    /// threshold 1184), so the bounds are on the order, half or less of the gaps read.
+    #[test]
+    fn the_model_ranks_policies_that_lead_the_user_where_the_log_never_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = Scenario {
+            wrappers: env::Wrappers {
+                user_observation: true,
+                ..Default::default()
+            },
+            seed: 5,
+            ..Scenario::default()
+        };
+        let logs = dir.path().join("log");
+        write_log(
+            &scenario,
+            &PolicySpec::Random,
+            &NoCheckpoints,
+            40,
+            &logs,
+            |_| std::ops::ControlFlow::Continue(()),
+        )
+        .unwrap();
+        let mut rows = Vec::new();
+        let mut reader = LogReader::open(&logs).unwrap().rows().unwrap();
+        while let Some(row) = reader.next_row().unwrap() {
+            rows.push(row.clone());
+        }
+        let mut held_out = HeldOut::new(&logs, &scenario, rows).unwrap();
+        assert_eq!(held_out.episodes(), 40);
+        let mut score = |threshold: f32| {
+            *held_out
+                .model_return(&mut Threshold(threshold))
+                .estimate()
+                .unwrap()
+        };
+        let (best, greedy, kale) = (score(0.49), score(f32::MIN), score(f32::MAX));
+        assert!(best.value > greedy.value + 20.0, "{best:?} {greedy:?}");
+        assert!(greedy.value > kale.value + 30.0, "{greedy:?} {kale:?}");
+    }
+}
