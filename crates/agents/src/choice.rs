@@ -81,7 +81,8 @@ pub fn best_slate(
                     }
                     let (nn, dd) = (num + w[i] * q[i], den + w[i]);
                     let v = if dd > 0.0 { nn / dd } else { q[null] };
-                    if v > best.0 {
+                    // The first candidate left, whatever its value (NaN values included).
+                    if v > best.0 || best.1 == usize::MAX {
                         best = (v, i);
                     }
                 }
@@ -200,5 +201,20 @@ mod tests {
             &mut order,
         );
         assert_eq!(slate, [3, 0], "w·q = 5, 0.4, 2, 3 → {{0, 3}}, ordered by q");
+        // Values that compare with nothing (a network fed a non-finite state): a slate
+        // of distinct candidates all the same, not a panic.
+        let nan = [f32::NAN; 5];
+        best_slate(
+            ChoiceRule::Weights,
+            SlateOptimizer::Greedy,
+            &nan,
+            &w,
+            &mut slate,
+            &mut order,
+        );
+        assert!(
+            slate[0] != slate[1] && slate.iter().all(|&i| i < 4),
+            "{slate:?}"
+        );
     }
 }
