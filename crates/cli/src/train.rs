@@ -23,7 +23,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = |s: &str| s.parse::<Algo>())]
     pub algo: Option<Algo>,
     /// Stop at this training iteration; a resumed run trains only the rest [default: 180
-    /// for slateq (60 offline), 100 for the others (offline: one pass over the log)].
+    /// for slateq (100 offline), 100 for the others (offline: one pass over the log)].
     #[arg(long, value_parser = any_u64)]
     pub iterations: Option<u64>,
     /// Run folder: a new or empty folder, or with --resume a run to continue [default:
@@ -63,7 +63,8 @@ pub struct TrainArgs {
     #[arg(long, value_parser = any_usize)]
     pub eval_episodes: Option<usize>,
     /// Evaluate (without exploration, 100 episodes) every N iterations during training;
-    /// 0: never [default: 0; offline: a tenth of the iterations].
+    /// 0: never [default: 0; offline: 6 for slateq, a tenth of the iterations for the
+    /// others].
     #[arg(long, value_name = "N", value_parser = any_u64)]
     pub evaluation_interval: Option<u64>,
     /// Run each of those evaluations on another thread while its iteration trains, as

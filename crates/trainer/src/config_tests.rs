@@ -121,8 +121,16 @@ fn offline_defaults_hold_the_log_and_a_file_goes_over_them() {
         (OFFLINE_SLATEQ_BATCH_SIZE, 150_000)
     );
     assert_eq!(slateq.iterations, OFFLINE_SLATEQ_ITERATIONS);
-    assert_eq!(slateq.evaluation_interval, OFFLINE_SLATEQ_ITERATIONS / 10);
+    assert_eq!(
+        slateq.evaluation_interval,
+        OFFLINE_SLATEQ_EVALUATION_INTERVAL
+    );
     assert_eq!(c.n_step, 3, "3-step returns from a log");
+    assert_eq!(
+        (c.gamma, c.lr_decay_steps),
+        (0.995, 100_000),
+        "the online discount; the learning rate decays over the run"
+    );
     assert_eq!(
         (c.hidden.as_slice(), c.target_update_every),
         ([64, 64].as_slice(), 2_000)

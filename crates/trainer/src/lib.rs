@@ -40,8 +40,8 @@ pub use checkpoint::{Checkpoint, CheckpointError, Header, CONFIG_FILE};
 pub use clock::UtcTime;
 pub use config::{
     InvalidConfig, OfflineSource, TrainConfig, FALLBACK_STEPS_PER_ITERATION, MAX_RUN_STEPS,
-    OFFLINE_SLATEQ_BATCH_SIZE, OFFLINE_SLATEQ_HOLDOUT, OFFLINE_SLATEQ_ITERATIONS, RESUMABLE_KEYS,
-    SLATEQ_ITERATIONS,
+    OFFLINE_SLATEQ_BATCH_SIZE, OFFLINE_SLATEQ_EVALUATION_INTERVAL, OFFLINE_SLATEQ_HOLDOUT,
+    OFFLINE_SLATEQ_ITERATIONS, RESUMABLE_KEYS, SLATEQ_ITERATIONS,
 };
 pub use fit::{
     evaluated_at, reference_lines, Continue, FitEvents, FitReport, Point, Quiet, Reference, Trainer,
