@@ -244,7 +244,7 @@ impl TrainConfig {
                 // of 0.47), and one random log of ten stayed greedy all run.
                 *c = SlateQConfig {
                     lr: 3e-4,
-                    lr_decay_steps: 100_000,
+                    lr_decay_steps: OFFLINE_SLATEQ_ITERATIONS as usize * base.steps_per_iteration,
                     n_step: 3,
                     train_every: 1,
                     num_envs: 1,
